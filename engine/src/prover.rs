@@ -1,0 +1,177 @@
+//! The Groth16 prover: one proving key, a batch of witnesses, every MSM and NTT on a backend.
+//!
+//! Per proof, with `w` the witness and `r, s` fresh randomness (Groth 2016, §3.2; snarkjs
+//! `groth16_prove.js`):
+//! - `A  = α₁ + Σ w_i·A_i + r·δ₁` (section 5),
+//! - `B₁ = β₁ + Σ w_i·B1_i + s·δ₁`, `B₂ = β₂ + Σ w_i·B2_i + s·δ₂` (sections 6, 7),
+//! - `C  = Σ_private w_i·C_i + Σ_j h_j·H_j + s·A + r·B₁ − r·s·δ₁` (sections 8, 9),
+//!
+//! with `h` from [`crate::qap`]. A batch shares the key: each MSM is one batched backend call
+//! over all witnesses, so a backend can keep the bases resident and amortise its set-up.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ark_bn254::{Fr, G1Projective, G2Projective};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::PrimeField;
+use zkq_kernels::Backend;
+
+use crate::keys::{Proof, ProvingKey};
+use crate::{qap, EngineError, Witness};
+
+/// The per-proof randomness `(r, s)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Randomness {
+    /// `r`, blinding A.
+    pub r: Fr,
+    /// `s`, blinding B.
+    pub s: Fr,
+}
+
+impl Randomness {
+    /// Fresh `r, s` from the operating system's CSPRNG (`getrandom`), each reduced from 512
+    /// bits so the bias modulo the 254-bit order is negligible (< 2^-250).
+    pub fn from_os() -> Result<Self, EngineError> {
+        let mut bytes = [0u8; 128];
+        getrandom::getrandom(&mut bytes).map_err(|e| EngineError::Kernel(zkq_kernels::KernelError::Unavailable {
+            backend: "os-rng".into(),
+            reason: format!("the OS random number generator failed: {e}"),
+        }))?;
+        Ok(Self { r: Fr::from_le_bytes_mod_order(&bytes[..64]), s: Fr::from_le_bytes_mod_order(&bytes[64..]) })
+    }
+}
+
+/// Wall time of each proving phase for a whole batch. Phases run one after another, so the
+/// sum is the batch's proving time; divide by the batch size for a per-proof share.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PhaseTimings {
+    /// "compute H": a, b, c, 6 NTTs and the H MSM.
+    pub compute_h: Duration,
+    /// "compute A": the A MSM.
+    pub compute_a: Duration,
+    /// "compute B in G1".
+    pub compute_b_g1: Duration,
+    /// "compute B in G2".
+    pub compute_b_g2: Duration,
+    /// "compute C": the C MSM and the final combination.
+    pub compute_c: Duration,
+}
+
+impl PhaseTimings {
+    /// Sum of the phases.
+    pub fn total(&self) -> Duration {
+        self.compute_h + self.compute_a + self.compute_b_g1 + self.compute_b_g2 + self.compute_c
+    }
+
+    /// `(span name, duration)` pairs, in proving order.
+    pub fn phases(&self) -> [(&'static str, Duration); 5] {
+        [
+            ("compute H", self.compute_h),
+            ("compute A", self.compute_a),
+            ("compute B in G1", self.compute_b_g1),
+            ("compute B in G2", self.compute_b_g2),
+            ("compute C", self.compute_c),
+        ]
+    }
+}
+
+/// Proofs of a batch, in witness order, with their public signals and the phase timings.
+#[derive(Debug, Clone)]
+pub struct BatchOutput {
+    /// One proof per witness.
+    pub proofs: Vec<Proof>,
+    /// `w[1..=n_public]` per witness (what `public.json` holds).
+    pub public_signals: Vec<Vec<Fr>>,
+    /// Wall time per phase for the whole batch.
+    pub timings: PhaseTimings,
+}
+
+/// Proves on a backend.
+#[derive(Debug, Clone)]
+pub struct Prover {
+    backend: Arc<dyn Backend>,
+}
+
+fn timed<T>(name: &'static str, slot: &mut Duration, f: impl FnOnce() -> Result<T, EngineError>) -> Result<T, EngineError> {
+    let _span = tracing::info_span!("phase", name).entered();
+    let start = Instant::now();
+    let out = f();
+    *slot = start.elapsed();
+    tracing::debug!(phase = name, ms = slot.as_secs_f64() * 1e3, "phase done");
+    out
+}
+
+impl Prover {
+    /// A prover on `backend`.
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Self { backend }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// Proves every witness with fresh OS randomness.
+    pub fn prove_batch(&self, pk: &ProvingKey, witnesses: &[Witness]) -> Result<BatchOutput, EngineError> {
+        let randomness = witnesses.iter().map(|_| Randomness::from_os()).collect::<Result<Vec<_>, _>>()?;
+        self.prove_batch_with_randomness(pk, witnesses, &randomness)
+    }
+
+    /// Proves every witness with the given `(r, s)` — reproducible proofs for tests. Never
+    /// reuse randomness for real proofs: two proofs with the same `(r, s)` leak the witness.
+    pub fn prove_batch_with_randomness(
+        &self,
+        pk: &ProvingKey,
+        witnesses: &[Witness],
+        randomness: &[Randomness],
+    ) -> Result<BatchOutput, EngineError> {
+        if witnesses.len() != randomness.len() {
+            return Err(EngineError::format("prove_batch", format!("{} witnesses but {} randomness pairs", witnesses.len(), randomness.len())));
+        }
+        for w in witnesses {
+            w.check_shape(pk.n_vars)?;
+        }
+        let _span = tracing::info_span!("prove batch", size = witnesses.len(), backend = %self.backend.kind()).entered();
+        let backend = self.backend.as_ref();
+        let full: Vec<&[Fr]> = witnesses.iter().map(|w| w.values.as_slice()).collect();
+        let private: Vec<&[Fr]> = full.iter().map(|w| &w[pk.first_private()..]).collect();
+        let mut t = PhaseTimings::default();
+
+        let h_acc = timed("compute H", &mut t.compute_h, || {
+            let h = qap::h_evaluations(backend, pk, &full)?;
+            let h_views: Vec<&[Fr]> = h.iter().map(Vec::as_slice).collect();
+            Ok(backend.msm_g1(&pk.h_query, &h_views)?)
+        })?;
+        let a = timed("compute A", &mut t.compute_a, || {
+            let acc = backend.msm_g1(&pk.a_query, &full)?;
+            Ok(acc.into_iter().zip(randomness).map(|(acc, rs)| acc + pk.vk.alpha_g1 + pk.delta_g1 * rs.r).collect::<Vec<G1Projective>>())
+        })?;
+        let b1 = timed("compute B in G1", &mut t.compute_b_g1, || {
+            let acc = backend.msm_g1(&pk.b_g1_query, &full)?;
+            Ok(acc.into_iter().zip(randomness).map(|(acc, rs)| acc + pk.beta_g1 + pk.delta_g1 * rs.s).collect::<Vec<G1Projective>>())
+        })?;
+        let b2 = timed("compute B in G2", &mut t.compute_b_g2, || {
+            let acc = backend.msm_g2(&pk.b_g2_query, &full)?;
+            Ok(acc.into_iter().zip(randomness).map(|(acc, rs)| acc + pk.vk.beta_g2 + pk.vk.delta_g2 * rs.s).collect::<Vec<G2Projective>>())
+        })?;
+        let c = timed("compute C", &mut t.compute_c, || {
+            let acc = backend.msm_g1(&pk.c_query, &private)?;
+            let delta = pk.delta_g1.into_group();
+            Ok((0..witnesses.len())
+                .map(|k| {
+                    let Randomness { r, s } = randomness[k];
+                    acc[k] + h_acc[k] + a[k] * s + b1[k] * r - delta * (r * s)
+                })
+                .collect::<Vec<G1Projective>>())
+        })?;
+
+        let a = G1Projective::normalize_batch(&a);
+        let b2 = G2Projective::normalize_batch(&b2);
+        let c = G1Projective::normalize_batch(&c);
+        let proofs = (0..witnesses.len()).map(|k| Proof { a: a[k], b: b2[k], c: c[k] }).collect();
+        let public_signals = witnesses.iter().map(|w| w.public_signals(pk.n_public).to_vec()).collect();
+        Ok(BatchOutput { proofs, public_signals, timings: t })
+    }
+}
