@@ -1,0 +1,33 @@
+//! One module per subcommand.
+
+mod backends;
+mod prove;
+mod verify;
+mod zkey;
+
+use crate::cli::{BackendArgs, Cli, Command, ZkeyCommand};
+use crate::exit::ExitCode;
+use std::sync::Arc;
+use zkq_kernels::{Backend, BackendConfig};
+
+/// Runs the parsed command; errors carry typed causes that `exit::code_for` maps.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Prove(args) => prove::prove(args),
+        Command::ProveBatch(args) => prove::prove_batch(args),
+        Command::Verify(args) => verify::verify(args),
+        Command::Zkey(ZkeyCommand::Info { zkey, format }) => zkey::info(&zkey, format.format),
+        Command::Zkey(ZkeyCommand::ExportVk { zkey, verification_key }) => zkey::export_vk(&zkey, &verification_key),
+        Command::Backends(format) => backends::list(format.format),
+    }
+}
+
+/// Builds the backend the flags ask for.
+fn open_backend(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
+    Ok(zkq_kernels::open_backend(&BackendConfig { kind: args.backend, cpu_threads: args.threads })?)
+}
+
+/// Seconds with millisecond precision, for JSON.
+fn secs(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e6
+}

@@ -1,0 +1,61 @@
+//! Exit codes, and the mapping from errors to them.
+
+use zkq_engine::{EngineError, ErrorClass};
+use zkq_kernels::KernelError;
+
+/// Process exit codes. Documented in README.md and `zkq --help`'s crate docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExitCode {
+    /// Success; for `verify`, a valid proof.
+    Ok = 0,
+    /// `verify`: the proof does not verify.
+    Invalid = 1,
+    /// Malformed input, wrong curve, wrong sizes, bad usage.
+    BadInput = 2,
+    /// A file is missing, unreadable or unwritable.
+    Io = 3,
+    /// The witness does not satisfy the circuit.
+    Unsatisfied = 4,
+    /// The backend is unavailable or failed.
+    Backend = 5,
+}
+
+/// The exit code for an error, found by walking its chain for a typed cause.
+pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<EngineError>() {
+            return match e.class() {
+                ErrorClass::Io => ExitCode::Io,
+                ErrorClass::BadInput => ExitCode::BadInput,
+                ErrorClass::Unsatisfied => ExitCode::Unsatisfied,
+                ErrorClass::Backend => ExitCode::Backend,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<KernelError>() {
+            return match e {
+                KernelError::InvalidInput(_) => ExitCode::BadInput,
+                _ => ExitCode::Backend,
+            };
+        }
+        if cause.downcast_ref::<std::io::Error>().is_some() {
+            return ExitCode::Io;
+        }
+    }
+    ExitCode::Backend
+}
+
+/// The error and its causes on one line; a cause already quoted by its parent is not repeated.
+pub(crate) fn one_line(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+}
