@@ -1,0 +1,49 @@
+# Shared helpers for zkq's scripts: find or install what a fresh Debian 12 machine lacks.
+# Sourced, not run. Every install step says what it does, and only runs when needed.
+
+set -euo pipefail
+
+ZKQ_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Build outputs live outside the clone so repeated (and CI) runs reuse them.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/zkq/target}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root to run: $*"; return 1; fi
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing with apt: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_toolchain() {
+  command -v cc >/dev/null && command -v curl >/dev/null || apt_install build-essential pkg-config curl ca-certificates
+  if ! command -v cargo >/dev/null; then
+    [ -x "$HOME/.cargo/bin/cargo" ] || {
+      log "installing Rust (rustup, minimal profile)"
+      curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal >/dev/null
+    }
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+  fi
+}
+
+# snarkjs, circom2 and circomlib, pinned in tools/node/package-lock.json.
+ensure_node_tools() {
+  local stamp="$ZKQ_ROOT/tools/node/node_modules/.zkq-lock-sha"
+  local want; want="$(sha256sum "$ZKQ_ROOT/tools/node/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -x "$ZKQ_ROOT/tools/node/node_modules/.bin/snarkjs" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing snarkjs and circom2 (npm ci in tools/node)"
+    (cd "$ZKQ_ROOT/tools/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" >"$stamp"
+  fi
+}
