@@ -23,6 +23,9 @@ pub struct BinFile<'a> {
 impl<'a> BinFile<'a> {
     /// Parses the header and section table of `bytes`, expecting `magic`. `name` labels errors.
     pub fn parse(name: &str, bytes: &'a [u8], magic: &[u8; 4]) -> Result<Self, EngineError> {
+        if bytes.is_empty() {
+            return Err(EngineError::format(name, format!("file is empty (expected a .{} file)", String::from_utf8_lossy(magic))));
+        }
         let mut r = Reader::new(name, bytes, 0);
         let found = r.bytes(4, "magic")?;
         if found != magic {
@@ -44,11 +47,16 @@ impl<'a> BinFile<'a> {
             let ty = r.u32("section type")?;
             let size = r.u64("section size")?;
             let start = r.pos;
+            let declared = size;
             let size = usize::try_from(size).ok().filter(|s| start.checked_add(*s).is_some_and(|e| e <= bytes.len()));
             let Some(size) = size else {
                 return Err(EngineError::format(
                     name,
-                    format!("truncated: section {i} (type {ty}) at byte {start} runs past the end of the file ({} bytes)", bytes.len()),
+                    format!(
+                        "truncated: section {i} (type {ty}) at byte {start} declares {declared} bytes but only {} remain (file of {} bytes)",
+                        bytes.len() - start,
+                        bytes.len()
+                    ),
                 ));
             };
             sections.entry(ty).or_default().push(start..start + size);

@@ -192,6 +192,10 @@ pub fn describe_prime(le_bytes: &[u8]) -> String {
         "BN254 base field q".into()
     } else if p == Fr::MODULUS.into() {
         "BN254 scalar field r".into()
+    } else if p.bits() > 384 {
+        // Past BLS12-381's 381 bits: most likely a corrupt header; its digits would swamp
+        // the message.
+        format!("a {}-bit number", p.bits())
     } else if p.bits() > 0 {
         format!("prime {p} ({} bits)", p.bits())
     } else {

@@ -85,12 +85,23 @@ impl Doc<'_> {
             Some(s) if s == expected => Ok(()),
             Some(s) if key == "curve" => Err(EngineError::WrongCurve {
                 source_name: self.name.to_owned(),
-                what: format!("curve is `{s}`, expected `{expected}`"),
+                what: format!("curve is `{}`, expected `{expected}`", shown(s)),
             }),
-            Some(s) => Err(self.err(format!("`{key}` is `{s}`, expected `{expected}`"))),
+            Some(s) => Err(self.err(format!("`{key}` is `{}`, expected `{expected}`", shown(s)))),
             None => Err(self.err(format!("`{key}` is not a string"))),
         }
     }
+}
+
+/// A string taken from the input, fit for a one-line error message: control characters
+/// escaped, cut to 40 characters.
+fn shown(s: &str) -> String {
+    const MAX: usize = 40;
+    let mut out: String = s.chars().take(MAX).flat_map(char::escape_debug).collect();
+    if s.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 fn g1_json(p: &G1Affine) -> Value {
@@ -182,7 +193,7 @@ pub fn verifying_key_from_json(name: &str, v: &Value) -> Result<VerifyingKey, En
     let ic = ic_v.iter().enumerate().map(|(i, p)| d.g1(p, &format!("IC[{i}]"))).collect::<Result<Vec<_>, _>>()?;
     if let Some(n) = v.get("nPublic") {
         let n = n.as_u64().ok_or_else(|| d.err("`nPublic` is not a non-negative integer"))?;
-        if n as usize + 1 != ic.len() {
+        if n.checked_add(1) != Some(ic.len() as u64) {
             return Err(d.err(format!("`nPublic` is {n} but `IC` has {} points (expected nPublic + 1)", ic.len())));
         }
     }

@@ -113,8 +113,12 @@ impl R1cs {
         Self::parse(&path.display().to_string(), &bytes)
     }
 
-    /// `Ok(())` if `w` satisfies every constraint, else the index of the first that fails.
+    /// `Ok(())` if `w` satisfies every constraint, else the index of the first that fails. A
+    /// witness of the wrong length fails at constraint 0 (or is `Ok` only for an empty system).
     pub fn check_satisfied(&self, w: &[Fr]) -> Result<(), usize> {
+        if w.len() != self.n_wires {
+            return if self.constraints.is_empty() { Ok(()) } else { Err(0) };
+        }
         let eval = |lc: &LinearCombination| lc.iter().fold(Fr::zero(), |acc, (i, v)| acc + *v * w[*i as usize]);
         match self.constraints.iter().position(|k| eval(&k.a) * eval(&k.b) != eval(&k.c)) {
             None => Ok(()),

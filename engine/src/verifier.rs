@@ -43,7 +43,10 @@ impl PreparedVerifyingKey {
                 format!("{} public signals given, the verification key expects {n}", public.len()),
             ));
         }
-        let mut acc: G1Projective = self.vk.ic[0].into_group();
+        let Some(ic0) = self.vk.ic.first() else {
+            return Err(EngineError::format("verification key", "IC is empty"));
+        };
+        let mut acc: G1Projective = ic0.into_group();
         for (x, ic) in public.iter().zip(&self.vk.ic[1..]) {
             acc += *ic * x;
         }

@@ -86,7 +86,7 @@ impl Witness {
 
     /// The public signals `w[1..=n_public]` (what `public.json` holds).
     pub fn public_signals(&self, n_public: usize) -> &[Fr] {
-        &self.values[1..=n_public.min(self.values.len().saturating_sub(1))]
+        self.values.get(1..=n_public.min(self.values.len().saturating_sub(1))).unwrap_or(&[])
     }
 
     /// Checks the witness fits a key of `n_vars` variables and starts with the constant 1.
@@ -94,7 +94,7 @@ impl Witness {
         if self.values.len() != n_vars {
             return Err(EngineError::WitnessLength { source_name: self.source.clone(), expected: n_vars, found: self.values.len() });
         }
-        if !self.values[0].is_one() {
+        if !self.values.first().is_some_and(|v| v.is_one()) {
             return Err(EngineError::format(&self.source, "witness value 0 must be the constant 1"));
         }
         Ok(())
