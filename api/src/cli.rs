@@ -29,6 +29,34 @@ pub(crate) enum Command {
     Zkey(ZkeyCommand),
     /// List the kernel backends and whether this machine can run them.
     Backends(FormatArgs),
+    /// Development tools. INSECURE: never use their output outside tests and benchmarks.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DevCommand {
+    /// INSECURE Groth16 setup, `.r1cs` → `.zkey` in seconds, for tests and benchmarks.
+    ///
+    /// One process draws the toxic waste (τ, α, β, γ, δ), so whoever ran it — or, with
+    /// --seed, whoever knows the seed — can forge proofs. The key is otherwise what snarkjs
+    /// makes: `snarkjs groth16 prove` and `snarkjs zkey export verificationkey` accept it.
+    /// Use a powers-of-tau ceremony and `snarkjs groth16 setup` for anything real.
+    Setup(DevSetupArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DevSetupArgs {
+    /// The constraint system (`circuit.r1cs`, from circom).
+    pub(crate) r1cs: PathBuf,
+    /// Where to write the proving key.
+    pub(crate) zkey: PathBuf,
+    /// Derive the toxic waste from this hex seed (reproducible keys; anyone with the seed can
+    /// forge proofs) [default: a fresh seed from the OS CSPRNG, then discarded].
+    #[arg(long, value_name = "HEX")]
+    pub(crate) seed: Option<String>,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,8 @@
 //! - `cli` — the command line (clap), with every default documented in `--help`.
 //! - `exit` — exit codes and the mapping from errors to them; one-line error messages.
 //! - `progress` — progress display, shown only when stderr is a terminal.
-//! - `commands/` — one module per subcommand: `prove`, `verify`, `zkey`, `backends`.
+//! - `commands/` — one module per subcommand: `prove`, `verify`, `zkey`, `backends`, `dev`
+//!   (the insecure `dev setup`).
 //!
 //! Exit codes: 0 success (valid proof), 1 proof invalid, 2 bad input (malformed or
 //! wrong-curve file, wrong sizes, bad usage), 3 a file is missing, unreadable or unwritable,

@@ -135,6 +135,37 @@ pub fn g2_from_zkey(bytes: &[u8], check_subgroup: bool) -> Result<G2Affine, Poin
     Ok(p)
 }
 
+/// The 32-byte little-endian Montgomery representation of a field element (how zkeys store
+/// coordinates). The inverse of [`field_from_montgomery_le`].
+pub fn field_to_montgomery_le<F: MontgomeryRepr>(x: &F) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&x.to_montgomery().to_bytes_le());
+    out
+}
+
+/// A G1 point as a zkey stores it: Montgomery `x‖y`, infinity all zeros. The inverse of
+/// [`g1_from_zkey`].
+pub fn g1_to_zkey(p: &G1Affine) -> [u8; G1_BYTES] {
+    let mut out = [0u8; G1_BYTES];
+    if let Some((x, y)) = p.xy() {
+        out[..N8].copy_from_slice(&field_to_montgomery_le(&x));
+        out[N8..].copy_from_slice(&field_to_montgomery_le(&y));
+    }
+    out
+}
+
+/// A G2 point as a zkey stores it: Montgomery `x.c0‖x.c1‖y.c0‖y.c1`, infinity all zeros. The
+/// inverse of [`g2_from_zkey`].
+pub fn g2_to_zkey(p: &G2Affine) -> [u8; G2_BYTES] {
+    let mut out = [0u8; G2_BYTES];
+    if let Some((x, y)) = p.xy() {
+        for (k, c) in [x.c0, x.c1, y.c0, y.c1].iter().enumerate() {
+            out[k * N8..(k + 1) * N8].copy_from_slice(&field_to_montgomery_le(c));
+        }
+    }
+    out
+}
+
 /// Canonical 32-byte little-endian encoding of a field element.
 pub fn field_to_canonical_le<F: PrimeField<BigInt = BigInt<4>>>(x: &F) -> [u8; 32] {
     let mut out = [0u8; 32];

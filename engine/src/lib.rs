@@ -16,6 +16,8 @@
 //! - [`qap`] — the circom QAP: witness → evaluations of `h` on the odd coset.
 //! - [`prover`] — [`Prover::prove_batch`]: one key, many witnesses; per-phase timings.
 //! - [`verifier`] — the pairing check, [`verifier::PreparedVerifyingKey`].
+//! - [`setup`] — an **insecure** dev Groth16 setup, `.r1cs` → `.zkey` in seconds, for tests
+//!   and benchmarks (`zkq dev setup`).
 //! - [`json`] — snarkjs `proof.json`, `public.json`, `verification_key.json`.
 //! - [`io`] — memory-mapped reads and atomic writes.
 //! - [`error`] — [`EngineError`], with an [`error::ErrorClass`] callers map to exit codes.
@@ -38,6 +40,7 @@ pub mod keys;
 pub mod prover;
 pub mod qap;
 pub mod r1cs;
+pub mod setup;
 pub mod verifier;
 pub mod wtns;
 pub mod zkey;

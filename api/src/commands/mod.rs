@@ -1,11 +1,12 @@
 //! One module per subcommand.
 
 mod backends;
+mod dev;
 mod prove;
 mod verify;
 mod zkey;
 
-use crate::cli::{BackendArgs, Cli, Command, ZkeyCommand};
+use crate::cli::{BackendArgs, Cli, Command, DevCommand, ZkeyCommand};
 use crate::exit::ExitCode;
 use std::sync::Arc;
 use zkq_kernels::{Backend, BackendConfig};
@@ -19,6 +20,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Zkey(ZkeyCommand::Info { zkey, format }) => zkey::info(&zkey, format.format),
         Command::Zkey(ZkeyCommand::ExportVk { zkey, verification_key }) => zkey::export_vk(&zkey, &verification_key),
         Command::Backends(format) => backends::list(format.format),
+        Command::Dev(DevCommand::Setup(args)) => dev::setup(args),
     }
 }
 
