@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ZKQ_ROOT"
 ensure_toolchain
 ensure_node_tools
+bash "$ZKQ_ROOT/scripts/services.sh"
 fixture="${FIXTURE:-mul_chain_4k}"
 dir="fixtures/circuits/$fixture"
 [ -d "$dir" ] || { log "no fixture $fixture under fixtures/circuits"; exit 2; }

@@ -5,6 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ZKQ_ROOT"
 ensure_toolchain
 ensure_node_tools
+bash "$ZKQ_ROOT/scripts/services.sh"
 log "cargo $(cargo --version | cut -d' ' -f2), node $(node --version), target dir $CARGO_TARGET_DIR"
 log "checking that benches and binaries compile"
 cargo check --workspace --all-targets --locked --quiet

@@ -32,6 +32,21 @@ pub(crate) enum Command {
     /// Development tools. INSECURE: never use their output outside tests and benchmarks.
     #[command(subcommand)]
     Dev(DevCommand),
+    /// Run a proving worker: consume jobs from RabbitMQ, prove in batches, store results in
+    /// PostgreSQL, reply. SIGTERM or Ctrl-C drains in-flight batches, then exits.
+    Worker(WorkerArgs),
+    /// Register and list tenants (who may submit jobs).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Register and list circuits (zkeys in the content-addressed key store).
+    #[command(subcommand)]
+    Circuit(CircuitCommand),
+    /// Publish proof jobs (one per witness), wait for their results, print a summary.
+    Submit(SubmitArgs),
+    /// Show one job: state, timings, cost.
+    Job(JobArgs),
+    /// List a tenant's jobs, newest first.
+    Jobs(JobsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,4 +167,153 @@ pub(crate) enum Format {
     Text,
     /// For programs.
     Json,
+}
+
+/// Where the broker, the database and the key store are.
+#[derive(Debug, Args)]
+pub(crate) struct ServiceArgs {
+    /// RabbitMQ URI.
+    #[arg(long, env = "ZKQ_AMQP_URL", default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+    pub(crate) amqp: String,
+    /// PostgreSQL connection string.
+    #[arg(long, env = "ZKQ_PG_URL", default_value = "host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq")]
+    pub(crate) pg: String,
+    /// Prefix of exchange and queue names.
+    #[arg(long, env = "ZKQ_QUEUE_PREFIX", default_value = "zkq")]
+    pub(crate) queue_prefix: String,
+    /// Key store directory [default: $XDG_DATA_HOME/zkq/keys or ~/.local/share/zkq/keys].
+    #[arg(long, env = "ZKQ_KEY_DIR")]
+    pub(crate) key_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkerArgs {
+    #[command(flatten)]
+    pub(crate) services: ServiceArgs,
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+    /// Most jobs per batch.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) max_batch: usize,
+    /// Longest a job waits for its batch to fill, milliseconds.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) max_wait_ms: u64,
+    /// Device type for pricing (a row of the price table).
+    #[arg(long, default_value = "cpu-2core")]
+    pub(crate) device_type: String,
+    /// Deliveries of one message before the broker dead-letters it.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) delivery_limit: u32,
+    /// Largest accepted witness, MiB.
+    #[arg(long, default_value_t = 64)]
+    pub(crate) max_message_mib: usize,
+    /// This worker's id in batch records [default: <hostname>-<pid>].
+    #[arg(long)]
+    pub(crate) worker_id: Option<String>,
+    /// Skip proving (results carry a null proof): measures the pipeline's own capacity.
+    #[arg(long)]
+    pub(crate) null_prover: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Register a tenant, or change its weight.
+    Add {
+        /// Name.
+        name: String,
+        /// Fair-share weight (≥ 1).
+        #[arg(long, default_value_t = 1)]
+        weight: i32,
+        #[command(flatten)]
+        services: ServiceArgs,
+    },
+    /// List tenants.
+    List {
+        #[command(flatten)]
+        services: ServiceArgs,
+        #[command(flatten)]
+        format: FormatArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CircuitCommand {
+    /// Register a zkey under a name (a new version if the name exists with another zkey).
+    Add {
+        /// The zkey.
+        zkey: PathBuf,
+        /// Name to register it under.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        services: ServiceArgs,
+        #[command(flatten)]
+        format: FormatArgs,
+    },
+    /// List registered circuits.
+    List {
+        #[command(flatten)]
+        services: ServiceArgs,
+        #[command(flatten)]
+        format: FormatArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SubmitArgs {
+    #[command(flatten)]
+    pub(crate) services: ServiceArgs,
+    /// Tenant.
+    #[arg(long)]
+    pub(crate) tenant: String,
+    /// Circuit: name, name@version or sha256:<hex>.
+    #[arg(long)]
+    pub(crate) circuit: String,
+    /// Purpose recorded with each job.
+    #[arg(long, default_value = "")]
+    pub(crate) purpose: String,
+    /// Priority class 0–9.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) priority: u8,
+    /// Deadline, seconds from now; a job not proved by then fails with deadline_exceeded.
+    #[arg(long)]
+    pub(crate) deadline_secs: Option<f64>,
+    /// Publish each witness this many times (load and demos).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) repeat: usize,
+    /// Give up waiting for results after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub(crate) timeout_secs: u64,
+    /// Publish and exit without waiting for results.
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+    /// Witness files, or directories of `.wtns` files.
+    #[arg(required = true)]
+    pub(crate) witnesses: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JobArgs {
+    /// Job id.
+    pub(crate) id: String,
+    #[command(flatten)]
+    pub(crate) services: ServiceArgs,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JobsArgs {
+    /// Tenant.
+    #[arg(long)]
+    pub(crate) tenant: String,
+    /// Most rows.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: i64,
+    #[command(flatten)]
+    pub(crate) services: ServiceArgs,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
 }

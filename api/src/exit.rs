@@ -18,6 +18,12 @@ pub(crate) enum ExitCode {
     Unsatisfied = 4,
     /// The backend is unavailable or failed.
     Backend = 5,
+    /// `submit`: some jobs finished as failures.
+    JobsFailed = 6,
+    /// `submit`: results did not all arrive before the timeout.
+    Timeout = 7,
+    /// RabbitMQ or PostgreSQL is unreachable or refused the operation.
+    Service = 8,
 }
 
 /// The exit code for an error, found by walking its chain for a typed cause.
@@ -35,6 +41,20 @@ pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
             return match e {
                 KernelError::InvalidInput(_) => ExitCode::BadInput,
                 _ => ExitCode::Backend,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<zkq_scheduler::SchedulerError>() {
+            use zkq_scheduler::SchedulerError as S;
+            return match e {
+                S::Engine(inner) => match inner.class() {
+                    ErrorClass::Io => ExitCode::Io,
+                    ErrorClass::BadInput => ExitCode::BadInput,
+                    ErrorClass::Unsatisfied => ExitCode::Unsatisfied,
+                    ErrorClass::Backend => ExitCode::Backend,
+                },
+                S::KeyStore { .. } => ExitCode::Io,
+                S::Invalid(_) => ExitCode::BadInput,
+                S::Amqp(_) | S::Postgres(_) | S::Pool(_) | S::Migration { .. } => ExitCode::Service,
             };
         }
         if cause.downcast_ref::<std::io::Error>().is_some() {

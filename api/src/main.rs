@@ -9,7 +9,8 @@
 //!
 //! Exit codes: 0 success (valid proof), 1 proof invalid, 2 bad input (malformed or
 //! wrong-curve file, wrong sizes, bad usage), 3 a file is missing, unreadable or unwritable,
-//! 4 the witness does not satisfy the circuit, 5 backend unavailable or failed.
+//! 4 the witness does not satisfy the circuit, 5 backend unavailable or failed, 6 `submit`: some
+//! jobs failed, 7 `submit`: timed out waiting for results, 8 RabbitMQ or PostgreSQL unavailable.
 
 #![allow(clippy::print_stdout)]
 

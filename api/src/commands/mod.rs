@@ -2,11 +2,16 @@
 
 mod backends;
 mod dev;
+mod jobs;
 mod prove;
+mod registry;
+mod services;
+mod submit;
 mod verify;
+mod worker;
 mod zkey;
 
-use crate::cli::{BackendArgs, Cli, Command, DevCommand, ZkeyCommand};
+use crate::cli::{BackendArgs, CircuitCommand, Cli, Command, DevCommand, TenantCommand, ZkeyCommand};
 use crate::exit::ExitCode;
 use std::sync::Arc;
 use zkq_kernels::{Backend, BackendConfig};
@@ -21,6 +26,14 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Zkey(ZkeyCommand::ExportVk { zkey, verification_key }) => zkey::export_vk(&zkey, &verification_key),
         Command::Backends(format) => backends::list(format.format),
         Command::Dev(DevCommand::Setup(args)) => dev::setup(args),
+        Command::Worker(args) => worker::run(args),
+        Command::Tenant(TenantCommand::Add { name, weight, services }) => registry::tenant_add(&name, weight, &services),
+        Command::Tenant(TenantCommand::List { services, format }) => registry::tenant_list(&services, format.format),
+        Command::Circuit(CircuitCommand::Add { zkey, name, services, format }) => registry::circuit_add(&zkey, &name, &services, format.format),
+        Command::Circuit(CircuitCommand::List { services, format }) => registry::circuit_list(&services, format.format),
+        Command::Submit(args) => submit::submit(args),
+        Command::Job(args) => jobs::job(args),
+        Command::Jobs(args) => jobs::jobs(args),
     }
 }
 

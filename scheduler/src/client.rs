@@ -1,0 +1,133 @@
+//! The submitter's side of the protocol: publish jobs with publisher confirms (pipelined:
+//! many publishes in flight, confirms awaited together) and receive results on a private
+//! reply queue. Used by `zkq submit` and the load generator.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+use lapin::PublisherConfirm;
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
+
+use crate::config::AmqpConfig;
+use crate::protocol::{self, JobResult, JOB_CONTENT_TYPE};
+use crate::{topology, SchedulerError};
+
+/// One job to publish.
+#[derive(Debug, Clone)]
+pub struct OutgoingJob {
+    /// Job id (idempotency key).
+    pub job_id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Circuit reference.
+    pub circuit: String,
+    /// Purpose.
+    pub purpose: String,
+    /// Priority 0–9.
+    pub priority: u8,
+    /// Deadline, Unix ms.
+    pub deadline_ms: Option<i64>,
+    /// The `.wtns` bytes.
+    pub witness: Vec<u8>,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// A connection for submitting jobs and reading their results.
+pub struct Submitter {
+    _conn: Connection,
+    channel: Channel,
+    reply_queue: String,
+    replies: Consumer,
+    amqp: AmqpConfig,
+}
+
+impl std::fmt::Debug for Submitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submitter").field("reply_queue", &self.reply_queue).finish()
+    }
+}
+
+/// A publish whose broker confirm is still outstanding.
+#[derive(Debug)]
+pub struct Pending {
+    /// The job.
+    pub job_id: String,
+    confirm: PublisherConfirm,
+}
+
+impl Pending {
+    /// Waits for the broker's confirm: `Ok` once the job is safely queued.
+    pub async fn confirmed(self) -> Result<String, (String, SchedulerError)> {
+        match self.confirm.await {
+            Ok(c) if c.is_ack() => Ok(self.job_id),
+            Ok(_) => Err((self.job_id, SchedulerError::Invalid("the broker refused the job (nack)".into()))),
+            Err(e) => Err((self.job_id, e.into())),
+        }
+    }
+}
+
+impl Submitter {
+    /// Connects, declares the topology, enables confirms and opens a private reply queue.
+    pub async fn connect(amqp: &AmqpConfig) -> Result<Self, SchedulerError> {
+        let conn = Connection::connect(&amqp.uri, ConnectionProperties::default()).await?;
+        let channel = conn.create_channel().await?;
+        channel.confirm_select(ConfirmSelectOptions::default()).await?;
+        topology::declare(&channel, amqp).await?;
+        let q = channel
+            .queue_declare("".into(), QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() }, FieldTable::default())
+            .await?;
+        let reply_queue = q.name().as_str().to_owned();
+        let replies = channel
+            .basic_consume(reply_queue.as_str().into(), "".into(), BasicConsumeOptions { no_ack: true, ..Default::default() }, FieldTable::default())
+            .await?;
+        Ok(Self { _conn: conn, channel, reply_queue, replies, amqp: amqp.clone() })
+    }
+
+    /// The private queue results arrive on.
+    pub fn reply_queue(&self) -> &str {
+        &self.reply_queue
+    }
+
+    /// Publishes one job (persistent, mandatory) and returns its outstanding confirm.
+    pub async fn publish(&self, job: &OutgoingJob) -> Result<Pending, SchedulerError> {
+        let headers = protocol::job_headers(&job.tenant, &job.circuit, &job.purpose, job.priority, job.deadline_ms, now_ms());
+        let props = BasicProperties::default()
+            .with_message_id(job.job_id.as_str().into())
+            .with_correlation_id(job.job_id.as_str().into())
+            .with_reply_to(self.reply_queue.as_str().into())
+            .with_content_type(JOB_CONTENT_TYPE.into())
+            .with_delivery_mode(2)
+            .with_headers(headers);
+        let confirm = self
+            .channel
+            .basic_publish(
+                self.amqp.jobs_exchange().as_str().into(),
+                self.amqp.jobs_routing_key().as_str().into(),
+                BasicPublishOptions { mandatory: true, ..Default::default() },
+                &job.witness,
+                props,
+            )
+            .await?;
+        Ok(Pending { job_id: job.job_id.clone(), confirm })
+    }
+
+    /// The next result, or `None` if the connection closed.
+    pub async fn next_result(&mut self) -> Option<Result<JobResult, SchedulerError>> {
+        loop {
+            let d = match self.replies.next().await? {
+                Ok(d) => d,
+                Err(e) => return Some(Err(e.into())),
+            };
+            match serde_json::from_slice::<JobResult>(&d.data) {
+                Ok(r) => return Some(Ok(r)),
+                Err(e) => tracing::warn!(error = %e, "ignoring an unreadable reply"),
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Configuration, read only at the binary edge (`zkq worker` flags) and passed in.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use zkq_kernels::BackendConfig;
+
+/// Where the broker is and how the queues are shaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmqpConfig {
+    /// Broker URI. Default `amqp://guest:guest@127.0.0.1:5672/%2f`.
+    pub uri: String,
+    /// Prefix of every exchange and queue name. Default `zkq`: exchange `zkq.jobs`, queue
+    /// `zkq.jobs`, dead-letter exchange `zkq.dlx` and queue `zkq.jobs.dead`. Tests use their own
+    /// prefix so they never touch each other's queues.
+    pub prefix: String,
+    /// Deliveries of one message before the broker dead-letters it (quorum-queue
+    /// `x-delivery-limit`). Default 5: enough for worker crashes, small enough that a message
+    /// that crashes workers stops.
+    pub delivery_limit: u32,
+}
+
+impl Default for AmqpConfig {
+    fn default() -> Self {
+        Self { uri: "amqp://guest:guest@127.0.0.1:5672/%2f".into(), prefix: "zkq".into(), delivery_limit: 5 }
+    }
+}
+
+impl AmqpConfig {
+    /// The exchange submitters publish to.
+    pub fn jobs_exchange(&self) -> String {
+        format!("{}.jobs", self.prefix)
+    }
+    /// The queue workers consume.
+    pub fn jobs_queue(&self) -> String {
+        format!("{}.jobs", self.prefix)
+    }
+    /// Routing key of job messages.
+    pub fn jobs_routing_key(&self) -> String {
+        "job".into()
+    }
+    /// The dead-letter exchange.
+    pub fn dead_letter_exchange(&self) -> String {
+        format!("{}.dlx", self.prefix)
+    }
+    /// The dead-letter queue.
+    pub fn dead_letter_queue(&self) -> String {
+        format!("{}.jobs.dead", self.prefix)
+    }
+}
+
+/// PostgreSQL connection settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// libpq-style connection string. Default `host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq`.
+    pub url: String,
+    /// Pool size. Default 4: a worker commits one batch at a time; the rest serve lookups.
+    pub pool_size: usize,
+    /// How long to wait for a pooled connection before failing. Default 5 s (deadpool's own
+    /// default waits forever, which turns a database stall into unbounded latency).
+    pub wait_timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: "host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq".into(),
+            pool_size: 4,
+            wait_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Everything `zkq worker` needs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Broker.
+    pub amqp: AmqpConfig,
+    /// Database.
+    pub store: StoreConfig,
+    /// Content-addressed zkey directory. Default `$XDG_DATA_HOME/zkq/keys` (or
+    /// `~/.local/share/zkq/keys`), resolved by the binary.
+    pub key_dir: PathBuf,
+    /// Kernel backend. Default: CPU, one thread per core.
+    pub backend: BackendConfig,
+    /// Device type for pricing (a `prices.device_type`). Default `cpu-2core`.
+    pub device_type: String,
+    /// This worker's id in batch records. Default `<hostname>-<pid>`, set by the binary.
+    pub worker_id: String,
+    /// Most jobs in one batch. Default 16.
+    pub max_batch: usize,
+    /// Longest a job waits for its batch to fill. Default 50 ms.
+    pub max_wait: Duration,
+    /// Largest accepted witness (message body). Default 64 MiB.
+    pub max_message_bytes: usize,
+    /// Skip proving and answer with fixed placeholder results (`--null-prover`): measures the
+    /// pipeline's own capacity. Never for production; results are marked failed with
+    /// `prover_error` so nobody mistakes them for proofs.
+    pub null_prover: bool,
+    /// Proving-key cache capacity, in keys. Default 4.
+    pub key_cache: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            amqp: AmqpConfig::default(),
+            store: StoreConfig::default(),
+            key_dir: PathBuf::from("keys"),
+            backend: BackendConfig::default(),
+            device_type: "cpu-2core".into(),
+            worker_id: format!("worker-{}", std::process::id()),
+            max_batch: 16,
+            max_wait: Duration::from_millis(50),
+            max_message_bytes: 64 << 20,
+            null_prover: false,
+            key_cache: 4,
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// Unacked deliveries the broker may hand this worker: two batches, so the next batch
+    /// fills while one is proving. (Quorum queues reject global QoS; this is per consumer.)
+    pub fn prefetch(&self) -> u16 {
+        u16::try_from(self.max_batch.saturating_mul(2)).unwrap_or(u16::MAX).max(1)
+    }
+}

@@ -1,0 +1,330 @@
+//! The device thread: the only place proofs are made. One OS thread per device, fed batches
+//! over a channel; the async runtime never runs a kernel.
+//!
+//! For each batch it: finds the proving key (a small cache in front of the key store), parses
+//! each job's witness (a bad witness fails that job alone), drops jobs whose deadline passed,
+//! proves the rest in one `prove_batch`, verifies every proof (an unsatisfying witness fails
+//! that job alone), and returns one [`JobOutcome`] per job with its share of the batch's
+//! phase times and device-seconds. If the batch as a whole fails, its jobs are retried one by
+//! one so that a poison job fails alone.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+use zkq_engine::{json as sjson, zkey, PreparedVerifyingKey, Prover, ProvingKey, Witness};
+use zkq_kernels::BackendConfig;
+
+use crate::model::{BatchRecord, CircuitRecord, JobCost, JobMeta, JobOutcome, JobTimings, Outcome, Price};
+use crate::protocol::ReasonCode;
+use crate::SchedulerError;
+
+/// One job handed to the device.
+#[derive(Debug)]
+pub struct DeviceJob {
+    /// Its metadata.
+    pub meta: JobMeta,
+    /// The witness bytes (never logged).
+    pub witness: Vec<u8>,
+    /// When the worker received it.
+    pub received_at: DateTime<Utc>,
+    /// Queue wait measured at receipt.
+    pub queue_wait_ms: f64,
+}
+
+/// A batch of one circuit.
+#[derive(Debug)]
+pub struct DeviceBatch {
+    /// The circuit.
+    pub circuit: CircuitRecord,
+    /// Its jobs.
+    pub jobs: Vec<DeviceJob>,
+    /// The price valid now for this device type.
+    pub price: Option<Price>,
+}
+
+/// What the device made of a batch.
+#[derive(Debug)]
+pub struct DeviceResult {
+    /// The batch record (absent when nothing reached proving).
+    pub batch: Option<BatchRecord>,
+    /// One outcome per job, in the batch's order.
+    pub outcomes: Vec<JobOutcome>,
+}
+
+/// Settings of a device thread.
+#[derive(Debug, Clone)]
+pub struct DeviceConfig {
+    /// Backend.
+    pub backend: BackendConfig,
+    /// Key store directory (`<id>.zkey`).
+    pub key_dir: PathBuf,
+    /// Keys kept in memory.
+    pub key_cache: usize,
+    /// Device type for records and pricing.
+    pub device_type: String,
+    /// Worker id for records.
+    pub worker_id: String,
+    /// Skip proving (pipeline capacity measurements).
+    pub null_prover: bool,
+}
+
+type Request = (DeviceBatch, oneshot::Sender<DeviceResult>);
+
+/// Handle to a device thread. Dropping it stops the thread after its current batch.
+#[derive(Debug, Clone)]
+pub struct Device {
+    tx: mpsc::Sender<Request>,
+    name: String,
+}
+
+struct LoadedKey {
+    id: String,
+    pk: Arc<ProvingKey>,
+    pvk: Arc<PreparedVerifyingKey>,
+}
+
+impl Device {
+    /// Starts the device thread. `queue` batches may wait for it (1 = one proving, one next).
+    pub fn spawn(config: DeviceConfig, queue: usize) -> Result<Self, SchedulerError> {
+        let backend = zkq_kernels::open_backend(&config.backend).map_err(zkq_engine::EngineError::from)?;
+        let name = backend.device_name();
+        let (tx, mut rx) = mpsc::channel::<Request>(queue.max(1));
+        let prover = Prover::new(backend);
+        let thread_name = name.clone();
+        std::thread::Builder::new()
+            .name("zkq-device".into())
+            .spawn(move || {
+                let mut state = DeviceState { config, prover, keys: VecDeque::new(), device: thread_name };
+                while let Some((batch, reply)) = rx.blocking_recv() {
+                    let result = state.run(batch);
+                    let _ = reply.send(result);
+                }
+            })
+            .map_err(|e| SchedulerError::Invalid(format!("cannot start the device thread: {e}")))?;
+        Ok(Self { tx, name })
+    }
+
+    /// The device's description (`cpu (2 threads)`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Queues a batch; waits while the device's queue is full (backpressure).
+    pub async fn submit(&self, batch: DeviceBatch) -> Result<oneshot::Receiver<DeviceResult>, SchedulerError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send((batch, tx)).await.map_err(|_| SchedulerError::Invalid("the device thread has stopped".into()))?;
+        Ok(rx)
+    }
+}
+
+struct DeviceState {
+    config: DeviceConfig,
+    prover: Prover,
+    keys: VecDeque<LoadedKey>,
+    device: String,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn failed(job: &DeviceJob, circuit_id: &str, code: ReasonCode, reason: String, witness_load_ms: f64) -> JobOutcome {
+    let mut meta = job.meta.clone();
+    meta.circuit_id = Some(circuit_id.to_owned());
+    JobOutcome {
+        meta,
+        outcome: Outcome::Failed { code, reason },
+        timings: JobTimings { queue_wait_ms: job.queue_wait_ms, witness_load_ms, ..Default::default() },
+        received_at: job.received_at,
+        cost: None,
+        batch_id: None,
+        batch_size: 0,
+    }
+}
+
+impl DeviceState {
+    fn key(&mut self, circuit: &CircuitRecord) -> Result<(Arc<ProvingKey>, Arc<PreparedVerifyingKey>), String> {
+        if let Some(pos) = self.keys.iter().position(|k| k.id == circuit.id) {
+            let k = self.keys.remove(pos).ok_or("key cache")?;
+            let out = (k.pk.clone(), k.pvk.clone());
+            self.keys.push_front(k);
+            tracing::debug!(circuit = %circuit.id, "proving key cache hit");
+            return Ok(out);
+        }
+        let path = self.config.key_dir.join(format!("{}.zkey", circuit.id));
+        let pk = zkey::read_proving_key(&path).map_err(|e| format!("cannot load the proving key of {}: {e}", circuit.label()))?;
+        let pvk = Arc::new(PreparedVerifyingKey::new(&pk.vk));
+        let pk = Arc::new(pk);
+        self.keys.push_front(LoadedKey { id: circuit.id.clone(), pk: pk.clone(), pvk: pvk.clone() });
+        self.keys.truncate(self.config.key_cache.max(1));
+        tracing::info!(circuit = %circuit.label(), "proving key loaded");
+        Ok((pk, pvk))
+    }
+
+    fn run(&mut self, batch: DeviceBatch) -> DeviceResult {
+        let circuit_id = batch.circuit.id.clone();
+        let (pk, pvk) = match self.key(&batch.circuit) {
+            Ok(k) => k,
+            Err(reason) => {
+                let outcomes = batch.jobs.iter().map(|j| failed(j, &circuit_id, ReasonCode::ProverError, reason.clone(), 0.0)).collect();
+                return DeviceResult { batch: None, outcomes };
+            }
+        };
+        // Parse and check each witness; bad ones and expired deadlines fail alone.
+        let now_ms = Utc::now().timestamp_millis();
+        let mut outcomes: Vec<Option<JobOutcome>> = (0..batch.jobs.len()).map(|_| None).collect();
+        let mut ready: Vec<(usize, Witness, f64)> = Vec::new();
+        for (i, job) in batch.jobs.iter().enumerate() {
+            let t = Instant::now();
+            if job.meta.deadline_ms.is_some_and(|d| d <= now_ms) {
+                outcomes[i] = Some(failed(job, &circuit_id, ReasonCode::DeadlineExceeded, "the deadline passed before the job could be proved".into(), 0.0));
+                continue;
+            }
+            let parsed = Witness::parse(&format!("job {} witness", job.meta.job_id), &job.witness).and_then(|w| {
+                w.check_shape(pk.n_vars)?;
+                Ok(w)
+            });
+            let load = ms(t.elapsed());
+            match parsed {
+                Ok(w) => ready.push((i, w, load)),
+                Err(e) => outcomes[i] = Some(failed(job, &circuit_id, ReasonCode::BadWitness, e.to_string(), load)),
+            }
+        }
+        let record = if ready.is_empty() {
+            None
+        } else {
+            Some(self.prove_ready(&batch, &pk, &pvk, ready, &mut outcomes))
+        };
+        let outcomes = outcomes
+            .into_iter()
+            .zip(&batch.jobs)
+            .map(|(o, j)| o.unwrap_or_else(|| failed(j, &circuit_id, ReasonCode::ProverError, "internal: no outcome".into(), 0.0)))
+            .collect();
+        DeviceResult { batch: record, outcomes }
+    }
+
+    /// Proves the parsed jobs as one batch (falling back to singletons), verifies, and fills
+    /// their outcomes with timings and cost shares.
+    fn prove_ready(
+        &mut self,
+        batch: &DeviceBatch,
+        pk: &ProvingKey,
+        pvk: &PreparedVerifyingKey,
+        ready: Vec<(usize, Witness, f64)>,
+        outcomes: &mut [Option<JobOutcome>],
+    ) -> BatchRecord {
+        let started_at = Utc::now();
+        let start = Instant::now();
+        let batch_id = Uuid::new_v4();
+        let n = ready.len();
+        // (index, proof+public or error, phase timings share, verify time)
+        let mut proved: Vec<(usize, Result<(zkq_engine::Proof, Vec<zkq_kernels::Fr>), (ReasonCode, String)>, zkq_engine::PhaseTimings, f64)> =
+            Vec::with_capacity(n);
+        if self.config.null_prover {
+            for (i, w, _) in &ready {
+                proved.push((*i, Err((ReasonCode::ProverError, "null prover".into())), Default::default(), 0.0));
+                let _ = w;
+            }
+        } else {
+            let witnesses: Vec<Witness> = ready.iter().map(|(_, w, _)| w.clone()).collect();
+            match self.prover.prove_batch(pk, &witnesses) {
+                Ok(out) => {
+                    let share = scale(out.timings, n);
+                    for (k, (i, _, _)) in ready.iter().enumerate() {
+                        proved.push((*i, Ok((out.proofs[k], out.public_signals[k].clone())), share, 0.0));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, size = n, "batch failed; retrying its jobs one by one");
+                    for (i, w, _) in &ready {
+                        match self.prover.prove_batch(pk, std::slice::from_ref(w)) {
+                            Ok(out) => proved.push((*i, Ok((out.proofs[0], out.public_signals[0].clone())), out.timings, 0.0)),
+                            Err(e) => proved.push((*i, Err((ReasonCode::ProverError, e.to_string())), Default::default(), 0.0)),
+                        }
+                    }
+                }
+            }
+        }
+        // Verify every proof: an unsatisfying witness fails alone.
+        for entry in proved.iter_mut() {
+            if let Ok((proof, public)) = &entry.1 {
+                let t = Instant::now();
+                let ok = pvk.verify(public, proof);
+                entry.3 = ms(t.elapsed());
+                match ok {
+                    Ok(true) => {}
+                    Ok(false) => entry.1 = Err((ReasonCode::Unsatisfied, "the witness does not satisfy the circuit's constraints (its proof did not verify)".into())),
+                    Err(e) => entry.1 = Err((ReasonCode::ProverError, e.to_string())),
+                }
+            }
+        }
+        let finished_at = Utc::now();
+        let device_seconds = start.elapsed().as_secs_f64();
+        let price = batch.price.as_ref();
+        let per_job_seconds = device_seconds / n as f64;
+        let cost = JobCost {
+            device_seconds: per_job_seconds,
+            usd: price.map_or(0.0, |p| per_job_seconds * p.usd_per_device_second()),
+            price_id: price.map(|p| p.id),
+        };
+        let load_ms: std::collections::HashMap<usize, f64> = ready.iter().map(|(i, _, l)| (*i, *l)).collect();
+        for (i, result, t, verify_ms) in proved {
+            let job = &batch.jobs[i];
+            let mut meta = job.meta.clone();
+            meta.circuit_id = Some(batch.circuit.id.clone());
+            let outcome = match result {
+                Ok((proof, public)) => Outcome::Proved { proof: sjson::proof_to_json(&proof), public_signals: sjson::public_to_json(&public) },
+                Err((_, _)) if self.config.null_prover => Outcome::Proved { proof: serde_json::Value::Null, public_signals: serde_json::Value::Null },
+                Err((code, reason)) => Outcome::Failed { code, reason },
+            };
+            outcomes[i] = Some(JobOutcome {
+                meta,
+                outcome,
+                timings: JobTimings {
+                    queue_wait_ms: job.queue_wait_ms,
+                    witness_load_ms: load_ms.get(&i).copied().unwrap_or(0.0),
+                    compute_h_ms: ms(t.compute_h),
+                    compute_a_ms: ms(t.compute_a),
+                    compute_b_g1_ms: ms(t.compute_b_g1),
+                    compute_b_g2_ms: ms(t.compute_b_g2),
+                    compute_c_ms: ms(t.compute_c),
+                    verify_ms,
+                },
+                received_at: job.received_at,
+                cost: Some(cost),
+                batch_id: Some(batch_id),
+                batch_size: n as i32,
+            });
+        }
+        BatchRecord {
+            id: batch_id,
+            worker_id: self.config.worker_id.clone(),
+            backend: self.config.backend.kind.to_string(),
+            device: if self.config.null_prover { format!("{} (null prover)", self.device) } else { self.device.clone() },
+            device_type: self.config.device_type.clone(),
+            circuit_id: batch.circuit.id.clone(),
+            size: n as i32,
+            started_at,
+            finished_at,
+            device_seconds,
+            price_id: price.map(|p| p.id),
+        }
+    }
+}
+
+/// A batch's phase times divided equally among its `n` proofs.
+fn scale(t: zkq_engine::PhaseTimings, n: usize) -> zkq_engine::PhaseTimings {
+    let n = n.max(1) as u32;
+    zkq_engine::PhaseTimings {
+        compute_h: t.compute_h / n,
+        compute_a: t.compute_a / n,
+        compute_b_g1: t.compute_b_g1 / n,
+        compute_b_g2: t.compute_b_g2 / n,
+        compute_c: t.compute_c / n,
+    }
+}

@@ -1,0 +1,46 @@
+//! Scheduler errors.
+
+use zkq_engine::EngineError;
+
+/// An error from the pipeline's infrastructure (broker, database, key store). Per-job input
+/// problems are not errors: they become failure results ([`crate::model::Outcome::Failed`]).
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    /// The AMQP broker refused or dropped the connection.
+    #[error("AMQP: {0}")]
+    Amqp(#[from] lapin::Error),
+    /// PostgreSQL failed.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No pooled connection within the wait timeout, or the pool could not connect.
+    #[error("PostgreSQL pool: {0}")]
+    Pool(String),
+    /// The key store failed.
+    #[error("key store {path}: {what}")]
+    KeyStore {
+        /// File or directory.
+        path: String,
+        /// What went wrong.
+        what: String,
+    },
+    /// The engine failed on something that is not a job's input (e.g. a stored zkey is corrupt).
+    #[error("engine: {0}")]
+    Engine(#[from] EngineError),
+    /// A registration or query was refused, with a reason for the user.
+    #[error("{0}")]
+    Invalid(String),
+    /// A migration failed.
+    #[error("migration {version}: {what}")]
+    Migration {
+        /// Migration version.
+        version: i32,
+        /// What failed.
+        what: String,
+    },
+}
+
+impl From<deadpool_postgres::PoolError> for SchedulerError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        SchedulerError::Pool(e.to_string())
+    }
+}

@@ -1,0 +1,36 @@
+//! # zkq-scheduler — the job pipeline
+//!
+//! Submitters publish proof jobs to RabbitMQ; [`worker::run`] consumes them, groups jobs of one
+//! circuit into batches, proves each batch on a device thread (never on the async runtime),
+//! verifies every proof, writes results, timings and costs to PostgreSQL in one transaction per
+//! batch, publishes each result to the job's `reply_to`, and only then acks. A crash anywhere
+//! leads to redelivery; every effect is keyed by the job id, so a redelivered job is recognised
+//! and nothing is done twice (exactly-once *effects* over at-least-once delivery).
+//!
+//! ## Layout
+//! - [`protocol`] — the versioned job and result messages (`docs/job-protocol.md`).
+//! - [`model`] — records shared by the worker and the store.
+//! - [`config`] — configuration structs with documented defaults.
+//! - [`topology`] — exchanges and quorum queues, with the dead-letter exchange.
+//! - [`client`] — the submitter side: publish with confirms, receive results.
+//! - [`batcher`] — pure batch forming (max size, max wait) with an injected clock.
+//! - [`device`] — the blocking device thread: key cache, prove, verify, per-job outcomes.
+//! - [`store`] — PostgreSQL: migrations, circuits, tenants, prices, jobs, results, costs.
+//! - [`keystore`] — the content-addressed zkey directory.
+//! - [`worker`] — `run(config, shutdown)`: the consume → batch → prove → commit → reply → ack loop.
+//! - [`error`] — typed errors.
+
+pub mod batcher;
+pub mod client;
+pub mod config;
+pub mod device;
+pub mod error;
+pub mod keystore;
+pub mod model;
+pub mod protocol;
+pub mod store;
+pub mod topology;
+pub mod worker;
+
+pub use config::{AmqpConfig, StoreConfig, WorkerConfig};
+pub use error::SchedulerError;

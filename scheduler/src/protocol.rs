@@ -1,0 +1,311 @@
+//! The job protocol, version 1 (documented for submitters in `docs/job-protocol.md`).
+//!
+//! A job is one AMQP message whose **body is the witness** (`.wtns` bytes, as circom writes
+//! them) and whose metadata travels in properties and headers, so the witness is never
+//! re-encoded (base64 in JSON would cost a third more bytes and a parse):
+//!
+//! | where | name | meaning |
+//! |---|---|---|
+//! | property | `message_id` | job id — the idempotency key (1–128 chars of `[A-Za-z0-9._:-]`) |
+//! | property | `reply_to`, `correlation_id` | where the result goes; echoed back |
+//! | header | `zkq-protocol` | `1` |
+//! | header | `zkq-tenant` | tenant name |
+//! | header | `zkq-circuit` | `sha256:<hex>`, `<hex>`, `name@version` or `name` (latest) |
+//! | header | `zkq-purpose` | optional free text (default empty) |
+//! | header | `zkq-priority` | optional 0–9 (default 0) |
+//! | header | `zkq-deadline-ms` | optional Unix ms after which the job must not be proved |
+//! | header | `zkq-submitted-at-ms` | optional Unix ms of publishing (for queue-wait timing) |
+//!
+//! The result is a JSON [`JobResult`] sent to `reply_to` with the job's `correlation_id`.
+
+use std::fmt;
+
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::BasicProperties;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{JobCost, JobMeta, JobTimings, Outcome};
+
+/// This protocol's version.
+pub const PROTOCOL_VERSION: i64 = 1;
+/// Header: protocol version.
+pub const H_PROTOCOL: &str = "zkq-protocol";
+/// Header: tenant.
+pub const H_TENANT: &str = "zkq-tenant";
+/// Header: circuit reference.
+pub const H_CIRCUIT: &str = "zkq-circuit";
+/// Header: purpose.
+pub const H_PURPOSE: &str = "zkq-purpose";
+/// Header: priority.
+pub const H_PRIORITY: &str = "zkq-priority";
+/// Header: deadline.
+pub const H_DEADLINE_MS: &str = "zkq-deadline-ms";
+/// Header: publish time.
+pub const H_SUBMITTED_AT_MS: &str = "zkq-submitted-at-ms";
+/// Header on dead-lettered messages: why.
+pub const H_FAILURE_CODE: &str = "zkq-failure-code";
+/// Header on dead-lettered messages: why, for people.
+pub const H_FAILURE_REASON: &str = "zkq-failure-reason";
+/// Content type of job messages.
+pub const JOB_CONTENT_TYPE: &str = "application/vnd.zkq.witness";
+/// Content type of result messages.
+pub const RESULT_CONTENT_TYPE: &str = "application/json";
+
+/// Why a job failed, machine-readable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// Headers or properties missing or malformed.
+    MalformedMessage,
+    /// `zkq-protocol` is not a version this worker speaks.
+    UnsupportedProtocol,
+    /// The body exceeds the worker's maximum message size.
+    Oversize,
+    /// The tenant is not registered.
+    UnknownTenant,
+    /// The circuit reference matches no registered circuit.
+    UnknownCircuit,
+    /// The witness is not a valid `.wtns` for this circuit (corrupt, wrong prime, wrong size).
+    BadWitness,
+    /// The witness does not satisfy the circuit (its proof did not verify).
+    Unsatisfied,
+    /// The deadline passed before the job was proved.
+    DeadlineExceeded,
+    /// Proving failed for a reason not tied to the job's input.
+    ProverError,
+}
+
+impl ReasonCode {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::MalformedMessage => "malformed_message",
+            ReasonCode::UnsupportedProtocol => "unsupported_protocol",
+            ReasonCode::Oversize => "oversize",
+            ReasonCode::UnknownTenant => "unknown_tenant",
+            ReasonCode::UnknownCircuit => "unknown_circuit",
+            ReasonCode::BadWitness => "bad_witness",
+            ReasonCode::Unsatisfied => "unsatisfied",
+            ReasonCode::DeadlineExceeded => "deadline_exceeded",
+            ReasonCode::ProverError => "prover_error",
+        }
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A job message that could not be read: the code and a one-line reason, plus whatever of
+/// the metadata could be read (to address the failure result).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Why.
+    pub code: ReasonCode,
+    /// For people.
+    pub reason: String,
+}
+
+fn header<'a>(headers: Option<&'a FieldTable>, name: &str) -> Option<&'a AMQPValue> {
+    headers.and_then(|h| h.inner().get(name))
+}
+
+fn header_str(headers: Option<&FieldTable>, name: &str) -> Result<Option<String>, Rejection> {
+    match header(headers, name) {
+        None => Ok(None),
+        Some(AMQPValue::LongString(s)) => Ok(Some(String::from_utf8_lossy(s.as_bytes()).into_owned())),
+        Some(AMQPValue::ShortString(s)) => Ok(Some(s.as_str().to_owned())),
+        Some(other) => Err(Rejection { code: ReasonCode::MalformedMessage, reason: format!("header {name} must be a string, got {other:?}") }),
+    }
+}
+
+fn header_int(headers: Option<&FieldTable>, name: &str) -> Result<Option<i64>, Rejection> {
+    let v = match header(headers, name) {
+        None => return Ok(None),
+        Some(v) => v,
+    };
+    let n = match v {
+        AMQPValue::ShortShortInt(x) => i64::from(*x),
+        AMQPValue::ShortShortUInt(x) => i64::from(*x),
+        AMQPValue::ShortInt(x) => i64::from(*x),
+        AMQPValue::ShortUInt(x) => i64::from(*x),
+        AMQPValue::LongInt(x) => i64::from(*x),
+        AMQPValue::LongUInt(x) => i64::from(*x),
+        AMQPValue::LongLongInt(x) => *x,
+        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).trim().parse().map_err(|_| Rejection {
+            code: ReasonCode::MalformedMessage,
+            reason: format!("header {name} must be an integer"),
+        })?,
+        other => {
+            return Err(Rejection { code: ReasonCode::MalformedMessage, reason: format!("header {name} must be an integer, got {other:?}") })
+        }
+    };
+    Ok(Some(n))
+}
+
+/// Job ids are idempotency keys and appear in logs and file names: keep them plain.
+pub fn valid_job_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+}
+
+/// Reads a job's metadata from its properties. The body (witness) is checked later, on the
+/// device thread. Never looks at the witness bytes except to hash them.
+pub fn parse_job(props: &BasicProperties, body: &[u8], max_body_bytes: usize) -> Result<JobMeta, (Option<JobMeta>, Rejection)> {
+    let headers = props.headers().as_ref();
+    let job_id = props.message_id().as_ref().map(|s| s.as_str().to_owned());
+    let reply_to = props.reply_to().as_ref().map(|s| s.as_str().to_owned());
+    let partial = |tenant: Option<String>| {
+        job_id.clone().filter(|id| valid_job_id(id)).map(|id| JobMeta {
+            job_id: id,
+            tenant: tenant.unwrap_or_default(),
+            circuit_ref: String::new(),
+            circuit_id: None,
+            purpose: String::new(),
+            priority: 0,
+            deadline_ms: None,
+            submitted_at_ms: None,
+            reply_to: reply_to.clone(),
+            witness_sha256: None,
+        })
+    };
+    let fail = |tenant: Option<String>, code, reason: String| Err((partial(tenant), Rejection { code, reason }));
+    let Some(id) = job_id.clone() else {
+        return fail(None, ReasonCode::MalformedMessage, "message_id (the job id) is missing".into());
+    };
+    if !valid_job_id(&id) {
+        return fail(None, ReasonCode::MalformedMessage, "message_id must be 1–128 characters of [A-Za-z0-9._:-]".into());
+    }
+    let tenant = header_str(headers, H_TENANT).map_err(|r| (partial(None), r))?;
+    match header_int(headers, H_PROTOCOL).map_err(|r| (partial(tenant.clone()), r))? {
+        Some(PROTOCOL_VERSION) => {}
+        Some(v) => return fail(tenant, ReasonCode::UnsupportedProtocol, format!("protocol version {v} is not supported (this worker speaks {PROTOCOL_VERSION})")),
+        None => return fail(tenant, ReasonCode::MalformedMessage, format!("header {H_PROTOCOL} is missing")),
+    }
+    let Some(tenant_name) = tenant.clone().filter(|t| !t.is_empty()) else {
+        return fail(tenant, ReasonCode::MalformedMessage, format!("header {H_TENANT} is missing"));
+    };
+    let read = || -> Result<JobMeta, Rejection> {
+        let circuit_ref = header_str(headers, H_CIRCUIT)?
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| Rejection { code: ReasonCode::MalformedMessage, reason: format!("header {H_CIRCUIT} is missing") })?;
+        let priority = header_int(headers, H_PRIORITY)?.unwrap_or(0);
+        if !(0..=9).contains(&priority) {
+            return Err(Rejection { code: ReasonCode::MalformedMessage, reason: format!("{H_PRIORITY} {priority} is outside 0–9") });
+        }
+        if body.len() > max_body_bytes {
+            return Err(Rejection {
+                code: ReasonCode::Oversize,
+                reason: format!("witness of {} bytes exceeds the {max_body_bytes}-byte limit", body.len()),
+            });
+        }
+        if body.is_empty() {
+            return Err(Rejection { code: ReasonCode::BadWitness, reason: "the message body (the witness) is empty".into() });
+        }
+        Ok(JobMeta {
+            job_id: id.clone(),
+            tenant: tenant_name.clone(),
+            circuit_ref,
+            circuit_id: None,
+            purpose: header_str(headers, H_PURPOSE)?.unwrap_or_default(),
+            priority: priority as u8,
+            deadline_ms: header_int(headers, H_DEADLINE_MS)?,
+            submitted_at_ms: header_int(headers, H_SUBMITTED_AT_MS)?,
+            reply_to: reply_to.clone(),
+            witness_sha256: Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body))),
+        })
+    };
+    read().map_err(|r| (partial(Some(tenant_name.clone())), r))
+}
+
+/// The result message sent to `reply_to` (and stored, without change, for re-sending when a
+/// job is redelivered after its result was committed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobResult {
+    /// Protocol version.
+    pub protocol: i64,
+    /// Job id.
+    pub job_id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Circuit id, when resolved.
+    pub circuit_id: Option<String>,
+    /// `proved` with proof and public signals, or `failed` with code and reason.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Timings, ms.
+    pub timings_ms: JobTimings,
+    /// Batch size (0 for jobs rejected before batching).
+    pub batch_size: i32,
+    /// Backend and device.
+    pub device: Option<String>,
+    /// Cost.
+    pub cost: Option<JobCost>,
+}
+
+/// Headers for a job message (used by `zkq submit` and the load generator).
+pub fn job_headers(tenant: &str, circuit: &str, purpose: &str, priority: u8, deadline_ms: Option<i64>, submitted_at_ms: i64) -> FieldTable {
+    let mut t = FieldTable::default();
+    t.insert(H_PROTOCOL.into(), AMQPValue::LongLongInt(PROTOCOL_VERSION));
+    t.insert(H_TENANT.into(), AMQPValue::LongString(tenant.into()));
+    t.insert(H_CIRCUIT.into(), AMQPValue::LongString(circuit.into()));
+    if !purpose.is_empty() {
+        t.insert(H_PURPOSE.into(), AMQPValue::LongString(purpose.into()));
+    }
+    t.insert(H_PRIORITY.into(), AMQPValue::ShortShortUInt(priority));
+    if let Some(d) = deadline_ms {
+        t.insert(H_DEADLINE_MS.into(), AMQPValue::LongLongInt(d));
+    }
+    t.insert(H_SUBMITTED_AT_MS.into(), AMQPValue::LongLongInt(submitted_at_ms));
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(headers: FieldTable) -> BasicProperties {
+        BasicProperties::default().with_message_id("job-1".into()).with_reply_to("amq.rabbitmq.reply-to".into()).with_headers(headers)
+    }
+
+    #[test]
+    fn reads_a_well_formed_job() {
+        let p = props(job_headers("acme", "mul@1", "kyc", 3, Some(99), 42));
+        let m = parse_job(&p, b"wtns....", 1 << 20).expect("parses");
+        assert_eq!((m.job_id.as_str(), m.tenant.as_str(), m.circuit_ref.as_str(), m.priority), ("job-1", "acme", "mul@1", 3));
+        assert_eq!((m.deadline_ms, m.submitted_at_ms, m.purpose.as_str()), (Some(99), Some(42), "kyc"));
+        assert_eq!(m.witness_sha256.as_deref().map(str::len), Some(64));
+    }
+
+    #[test]
+    fn rejections_name_the_problem_and_keep_what_addresses_the_reply() {
+        let mut h = job_headers("acme", "mul@1", "", 0, None, 0);
+        h.insert(H_PROTOCOL.into(), AMQPValue::LongLongInt(2));
+        let (partial, r) = parse_job(&props(h), b"x", 10).expect_err("v2");
+        assert_eq!(r.code, ReasonCode::UnsupportedProtocol);
+        let partial = partial.expect("job id and reply_to survive");
+        assert_eq!((partial.job_id.as_str(), partial.tenant.as_str()), ("job-1", "acme"));
+        assert_eq!(partial.reply_to.as_deref(), Some("amq.rabbitmq.reply-to"));
+
+        let (_, r) = parse_job(&props(job_headers("acme", "mul@1", "", 0, None, 0)), &[0u8; 11], 10).expect_err("big");
+        assert_eq!(r.code, ReasonCode::Oversize);
+        let (_, r) = parse_job(&props(job_headers("acme", "mul@1", "", 12, None, 0)), b"x", 10).expect_err("prio");
+        assert_eq!(r.code, ReasonCode::MalformedMessage);
+        let (partial, r) = parse_job(&BasicProperties::default(), b"x", 10).expect_err("no id");
+        assert!(partial.is_none());
+        assert!(r.reason.contains("message_id"));
+        let mut no_circuit = job_headers("acme", "", "", 0, None, 0);
+        no_circuit.insert(H_CIRCUIT.into(), AMQPValue::LongString("".into()));
+        let (_, r) = parse_job(&props(no_circuit), b"x", 10).expect_err("no circuit");
+        assert!(r.reason.contains(H_CIRCUIT));
+    }
+
+    #[test]
+    fn job_ids_are_plain() {
+        assert!(valid_job_id("a-b_c.d:e1"));
+        assert!(!valid_job_id(""));
+        assert!(!valid_job_id("a b"));
+        assert!(!valid_job_id(&"x".repeat(129)));
+    }
+}

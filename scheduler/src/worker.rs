@@ -1,0 +1,508 @@
+//! `zkq worker`: consume → admit → batch → prove (device thread) → commit → reply → ack.
+//!
+//! Exactly-once effects over at-least-once delivery:
+//! 1. nothing is acked before its effects are committed: results, timings and costs of a
+//!    batch go to PostgreSQL in **one transaction** (`ON CONFLICT (job_id) DO NOTHING`);
+//! 2. then each result is published to the job's `reply_to` and failed jobs are republished
+//!    to the dead-letter exchange with their reason, with publisher confirms awaited for the
+//!    whole batch at once (pipelined);
+//! 3. only then are the deliveries acked.
+//!
+//! A crash before (1) loses nothing: the broker redelivers. A crash between (1) and (3) makes
+//! the broker redeliver jobs whose results exist: the worker recognises them (the
+//! `redelivered` flag, then the store) and re-sends the stored result instead of proving
+//! again, so the submitter may see a result twice (it keys on the job id) but the database
+//! never holds two. If PostgreSQL is down, commits are retried with backoff while the
+//! deliveries stay unacked; if the broker goes away, the session ends, unacked deliveries
+//! return to the queue, and the worker reconnects and re-applies its QoS.
+//!
+//! Shaped like mini-redis's `server::run(listener, shutdown)`: the shutdown future stops
+//! consumption, in-flight and partially filled batches are finished and acked, then it returns.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures_util::stream::FuturesUnordered;
+use futures_util::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use tokio::sync::watch;
+
+use crate::batcher::{Batch, Batcher};
+use crate::config::WorkerConfig;
+use crate::device::{Device, DeviceBatch, DeviceConfig, DeviceJob, DeviceResult};
+use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
+use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
+use crate::store::Store;
+use crate::{topology, SchedulerError};
+
+/// How long admission caches (tenants, circuits, prices) trust an entry.
+const CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// Counts of what a worker did, returned when it stops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    /// Jobs whose proof verified and was committed.
+    pub proved: u64,
+    /// Jobs committed as failed.
+    pub failed: u64,
+    /// Redelivered jobs answered from the store.
+    pub resent: u64,
+    /// Broker sessions started (1 + reconnects).
+    pub sessions: u64,
+}
+
+/// A delivery held until its batch is committed.
+struct Held {
+    meta: JobMeta,
+    delivery: Delivery,
+    received_at: chrono::DateTime<Utc>,
+    queue_wait_ms: f64,
+}
+
+type InFlight = Pin<Box<dyn Future<Output = (Vec<Held>, Result<DeviceResult, SchedulerError>)> + Send>>;
+
+/// Runs a worker until `shutdown` resolves; then drains in-flight work and returns.
+pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<WorkerStats, SchedulerError> {
+    let (stop_tx, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let store = retry_until_stopped("PostgreSQL", &stop, || Store::connect(&config.store)).await?;
+    let Some(store) = store else { return Ok(WorkerStats::default()) };
+    let device = Device::spawn(
+        DeviceConfig {
+            backend: config.backend.clone(),
+            key_dir: config.key_dir.clone(),
+            key_cache: config.key_cache,
+            device_type: config.device_type.clone(),
+            worker_id: config.worker_id.clone(),
+            null_prover: config.null_prover,
+        },
+        1,
+    )?;
+    tracing::info!(worker = %config.worker_id, device = device.name(), max_batch = config.max_batch, "worker started");
+    let mut stats = WorkerStats::default();
+    let mut backoff = Backoff::new();
+    while !*stop.borrow() {
+        let session = async {
+            let conn = Connection::connect(&config.amqp.uri, ConnectionProperties::default()).await?;
+            let channel = conn.create_channel().await?;
+            channel.confirm_select(ConfirmSelectOptions::default()).await?;
+            topology::declare(&channel, &config.amqp).await?;
+            channel.basic_qos(config.prefetch(), BasicQosOptions { global: false }).await?;
+            Ok::<_, SchedulerError>((conn, channel))
+        };
+        let (conn, channel) = match session.await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reach the broker; retrying");
+                backoff.wait(&stop).await;
+                continue;
+            }
+        };
+        backoff.reset();
+        stats.sessions += 1;
+        let mut s = Session::new(&config, store.clone(), device.clone(), channel.clone(), stop.clone());
+        let ended = s.run(&mut stats).await;
+        let _ = conn.close(200, "bye".into()).await;
+        match ended {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "broker session ended; reconnecting");
+                backoff.wait(&stop).await;
+            }
+        }
+    }
+    tracing::info!(?stats, "worker stopped");
+    Ok(stats)
+}
+
+async fn retry_until_stopped<T, F, Fut>(what: &str, stop: &watch::Receiver<bool>, mut f: F) -> Result<Option<T>, SchedulerError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SchedulerError>>,
+{
+    let mut backoff = Backoff::new();
+    loop {
+        match f().await {
+            Ok(v) => return Ok(Some(v)),
+            Err(e) if *stop.borrow() => return Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "{what} unavailable; retrying");
+                backoff.wait(stop).await;
+                if *stop.borrow() {
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
+
+/// Exponential backoff, 100 ms doubling to 3 s, cut short by shutdown.
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Self {
+        Self(Duration::from_millis(100))
+    }
+    fn reset(&mut self) {
+        self.0 = Duration::from_millis(100);
+    }
+    async fn wait(&mut self, stop: &watch::Receiver<bool>) {
+        let mut stop = stop.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(self.0) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+        self.0 = (self.0 * 2).min(Duration::from_secs(3));
+    }
+}
+
+struct Cached<T> {
+    value: T,
+    at: Instant,
+}
+
+struct Session<'a> {
+    config: &'a WorkerConfig,
+    store: Store,
+    device: Device,
+    channel: Channel,
+    stop: watch::Receiver<bool>,
+    batcher: Batcher<Held>,
+    inflight: FuturesUnordered<InFlight>,
+    tenants: HashMap<String, Cached<Option<TenantRecord>>>,
+    circuits: HashMap<String, Cached<Option<CircuitRecord>>>,
+    prices: Option<Cached<Option<Price>>>,
+}
+
+impl<'a> Session<'a> {
+    fn new(config: &'a WorkerConfig, store: Store, device: Device, channel: Channel, stop: watch::Receiver<bool>) -> Self {
+        Self {
+            config,
+            store,
+            device,
+            channel,
+            stop,
+            batcher: Batcher::new(config.max_batch, config.max_wait),
+            inflight: FuturesUnordered::new(),
+            tenants: HashMap::new(),
+            circuits: HashMap::new(),
+            prices: None,
+        }
+    }
+
+    /// Runs until shutdown (Ok) or a broker error (Err: the caller reconnects).
+    async fn run(&mut self, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
+        let tag = format!("{}-{}", self.config.worker_id, uuid::Uuid::new_v4().simple());
+        let mut consumer = self
+            .channel
+            .basic_consume(self.config.amqp.jobs_queue().as_str().into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default())
+            .await?;
+        let mut stop = self.stop.clone();
+        loop {
+            let deadline = self.batcher.next_deadline();
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => break,
+                next = consumer.next() => match next {
+                    Some(Ok(delivery)) => self.handle(delivery, stats).await?,
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Err(SchedulerError::Invalid("the broker cancelled the consumer".into())),
+                },
+                _ = sleep_until(deadline), if deadline.is_some() => {
+                    for batch in self.batcher.due(Instant::now()) {
+                        self.dispatch(batch).await?;
+                    }
+                }
+                Some((held, result)) = self.inflight.next(), if !self.inflight.is_empty() => {
+                    self.finish_batch(held, result, stats).await?;
+                }
+            }
+        }
+        // Drain: stop taking deliveries, prove what is held, commit, reply, ack.
+        tracing::info!(held = self.batcher.len(), inflight = self.inflight.len(), "draining before shutdown");
+        let _ = self.channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+        for batch in self.batcher.drain() {
+            self.dispatch(batch).await?;
+        }
+        while let Some((held, result)) = self.inflight.next().await {
+            self.finish_batch(held, result, stats).await?;
+        }
+        Ok(())
+    }
+
+    async fn tenant(&mut self, name: &str) -> Result<Option<TenantRecord>, SchedulerError> {
+        if let Some(c) = self.tenants.get(name).filter(|c| c.at.elapsed() < CACHE_TTL) {
+            return Ok(c.value.clone());
+        }
+        let t = self.store.tenant(name).await?;
+        self.tenants.insert(name.to_owned(), Cached { value: t.clone(), at: Instant::now() });
+        Ok(t)
+    }
+
+    async fn circuit(&mut self, reference: &str) -> Result<Option<CircuitRecord>, SchedulerError> {
+        if let Some(c) = self.circuits.get(reference).filter(|c| c.at.elapsed() < CACHE_TTL) {
+            return Ok(c.value.clone());
+        }
+        let c = self.store.resolve_circuit(reference).await?;
+        self.circuits.insert(reference.to_owned(), Cached { value: c.clone(), at: Instant::now() });
+        Ok(c)
+    }
+
+    async fn price(&mut self) -> Result<Option<Price>, SchedulerError> {
+        if let Some(c) = self.prices.as_ref().filter(|c| c.at.elapsed() < CACHE_TTL) {
+            return Ok(c.value.clone());
+        }
+        let p = self.store.price_at(&self.config.device_type, Utc::now()).await?;
+        self.prices = Some(Cached { value: p.clone(), at: Instant::now() });
+        Ok(p)
+    }
+
+    /// Admission: read the message, answer redeliveries from the store, check tenant,
+    /// circuit and deadline, then hand the job to the batcher.
+    async fn handle(&mut self, delivery: Delivery, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
+        let received_at = Utc::now();
+        let meta = match protocol::parse_job(&delivery.properties, &delivery.data, self.config.max_message_bytes) {
+            Ok(m) => m,
+            Err((partial, rejection)) => return self.reject(partial, rejection, delivery, received_at, stats).await,
+        };
+        if delivery.redelivered {
+            let stored = self.with_store_retry(|s| {
+                let ids = vec![meta.job_id.clone()];
+                async move { s.stored_results(&ids).await }
+            })
+            .await?;
+            if let Some(result) = stored.get(&meta.job_id) {
+                tracing::info!(job = %meta.job_id, "redelivered job already has a result; re-sending it");
+                self.publish_reply(&meta, &delivery.properties, result).await?;
+                self.channel.wait_for_confirms().await?;
+                ack(&delivery).await;
+                stats.resent += 1;
+                return Ok(());
+            }
+        }
+        let fail = |code, reason: String| Rejection { code, reason };
+        let admission = async {
+            if self.tenant(&meta.tenant).await?.is_none() {
+                return Ok::<_, SchedulerError>(Err(fail(ReasonCode::UnknownTenant, format!("tenant `{}` is not registered", meta.tenant))));
+            }
+            let Some(circuit) = self.circuit(&meta.circuit_ref).await? else {
+                return Ok(Err(fail(ReasonCode::UnknownCircuit, format!("circuit `{}` is not registered", meta.circuit_ref))));
+            };
+            if meta.deadline_ms.is_some_and(|d| d <= received_at.timestamp_millis()) {
+                return Ok(Err(fail(ReasonCode::DeadlineExceeded, "the deadline had passed when the job arrived".into())));
+            }
+            Ok(Ok(circuit))
+        };
+        let circuit = match admission.await? {
+            Ok(c) => c,
+            Err(rejection) => return self.reject(Some(meta), rejection, delivery, received_at, stats).await,
+        };
+        let queue_wait_ms = meta.submitted_at_ms.map_or(0.0, |s| (received_at.timestamp_millis() - s).max(0) as f64);
+        let mut meta = meta;
+        meta.circuit_id = Some(circuit.id.clone());
+        let held = Held { meta, delivery, received_at, queue_wait_ms };
+        if let Some(batch) = self.batcher.push(&circuit.id, held, Instant::now()) {
+            self.dispatch(batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends a batch to the device (waiting while its queue is full) and tracks it.
+    async fn dispatch(&mut self, batch: Batch<Held>) -> Result<(), SchedulerError> {
+        let circuit = self.circuit(&batch.circuit_id).await?;
+        let price = self.price().await?;
+        let Some(circuit) = circuit else {
+            return Err(SchedulerError::Invalid(format!("circuit {} vanished from the store", batch.circuit_id)));
+        };
+        let jobs = batch
+            .items
+            .iter()
+            .map(|h| DeviceJob { meta: h.meta.clone(), witness: h.delivery.data.clone(), received_at: h.received_at, queue_wait_ms: h.queue_wait_ms })
+            .collect();
+        let rx = self.device.submit(DeviceBatch { circuit, jobs, price }).await?;
+        let held = batch.items;
+        self.inflight.push(Box::pin(async move {
+            let result = rx.await.map_err(|_| SchedulerError::Invalid("the device thread dropped a batch".into()));
+            (held, result)
+        }));
+        Ok(())
+    }
+
+    /// Commits a finished batch, replies, dead-letters failures, acks.
+    async fn finish_batch(&mut self, held: Vec<Held>, result: Result<DeviceResult, SchedulerError>, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
+        let result = result?;
+        let device = result.batch.as_ref().map(|b| b.device.clone());
+        let items: Vec<(JobOutcome, Delivery)> = result.outcomes.into_iter().zip(held.into_iter().map(|h| h.delivery)).collect();
+        self.commit_reply_ack(result.batch.as_ref(), items, device, stats).await
+    }
+
+    /// A job refused before batching: a failure result, stored (when it has a job id),
+    /// replied and dead-lettered like any other failure.
+    async fn reject(
+        &mut self,
+        partial: Option<JobMeta>,
+        rejection: Rejection,
+        delivery: Delivery,
+        received_at: chrono::DateTime<Utc>,
+        stats: &mut WorkerStats,
+    ) -> Result<(), SchedulerError> {
+        tracing::warn!(job = partial.as_ref().map(|m| m.job_id.as_str()).unwrap_or("?"), code = %rejection.code, reason = %rejection.reason, "job rejected");
+        let Some(meta) = partial else {
+            // No job id: nothing to key a result row on. Dead-letter it with the reason.
+            self.dead_letter(&delivery, rejection.code, &rejection.reason).await?;
+            self.channel.wait_for_confirms().await?;
+            ack(&delivery).await;
+            stats.failed += 1;
+            return Ok(());
+        };
+        let outcome = JobOutcome {
+            meta,
+            outcome: Outcome::Failed { code: rejection.code, reason: rejection.reason },
+            timings: JobTimings::default(),
+            received_at,
+            cost: None,
+            batch_id: None,
+            batch_size: 0,
+        };
+        self.commit_reply_ack(None, vec![(outcome, delivery)], None, stats).await
+    }
+
+    async fn with_store_retry<T, F, Fut>(&self, mut f: F) -> Result<T, SchedulerError>
+    where
+        F: FnMut(Store) -> Fut,
+        Fut: Future<Output = Result<T, SchedulerError>>,
+    {
+        let mut backoff = Backoff::new();
+        loop {
+            match f(self.store.clone()).await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    tracing::warn!(error = %e, "PostgreSQL unavailable; retrying (deliveries stay unacked)");
+                    if self.channel.status().connected() {
+                        backoff.wait(&self.stop).await;
+                    } else {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn commit_reply_ack(
+        &mut self,
+        batch: Option<&BatchRecord>,
+        items: Vec<(JobOutcome, Delivery)>,
+        device: Option<String>,
+        stats: &mut WorkerStats,
+    ) -> Result<(), SchedulerError> {
+        let rows: Vec<(JobOutcome, serde_json::Value)> = items
+            .iter()
+            .map(|(o, _)| (o.clone(), serde_json::to_value(result_message(o, device.clone())).unwrap_or(serde_json::Value::Null)))
+            .collect();
+        let report = self.with_store_retry(|s| {
+            let rows = rows.clone();
+            async move { s.commit_batch(batch, &rows).await }
+        })
+        .await?;
+        let already: Vec<String> = report.already_done.clone();
+        let stored = if already.is_empty() {
+            HashMap::new()
+        } else {
+            self.with_store_retry(|s| {
+                let ids = already.clone();
+                async move { s.stored_results(&ids).await }
+            })
+            .await?
+        };
+        for ((outcome, delivery), (_, fresh)) in items.iter().zip(&rows) {
+            let reply = stored.get(&outcome.meta.job_id).unwrap_or(fresh);
+            self.publish_reply(&outcome.meta, &delivery.properties, reply).await?;
+            if let Outcome::Failed { code, reason } = &outcome.outcome {
+                if !stored.contains_key(&outcome.meta.job_id) {
+                    self.dead_letter(delivery, *code, reason).await?;
+                }
+            }
+        }
+        self.channel.wait_for_confirms().await?;
+        for (outcome, delivery) in &items {
+            if stored.contains_key(&outcome.meta.job_id) {
+                stats.resent += 1;
+            } else if matches!(outcome.outcome, Outcome::Proved { .. }) {
+                stats.proved += 1;
+            } else {
+                stats.failed += 1;
+            }
+            ack(delivery).await;
+        }
+        Ok(())
+    }
+
+    async fn publish_reply(&self, meta: &JobMeta, original: &BasicProperties, body: &serde_json::Value) -> Result<(), SchedulerError> {
+        let Some(reply_to) = meta.reply_to.as_deref().filter(|r| !r.is_empty()) else { return Ok(()) };
+        let correlation = original.correlation_id().clone().unwrap_or_else(|| meta.job_id.as_str().into());
+        let mut headers = FieldTable::default();
+        headers.insert(protocol::H_PROTOCOL.into(), AMQPValue::LongLongInt(PROTOCOL_VERSION));
+        let props = BasicProperties::default()
+            .with_correlation_id(correlation)
+            .with_message_id(meta.job_id.as_str().into())
+            .with_content_type(RESULT_CONTENT_TYPE.into())
+            .with_delivery_mode(2)
+            .with_headers(headers);
+        let payload = serde_json::to_vec(body).unwrap_or_default();
+        // The confirm future is dropped: `wait_for_confirms` awaits the whole batch at once.
+        let _confirm = self.channel.basic_publish("".into(), reply_to.into(), BasicPublishOptions::default(), &payload, props).await?;
+        Ok(())
+    }
+
+    /// Republishes the original message to the dead-letter exchange with the reason.
+    async fn dead_letter(&self, delivery: &Delivery, code: ReasonCode, reason: &str) -> Result<(), SchedulerError> {
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        headers.insert(H_FAILURE_CODE.into(), AMQPValue::LongString(code.as_str().into()));
+        headers.insert(H_FAILURE_REASON.into(), AMQPValue::LongString(reason.into()));
+        let props = delivery.properties.clone().with_headers(headers).with_delivery_mode(2);
+        let _confirm = self
+            .channel
+            .basic_publish(self.config.amqp.dead_letter_exchange().as_str().into(), "".into(), BasicPublishOptions::default(), &delivery.data, props)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The reply for an outcome.
+pub fn result_message(o: &JobOutcome, device: Option<String>) -> JobResult {
+    JobResult {
+        protocol: PROTOCOL_VERSION,
+        job_id: o.meta.job_id.clone(),
+        tenant: o.meta.tenant.clone(),
+        circuit_id: o.meta.circuit_id.clone(),
+        outcome: o.outcome.clone(),
+        timings_ms: o.timings,
+        batch_size: o.batch_size,
+        device,
+        cost: o.cost,
+    }
+}
+
+/// Acks; a delivery whose channel is gone will simply be redelivered (and recognised).
+async fn ack(delivery: &Delivery) {
+    match delivery.ack(BasicAckOptions::default()).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("ack not sent (channel closed); the job will be redelivered and answered from the store"),
+        Err(e) => tracing::warn!(error = %e, "ack failed; the job will be redelivered and answered from the store"),
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}
