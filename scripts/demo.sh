@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The main job (README's first set-up command): installs what is missing, builds zkq, proves
-# and verifies a circom fixture (checked by zkq and by snarkjs), proves a warm batch, and
-# prints the timings. FIXTURE=poseidon_merkle (or multi_public, mul_chain_4k) picks another.
+# The main job (README's first set-up command): installs what is missing (Rust, Node.js with
+# snarkjs, RabbitMQ, PostgreSQL) and starts the services, builds zkq, proves and verifies a
+# circom fixture (checked by zkq and by snarkjs), then runs the job pipeline end to end: a
+# circuit registered, a worker started, a few hundred jobs submitted over AMQP, results and
+# cost per proof printed. FIXTURE=poseidon_merkle (or multi_public, mul_chain_4k) picks the
+# circuit; JOBS=N the number of pipeline jobs (default 300).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ZKQ_ROOT"
 ensure_toolchain
@@ -26,3 +29,17 @@ tools/node/node_modules/.bin/snarkjs groth16 verify "$dir/verification_key.json"
 log "zkq prove-batch: 32 proofs with the key loaded once (warm)"
 for i in $(seq 1 32); do cp "$dir/witness.wtns" "$out/w$i.wtns"; done
 "$zkq" prove-batch "$dir/circuit.zkey" --out-dir "$out/batch" --batch-size 8 "$out"/w*.wtns
+
+log "job pipeline: register tenant and circuit, start a worker, submit ${JOBS:-300} jobs over AMQP"
+export ZKQ_KEY_DIR="${ZKQ_KEY_DIR:-$HOME/.local/share/zkq/keys}"
+"$zkq" tenant add demo --weight 1
+"$zkq" circuit add "$dir/circuit.zkey" --name "$fixture"
+"$zkq" worker --max-batch 16 --max-wait-ms 20 2>"$out/worker.log" &
+worker=$!
+trap 'kill -TERM $worker 2>/dev/null || true; wait $worker 2>/dev/null || true; rm -rf "$out"' EXIT
+"$zkq" submit --tenant demo --circuit "$fixture" --purpose demo --repeat "${JOBS:-300}" "$dir/witness.wtns"
+log "the last jobs, as stored in PostgreSQL (zkq jobs --tenant demo)"
+"$zkq" jobs --tenant demo --limit 5
+log "stopping the worker (SIGTERM drains in-flight batches)"
+kill -TERM $worker; wait $worker || true
+tail -n 1 "$out/worker.log"
