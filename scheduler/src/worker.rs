@@ -163,6 +163,11 @@ impl Backoff {
         }
         self.0 = (self.0 * 2).min(Duration::from_secs(3));
     }
+    /// Like [`Backoff::wait`], but not cut short by shutdown (for retries during the drain).
+    async fn sleep(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(Duration::from_secs(3));
+    }
 }
 
 struct Cached<T> {
@@ -242,7 +247,12 @@ impl<'a> Session<'a> {
         if let Some(c) = self.tenants.get(name).filter(|c| c.at.elapsed() < CACHE_TTL) {
             return Ok(c.value.clone());
         }
-        let t = self.store.tenant(name).await?;
+        let t = self
+            .with_store_retry(|s| {
+                let name = name.to_owned();
+                async move { s.tenant(&name).await }
+            })
+            .await?;
         self.tenants.insert(name.to_owned(), Cached { value: t.clone(), at: Instant::now() });
         Ok(t)
     }
@@ -251,7 +261,12 @@ impl<'a> Session<'a> {
         if let Some(c) = self.circuits.get(reference).filter(|c| c.at.elapsed() < CACHE_TTL) {
             return Ok(c.value.clone());
         }
-        let c = self.store.resolve_circuit(reference).await?;
+        let c = self
+            .with_store_retry(|s| {
+                let reference = reference.to_owned();
+                async move { s.resolve_circuit(&reference).await }
+            })
+            .await?;
         self.circuits.insert(reference.to_owned(), Cached { value: c.clone(), at: Instant::now() });
         Ok(c)
     }
@@ -260,7 +275,13 @@ impl<'a> Session<'a> {
         if let Some(c) = self.prices.as_ref().filter(|c| c.at.elapsed() < CACHE_TTL) {
             return Ok(c.value.clone());
         }
-        let p = self.store.price_at(&self.config.device_type, Utc::now()).await?;
+        let device_type = self.config.device_type.clone();
+        let p = self
+            .with_store_retry(|s| {
+                let device_type = device_type.clone();
+                async move { s.price_at(&device_type, Utc::now()).await }
+            })
+            .await?;
         self.prices = Some(Cached { value: p.clone(), at: Instant::now() });
         Ok(p)
     }
@@ -356,7 +377,22 @@ impl<'a> Session<'a> {
     ) -> Result<(), SchedulerError> {
         tracing::warn!(job = partial.as_ref().map(|m| m.job_id.as_str()).unwrap_or("?"), code = %rejection.code, reason = %rejection.reason, "job rejected");
         let Some(meta) = partial else {
-            // No job id: nothing to key a result row on. Dead-letter it with the reason.
+            // No valid job id: nothing to key a result row on. Answer `reply_to` (matched by the
+            // submitter's correlation_id, job id empty) and dead-letter it with the reason.
+            let reply = JobResult {
+                protocol: PROTOCOL_VERSION,
+                job_id: String::new(),
+                tenant: String::new(),
+                circuit_id: None,
+                outcome: Outcome::Failed { code: rejection.code, reason: rejection.reason.clone() },
+                timings_ms: JobTimings::default(),
+                batch_size: 0,
+                device: None,
+                cost: None,
+            };
+            let reply = serde_json::to_value(reply).unwrap_or(serde_json::Value::Null);
+            let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str());
+            self.publish_reply_to(reply_to, "", &delivery.properties, &reply).await?;
             self.dead_letter(&delivery, rejection.code, &rejection.reason).await?;
             self.channel.wait_for_confirms().await?;
             ack(&delivery).await;
@@ -375,6 +411,11 @@ impl<'a> Session<'a> {
         self.commit_reply_ack(None, vec![(outcome, delivery)], None, stats).await
     }
 
+    /// Runs a store operation until it succeeds, with backoff, for as long as the broker
+    /// channel is up: a database outage keeps the session, its unacked deliveries and their
+    /// delivery counts as they are (admission look-ups included, so that a session is never
+    /// torn down and its deliveries redelivered because PostgreSQL is away). Once the channel
+    /// is gone the error is returned and the session ends.
     async fn with_store_retry<T, F, Fut>(&self, mut f: F) -> Result<T, SchedulerError>
     where
         F: FnMut(Store) -> Fut,
@@ -387,7 +428,13 @@ impl<'a> Session<'a> {
                 Err(e) => {
                     tracing::warn!(error = %e, "PostgreSQL unavailable; retrying (deliveries stay unacked)");
                     if self.channel.status().connected() {
-                        backoff.wait(&self.stop).await;
+                        // While draining for shutdown, keep waiting for the database (a kill is
+                        // safe: the deliveries are unacked) but never spin.
+                        if *self.stop.borrow() {
+                            backoff.sleep().await;
+                        } else {
+                            backoff.wait(&self.stop).await;
+                        }
                     } else {
                         return Err(e);
                     }
@@ -446,16 +493,25 @@ impl<'a> Session<'a> {
     }
 
     async fn publish_reply(&self, meta: &JobMeta, original: &BasicProperties, body: &serde_json::Value) -> Result<(), SchedulerError> {
-        let Some(reply_to) = meta.reply_to.as_deref().filter(|r| !r.is_empty()) else { return Ok(()) };
-        let correlation = original.correlation_id().clone().unwrap_or_else(|| meta.job_id.as_str().into());
+        self.publish_reply_to(meta.reply_to.as_deref(), &meta.job_id, original, body).await
+    }
+
+    /// Publishes a result to `reply_to` (if any) with the original message's correlation_id,
+    /// else the job id; `job_id` is empty for a message that had no valid one.
+    async fn publish_reply_to(&self, reply_to: Option<&str>, job_id: &str, original: &BasicProperties, body: &serde_json::Value) -> Result<(), SchedulerError> {
+        let Some(reply_to) = reply_to.filter(|r| !r.is_empty()) else { return Ok(()) };
         let mut headers = FieldTable::default();
         headers.insert(protocol::H_PROTOCOL.into(), AMQPValue::LongLongInt(PROTOCOL_VERSION));
-        let props = BasicProperties::default()
-            .with_correlation_id(correlation)
-            .with_message_id(meta.job_id.as_str().into())
+        let mut props = BasicProperties::default()
             .with_content_type(RESULT_CONTENT_TYPE.into())
             .with_delivery_mode(2)
             .with_headers(headers);
+        if let Some(correlation) = original.correlation_id().clone().or_else(|| (!job_id.is_empty()).then(|| job_id.into())) {
+            props = props.with_correlation_id(correlation);
+        }
+        if !job_id.is_empty() {
+            props = props.with_message_id(job_id.into());
+        }
         let payload = serde_json::to_vec(body).unwrap_or_default();
         // The confirm future is dropped: `wait_for_confirms` awaits the whole batch at once.
         let _confirm = self.channel.basic_publish("".into(), reply_to.into(), BasicPublishOptions::default(), &payload, props).await?;
