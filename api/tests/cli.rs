@@ -8,31 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use zkq_engine::fixtures::{repo_root, Fixture, ALL, MULTI_PUBLIC, MUL_CHAIN_4K, POSEIDON_MERKLE};
+use zkq_engine::fixtures::{Fixture, ALL, MULTI_PUBLIC, MUL_CHAIN_4K, POSEIDON_MERKLE};
 
-const ZKQ: &str = env!("CARGO_BIN_EXE_zkq");
+mod process;
 
-fn snarkjs() -> PathBuf {
-    let p = repo_root().join("tools/node/node_modules/.bin/snarkjs");
-    assert!(p.exists(), "snarkjs is not installed at {}: run `npm ci --prefix tools/node` (scripts/test.sh does)", p.display());
-    p
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn zkq(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    run(Command::new(ZKQ).args(args.iter().map(|a| a.as_ref())))
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use process::{code, run, snarkjs, stderr, zkq};
 
 fn snarkjs_verify(vk: &Path, public: &Path, proof: &Path) -> bool {
     let o = run(Command::new(snarkjs()).args(["groth16", "verify"]).arg(vk).arg(public).arg(proof));

@@ -7,34 +7,14 @@
 //!
 //! snarkjs comes from `tools/node` (pinned); `scripts/test.sh` installs it with `npm ci`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use zkq_engine::fixtures::{repo_root, ALL, MULTI_PUBLIC};
+use zkq_engine::fixtures::{ALL, MULTI_PUBLIC};
 
-const ZKQ: &str = env!("CARGO_BIN_EXE_zkq");
+mod process;
 
-fn snarkjs() -> PathBuf {
-    let p = repo_root().join("tools/node/node_modules/.bin/snarkjs");
-    assert!(p.exists(), "snarkjs is not installed at {}: run `npm ci --prefix tools/node` (scripts/test.sh does)", p.display());
-    p
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn zkq(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    run(Command::new(ZKQ).args(args.iter().map(|a| a.as_ref())))
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use process::{code, run, snarkjs, stderr, zkq, ZKQ};
 
 fn snarkjs_ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
     let o = run(Command::new(snarkjs()).args(args.iter().map(|a| a.as_ref())));

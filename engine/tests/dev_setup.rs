@@ -4,33 +4,23 @@
 //! reproduces a key exactly. Interoperability with snarkjs itself is checked in
 //! `api/tests/dev_setup.rs`.
 
-use ark_bn254::{Bn254, Fr};
+mod oracle;
+use oracle::ark_verify;
+
+use ark_bn254::Fr;
 use ark_ff::One;
-use ark_groth16::Groth16;
 use zkq_engine::binfile::BinFile;
 use zkq_engine::fixtures::{ALL, MULTI_PUBLIC};
 use zkq_engine::prover::Randomness;
 use zkq_engine::r1cs::R1cs;
 use zkq_engine::setup::{dev_setup, write_zkey, SetupShape, ToxicWaste};
-use zkq_engine::{zkey, Proof, Prover, VerifyingKey, Witness};
+use zkq_engine::{zkey, Prover, Witness};
 use zkq_kernels::{open_backend, BackendConfig};
 
 fn prover() -> Prover {
     Prover::new(open_backend(&BackendConfig { cpu_threads: Some(2), ..Default::default() }).expect("cpu backend"))
 }
 
-fn ark_verify(vk: &VerifyingKey, public: &[Fr], proof: &Proof) -> bool {
-    let vk = ark_groth16::VerifyingKey::<Bn254> {
-        alpha_g1: vk.alpha_g1,
-        beta_g2: vk.beta_g2,
-        gamma_g2: vk.gamma_g2,
-        delta_g2: vk.delta_g2,
-        gamma_abc_g1: vk.ic.clone(),
-    };
-    let pvk = ark_groth16::prepare_verifying_key(&vk);
-    let proof = ark_groth16::Proof::<Bn254> { a: proof.a, b: proof.b, c: proof.c };
-    Groth16::<Bn254>::verify_proof(&pvk, &proof, public).expect("ark verify")
-}
 
 fn section(bytes: &[u8], id: u32) -> Vec<u8> {
     BinFile::parse("zkey", bytes, b"zkey").expect("container").section(id).expect("section").to_vec()

@@ -3,13 +3,15 @@
 //! and that the exported verifying key equals snarkjs's.
 
 
-use ark_bn254::{Bn254, Fr};
+mod oracle;
+use oracle::ark_verify;
+
+use ark_bn254::Fr;
 use ark_ff::{One, UniformRand};
-use ark_groth16::Groth16;
 use zkq_engine::fixtures::{Fixture, ALL, MULTI_PUBLIC};
 use zkq_engine::prover::Randomness;
 use zkq_engine::r1cs::R1cs;
-use zkq_engine::{json, zkey, EngineError, Proof, Prover, ProvingKey, VerifyingKey, Witness};
+use zkq_engine::{json, zkey, EngineError, Prover, ProvingKey, Witness};
 use zkq_kernels::{BackendConfig, open_backend};
 
 fn prover() -> Prover {
@@ -22,18 +24,6 @@ fn load(f: Fixture) -> (ProvingKey, Witness) {
     (pk, w)
 }
 
-fn ark_verify(vk: &VerifyingKey, public: &[Fr], proof: &Proof) -> bool {
-    let vk = ark_groth16::VerifyingKey::<Bn254> {
-        alpha_g1: vk.alpha_g1,
-        beta_g2: vk.beta_g2,
-        gamma_g2: vk.gamma_g2,
-        delta_g2: vk.delta_g2,
-        gamma_abc_g1: vk.ic.clone(),
-    };
-    let pvk = ark_groth16::prepare_verifying_key(&vk);
-    let proof = ark_groth16::Proof::<Bn254> { a: proof.a, b: proof.b, c: proof.c };
-    Groth16::<Bn254>::verify_proof(&pvk, &proof, public).expect("ark verify")
-}
 
 #[test]
 fn zkq_proofs_verify_with_zkq_and_arkworks_and_tampering_fails() {
