@@ -287,6 +287,10 @@ pub(crate) struct SubmitArgs {
     /// Publish and exit without waiting for results.
     #[arg(long)]
     pub(crate) no_wait: bool,
+    /// Put each witness in the shared witness store (beside the key store) and send a
+    /// reference (`zkq-witness-ref`) instead of the bytes. Workers must share that directory.
+    #[arg(long)]
+    pub(crate) store_witnesses: bool,
     /// Witness files, or directories of `.wtns` files.
     #[arg(required = true)]
     pub(crate) witnesses: Vec<PathBuf>,

@@ -646,3 +646,53 @@ fn sigterm_drains_in_flight_batches() {
         assert_exactly_once(&env, &bulk).await;
     });
 }
+
+/// Protocol v1's second witness form: the body is empty and `zkq-witness-ref` names a witness
+/// in the shared store (`<key dir>/../witnesses/<sha256>.wtns`). A stored witness proves; a
+/// missing one and one whose bytes do not match its name fail alone with `bad_witness`.
+#[test]
+fn witness_references_are_read_from_the_store_and_checked() {
+    run_pipeline_test("witnessref", |env| async move {
+        use sha2::Digest;
+        let good = witness_bytes(MULTI_PUBLIC);
+        let digest = |b: &[u8]| hex::encode(sha2::Sha256::digest(b));
+        let store = env.dir.join("witnesses");
+        std::fs::create_dir_all(&store).expect("witness store");
+        std::fs::write(store.join(format!("{}.wtns", digest(&good))), &good).expect("store the witness");
+        let corrupt = digest(b"not the bytes stored under this name");
+        std::fs::write(store.join(format!("{corrupt}.wtns")), &good).expect("store a mismatching file");
+        let missing = digest(b"never stored");
+        let worker = Worker::start(&env, "witnessref", &["--max-batch", "4", "--max-wait-ms", "50"]);
+        let mut sub = Submitter::connect(&env.amqp).await.expect("submitter");
+        let cases = [("stored", digest(&good), None), ("corrupt", corrupt, Some(ReasonCode::BadWitness)), ("missing", missing, Some(ReasonCode::BadWitness))];
+        for (name, d, _) in &cases {
+            let job = env.good_job(&format!("{}-{name}", env.name), &[]);
+            sub.publish_with_witness_ref(&job, d).await.expect("publish").confirmed().await.expect("confirmed");
+        }
+        let mut results: HashMap<String, JobResult> = HashMap::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while results.len() < cases.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, sub.next_result()).await {
+                Ok(Some(Ok(r))) => {
+                    results.insert(r.job_id.clone(), r);
+                }
+                other => panic!("waiting for witness-ref results: {other:?}; worker log: {}", worker.log_tail(40)),
+            }
+        }
+        for (name, _, expect) in &cases {
+            let r = &results[&format!("{}-{name}", env.name)];
+            match (&r.outcome, expect) {
+                (Outcome::Proved { public_signals, .. }, None) => {
+                    assert_eq!(public_signals.as_array().map(Vec::len), Some(7), "{name}: public signals");
+                }
+                (Outcome::Failed { code, reason }, Some(want)) => {
+                    assert_eq!(code, want, "{name}: {reason}");
+                    assert!(reason.contains("stored witness"), "{name}: reason should name the store: {reason}");
+                }
+                (got, want) => panic!("{name}: got {got:?}, expected {want:?}"),
+            }
+        }
+        drop(worker);
+    });
+}

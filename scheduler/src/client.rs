@@ -96,7 +96,22 @@ impl Submitter {
 
     /// Publishes one job (persistent, mandatory) and returns its outstanding confirm.
     pub async fn publish(&self, job: &OutgoingJob) -> Result<Pending, SchedulerError> {
-        let headers = protocol::job_headers(&job.tenant, &job.circuit, &job.purpose, job.priority, job.deadline_ms, now_ms());
+        self.publish_inner(job, None).await
+    }
+
+    /// Publishes a job whose witness is already in the shared witness store as
+    /// `<witness_dir>/<sha256>.wtns`: the body is empty and `zkq-witness-ref` names it.
+    /// `job.witness` is not sent.
+    pub async fn publish_with_witness_ref(&self, job: &OutgoingJob, sha256_hex: &str) -> Result<Pending, SchedulerError> {
+        self.publish_inner(job, Some(sha256_hex)).await
+    }
+
+    async fn publish_inner(&self, job: &OutgoingJob, witness_ref: Option<&str>) -> Result<Pending, SchedulerError> {
+        let mut headers = protocol::job_headers(&job.tenant, &job.circuit, &job.purpose, job.priority, job.deadline_ms, now_ms());
+        if let Some(digest) = witness_ref {
+            headers.insert(protocol::H_WITNESS_REF.into(), lapin::types::AMQPValue::LongString(format!("sha256:{digest}").into()));
+        }
+        let body: &[u8] = if witness_ref.is_some() { &[] } else { &job.witness };
         let props = BasicProperties::default()
             .with_message_id(job.job_id.as_str().into())
             .with_correlation_id(job.job_id.as_str().into())
@@ -110,7 +125,7 @@ impl Submitter {
                 self.amqp.jobs_exchange().as_str().into(),
                 self.amqp.jobs_routing_key().as_str().into(),
                 BasicPublishOptions { mandatory: true, ..Default::default() },
-                &job.witness,
+                body,
                 props,
             )
             .await?;

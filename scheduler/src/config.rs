@@ -99,6 +99,9 @@ pub struct WorkerConfig {
     pub null_prover: bool,
     /// Proving-key cache capacity, in keys. Default 4.
     pub key_cache: usize,
+    /// Witness store for jobs that reference their witness (`zkq-witness-ref`): files named
+    /// `<sha256>.wtns`. Default `$XDG_DATA_HOME/zkq/witnesses`, resolved by the binary.
+    pub witness_dir: PathBuf,
 }
 
 impl Default for WorkerConfig {
@@ -115,6 +118,7 @@ impl Default for WorkerConfig {
             max_message_bytes: 64 << 20,
             null_prover: false,
             key_cache: 4,
+            witness_dir: PathBuf::from("witnesses"),
         }
     }
 }

@@ -28,7 +28,7 @@ use crate::SchedulerError;
 pub struct DeviceJob {
     /// Its metadata.
     pub meta: JobMeta,
-    /// The witness bytes (never logged).
+    /// The witness bytes (never logged); empty when the job references the witness store.
     pub witness: Vec<u8>,
     /// When the worker received it.
     pub received_at: DateTime<Utc>,
@@ -71,6 +71,8 @@ pub struct DeviceConfig {
     pub worker_id: String,
     /// Skip proving (pipeline capacity measurements).
     pub null_prover: bool,
+    /// The witness store (`<sha256>.wtns`), for jobs that reference their witness.
+    pub witness_dir: PathBuf,
 }
 
 type Request = (DeviceBatch, oneshot::Sender<DeviceResult>);
@@ -166,6 +168,20 @@ impl DeviceState {
         Ok((pk, pvk))
     }
 
+    /// Reads a referenced witness from the store and checks its digest.
+    fn stored_witness(&self, job: &DeviceJob) -> Result<Vec<u8>, String> {
+        let Some(digest) = job.meta.witness_sha256.as_deref() else {
+            return Err("the job has neither a witness nor a witness reference".into());
+        };
+        let path = self.config.witness_dir.join(format!("{digest}.wtns"));
+        let bytes = std::fs::read(&path).map_err(|e| format!("stored witness sha256:{digest} cannot be read: {e}"))?;
+        let actual = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        if actual != digest {
+            return Err(format!("stored witness sha256:{digest} is corrupt (its sha256 is {actual})"));
+        }
+        Ok(bytes)
+    }
+
     fn run(&mut self, batch: DeviceBatch) -> DeviceResult {
         let circuit_id = batch.circuit.id.clone();
         let (pk, pvk) = match self.key(&batch.circuit) {
@@ -185,7 +201,22 @@ impl DeviceState {
                 outcomes[i] = Some(failed(job, &circuit_id, ReasonCode::DeadlineExceeded, "the deadline passed before the job could be proved".into(), 0.0));
                 continue;
             }
-            let parsed = Witness::parse(&format!("job {} witness", job.meta.job_id), &job.witness).and_then(|w| {
+            let stored;
+            let bytes: &[u8] = if job.witness.is_empty() {
+                match self.stored_witness(job) {
+                    Ok(b) => {
+                        stored = b;
+                        &stored
+                    }
+                    Err(reason) => {
+                        outcomes[i] = Some(failed(job, &circuit_id, ReasonCode::BadWitness, reason, ms(t.elapsed())));
+                        continue;
+                    }
+                }
+            } else {
+                &job.witness
+            };
+            let parsed = Witness::parse(&format!("job {} witness", job.meta.job_id), bytes).and_then(|w| {
                 w.check_shape(pk.n_vars)?;
                 Ok(w)
             });

@@ -15,6 +15,7 @@
 //! | header | `zkq-priority` | optional 0–9 (default 0) |
 //! | header | `zkq-deadline-ms` | optional Unix ms after which the job must not be proved |
 //! | header | `zkq-submitted-at-ms` | optional Unix ms of publishing (for queue-wait timing) |
+//! | header | `zkq-witness-ref` | optional `sha256:<hex>` of a witness in the shared witness store; the body is then empty |
 //!
 //! The result is a JSON [`JobResult`] sent to `reply_to` with the job's `correlation_id`.
 
@@ -42,6 +43,8 @@ pub const H_PRIORITY: &str = "zkq-priority";
 pub const H_DEADLINE_MS: &str = "zkq-deadline-ms";
 /// Header: publish time.
 pub const H_SUBMITTED_AT_MS: &str = "zkq-submitted-at-ms";
+/// Header: the witness is not in the body but in the witness store, as `sha256:<hex>`.
+pub const H_WITNESS_REF: &str = "zkq-witness-ref";
 /// Header on dead-lettered messages: why.
 pub const H_FAILURE_CODE: &str = "zkq-failure-code";
 /// Header on dead-lettered messages: why, for people.
@@ -200,9 +203,18 @@ pub fn parse_job(props: &BasicProperties, body: &[u8], max_body_bytes: usize) ->
                 reason: format!("witness of {} bytes exceeds the {max_body_bytes}-byte limit", body.len()),
             });
         }
-        if body.is_empty() {
-            return Err(Rejection { code: ReasonCode::BadWitness, reason: "the message body (the witness) is empty".into() });
-        }
+        let witness_ref = header_str(headers, H_WITNESS_REF)?;
+        let witness_sha256 = match (&witness_ref, body.is_empty()) {
+            (Some(r), true) => Some(parse_witness_ref(r).ok_or_else(|| Rejection {
+                code: ReasonCode::MalformedMessage,
+                reason: format!("{H_WITNESS_REF} must be sha256:<64 lowercase hex>"),
+            })?),
+            (Some(_), false) => {
+                return Err(Rejection { code: ReasonCode::MalformedMessage, reason: format!("a job carries either a body or {H_WITNESS_REF}, not both") })
+            }
+            (None, true) => return Err(Rejection { code: ReasonCode::BadWitness, reason: "the message body (the witness) is empty".into() }),
+            (None, false) => Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body))),
+        };
         Ok(JobMeta {
             job_id: id.clone(),
             tenant: tenant_name.clone(),
@@ -213,10 +225,16 @@ pub fn parse_job(props: &BasicProperties, body: &[u8], max_body_bytes: usize) ->
             deadline_ms: header_int(headers, H_DEADLINE_MS)?,
             submitted_at_ms: header_int(headers, H_SUBMITTED_AT_MS)?,
             reply_to: reply_to.clone(),
-            witness_sha256: Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body))),
+            witness_sha256,
         })
     };
     read().map_err(|r| (partial(Some(tenant_name.clone())), r))
+}
+
+/// The hex digest of a `sha256:<64 lowercase hex>` witness reference.
+pub fn parse_witness_ref(r: &str) -> Option<String> {
+    let hex = r.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then(|| hex.to_owned())
 }
 
 /// The result message sent to `reply_to` (and stored, without change, for re-sending when a
@@ -299,6 +317,21 @@ mod tests {
         no_circuit.insert(H_CIRCUIT.into(), AMQPValue::LongString("".into()));
         let (_, r) = parse_job(&props(no_circuit), b"x", 10).expect_err("no circuit");
         assert!(r.reason.contains(H_CIRCUIT));
+    }
+
+    #[test]
+    fn witness_references_replace_the_body() {
+        let digest = "ab".repeat(32);
+        let mut h = job_headers("acme", "mul@1", "", 0, None, 0);
+        h.insert(H_WITNESS_REF.into(), AMQPValue::LongString(format!("sha256:{digest}").into()));
+        let m = parse_job(&props(h.clone()), b"", 10).expect("a reference with an empty body");
+        assert_eq!(m.witness_sha256.as_deref(), Some(digest.as_str()));
+        let (_, r) = parse_job(&props(h), b"wtns", 10).expect_err("both");
+        assert_eq!(r.code, ReasonCode::MalformedMessage);
+        let mut bad = job_headers("acme", "mul@1", "", 0, None, 0);
+        bad.insert(H_WITNESS_REF.into(), AMQPValue::LongString("sha256:XYZ".into()));
+        assert_eq!(parse_job(&props(bad), b"", 10).expect_err("bad ref").1.code, ReasonCode::MalformedMessage);
+        assert_eq!(parse_witness_ref("sha256:../etc"), None);
     }
 
     #[test]

@@ -84,6 +84,7 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
             device_type: config.device_type.clone(),
             worker_id: config.worker_id.clone(),
             null_prover: config.null_prover,
+            witness_dir: config.witness_dir.clone(),
         },
         1,
     )?;

@@ -28,6 +28,12 @@ impl ServiceArgs {
         data.join("zkq/keys")
     }
 
+    /// The witness store beside the key store: `<key dir>/../witnesses`.
+    pub(crate) fn witness_dir(&self) -> PathBuf {
+        let keys = self.key_dir();
+        keys.parent().map(|p| p.join("witnesses")).unwrap_or_else(|| PathBuf::from("witnesses"))
+    }
+
     pub(crate) async fn store(&self) -> anyhow::Result<Store> {
         Ok(Store::connect(&self.store_config()).await?)
     }

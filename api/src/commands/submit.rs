@@ -104,6 +104,17 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
         .collect();
     store.insert_queued_jobs(&metas).await?;
 
+    // With --store-witnesses, each distinct witness goes into the content-addressed store once.
+    if args.store_witnesses {
+        let dir = args.services.witness_dir();
+        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Io { path: dir.clone(), action: "create directory", source })?;
+        for w in &witnesses {
+            let path = dir.join(format!("{}.wtns", hex_sha256(w)));
+            if !path.exists() {
+                zkq_engine::io::write_atomic(&path, w)?;
+            }
+        }
+    }
     let mut submitter = Submitter::connect(&args.services.amqp()).await?;
     let start = Instant::now();
     let mut sent_at: HashMap<String, Instant> = HashMap::with_capacity(jobs.len());
@@ -119,7 +130,12 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
             }
         }
         sent_at.insert(job.job_id.clone(), Instant::now());
-        pending.push(submitter.publish(job).await?.confirmed());
+        let published = if args.store_witnesses {
+            submitter.publish_with_witness_ref(job, &hex_sha256(&job.witness)).await?
+        } else {
+            submitter.publish(job).await?
+        };
+        pending.push(published.confirmed());
     }
     while let Some(r) = pending.next().await {
         r.map_err(|(id, e)| anyhow::anyhow!("job {id}: {e}"))?;

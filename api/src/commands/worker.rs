@@ -21,6 +21,7 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         amqp,
         store: args.services.store_config(),
         key_dir: args.services.key_dir(),
+        witness_dir: args.services.witness_dir(),
         backend: BackendConfig { kind: args.backend.backend, cpu_threads: args.backend.threads },
         device_type: args.device_type,
         worker_id: args.worker_id.unwrap_or_else(default_worker_id),
