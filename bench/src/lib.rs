@@ -27,3 +27,4 @@ pub mod inputs;
 pub mod load;
 pub mod report;
 pub mod stats;
+pub mod tools;

@@ -64,6 +64,18 @@ impl PhaseTimings {
         self.compute_h + self.compute_a + self.compute_b_g1 + self.compute_b_g2 + self.compute_c
     }
 
+    /// Each phase divided by `n` (at least 1): one proof's equal share of a batch.
+    pub fn per_proof(&self, n: usize) -> Self {
+        let n = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
+        Self {
+            compute_h: self.compute_h / n,
+            compute_a: self.compute_a / n,
+            compute_b_g1: self.compute_b_g1 / n,
+            compute_b_g2: self.compute_b_g2 / n,
+            compute_c: self.compute_c / n,
+        }
+    }
+
     /// `(span name, duration)` pairs, in proving order.
     pub fn phases(&self) -> [(&'static str, Duration); 5] {
         [
@@ -73,6 +85,16 @@ impl PhaseTimings {
             ("compute B in G2", self.compute_b_g2),
             ("compute C", self.compute_c),
         ]
+    }
+}
+
+impl std::ops::AddAssign for PhaseTimings {
+    fn add_assign(&mut self, o: Self) {
+        self.compute_h += o.compute_h;
+        self.compute_a += o.compute_a;
+        self.compute_b_g1 += o.compute_b_g1;
+        self.compute_b_g2 += o.compute_b_g2;
+        self.compute_c += o.compute_c;
     }
 }
 

@@ -265,7 +265,7 @@ impl DeviceState {
             let witnesses: Vec<Witness> = ready.iter().map(|(_, w, _)| w.clone()).collect();
             match self.prover.prove_batch(pk, &witnesses) {
                 Ok(out) => {
-                    let share = scale(out.timings, n);
+                    let share = out.timings.per_proof(n);
                     for (k, (i, _, _)) in ready.iter().enumerate() {
                         proved.push((*i, Ok((out.proofs[k], out.public_signals[k].clone())), share, 0.0));
                     }
@@ -345,17 +345,5 @@ impl DeviceState {
             device_seconds,
             price_id: price.map(|p| p.id),
         }
-    }
-}
-
-/// A batch's phase times divided equally among its `n` proofs.
-fn scale(t: zkq_engine::PhaseTimings, n: usize) -> zkq_engine::PhaseTimings {
-    let n = n.max(1) as u32;
-    zkq_engine::PhaseTimings {
-        compute_h: t.compute_h / n,
-        compute_a: t.compute_a / n,
-        compute_b_g1: t.compute_b_g1 / n,
-        compute_b_g2: t.compute_b_g2 / n,
-        compute_c: t.compute_c / n,
     }
 }

@@ -128,12 +128,7 @@ pub(super) fn prove_batch(args: ProveBatchArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("writing the proof of {}", path.display()))?;
             sjson::write_json(&public_path, &sjson::public_to_json(public))?;
         }
-        let t = out.timings;
-        phase_totals.compute_h += t.compute_h;
-        phase_totals.compute_a += t.compute_a;
-        phase_totals.compute_b_g1 += t.compute_b_g1;
-        phase_totals.compute_b_g2 += t.compute_b_g2;
-        phase_totals.compute_c += t.compute_c;
+        phase_totals += out.timings;
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();

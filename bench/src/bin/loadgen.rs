@@ -53,6 +53,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use zkq_bench::load::{cpu, ColumnSummary, JobIds, LatencyHistogram, LatencySummary, Schedule};
 use zkq_bench::report::load_average;
+use zkq_bench::tools::resolve_zkq;
 use zkq_engine::fixtures::repo_root;
 use zkq_scheduler::client::{OutgoingJob, Submitter};
 use zkq_scheduler::keystore::KeyStore;
@@ -207,35 +208,6 @@ fn fixture_file(name: &str) -> PathBuf {
         .unwrap_or(root)
         .join("fixtures/circuits/multi_public")
         .join(name)
-}
-
-/// `--zkq-bin`, else `$CARGO_TARGET_DIR/release/zkq`, else `<repo>/target/release/zkq`.
-fn resolve_zkq(explicit: Option<PathBuf>) -> Result<PathBuf> {
-    if let Some(p) = explicit {
-        ensure!(p.is_file(), "--zkq-bin {}: no such file", p.display());
-        return Ok(p);
-    }
-    let exe = format!("zkq{}", std::env::consts::EXE_SUFFIX);
-    let mut candidates = Vec::new();
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        candidates.push(PathBuf::from(dir).join("release").join(&exe));
-    }
-    let root = repo_root();
-    candidates.push(
-        std::fs::canonicalize(&root)
-            .unwrap_or(root)
-            .join("target/release")
-            .join(&exe),
-    );
-    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
-        return Ok(found.clone());
-    }
-    let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-    bail!(
-        "the zkq binary was not found (tried {}); build it with `cargo build --release -p zkq-cli` \
-         or pass --zkq-bin PATH",
-        tried.join(", ")
-    )
 }
 
 // ------------------------------------------------------------------------------ the worker

@@ -21,6 +21,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use zkq_bench::tools::{pretty, resolve_zkq};
+
 use anyhow::{bail, ensure, Context, Result};
 use clap::{Parser, ValueEnum};
 use zkq_bench::child::{log_tail, run_measured, Measurement};
@@ -313,29 +315,6 @@ fn select_fixtures(names: &[String]) -> Result<Vec<Fixture>> {
         .collect()
 }
 
-/// `--zkq-bin`, else `$CARGO_TARGET_DIR/release/zkq`, else `<repo>/target/release/zkq`.
-fn resolve_zkq(explicit: Option<PathBuf>) -> Result<PathBuf> {
-    if let Some(p) = explicit {
-        ensure!(p.is_file(), "--zkq-bin {}: no such file", p.display());
-        return Ok(p);
-    }
-    let exe = format!("zkq{}", std::env::consts::EXE_SUFFIX);
-    let mut candidates = Vec::new();
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        candidates.push(PathBuf::from(dir).join("release").join(&exe));
-    }
-    candidates.push(pretty(repo_root()).join("target/release").join(&exe));
-    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
-        return Ok(found.clone());
-    }
-    let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-    bail!(
-        "the zkq binary was not found (tried {}); build it with `cargo build --release -p zkq-cli` \
-         or pass --zkq-bin PATH",
-        tried.join(", ")
-    )
-}
-
 /// `--snarkjs-bin`, else the pinned snarkjs under `tools/node`.
 fn resolve_snarkjs(explicit: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(p) = explicit {
@@ -352,7 +331,3 @@ fn resolve_snarkjs(explicit: Option<PathBuf>) -> Result<PathBuf> {
     Ok(p)
 }
 
-/// `path` without `..` components where it exists.
-fn pretty(path: PathBuf) -> PathBuf {
-    std::fs::canonicalize(&path).unwrap_or(path)
-}

@@ -78,6 +78,22 @@ impl JobColumns {
         self.submitted_at.push(millis(m.submitted_at_ms));
         self.state.push(state);
     }
+
+    /// The columns as the ten parameters of [`UNNEST_JOBS`], in order.
+    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 10] {
+        [
+            &self.job_id,
+            &self.tenant,
+            &self.circuit_ref,
+            &self.circuit_id,
+            &self.purpose,
+            &self.priority,
+            &self.deadline_at,
+            &self.witness_sha256,
+            &self.submitted_at,
+            &self.state,
+        ]
+    }
 }
 
 const UNNEST_JOBS: &str = "select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int2[],
@@ -147,18 +163,7 @@ impl Store {
         Ok(client
             .execute(
                 &stmt,
-                &[
-                    &cols.job_id,
-                    &cols.tenant,
-                    &cols.circuit_ref,
-                    &cols.circuit_id,
-                    &cols.purpose,
-                    &cols.priority,
-                    &cols.deadline_at,
-                    &cols.witness_sha256,
-                    &cols.submitted_at,
-                    &cols.state,
-                ],
+                &cols.params(),
             )
             .await?)
     }
@@ -250,18 +255,7 @@ impl Store {
                 .await?;
             tx.execute(
                 &stmt,
-                &[
-                    &cols.job_id,
-                    &cols.tenant,
-                    &cols.circuit_ref,
-                    &cols.circuit_id,
-                    &cols.purpose,
-                    &cols.priority,
-                    &cols.deadline_at,
-                    &cols.witness_sha256,
-                    &cols.submitted_at,
-                    &cols.state,
-                ],
+                &cols.params(),
             )
             .await?;
 
