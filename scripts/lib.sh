@@ -47,3 +47,34 @@ ensure_node_tools() {
     echo "$want" >"$stamp"
   fi
 }
+
+# NVRTC (NVIDIA's run-time CUDA compiler) from PyPI's `nvidia-cuda-nvrtc` wheel, pinned to the
+# 13.0 series: the GPU machines run driver 580 (CUDA 13.0), and a newer NVRTC may emit code their
+# driver cannot load. CI needs no GPU and no CUDA toolkit: the tests compile every CUDA kernel with
+# this library for sm_90 (which also runs ptxas). Downloaded with curl from PyPI (no pip needed),
+# checked against the sha256 PyPI's simple index gives, unpacked under ~/.cache/zkq/nvrtc; its lib directory (which also
+# holds libnvrtc-builtins) goes on LD_LIBRARY_PATH.
+ZKQ_NVRTC_VERSION="13.0.88"
+ensure_nvrtc() {
+  local dir="${ZKQ_NVRTC_DIR:-$HOME/.cache/zkq/nvrtc/$ZKQ_NVRTC_VERSION}"
+  if [ ! -f "$dir/nvidia/cu13/lib/libnvrtc.so.13" ]; then
+    command -v python3 >/dev/null || apt_install python3
+    log "downloading NVRTC $ZKQ_NVRTC_VERSION (PyPI nvidia-cuda-nvrtc, about 90 MB)"
+    local meta url sha tmp
+    meta="$(curl -fsSL -H 'Accept: application/vnd.pypi.simple.v1+json' https://pypi.org/simple/nvidia-cuda-nvrtc/)"
+    read -r url sha < <(printf '%s' "$meta" | ZKQ_V="$ZKQ_NVRTC_VERSION" python3 -c '
+import json, os, sys
+files = json.load(sys.stdin)["files"]
+name = "nvidia_cuda_nvrtc-" + os.environ["ZKQ_V"] + "-"
+wheel = [f for f in files if f["filename"].startswith(name) and f["filename"].endswith("x86_64.whl")][0]
+print(wheel["url"], wheel["hashes"]["sha256"])')
+    tmp="$(mktemp -d)"
+    curl -fsSL -o "$tmp/nvrtc.whl" "$url"
+    echo "$sha  $tmp/nvrtc.whl" | sha256sum -c --quiet
+    mkdir -p "$dir"
+    python3 -m zipfile -e "$tmp/nvrtc.whl" "$dir"
+    rm -rf "$tmp"
+  fi
+  export ZKQ_NVRTC_LIB="$dir/nvidia/cu13/lib"
+  export LD_LIBRARY_PATH="$ZKQ_NVRTC_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+}

@@ -107,7 +107,7 @@ pub enum BackendKind {
     Cpu,
     /// WebGPU through wgpu (not built yet).
     Wgpu,
-    /// CUDA through cudarc and NVRTC (not built yet).
+    /// CUDA through cudarc and NVRTC (feature `cuda`).
     Cuda,
 }
 
@@ -163,9 +163,15 @@ pub fn open_backend(config: &BackendConfig) -> Result<Arc<dyn Backend>, KernelEr
             backend: "wgpu".into(),
             reason: "the WebGPU backend is not built yet; use --backend cpu".into(),
         }),
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => Ok(Arc::new(crate::cuda::CudaBackend::open(crate::cuda::CudaConfig {
+            cpu_threads: config.cpu_threads,
+            ..Default::default()
+        })?)),
+        #[cfg(not(feature = "cuda"))]
         BackendKind::Cuda => Err(KernelError::Unsupported {
             backend: "cuda".into(),
-            reason: "the CUDA backend is not built yet; use --backend cpu".into(),
+            reason: "this binary was built without the `cuda` feature; use --backend cpu".into(),
         }),
     }
 }

@@ -14,17 +14,20 @@
 //!   backend can keep a resident, prepared copy across a batch.
 //! - [`ntt`] — [`NttOp`]: forward / inverse transforms, optionally on a coset.
 //! - [`cpu`] — [`CpuBackend`]: arkworks types and rayon.
+//! - `cuda` (feature `cuda`) — `CudaBackend`: CUDA C++ kernels compiled at run time by NVRTC.
 //! - [`error`] — [`KernelError`], the typed errors every backend returns.
 //! - `testing` (feature `testing`) — generic equivalence checkers, instantiated per backend.
 //!
 //! ## Concepts
 //! A *batch* is the primary shape: one set of bases, many scalar vectors (one per proof of the
-//! same circuit). Backends that do not yet exist (`wgpu`, `cuda`) are selectable by name and
-//! answer [`KernelError::Unsupported`], never a panic.
+//! same circuit). A backend not built yet (`wgpu`), or not compiled into this binary, is
+//! selectable by name and answers [`KernelError::Unsupported`], never a panic.
 
 pub mod backend;
 pub mod bases;
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod error;
 pub mod ntt;
 #[cfg(feature = "testing")]
