@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DeviceRepr, LaunchConfig, PushKernelArg};
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DeviceRepr, LaunchConfig, PinnedHostSlice, PushKernelArg,
+};
 use cudarc::nvrtc::Ptx;
 
 use super::compile::{self, CacheOutcome};
@@ -96,6 +98,8 @@ impl Kernels {
 struct ResidentG1 {
     shape: MsmShape,
     table: CudaSlice<u32>,
+    /// Page-locked staging buffers for the scalars (full PCIe bandwidth, asynchronous copies).
+    pinned: [PinnedHostSlice<u32>; 2],
     scalars: [CudaSlice<u32>; 2],
     counts: CudaSlice<u32>,
     offsets: CudaSlice<u32>,
@@ -254,9 +258,14 @@ impl CudaBackend {
         }
         let buckets = (shape.groups * shape.buckets) as usize;
         let reduced = (shape.groups * shape.segments()) as usize;
+        let pinned = |_: usize| {
+            // SAFETY: the staging buffer is written in full (`n·8` words) before every copy from it.
+            unsafe { self.ctx.alloc_pinned::<u32>((n * FIELD_WORDS).max(1)) }.map_err(driver_err("allocating pinned host memory"))
+        };
         Ok(ResidentG1 {
             shape,
             table,
+            pinned: [pinned(0)?, pinned(1)?],
             scalars: [self.alloc(n * FIELD_WORDS)?, self.alloc(n * FIELD_WORDS)?],
             counts: self.alloc(buckets)?,
             offsets: self.alloc(buckets)?,
@@ -381,15 +390,26 @@ impl Backend for CudaBackend {
         let Some((_, r)) = state.resident.last_mut() else { return Err(KernelError::InvalidInput("no resident set".into())) };
         let mut out = Vec::with_capacity(scalars.len());
         let mut words = Vec::with_capacity(bases.len() * FIELD_WORDS);
-        for (k, s) in scalars.iter().enumerate() {
-            // Scalars go up on the copy stream; the compute stream waits for them. The previous
-            // MSM's result copy synchronised the compute stream, so slot k % 2 is free.
+        // Scalars go up from page-locked memory on the copy stream, one MSM ahead: while the
+        // compute stream works on MSM k, the copy of k + 1 is in flight. The compute stream
+        // waits (join) only for the copy it needs.
+        let stage = |r: &mut ResidentG1, k: usize, words: &mut Vec<u32>| -> Result<(), KernelError> {
             words.clear();
-            layout::push_scalars(&mut words, s);
+            layout::push_scalars(words, scalars[k]);
             let slot = k % 2;
-            self.copy_stream.memcpy_htod(&words, &mut r.scalars[slot]).map_err(driver_err("copying scalars"))?;
+            let host = r.pinned[slot].as_mut_slice().map_err(driver_err("mapping pinned memory"))?;
+            host[..words.len()].copy_from_slice(words);
+            self.copy_stream.memcpy_htod(&r.pinned[slot], &mut r.scalars[slot]).map_err(driver_err("copying scalars"))
+        };
+        if !scalars.is_empty() {
+            stage(r, 0, &mut words)?;
+        }
+        for k in 0..scalars.len() {
             self.stream.join(&self.copy_stream).map_err(driver_err("ordering the streams"))?;
-            out.push(self.msm_one(r, slot)?);
+            if k + 1 < scalars.len() {
+                stage(r, k + 1, &mut words)?;
+            }
+            out.push(self.msm_one(r, k % 2)?);
         }
         Ok(out)
     }
