@@ -19,19 +19,30 @@ extern "C" __global__ void zkq_msm_scatter(const fr_t* plain, msm_shape_t s, u32
 }
 
 // One block of `blockDim.x` threads; `partial` in dynamic shared memory (blockDim.x words).
-extern "C" __global__ void zkq_scan(const u32* counts, u32 len, u32* offsets, u32* cursors) {
+// `total` receives the sum of all counts.
+extern "C" __global__ void zkq_scan(const u32* counts, u32 len, u32* offsets, u32* cursors, u32* total) {
     extern __shared__ u32 partial[];
     const u32 t = threadIdx.x, threads = blockDim.x;
     scan_phase1(t, threads, counts, len, partial);
     __syncthreads();
-    if (t == 0) scan_phase2(threads, partial);
+    if (t == 0) scan_phase2(threads, partial, total);
     __syncthreads();
     scan_phase3(t, threads, counts, len, partial, offsets, cursors);
 }
 
-extern "C" __global__ void zkq_msm_accumulate(u32 total_buckets, const u32* offsets, const u32* counts,
-                                              const u32* entries, const g1_affine_t* table, g1_xyzz_t* buckets) {
-    msm_accumulate_body(ZKQ_TID, total_buckets, offsets, counts, entries, table, buckets);
+extern "C" __global__ void zkq_msm_chunk_count(u32 total_buckets, const u32* counts, u32* chunks) {
+    msm_chunk_count_body(ZKQ_TID, total_buckets, counts, chunks);
+}
+
+extern "C" __global__ void zkq_msm_accumulate_chunks(u32 total_buckets, const u32* n_chunks, const u32* offsets,
+                                                     const u32* counts, const u32* chunk_offsets, const u32* entries,
+                                                     const g1_affine_t* table, g1_xyzz_t* partials) {
+    msm_accumulate_chunk_body(ZKQ_TID, total_buckets, n_chunks, offsets, counts, chunk_offsets, entries, table, partials);
+}
+
+extern "C" __global__ void zkq_msm_bucket_sum(u32 total_buckets, const u32* chunks, const u32* chunk_offsets,
+                                              const g1_xyzz_t* partials, g1_xyzz_t* buckets) {
+    msm_bucket_sum_body(ZKQ_TID, total_buckets, chunks, chunk_offsets, partials, buckets);
 }
 
 extern "C" __global__ void zkq_msm_reduce(msm_shape_t s, u32 segments, const g1_xyzz_t* buckets, g1_xyzz_t* sums,

@@ -87,16 +87,31 @@ void zkq_host_msm(u32* table, u32* scalars, msm_shape_t s, u32 segments, u32 pre
     for (u32 i = 0; i < s.n; i++) msm_count_body(i, sc, s, counts.data());
     const u32 threads = 64;
     std::vector<u32> partial(threads, 0);
-    for (u32 t = 0; t < threads; t++) scan_phase1(t, threads, counts.data(), total, partial.data());
-    scan_phase2(threads, partial.data());
-    for (u32 t = 0; t < threads; t++)
-        scan_phase3(t, threads, counts.data(), total, partial.data(), offsets.data(), cursors.data());
-    const u32 n_entries = total ? offsets[total - 1] + counts[total - 1] : 0;
-    std::vector<u32> entries(n_entries ? n_entries : 1, 0);
+    u32 n_entries = 0, n_chunks = 0;
+    auto scan = [&](const std::vector<u32>& in, std::vector<u32>& out, std::vector<u32>& cur, u32& sum) {
+        for (u32 t = 0; t < threads; t++) scan_phase1(t, threads, in.data(), total, partial.data());
+        scan_phase2(threads, partial.data(), &sum);
+        for (u32 t = 0; t < threads; t++) scan_phase3(t, threads, in.data(), total, partial.data(), out.data(), cur.data());
+    };
+    scan(counts, offsets, cursors, n_entries);
+    // the device allocates windows·n entries: an upper bound the actual count must respect
+    if (n_entries > s.windows * s.n) return;
+    const u32 max_entries = s.windows * s.n;
+    std::vector<u32> entries(max_entries > 0 ? max_entries : 1, 0);
     for (u32 i = 0; i < s.n; i++) msm_scatter_body(i, sc, s, cursors.data(), entries.data());
+    std::vector<u32> chunks(total, 0), chunk_offsets(total, 0), scratch(total, 0);
+    for (u32 b = 0; b < total; b++) msm_chunk_count_body(b, total, counts.data(), chunks.data());
+    scan(chunks, chunk_offsets, scratch, n_chunks);
+    // the device launches (windows·n / CHUNK + total) threads: an upper bound on chunks
+    const u32 max_chunks = s.windows * s.n / MSM_CHUNK + total;
+    if (n_chunks > max_chunks) return;
+    std::vector<g1_xyzz_t> partials(max_chunks ? max_chunks : 1);
+    for (u32 k = 0; k < max_chunks; k++)
+        msm_accumulate_chunk_body(k, total, &n_chunks, offsets.data(), counts.data(), chunk_offsets.data(),
+                                  entries.data(), tab, partials.data());
     std::vector<g1_xyzz_t> buckets(total ? total : 1);
     for (u32 b = 0; b < total; b++)
-        msm_accumulate_body(b, total, offsets.data(), counts.data(), entries.data(), tab, buckets.data());
+        msm_bucket_sum_body(b, total, chunks.data(), chunk_offsets.data(), partials.data(), buckets.data());
     const u32 m = s.groups * segments;
     std::vector<g1_xyzz_t> sums(m), weighted(m);
     for (u32 k = 0; k < m; k++) msm_reduce_body(k, s, segments, buckets.data(), sums.data(), weighted.data());

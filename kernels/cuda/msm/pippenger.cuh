@@ -16,7 +16,11 @@
 //   3. scan            exclusive prefix sum of the histogram (bucket offsets)
 //   4. scatter         entry (table index, sign) written into its bucket's slot range — the
 //                      counting sort that groups each bucket's points contiguously
-//   5. accumulate      one thread per bucket sums its points (XYZZ += ±affine)
+//   5. accumulate      buckets are cut into chunks of at most MSM_CHUNK entries (a scan of
+//                      the per-bucket chunk counts); one thread per chunk sums its points
+//                      (XYZZ += ±affine), then one thread per bucket sums its chunks — so a
+//                      bucket holding most of the points (circom witnesses are full of ones,
+//                      which all land in bucket 1) does not serialise the whole MSM
 //   6. reduce          per group, T segments of the bucket range; each thread forms its
 //                      segment's running sums (Σ_k k·B_k needs only additions)
 //   7. finish          segment t's weighted sum + (t·L)·(segment sum), a small scalar multiple
@@ -82,6 +86,13 @@ ZKQ_HD void msm_scatter_body(u32 i, const fr_t* plain, msm_shape_t s, u32* curso
     }
 }
 
+// Entries one accumulation thread sums (the load-balancing unit of stage 5).
+#define MSM_CHUNK 64u
+
+ZKQ_HD void msm_chunk_count_body(u32 b, u32 total_buckets, const u32* counts, u32* chunks) {
+    if (b < total_buckets) chunks[b] = (counts[b] + MSM_CHUNK - 1) / MSM_CHUNK;
+}
+
 // Exclusive scan of `len` counts by `threads` threads in three phases (the kernel runs them in
 // one block with barriers between): chunk sums, a serial scan of the chunk sums, chunk prefixes.
 ZKQ_HD void scan_phase1(u32 t, u32 threads, const u32* counts, u32 len, u32* partial) {
@@ -90,13 +101,14 @@ ZKQ_HD void scan_phase1(u32 t, u32 threads, const u32* counts, u32 len, u32* par
     for (u32 k = t * chunk; k < len && k < (t + 1) * chunk; k++) sum += counts[k];
     partial[t] = sum;
 }
-ZKQ_HD void scan_phase2(u32 threads, u32* partial) {
+ZKQ_HD void scan_phase2(u32 threads, u32* partial, u32* total) {
     u32 run = 0;
     for (u32 t = 0; t < threads; t++) {
         const u32 v = partial[t];
         partial[t] = run;
         run += v;
     }
+    *total = run;
 }
 ZKQ_HD void scan_phase3(u32 t, u32 threads, const u32* counts, u32 len, const u32* partial, u32* offsets, u32* cursors) {
     const u32 chunk = (len + threads - 1) / threads;
@@ -108,16 +120,39 @@ ZKQ_HD void scan_phase3(u32 t, u32 threads, const u32* counts, u32 len, const u3
     }
 }
 
-ZKQ_HD void msm_accumulate_body(u32 b, u32 total_buckets, const u32* offsets, const u32* counts, const u32* entries,
-                                const g1_affine_t* table, g1_xyzz_t* buckets) {
-    if (b >= total_buckets) return;
+// Thread per chunk `k` (k < *n_chunks): its bucket is the last b with chunk_offsets[b] ≤ k
+// (buckets without chunks share their successor's offset, so the last one is the bucket that
+// owns chunk k); it sums entries [offsets[b] + j·CHUNK, …) of that bucket, j = k − chunk_offsets[b].
+ZKQ_HD void msm_accumulate_chunk_body(u32 k, u32 total_buckets, const u32* n_chunks, const u32* offsets,
+                                      const u32* counts, const u32* chunk_offsets, const u32* entries,
+                                      const g1_affine_t* table, g1_xyzz_t* partials) {
+    if (k >= *n_chunks) return;
+    u32 lo = 0, hi = total_buckets;  // upper_bound(chunk_offsets, k) by bisection
+    while (lo < hi) {
+        const u32 mid = lo + (hi - lo) / 2;
+        if (chunk_offsets[mid] <= k) lo = mid + 1;
+        else hi = mid;
+    }
+    const u32 b = lo - 1;
+    const u32 j = k - chunk_offsets[b];
+    const u32 start = offsets[b] + j * MSM_CHUNK;
+    const u32 bucket_end = offsets[b] + counts[b];
+    const u32 end = start + MSM_CHUNK < bucket_end ? start + MSM_CHUNK : bucket_end;
     g1_xyzz_t acc = g1_xyzz_t::infinity();
-    const u32 start = offsets[b], end = start + counts[b];
     for (u32 e = start; e < end; e++) {
         const u32 entry = entries[e];
         const g1_affine_t p = table[entry & ~MSM_SIGN_BIT];
         acc = g1_add_affine(acc, (entry & MSM_SIGN_BIT) ? g1_affine_neg(p) : p);
     }
+    partials[k] = acc;
+}
+
+// Thread per bucket: the sum of its chunks' partial sums.
+ZKQ_HD void msm_bucket_sum_body(u32 b, u32 total_buckets, const u32* chunks, const u32* chunk_offsets,
+                                const g1_xyzz_t* partials, g1_xyzz_t* buckets) {
+    if (b >= total_buckets) return;
+    g1_xyzz_t acc = g1_xyzz_t::infinity();
+    for (u32 k = chunk_offsets[b]; k < chunk_offsets[b] + chunks[b]; k++) acc = g1_add(acc, partials[k]);
     buckets[b] = acc;
 }
 

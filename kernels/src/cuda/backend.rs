@@ -68,7 +68,9 @@ struct Kernels {
     count: CudaFunction,
     scatter: CudaFunction,
     scan: CudaFunction,
+    chunk_count: CudaFunction,
     accumulate: CudaFunction,
+    bucket_sum: CudaFunction,
     reduce: CudaFunction,
     finish: CudaFunction,
     precompute: CudaFunction,
@@ -84,7 +86,9 @@ impl Kernels {
             count: f("zkq_msm_count")?,
             scatter: f("zkq_msm_scatter")?,
             scan: f("zkq_scan")?,
-            accumulate: f("zkq_msm_accumulate")?,
+            chunk_count: f("zkq_msm_chunk_count")?,
+            accumulate: f("zkq_msm_accumulate_chunks")?,
+            bucket_sum: f("zkq_msm_bucket_sum")?,
             reduce: f("zkq_msm_reduce")?,
             finish: f("zkq_msm_finish")?,
             precompute: f("zkq_msm_precompute")?,
@@ -105,6 +109,12 @@ struct ResidentG1 {
     offsets: CudaSlice<u32>,
     cursors: CudaSlice<u32>,
     entries: CudaSlice<u32>,
+    chunks: CudaSlice<u32>,
+    chunk_offsets: CudaSlice<u32>,
+    scratch: CudaSlice<u32>,
+    /// [entries, chunks] totals written by the two scans.
+    totals: CudaSlice<u32>,
+    partials: CudaSlice<u32>,
     buckets: CudaSlice<u32>,
     sums: CudaSlice<u32>,
     weighted: CudaSlice<u32>,
@@ -271,6 +281,11 @@ impl CudaBackend {
             offsets: self.alloc(buckets)?,
             cursors: self.alloc(buckets)?,
             entries: self.alloc(shape.max_entries() as usize)?,
+            chunks: self.alloc(buckets)?,
+            chunk_offsets: self.alloc(buckets)?,
+            scratch: self.alloc(buckets)?,
+            totals: self.alloc(2)?,
+            partials: self.alloc(shape.max_chunks() as usize * XYZZ_WORDS)?,
             buckets: self.alloc(buckets * XYZZ_WORDS)?,
             sums: self.alloc(reduced * XYZZ_WORDS)?,
             weighted: self.alloc(reduced * XYZZ_WORDS)?,
@@ -297,13 +312,14 @@ impl CudaBackend {
             // SAFETY: `counts` holds groups·buckets counters, the ids msm_count_body produces.
             unsafe { b.launch(grid(s.n, BLOCK)) }.map_err(e("zkq_msm_count"))?;
         }
+        let scan_cfg = LaunchConfig { grid_dim: (1, 1, 1), block_dim: (SCAN_THREADS, 1, 1), shared_mem_bytes: SCAN_THREADS * 4 };
         {
+            let mut totals = r.totals.slice_mut(0..1);
             let mut b = st.launch_builder(&self.kernels.scan);
-            b.arg(&r.counts).arg(&total).arg(&mut r.offsets).arg(&mut r.cursors);
-            let cfg = LaunchConfig { grid_dim: (1, 1, 1), block_dim: (SCAN_THREADS, 1, 1), shared_mem_bytes: SCAN_THREADS * 4 };
+            b.arg(&r.counts).arg(&total).arg(&mut r.offsets).arg(&mut r.cursors).arg(&mut totals);
             // SAFETY: one block; `partial` is SCAN_THREADS words of dynamic shared memory; the
-            // three buffers hold `total` words.
-            unsafe { b.launch(cfg) }.map_err(e("zkq_scan"))?;
+            // three buffers hold `total` words, `totals` one.
+            unsafe { b.launch(scan_cfg) }.map_err(e("zkq_scan (bucket offsets)"))?;
         }
         {
             let mut b = st.launch_builder(&self.kernels.scatter);
@@ -312,10 +328,32 @@ impl CudaBackend {
             unsafe { b.launch(grid(s.n, BLOCK)) }.map_err(e("zkq_msm_scatter"))?;
         }
         {
+            let mut b = st.launch_builder(&self.kernels.chunk_count);
+            b.arg(&total).arg(&r.counts).arg(&mut r.chunks);
+            // SAFETY: `counts` and `chunks` hold `total` words.
+            unsafe { b.launch(grid(total, BLOCK)) }.map_err(e("zkq_msm_chunk_count"))?;
+        }
+        {
+            let mut totals = r.totals.slice_mut(1..2);
+            let mut b = st.launch_builder(&self.kernels.scan);
+            b.arg(&r.chunks).arg(&total).arg(&mut r.chunk_offsets).arg(&mut r.scratch).arg(&mut totals);
+            // SAFETY: as for the first scan.
+            unsafe { b.launch(scan_cfg) }.map_err(e("zkq_scan (chunk offsets)"))?;
+        }
+        let max_chunks = u32::try_from(s.max_chunks()).map_err(|_| KernelError::InvalidInput("MSM too large for 32-bit chunk indices".into()))?;
+        {
+            let n_chunks = r.totals.slice(1..2);
             let mut b = st.launch_builder(&self.kernels.accumulate);
-            b.arg(&total).arg(&r.offsets).arg(&r.counts).arg(&r.entries).arg(&r.table).arg(&mut r.buckets);
-            // SAFETY: every entry indexes the factor·n-point table; `buckets` holds `total` points.
-            unsafe { b.launch(grid(total, 128)) }.map_err(e("zkq_msm_accumulate"))?;
+            b.arg(&total).arg(&n_chunks).arg(&r.offsets).arg(&r.counts).arg(&r.chunk_offsets).arg(&r.entries).arg(&r.table).arg(&mut r.partials);
+            // SAFETY: threads beyond the actual chunk count (device word) return at once; every
+            // entry indexes the factor·n-point table; `partials` holds max_chunks points.
+            unsafe { b.launch(grid(max_chunks, 128)) }.map_err(e("zkq_msm_accumulate_chunks"))?;
+        }
+        {
+            let mut b = st.launch_builder(&self.kernels.bucket_sum);
+            b.arg(&total).arg(&r.chunks).arg(&r.chunk_offsets).arg(&r.partials).arg(&mut r.buckets);
+            // SAFETY: `buckets` holds `total` points; chunk ranges lie within `partials`.
+            unsafe { b.launch(grid(total, 128)) }.map_err(e("zkq_msm_bucket_sum"))?;
         }
         let reduced = s.groups * segments;
         {

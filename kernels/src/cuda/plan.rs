@@ -11,6 +11,9 @@ use crate::{Fr, G1Projective, NttOp};
 /// `cuda/msm/pippenger.cuh`: with c·w ≥ 255 the top window never carries out).
 const SCALAR_BITS_SIGNED: u32 = 255;
 
+/// Entries one accumulation thread sums (`MSM_CHUNK` in `cuda/msm/pippenger.cuh`).
+pub const MSM_CHUNK: u32 = 64;
+
 /// Threads per group in the bucket reduction (a power of two; capped by the bucket count).
 pub const REDUCE_SEGMENTS: u32 = 256;
 
@@ -46,6 +49,16 @@ impl MsmShape {
     /// Upper bound on bucket entries (one per non-zero digit).
     pub fn max_entries(&self) -> u64 {
         u64::from(self.windows) * u64::from(self.n)
+    }
+
+    /// Buckets over all groups.
+    pub fn total_buckets(&self) -> u32 {
+        self.groups * self.buckets
+    }
+
+    /// Upper bound on accumulation chunks: Σ_b ⌈count_b / CHUNK⌉ ≤ entries / CHUNK + buckets.
+    pub fn max_chunks(&self) -> u64 {
+        self.max_entries() / u64::from(MSM_CHUNK) + u64::from(self.total_buckets())
     }
 }
 
@@ -176,6 +189,12 @@ mod tests {
         // A tight budget means no precomputation; a generous one shares one bucket set.
         assert_eq!(msm_shape(1 << 16, 1 << 16).factor, 1);
         assert_eq!(msm_shape(1 << 16, 1 << 30).groups, 1);
+    }
+
+    #[test]
+    fn chunk_size_matches_the_cuda_header() {
+        let header = include_str!("../../cuda/msm/pippenger.cuh");
+        assert!(header.contains(&format!("#define MSM_CHUNK {MSM_CHUNK}u")), "MSM_CHUNK differs between Rust and CUDA");
     }
 
     #[test]
