@@ -18,7 +18,7 @@ struct Fp {
 
     ZKQ_HD static Fp zero() {
         Fp r;
-ZKQ_UNROLL
+        ZKQ_UNROLL
         for (int i = 0; i < 8; i++) r.l[i] = 0;
         return r;
     }
@@ -36,13 +36,13 @@ ZKQ_UNROLL
     }
     ZKQ_HD bool is_zero() const {
         u32 acc = 0;
-ZKQ_UNROLL
+        ZKQ_UNROLL
         for (int i = 0; i < 8; i++) acc |= l[i];
         return acc == 0;
     }
     ZKQ_HD bool operator==(const Fp& o) const {
         u32 acc = 0;
-ZKQ_UNROLL
+        ZKQ_UNROLL
         for (int i = 0; i < 8; i++) acc |= l[i] ^ o.l[i];
         return acc == 0;
     }
@@ -51,7 +51,7 @@ ZKQ_UNROLL
 // a >= b as 256-bit integers.
 template <class P>
 ZKQ_HD bool fp_geq(const Fp<P>& a, const Fp<P>& b) {
-ZKQ_UNROLL
+    ZKQ_UNROLL
     for (int i = 7; i >= 0; i--) {
         if (a.l[i] != b.l[i]) return a.l[i] > b.l[i];
     }
@@ -63,7 +63,7 @@ template <class P>
 ZKQ_HD u32 fp_sub_raw(Fp<P>& r, const Fp<P>& a, const Fp<P>& b) {
 #if ZKQ_PTX
     asm volatile("sub.cc.u32 %0, %1, %2;" : "=r"(r.l[0]) : "r"(a.l[0]), "r"(b.l[0]));
-ZKQ_UNROLL
+    ZKQ_UNROLL
     for (int i = 1; i < 8; i++) asm volatile("subc.cc.u32 %0, %1, %2;" : "=r"(r.l[i]) : "r"(a.l[i]), "r"(b.l[i]));
     u32 borrow;
     asm volatile("subc.u32 %0, 0, 0;" : "=r"(borrow));
@@ -84,7 +84,7 @@ template <class P>
 ZKQ_HD u32 fp_add_raw(Fp<P>& r, const Fp<P>& a, const Fp<P>& b) {
 #if ZKQ_PTX
     asm volatile("add.cc.u32 %0, %1, %2;" : "=r"(r.l[0]) : "r"(a.l[0]), "r"(b.l[0]));
-ZKQ_UNROLL
+    ZKQ_UNROLL
     for (int i = 1; i < 8; i++) asm volatile("addc.cc.u32 %0, %1, %2;" : "=r"(r.l[i]) : "r"(a.l[i]), "r"(b.l[i]));
     u32 carry;
     asm volatile("addc.u32 %0, 0, 0;" : "=r"(carry));
@@ -138,6 +138,22 @@ ZKQ_HD Fp<P> fp_neg(const Fp<P>& a) {
 template <class P>
 ZKQ_HD Fp<P> fp_double(const Fp<P>& a) { return fp_add(a, a); }
 
+#if ZKQ_PTX
+// t[0..9] += x · y over two carry chains: low halves of the products into t[j], high halves into
+// t[j+1] (the even/odd split of the product rows).
+ZKQ_HD void fp_mac_row_ptx(u32* t, const u32* x, u32 y) {
+    asm volatile("mad.lo.cc.u32 %0, %1, %2, %0;" : "+r"(t[0]) : "r"(x[0]), "r"(y));
+    ZKQ_UNROLL
+    for (int j = 1; j < 8; j++) asm volatile("madc.lo.cc.u32 %0, %1, %2, %0;" : "+r"(t[j]) : "r"(x[j]), "r"(y));
+    asm volatile("addc.cc.u32 %0, %0, 0;" : "+r"(t[8]));
+    asm volatile("addc.u32 %0, %0, 0;" : "+r"(t[9]));
+    asm volatile("mad.hi.cc.u32 %0, %1, %2, %0;" : "+r"(t[1]) : "r"(x[0]), "r"(y));
+    ZKQ_UNROLL
+    for (int j = 1; j < 8; j++) asm volatile("madc.hi.cc.u32 %0, %1, %2, %0;" : "+r"(t[j + 1]) : "r"(x[j]), "r"(y));
+    asm volatile("addc.u32 %0, %0, 0;" : "+r"(t[9]));
+}
+#endif
+
 // Montgomery product a·b·R^-1 mod p (CIOS, Koç–Acar–Kaliski 1996). Inputs < p, output < p.
 // Since p < 2^254, the running value t stays below 2p < 2^255 between rounds, so nine words
 // (t[0..8]) suffice and t[8] is at most 1 bit.
@@ -145,34 +161,16 @@ template <class P>
 ZKQ_HD Fp<P> fp_mul(const Fp<P>& a, const Fp<P>& b) {
     const Fp<P> m = Fp<P>::modulus();
     u32 t[10];
-ZKQ_UNROLL
+    ZKQ_UNROLL
     for (int i = 0; i < 10; i++) t[i] = 0;
 #if ZKQ_PTX
-ZKQ_UNROLL
+    ZKQ_UNROLL
     for (int i = 0; i < 8; i++) {
-        const u32 bi = b.l[i];
-        // t[0..9] += a · b_i: low halves into t[j], high halves into t[j+1] (two carry chains).
-        asm volatile("mad.lo.cc.u32 %0, %1, %2, %0;" : "+r"(t[0]) : "r"(a.l[0]), "r"(bi));
-ZKQ_UNROLL
-        for (int j = 1; j < 8; j++) asm volatile("madc.lo.cc.u32 %0, %1, %2, %0;" : "+r"(t[j]) : "r"(a.l[j]), "r"(bi));
-        asm volatile("addc.cc.u32 %0, %0, 0;" : "+r"(t[8]));
-        asm volatile("addc.u32 %0, %0, 0;" : "+r"(t[9]));
-        asm volatile("mad.hi.cc.u32 %0, %1, %2, %0;" : "+r"(t[1]) : "r"(a.l[0]), "r"(bi));
-ZKQ_UNROLL
-        for (int j = 1; j < 8; j++) asm volatile("madc.hi.cc.u32 %0, %1, %2, %0;" : "+r"(t[j + 1]) : "r"(a.l[j]), "r"(bi));
-        asm volatile("addc.u32 %0, %0, 0;" : "+r"(t[9]));
-        // m = t_0 · (-p^-1) mod 2^32; t += m · p, which zeroes t_0; then shift down one word.
+        // t[0..9] += a · b_i; m = t_0 · (−p⁻¹) mod 2^32; t += m · p (which zeroes t_0); shift.
+        fp_mac_row_ptx(t, a.l, b.l[i]);
         const u32 mq = t[0] * P::INV;
-        asm volatile("mad.lo.cc.u32 %0, %1, %2, %0;" : "+r"(t[0]) : "r"(m.l[0]), "r"(mq));
-ZKQ_UNROLL
-        for (int j = 1; j < 8; j++) asm volatile("madc.lo.cc.u32 %0, %1, %2, %0;" : "+r"(t[j]) : "r"(m.l[j]), "r"(mq));
-        asm volatile("addc.cc.u32 %0, %0, 0;" : "+r"(t[8]));
-        asm volatile("addc.u32 %0, %0, 0;" : "+r"(t[9]));
-        asm volatile("mad.hi.cc.u32 %0, %1, %2, %0;" : "+r"(t[1]) : "r"(m.l[0]), "r"(mq));
-ZKQ_UNROLL
-        for (int j = 1; j < 8; j++) asm volatile("madc.hi.cc.u32 %0, %1, %2, %0;" : "+r"(t[j + 1]) : "r"(m.l[j]), "r"(mq));
-        asm volatile("addc.u32 %0, %0, 0;" : "+r"(t[9]));
-ZKQ_UNROLL
+        fp_mac_row_ptx(t, m.l, mq);
+        ZKQ_UNROLL
         for (int j = 0; j < 9; j++) t[j] = t[j + 1];
         t[9] = 0;
     }
@@ -201,7 +199,7 @@ ZKQ_UNROLL
     }
 #endif
     Fp<P> r;
-ZKQ_UNROLL
+    ZKQ_UNROLL
     for (int i = 0; i < 8; i++) r.l[i] = t[i];
     fp_reduce_once(r);
     return r;

@@ -22,36 +22,28 @@ static void store(u32* p, const T& v) {
     std::memcpy(p, &v, sizeof(T));
 }
 
+template <class F>
+static void field_op(u32 op, const u32* a, const u32* b, u32* out) {
+    const F x = load<F>(a), y = load<F>(b);
+    F r = F::zero();
+    switch (op) {
+        case 0: r = fp_add(x, y); break;
+        case 1: r = fp_sub(x, y); break;
+        case 2: r = fp_mul(x, y); break;
+        case 3: r = fp_neg(x); break;
+        case 4: r = fp_from_montgomery(x); break;
+        case 5: r = fp_inverse(x); break;
+    }
+    store(out, r);
+}
+
 extern "C" {
 
 // Field: op 0 add, 1 sub, 2 mul, 3 neg (a only), 4 from_montgomery (a only), 5 inverse (a only).
 // field 0 = Fq, 1 = Fr.
 void zkq_host_field_op(u32 field, u32 op, const u32* a, const u32* b, u32* out) {
-    if (field == 0) {
-        const fq_t x = load<fq_t>(a), y = load<fq_t>(b);
-        fq_t r = fq_t::zero();
-        switch (op) {
-            case 0: r = fp_add(x, y); break;
-            case 1: r = fp_sub(x, y); break;
-            case 2: r = fp_mul(x, y); break;
-            case 3: r = fp_neg(x); break;
-            case 4: r = fp_from_montgomery(x); break;
-            case 5: r = fp_inverse(x); break;
-        }
-        store(out, r);
-    } else {
-        const fr_t x = load<fr_t>(a), y = load<fr_t>(b);
-        fr_t r = fr_t::zero();
-        switch (op) {
-            case 0: r = fp_add(x, y); break;
-            case 1: r = fp_sub(x, y); break;
-            case 2: r = fp_mul(x, y); break;
-            case 3: r = fp_neg(x); break;
-            case 4: r = fp_from_montgomery(x); break;
-            case 5: r = fp_inverse(x); break;
-        }
-        store(out, r);
-    }
+    if (field == 0) field_op<fq_t>(op, a, b, out);
+    else field_op<fr_t>(op, a, b, out);
 }
 
 // Curve: op 0 = p + q (XYZZ + XYZZ), 1 = p + q_affine, 2 = 2p, 3 = 2·q_affine,

@@ -63,27 +63,29 @@ ZKQ_HD void msm_to_plain_body(u32 i, fr_t* scalars, u32 n) {
     if (i < n) scalars[i] = fp_from_montgomery(scalars[i]);
 }
 
-ZKQ_HD void msm_count_body(u32 i, const fr_t* plain, msm_shape_t s, u32* counts) {
-    if (i >= s.n) return;
+// Calls f(bucket, table index, negative) for every non-zero signed digit of scalar i.
+template <class F>
+ZKQ_HD void msm_for_each_digit(u32 i, const fr_t* plain, const msm_shape_t& s, F f) {
     u32 carry = 0;
     for (u32 j = 0; j < s.windows; j++) {
         const i32 d = msm_signed_digit(plain[i], j, s.c, carry);
         if (d == 0) continue;
         const u32 mag = d < 0 ? (u32)(-d) : (u32)d;
-        ZKQ_ATOMIC_ADD(&counts[(j / s.factor) * s.buckets + mag - 1], 1u);
+        f((j / s.factor) * s.buckets + mag - 1, (j % s.factor) * s.n + i, d < 0);
     }
+}
+
+ZKQ_HD void msm_count_body(u32 i, const fr_t* plain, msm_shape_t s, u32* counts) {
+    if (i >= s.n) return;
+    msm_for_each_digit(i, plain, s, [&](u32 bucket, u32, bool) { ZKQ_ATOMIC_ADD(&counts[bucket], 1u); });
 }
 
 ZKQ_HD void msm_scatter_body(u32 i, const fr_t* plain, msm_shape_t s, u32* cursors, u32* entries) {
     if (i >= s.n) return;
-    u32 carry = 0;
-    for (u32 j = 0; j < s.windows; j++) {
-        const i32 d = msm_signed_digit(plain[i], j, s.c, carry);
-        if (d == 0) continue;
-        const u32 mag = d < 0 ? (u32)(-d) : (u32)d;
-        const u32 slot = ZKQ_ATOMIC_ADD(&cursors[(j / s.factor) * s.buckets + mag - 1], 1u);
-        entries[slot] = ((j % s.factor) * s.n + i) | (d < 0 ? MSM_SIGN_BIT : 0u);
-    }
+    msm_for_each_digit(i, plain, s, [&](u32 bucket, u32 index, bool negative) {
+        const u32 slot = ZKQ_ATOMIC_ADD(&cursors[bucket], 1u);
+        entries[slot] = index | (negative ? MSM_SIGN_BIT : 0u);
+    });
 }
 
 // Entries one accumulation thread sums (the load-balancing unit of stage 5).
