@@ -5,7 +5,7 @@
 // Formulas (a = 0), from the Explicit-Formulas Database, "XYZZ coordinates for short Weierstrass
 // curves", https://hyperelliptic.org/EFD/g1p/auto-shortw-xyzz.html:
 //   madd-2008-s (XYZZ + affine, 8M + 2S), add-2008-s (XYZZ + XYZZ, 12M + 2S),
-//   mdbl-2008-s-1 (2 · affine), dbl-2008-s-1 (2 · XYZZ).
+//   dbl-2008-s-1 (2 · XYZZ).
 // The exceptional cases the formulas do not cover (an operand at infinity, P + P, P + (−P)) are
 // branched on explicitly: MSM buckets see all of them (repeated bases, P and −P in one bucket).
 #pragma once
@@ -41,22 +41,6 @@ ZKQ_HD g1_affine_t g1_affine_neg(const g1_affine_t& p) {
     return r;
 }
 
-// mdbl-2008-s-1: 2·(x, y) for an affine point not at infinity (y ≠ 0 on BN254 G1: no 2-torsion).
-ZKQ_HD g1_xyzz_t g1_double_affine(const g1_affine_t& p) {
-    const fq_t u = fp_double(p.y);
-    const fq_t v = fp_sqr(u);
-    const fq_t w = fp_mul(u, v);
-    const fq_t s = fp_mul(p.x, v);
-    const fq_t xx = fp_sqr(p.x);
-    const fq_t m = fp_add(fp_double(xx), xx);
-    g1_xyzz_t r;
-    r.x = fp_sub(fp_sub(fp_sqr(m), s), s);
-    r.y = fp_sub(fp_mul(m, fp_sub(s, r.x)), fp_mul(w, p.y));
-    r.zz = v;
-    r.zzz = w;
-    return r;
-}
-
 // dbl-2008-s-1: 2·P in XYZZ.
 ZKQ_HD g1_xyzz_t g1_double(const g1_xyzz_t& p) {
     if (p.is_infinity()) return p;
@@ -73,6 +57,10 @@ ZKQ_HD g1_xyzz_t g1_double(const g1_xyzz_t& p) {
     r.zzz = fp_mul(w, p.zzz);
     return r;
 }
+
+// 2·(x, y) for an affine point: dbl-2008-s-1 with ZZ = ZZZ = 1 (mdbl-2008-s-1 saves two
+// multiplications by one; this case is rare — a bucket adding a point to itself).
+ZKQ_HD g1_xyzz_t g1_double_affine(const g1_affine_t& p) { return g1_double(g1_xyzz_t::from_affine(p)); }
 
 // madd-2008-s: P + Q with Q affine.
 ZKQ_HD g1_xyzz_t g1_add_affine(const g1_xyzz_t& p, const g1_affine_t& q) {
