@@ -14,6 +14,8 @@
 //! - [`topology`] — exchanges and quorum queues, with the dead-letter exchange.
 //! - [`client`] — the submitter side: publish with confirms, receive results.
 //! - [`batcher`] — pure batch forming (max size, max wait) with an injected clock.
+//! - [`fair`] — fairness-weighted batching: the pure fair-queuing core, cost and memory
+//!   models, fairness figures, the simulator and the fairness metrics.
 //! - [`device`] — the blocking device thread: key cache, prove, verify, per-job outcomes.
 //! - [`store`] — PostgreSQL: migrations, circuits, tenants, prices, jobs, results, costs.
 //! - [`keystore`] — the content-addressed zkey directory.
@@ -25,6 +27,7 @@ pub mod client;
 pub mod config;
 pub mod device;
 pub mod error;
+pub mod fair;
 pub mod keystore;
 pub mod model;
 pub mod protocol;
