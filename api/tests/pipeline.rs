@@ -34,7 +34,7 @@ use zkq_scheduler::protocol::{self, JobResult, ReasonCode, H_CIRCUIT, H_DEADLINE
 use zkq_scheduler::topology;
 
 use common::{
-    collect_replies, drain_queue, header_string, log_tail, publish_confirmed, ready_messages, record_queued, run_pipeline_test, witness_bytes, Db,
+    collect_replies, drain_queue, header_string, log_tail, publish_confirmed, ready_jobs, ready_messages, record_queued, run_pipeline_test, witness_bytes, Db,
     Env, Rng, ServiceOutage, Worker, TENANT,
 };
 
@@ -82,11 +82,11 @@ async fn wait_results(db: &mut Db, target: i64, stall: Duration, worker: &mut Wo
             }
         }
         if progress_at.elapsed() > stall || t.elapsed() > Duration::from_secs(600) {
-            let jobs = common::try_queue_counts(env, &env.amqp.jobs_queue()).await;
+            let jobs = (common::try_queue_counts(env, &env.amqp.jobs_queue()).await, common::try_queue_counts(env, &env.amqp.tenant_queue(common::TENANT)).await);
             let dead = common::try_queue_counts(env, &env.amqp.dead_letter_queue()).await;
             panic!(
                 "{what}: waiting for {target} result rows: {last:?} now, {first:?} {:.0} s ago, none new for {:.0} s; \
-                 job queue (ready, consumers) {jobs:?}, dead letters {dead:?}; worker running: {}\n{}",
+                 job queues (shared, tenant) (ready, consumers) {jobs:?}, dead letters {dead:?}; worker running: {}\n{}",
                 t.elapsed().as_secs_f64(),
                 progress_at.elapsed().as_secs_f64(),
                 worker.is_running(),
@@ -198,7 +198,7 @@ async fn assert_exactly_once(env: &Env, bulk: &Bulk) {
     assert_eq!(count("select count(*) from job_costs").await, rows, "one cost row per result");
     assert_eq!(count("select count(*) from jobs where state = 'queued'").await, 0, "no job left queued");
     assert_eq!(count("select count(*) from jobs where state <> 'proved'").await, 0, "every job's state is proved");
-    assert_eq!(ready_messages(env, &env.amqp.jobs_queue()).await, 0, "the job queue is empty at the end");
+    assert_eq!(ready_jobs(env).await, 0, "the job queues are empty at the end");
     assert_eq!(ready_messages(env, &env.amqp.dead_letter_queue()).await, 0, "no job was dead-lettered");
 }
 
@@ -581,7 +581,7 @@ fn sigterm_drains_in_flight_batches() {
         // the queue unacked; none was acked without its result or committed without its ack.
         async fn after_exit(env: &Env, db: &mut Db, worker: &Worker, total: i64) -> (i64, common::StoppedLine) {
             let done = db.results().await.expect("results");
-            let ready = ready_messages(env, &env.amqp.jobs_queue()).await;
+            let ready = ready_jobs(env).await;
             assert_eq!(i64::from(ready) + done, total, "{ready} ready + {done} results after {} exited", worker.label);
             let stats = worker.stopped_line().unwrap_or_else(|| panic!("no stopped line\n{}", worker.log_tail(10)));
             assert_eq!(stats.resent, 0, "{}: no job came back after its commit (every commit was acked)", worker.label);
@@ -634,7 +634,7 @@ fn sigterm_drains_in_flight_batches() {
         wait_results(&mut db, full, STALL, &mut third, &env, "third worker, full batches").await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(db.results().await, Some(full), "the partial batch of {remainder} waits (max wait 20 s)");
-        assert_eq!(ready_messages(&env, &env.amqp.jobs_queue()).await, 0, "the partial batch is held by the worker");
+        assert_eq!(ready_jobs(&env).await, 0, "the partial batch is held by the worker");
         let (status, took) = third.terminate(Duration::from_secs(30)).await;
         assert!(status.success(), "exit after SIGTERM: {status}\n{}", third.log_tail(30));
         assert!(took < Duration::from_secs(10), "drain took {took:?}: the partial batch was not dispatched at shutdown");
