@@ -314,7 +314,7 @@ pub(crate) struct WorkerArgs {
     pub(crate) null_prover: bool,
     /// With --null-prover: device time to pretend per batch and per proof, milliseconds
     /// (`FIXED,PER_PROOF`), so fairness and load runs can make the device the bottleneck.
-    #[arg(long, value_delimiter = ',', num_args = 2, requires = "null_prover")]
+    #[arg(long, value_delimiter = ',', requires = "null_prover")]
     pub(crate) null_prover_ms: Vec<f64>,
     /// Device memory batches may use (e.g. `8GiB`); admission rejects circuits that cannot fit
     /// one proof and batches are capped to fit [default: for the CPU backend, half of

@@ -696,3 +696,122 @@ fn witness_references_are_read_from_the_store_and_checked() {
         drop(worker);
     });
 }
+
+/// Issue 5, point 7, against the real broker and database: 10 tenants with weights 1–4; `t01`
+/// floods (10,000 jobs queued before the worker starts, then more at 20× its weighted share),
+/// eight more are backlogged, `t10` is quiet (one job every 300 ms). The null prover pretends
+/// 5 ms + 2 ms per proof so the device is the bottleneck. From PostgreSQL (arrival =
+/// `jobs.submitted_at`, start = the batch's `started_at`), per 2 s window over the tenants
+/// backlogged throughout it: Gini ≤ 0.05, Jain ≥ 0.99, floor ≥ 80 % of the weighted share;
+/// and every quiet job starts within 2 batches of its arrival.
+#[test]
+fn fairness_under_a_flood_against_the_real_broker() {
+    run_pipeline_test("fairness", |env| async move {
+        use zkq_scheduler::fair::figures::{percentile, FairnessLog, FairnessSummary};
+        const FLOOD: usize = 10_000;
+        let names: Vec<String> = (1..=10).map(|i| format!("t{i:02}")).collect();
+        let weight = |i: usize| (i % 4) as i32 + 1;
+        let store = env.store().await;
+        for (i, n) in names.iter().enumerate() {
+            store.add_tenant(n, weight(i)).await.expect("add tenant");
+        }
+        let witness = witness_bytes(MULTI_PUBLIC);
+        let job = |tenant: &str, k: usize| OutgoingJob { tenant: tenant.to_owned(), ..env.good_job(&format!("fair-{tenant}-{k:05}"), &witness) };
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
+        // The flood and the backlogs, queued before the worker starts.
+        let mut queued: Vec<OutgoingJob> = (0..FLOOD).map(|k| job(&names[0], k)).collect();
+        for (i, n) in names.iter().enumerate().take(9).skip(1) {
+            queued.extend((0..300 * weight(i) as usize).map(|k| job(n, k)));
+        }
+        let t = Instant::now();
+        let confirmed = publish_confirmed(&submitter, &queued).await;
+        assert_eq!(confirmed.len(), queued.len(), "every job is confirmed");
+        eprintln!("fairness: {} jobs queued in {:.1} s", queued.len(), t.elapsed().as_secs_f64());
+        let args = ["--null-prover", "--null-prover-ms", "5,2", "--max-batch", "16", "--max-wait-ms", "20"];
+        let mut worker = Worker::start(&env, "fairness", &args);
+        // While it works: the flooder keeps sending (20× its share of ~430 jobs/s, w 1 of 25 →
+        // ~340 jobs/s) and the quiet tenant sends one job every 300 ms, for 10 s.
+        let mut quiet = 0;
+        let mut flood_more = 0;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            let mut more: Vec<OutgoingJob> = (0..100).map(|k| job(&names[0], FLOOD + flood_more + k)).collect();
+            flood_more += 100;
+            more.push(job(&names[9], quiet));
+            quiet += 1;
+            let ok = publish_confirmed(&submitter, &more).await;
+            assert_eq!(ok.len(), more.len(), "every job is confirmed");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let total = (queued.len() + flood_more + quiet) as i64;
+        let mut db = Db::new(&env);
+        wait_results(&mut db, total, STALL, &mut worker, &env, "fairness run").await;
+        let (status, _) = worker.terminate(Duration::from_secs(30)).await;
+        assert!(status.success(), "worker exit: {status}");
+
+        // Arrival and start of every job; batch starts.
+        let pg = env.pg().await;
+        let rows = pg
+            .query(
+                "select j.tenant, extract(epoch from j.submitted_at)::float8 as at, extract(epoch from b.started_at)::float8 as start
+                 from jobs j join job_results r using (job_id) join batches b on b.id = r.batch_id",
+                &[],
+            )
+            .await
+            .expect("job rows");
+        assert_eq!(rows.len() as i64, total, "every job ran in a batch");
+        let mut starts: Vec<f64> = pg
+            .query("select extract(epoch from started_at)::float8 from batches", &[])
+            .await
+            .expect("batches")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        starts.sort_by(f64::total_cmp);
+        let t0 = rows.iter().map(|r| r.get::<_, f64>("at")).fold(f64::INFINITY, f64::min);
+        let secs = |v: f64| Duration::from_secs_f64((v - t0).max(0.0));
+        // Backlog events (+1 at arrival, -1 at start) and service, per tenant.
+        let mut events: Vec<(f64, String, i64)> = Vec::new();
+        let mut log = FairnessLog::new();
+        let mut waits: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut quiet_batches = 0usize;
+        for (i, n) in names.iter().enumerate() {
+            log.set_weight(n, f64::from(weight(i)));
+        }
+        for r in &rows {
+            let (tenant, at, start): (String, f64, f64) = (r.get("tenant"), r.get("at"), r.get("start"));
+            events.push((at, tenant.clone(), 1));
+            events.push((start, tenant.clone(), -1));
+            log.served(&tenant, secs(start), 1.0);
+            waits.entry(tenant.clone()).or_default().push((start - at).max(0.0) * 1e3);
+            if tenant == names[9] {
+                let between = starts.partition_point(|s| *s < start) - starts.partition_point(|s| *s <= at);
+                quiet_batches = quiet_batches.max(between);
+            }
+        }
+        events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
+        let mut waiting: HashMap<String, i64> = HashMap::new();
+        for (t, tenant, d) in events {
+            let w = waiting.entry(tenant.clone()).or_default();
+            *w += d;
+            log.backlog(&tenant, secs(t), usize::try_from(*w).unwrap_or(0));
+        }
+        let end = starts.last().copied().unwrap_or(t0);
+        let windows = log.windows(Duration::ZERO, secs(end), Duration::from_secs(2));
+        let summary = FairnessSummary::of(&windows).expect("windows with backlogged tenants");
+        eprintln!("fairness: {} jobs in {} batches over {:.1} s; {summary:?}", rows.len(), starts.len(), end - t0);
+        for w in &windows {
+            eprintln!("fairness: window {:.0}-{:.0} s: {} backlogged, Gini {:.4}, Jain {:.4}, floor {:.3} ({})", w.start_s, w.end_s, w.backlogged, w.gini, w.jain, w.floor, w.floor_tenant);
+        }
+        for (t, w) in &waits {
+            eprintln!("fairness: {t}: {} jobs, p50 wait {:.0} ms, p95 wait {:.0} ms", w.len(), percentile(w, 50.0).unwrap_or(0.0), percentile(w, 95.0).unwrap_or(0.0));
+        }
+        eprintln!("fairness: the quiet tenant's jobs started within {quiet_batches} batches of arriving");
+        assert!(summary.windows >= 5, "enough windows: {summary:?}");
+        assert!(summary.gini_worst <= 0.05, "Gini {summary:?}");
+        assert!(summary.jain_worst >= 0.99, "Jain {summary:?}");
+        assert!(summary.floor_worst >= 0.8, "floor {summary:?}");
+        assert!(quiet_batches <= 2, "a quiet job waited {quiet_batches} batches behind the flood");
+        drop(submitter);
+    });
+}

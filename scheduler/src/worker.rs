@@ -271,8 +271,10 @@ impl<'a> Session<'a> {
                 },
                 _ = sleep_until(wake), if wake.is_some() => self.pump(false, stats).await?,
                 Some((held, result)) = self.inflight.next(), if !self.inflight.is_empty() => {
-                    self.finish_batch(held, result, stats).await?;
+                    // The device is free of this batch: give it the next one before committing
+                    // this one, so the commit's round trips never idle the device.
                     self.pump(false, stats).await?;
+                    self.finish_batch(held, result, stats).await?;
                 }
                 _ = refresh.tick() => self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?,
             }
