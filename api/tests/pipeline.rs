@@ -82,7 +82,7 @@ async fn wait_results(db: &mut Db, target: i64, stall: Duration, worker: &mut Wo
             }
         }
         if progress_at.elapsed() > stall || t.elapsed() > Duration::from_secs(600) {
-            let jobs = (common::try_queue_counts(env, &env.amqp.jobs_queue()).await, common::try_queue_counts(env, &env.amqp.tenant_queue(common::TENANT)).await);
+            let jobs = (common::try_queue_counts(env, &env.amqp.jobs_queue()).await, common::try_queue_counts(env, &env.amqp.tenant_queue(common::TENANT, 0)).await);
             let dead = common::try_queue_counts(env, &env.amqp.dead_letter_queue()).await;
             panic!(
                 "{what}: waiting for {target} result rows: {last:?} now, {first:?} {:.0} s ago, none new for {:.0} s; \
@@ -729,6 +729,14 @@ fn fairness_under_a_flood_against_the_real_broker() {
         eprintln!("fairness: {} jobs queued in {:.1} s", queued.len(), t.elapsed().as_secs_f64());
         let args = ["--null-prover", "--null-prover-ms", "5,2", "--max-batch", "16", "--max-wait-ms", "20"];
         let mut worker = Worker::start(&env, "fairness", &args);
+        // Figures from the moment the worker consumes every tenant's queues (the last tenant,
+        // by name, is subscribed last): its start-up is not what is measured.
+        let subscribed = Instant::now();
+        while common::try_queue_counts(&env, &env.amqp.tenant_queue(&names[9], 0)).await.is_none_or(|c| c.1 == 0) {
+            assert!(subscribed.elapsed() < Duration::from_secs(60), "the worker never consumed {}'s queue\n{}", names[9], worker.log_tail(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let measure_from = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64();
         // While it works: the flooder keeps sending (20× its share of ~430 jobs/s, w 1 of 25 →
         // ~340 jobs/s) and the quiet tenant sends one job every 300 ms, for 10 s.
         let mut quiet = 0;
@@ -797,7 +805,7 @@ fn fairness_under_a_flood_against_the_real_broker() {
             log.backlog(&tenant, secs(t), usize::try_from(*w).unwrap_or(0));
         }
         let end = starts.last().copied().unwrap_or(t0);
-        let windows = log.windows(Duration::ZERO, secs(end), Duration::from_secs(2));
+        let windows = log.windows(secs(measure_from), secs(end), Duration::from_secs(2));
         let summary = FairnessSummary::of(&windows).expect("windows with backlogged tenants");
         eprintln!("fairness: {} jobs in {} batches over {:.1} s; {summary:?}", rows.len(), starts.len(), end - t0);
         for w in &windows {
@@ -815,3 +823,82 @@ fn fairness_under_a_flood_against_the_real_broker() {
         drop(submitter);
     });
 }
+
+/// Issue 5, points 3 and 4, against the real broker: (a) a higher priority class is served
+/// before a backlog of lower-priority jobs; (b) held jobs whose deadline passes fail with
+/// `deadline_exceeded` and no job is delivered proved after its deadline; (c) a worker whose
+/// device memory cannot hold the circuit rejects its jobs with `exceeds_device_memory`.
+#[test]
+fn priorities_deadlines_and_memory_admission() {
+    run_pipeline_test("prio", |env| async move {
+        let witness = witness_bytes(MULTI_PUBLIC);
+        let args = ["--null-prover", "--null-prover-ms", "100,0", "--max-batch", "1", "--max-wait-ms", "0"];
+        let mut worker = Worker::start(&env, "prio", &args);
+        wait_consumers(&env, 1, Duration::from_secs(60), &worker).await;
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
+        // 40 low-priority jobs, then 4 urgent ones; one job per batch, 100 ms each.
+        let mut jobs: Vec<OutgoingJob> = (0..40).map(|k| env.good_job(&format!("low-{k:02}"), &witness)).collect();
+        jobs.extend((0..4).map(|k| OutgoingJob { priority: 9, ..env.good_job(&format!("high-{k}"), &witness) }));
+        // And 20 at priority 5 with a deadline 1.2 s out: after the urgent ones, a few make it.
+        let deadline = now_ms() + 1200;
+        jobs.extend((0..20).map(|k| OutgoingJob { priority: 5, deadline_ms: Some(deadline), ..env.good_job(&format!("dl-{k:02}"), &witness) }));
+        let confirmed = publish_confirmed(&submitter, &jobs).await;
+        assert_eq!(confirmed.len(), jobs.len());
+        let (_task, replies) = collect_replies(submitter);
+        let mut db = Db::new(&env);
+        wait_results(&mut db, jobs.len() as i64, STALL, &mut worker, &env, "priority run").await;
+        let pg = env.pg().await;
+        let rows = pg
+            .query(
+                "select r.job_id, r.status, r.reason_code, extract(epoch from r.completed_at)::float8 * 1000 as done_ms,
+                        extract(epoch from b.started_at)::float8 as start
+                 from job_results r left join batches b on b.id = r.batch_id",
+                &[],
+            )
+            .await
+            .expect("results");
+        let start_of = |prefix: &str| -> Vec<f64> { rows.iter().filter(|r| r.get::<_, String>("job_id").starts_with(prefix)).filter_map(|r| r.get::<_, Option<f64>>("start")).collect() };
+        let last_high = start_of("high-").into_iter().fold(f64::MIN, f64::max);
+        let low_after = start_of("low-").into_iter().filter(|s| *s < last_high).count();
+        // The worker takes up to 2 × max_batch = 2 deliveries per tenant before it sees the urgent
+        // ones: at most a few low jobs can start first, never the backlog.
+        assert!(low_after <= 4, "{low_after} low-priority jobs started before the last urgent one");
+        let (mut expired, mut proved) = (0, 0);
+        for r in &rows {
+            let id: String = r.get("job_id");
+            if !id.starts_with("dl-") {
+                continue;
+            }
+            let status: String = r.get("status");
+            if status == "failed" {
+                assert_eq!(r.get::<_, Option<String>>("reason_code").as_deref(), Some("deadline_exceeded"), "{id}");
+                expired += 1;
+            } else {
+                let done: f64 = r.get("done_ms");
+                assert!(done <= deadline as f64 + 50.0, "{id} was delivered proved after its deadline");
+                proved += 1;
+            }
+        }
+        assert!(expired >= 5, "only {expired} of 20 deadline jobs expired; they need 2 s of device time and had 1.2 s");
+        let got = replies.lock().unwrap_or_else(|p| p.into_inner()).len();
+        eprintln!("prio: {low_after} low jobs before the last urgent one; {expired} of 20 deadline jobs failed deadline_exceeded, {proved} proved in time; {got} replies");
+        let (status, _) = worker.terminate(Duration::from_secs(30)).await;
+        assert!(status.success());
+
+        // (c) A device too small for the circuit.
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
+        let job = env.good_job("too-big", &witness);
+        assert_eq!(publish_confirmed(&submitter, std::slice::from_ref(&job)).await.len(), 1);
+        let mut small = Worker::start(&env, "small", &["--device-memory", "4096"]);
+        wait_results(&mut db, jobs.len() as i64 + 1, STALL, &mut small, &env, "small device").await;
+        let row = pg.query_one("select status, reason_code, reason from job_results where job_id = 'too-big'", &[]).await.expect("result");
+        assert_eq!(row.get::<_, String>("status"), "failed");
+        assert_eq!(row.get::<_, Option<String>>("reason_code").as_deref(), Some("exceeds_device_memory"));
+        let reason: String = row.get("reason");
+        assert!(reason.contains("of device memory for a single proof") && reason.contains(CIRCUIT_LABEL), "a clear reason: {reason}");
+        eprintln!("prio: too-big rejected: {reason}");
+    });
+}
+
+/// The fixture circuit's label as the worker names it.
+const CIRCUIT_LABEL: &str = "multi_public@1";

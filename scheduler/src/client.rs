@@ -45,8 +45,8 @@ pub struct Submitter {
     reply_queue: String,
     replies: Consumer,
     amqp: AmqpConfig,
-    /// Tenants whose queue this connection has declared.
-    declared: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// (tenant, priority) queues this connection has declared.
+    declared: std::sync::Mutex<std::collections::HashSet<(String, u8)>>,
 }
 
 impl std::fmt::Debug for Submitter {
@@ -111,11 +111,13 @@ impl Submitter {
 
     async fn publish_inner(&self, job: &OutgoingJob, witness_ref: Option<&str>) -> Result<Pending, SchedulerError> {
         // Into the tenant's own queue (declared once per connection; declaring is idempotent).
-        let known = self.declared.lock().map(|d| d.contains(&job.tenant)).unwrap_or(false);
+        let priority = job.priority.min(9);
+        let key = (job.tenant.clone(), priority);
+        let known = self.declared.lock().map(|d| d.contains(&key)).unwrap_or(false);
         if !known {
-            topology::declare_tenant(&self.channel, &self.amqp, &job.tenant).await?;
+            topology::declare_tenant(&self.channel, &self.amqp, &job.tenant, priority).await?;
             if let Ok(mut d) = self.declared.lock() {
-                d.insert(job.tenant.clone());
+                d.insert(key);
             }
         }
         let mut headers = protocol::job_headers(&job.tenant, &job.circuit, &job.purpose, job.priority, job.deadline_ms, now_ms());
@@ -134,7 +136,7 @@ impl Submitter {
             .channel
             .basic_publish(
                 self.amqp.jobs_exchange().as_str().into(),
-                self.amqp.tenant_routing_key(&job.tenant).as_str().into(),
+                AmqpConfig::tenant_routing_key(&job.tenant, priority).as_str().into(),
                 BasicPublishOptions { mandatory: true, ..Default::default() },
                 body,
                 props,

@@ -51,13 +51,21 @@ impl AmqpConfig {
             format!("h-{}", &hex::encode(digest)[..32])
         }
     }
-    /// A tenant's own job queue, `<prefix>.jobs.tenant.<tenant>` (see `fair` for why).
-    pub fn tenant_queue(&self, tenant: &str) -> String {
-        format!("{}.jobs.tenant.{}", self.prefix, Self::tenant_suffix(tenant))
+    /// A tenant's own job queue for one priority class (see `fair` for why):
+    /// `<prefix>.jobs.tenant.<tenant>` for priority 0, `<prefix>.jobs.p<k>.tenant.<tenant>` for
+    /// priority `k` in 1–9 (above 9 counts as 9). One queue per class, because a queue is FIFO:
+    /// an urgent job must not wait behind its own tenant's backlog of routine ones (RabbitMQ
+    /// 3.10's quorum queues have no message priorities).
+    pub fn tenant_queue(&self, tenant: &str, priority: u8) -> String {
+        format!("{}.jobs.{}", self.prefix, Self::tenant_routing_key(tenant, priority))
     }
-    /// The routing key of a tenant's jobs, `tenant.<tenant>`.
-    pub fn tenant_routing_key(&self, tenant: &str) -> String {
-        format!("tenant.{}", Self::tenant_suffix(tenant))
+    /// The routing key of a tenant's jobs of one priority class: `tenant.<tenant>` or
+    /// `p<k>.tenant.<tenant>`.
+    pub fn tenant_routing_key(tenant: &str, priority: u8) -> String {
+        match priority.min(9) {
+            0 => format!("tenant.{}", Self::tenant_suffix(tenant)),
+            k => format!("p{k}.tenant.{}", Self::tenant_suffix(tenant)),
+        }
     }
     /// The dead-letter exchange.
     pub fn dead_letter_exchange(&self) -> String {

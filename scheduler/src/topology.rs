@@ -1,8 +1,10 @@
 //! Exchanges and queues, declared idempotently by every worker and submitter.
 //!
 //! - `<prefix>.jobs`: durable direct exchange submitters publish to (routing key `job`).
-//! - `<prefix>.jobs.tenant.<tenant>`: one durable quorum queue per tenant, bound with routing
-//!   key `tenant.<tenant>`, with the same arguments as the shared queue ([`declare_tenant`]).
+//! - `<prefix>.jobs.tenant.<tenant>` (priority 0) and `<prefix>.jobs.p<k>.tenant.<tenant>`
+//!   (priority k = 1–9): one durable quorum queue per tenant and priority class, bound with
+//!   routing key `tenant.<tenant>` / `p<k>.tenant.<tenant>`, with the same arguments as the
+//!   shared queue ([`declare_tenant`]).
 //!   Submitters publish there, so a tenant's flood fills only its own queue (`crate::fair`).
 //!   Declared by the submitter before publishing and by every worker for every registered
 //!   tenant.
@@ -73,15 +75,15 @@ fn job_queue_args(cfg: &AmqpConfig) -> FieldTable {
     ])
 }
 
-/// Declares `tenant`'s job queue and binds it (after [`declare`], which makes the exchanges).
-pub async fn declare_tenant(channel: &Channel, cfg: &AmqpConfig, tenant: &str) -> Result<(), SchedulerError> {
-    let queue = cfg.tenant_queue(tenant);
+/// Declares `tenant`'s job queue of one priority class and binds it (after [`declare`], which makes the exchanges).
+pub async fn declare_tenant(channel: &Channel, cfg: &AmqpConfig, tenant: &str, priority: u8) -> Result<(), SchedulerError> {
+    let queue = cfg.tenant_queue(tenant, priority);
     channel.queue_declare(queue.as_str().into(), QueueDeclareOptions { durable: true, ..Default::default() }, job_queue_args(cfg)).await?;
     channel
         .queue_bind(
             queue.as_str().into(),
             cfg.jobs_exchange().as_str().into(),
-            cfg.tenant_routing_key(tenant).as_str().into(),
+            AmqpConfig::tenant_routing_key(tenant, priority).as_str().into(),
             QueueBindOptions::default(),
             FieldTable::default(),
         )

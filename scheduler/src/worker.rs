@@ -17,7 +17,8 @@
 //! return to the queue, and the worker reconnects and re-applies its QoS.
 //!
 //! Fair scheduling (`crate::fair`): the worker consumes the shared job queue and one queue per
-//! registered tenant (re-listed every 10 s), each consumer with its own prefetch, so every
+//! registered tenant and priority class (re-listed every 10 s), each consumer with its own
+//! prefetch, so every
 //! tenant's next jobs are among its deliveries however much another tenant has queued. Admitted
 //! jobs go into the start-time fair queue (weights from the `tenants` table, cost = estimated
 //! device time of the circuit, refined by measured batches; priority classes first); a batch of
@@ -46,7 +47,7 @@ use tokio::sync::watch;
 
 use crate::config::WorkerConfig;
 use crate::device::{Device, DeviceBatch, DeviceConfig, DeviceJob, DeviceResult};
-use crate::fair::cost::{cpu_memory_default, CircuitShape, CostModel, DeviceSpec, MemoryModel};
+use crate::fair::cost::{cpu_memory_default, human_bytes, CircuitShape, CostModel, DeviceSpec, MemoryModel};
 use crate::fair::{FairConfig, FairQueue, FairnessMetrics, JobSpec, Time};
 use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
 use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
@@ -308,7 +309,8 @@ impl<'a> Session<'a> {
         Ok(consumer)
     }
 
-    /// Declares and consumes the queue of every registered tenant not consumed yet.
+    /// Declares and consumes the queues (one per priority class) of every registered tenant not
+    /// consumed yet.
     async fn subscribe_tenants(
         &mut self,
         consumers: &mut SelectAll<Consumer>,
@@ -322,9 +324,23 @@ impl<'a> Session<'a> {
             if subscribed.contains(&t.name) {
                 continue;
             }
-            topology::declare_tenant(&self.channel, &self.config.amqp, &t.name).await?;
-            let consumer = self.consume(&self.config.amqp.tenant_queue(&t.name), session, tags).await?;
-            consumers.push(consumer);
+            // The ten classes' declare + consume round trips, pipelined on the channel.
+            let base = tags.len();
+            let subscribe = (0..=9u8).map(|priority| {
+                let (channel, amqp) = (self.channel.clone(), &self.config.amqp);
+                let tag = format!("{}-{}-{}", self.config.worker_id, session, base + usize::from(priority));
+                let name = t.name.clone();
+                async move {
+                    topology::declare_tenant(&channel, amqp, &name, priority).await?;
+                    let queue = amqp.tenant_queue(&name, priority);
+                    let c = channel.basic_consume(queue.as_str().into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
+                    Ok::<_, SchedulerError>((tag, c))
+                }
+            });
+            for (tag, consumer) in futures_util::future::try_join_all(subscribe).await? {
+                tags.push(tag);
+                consumers.push(consumer);
+            }
             tracing::info!(tenant = %t.name, weight = t.weight, "consuming the tenant's queue");
             subscribed.insert(t.name);
         }
@@ -455,11 +471,11 @@ impl<'a> Session<'a> {
                 return Ok(Err(fail(
                     ReasonCode::ExceedsDeviceMemory,
                     format!(
-                        "circuit {} needs {} MiB of device memory for a single proof; this worker's {} device has {} MiB",
+                        "circuit {} needs {} of device memory for a single proof (key and working set, estimated from its zkey header); this worker's {} device has {}",
                         circuit.label(),
-                        need >> 20,
+                        human_bytes(need),
                         device_spec.backend.as_str(),
-                        device_spec.memory_bytes >> 20
+                        human_bytes(device_spec.memory_bytes)
                     ),
                 )));
             }

@@ -232,7 +232,11 @@ async fn cleanup(env: &Env) {
     }
     let delete = async {
         let conn = Connection::connect(&env.amqp.uri, ConnectionProperties::default()).await.map_err(|e| e.to_string())?;
-        let tenant_queues = tenants.iter().chain(std::iter::once(&TENANT.to_owned())).map(|t| env.amqp.tenant_queue(t)).collect::<HashSet<_>>();
+        let tenant_queues = tenants
+            .iter()
+            .chain(std::iter::once(&TENANT.to_owned()))
+            .flat_map(|t| (0..=9).map(move |p| env.amqp.tenant_queue(t, p)))
+            .collect::<HashSet<_>>();
         for q in [env.amqp.jobs_queue(), env.amqp.dead_letter_queue()].into_iter().chain(tenant_queues) {
             let ch = conn.create_channel().await.map_err(|e| e.to_string())?;
             if let Err(e) = ch.queue_delete(q.as_str().into(), QueueDeleteOptions::default()).await {
@@ -440,7 +444,10 @@ pub(crate) async fn try_queue_counts(env: &Env, queue: &str) -> Option<(u32, u32
 /// Jobs ready in the broker for the test tenant: its own queue (where `Submitter` publishes)
 /// plus the shared queue (raw publishes). A tenant queue not declared yet holds nothing.
 pub(crate) async fn ready_jobs(env: &Env) -> u32 {
-    let tenant = try_queue_counts(env, &env.amqp.tenant_queue(TENANT)).await.map_or(0, |c| c.0);
+    let mut tenant = 0;
+    for p in 0..=9 {
+        tenant += try_queue_counts(env, &env.amqp.tenant_queue(TENANT, p)).await.map_or(0, |c| c.0);
+    }
     ready_messages(env, &env.amqp.jobs_queue()).await + tenant
 }
 

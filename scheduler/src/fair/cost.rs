@@ -144,6 +144,18 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
     (v.is_finite() && v >= 0.0 && v < u64::MAX as f64).then_some(v as u64)
 }
 
+/// Bytes for people: `512 B`, `3.4 KiB`, `1.2 MiB`, `80.0 GiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+}
+
 /// The documented default capacity of the CPU backend: half of `MemAvailable`
 /// (`/proc/meminfo` text passed in; `None` if it has no such line).
 pub fn cpu_memory_default(meminfo: &str) -> Option<u64> {
@@ -286,6 +298,9 @@ mod tests {
         assert_eq!(parse_bytes("1000"), Some(1000));
         assert_eq!(parse_bytes("2GB"), Some(2_000_000_000));
         assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(80 << 30), "80.0 GiB");
+        assert_eq!(human_bytes(3 << 19), "1.5 MiB");
         assert_eq!(parse_bytes("3furlongs"), None);
         let d = DeviceSpec::parse("cuda:80GiB", 1).expect("parses");
         assert_eq!(

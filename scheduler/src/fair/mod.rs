@@ -1,16 +1,20 @@
 //! Fairness-weighted batching: which jobs a device proves next.
 //!
 //! ## Design
-//! - **Broker: one queue per tenant.** Submitters publish to `<prefix>.jobs` with routing key
-//!   `tenant.<name>` into the tenant's own quorum queue (`<prefix>.jobs.tenant.<name>`); the
-//!   worker consumes every tenant queue with a per-consumer prefetch. A tenant that floods
+//! - **Broker: one queue per tenant (and priority class).** Submitters publish to
+//!   `<prefix>.jobs` with routing key `tenant.<name>` into the tenant's own quorum queue
+//!   (`<prefix>.jobs.tenant.<name>`; `<prefix>.jobs.p<k>.tenant.<name>` for priority k ≥ 1, so an
+//!   urgent job never waits behind its own tenant's routine backlog — RabbitMQ 3.10's quorum
+//!   queues have no message priorities); the worker consumes every one with a per-consumer
+//!   prefetch. A tenant that floods
 //!   fills only its own queue: every other tenant's next jobs are always among the worker's
 //!   deliveries, never behind the flood. We chose per-tenant queues over shuffle sharding
 //!   (Kubernetes APF) because the tenant set is small and registered (the `tenants` table),
 //!   so isolation can be exact rather than probabilistic, and a queue per tenant makes the
 //!   backlog of each visible to operators (`rabbitmqctl list_queues`). The legacy shared
 //!   queue `<prefix>.jobs` (routing key `job`) is still consumed, as one more source, for
-//!   older submitters. Holding memory is bounded by tenants × prefetch deliveries.
+//!   older submitters. Holding memory is bounded by tenants × classes in use × prefetch
+//!   deliveries (send large witnesses by reference, `zkq-witness-ref`).
 //! - **Core: start-time fair queuing** ([`queue`]) over the held jobs, with strict priority
 //!   classes, cost-based tags (a job's cost is its estimated device time, [`cost`]), deadlines,
 //!   and batches of one circuit cut by size, wait and device memory, formed when a device asks
