@@ -80,7 +80,7 @@ pub(crate) struct SimulateArgs {
     /// [default: one `cpu` device with half of this machine's MemAvailable].
     #[arg(long, value_delimiter = ',')]
     pub(crate) devices: Vec<String>,
-    /// Deliveries held per tenant [default: 2 × max batch, as the worker].
+    /// Deliveries held per tenant [default: 4 × max batch, as the worker].
     #[arg(long)]
     pub(crate) prefetch: Option<usize>,
     /// Batches queued per device behind the one proving (the worker: 1).

@@ -169,9 +169,11 @@ impl Default for WorkerConfig {
 
 impl WorkerConfig {
     /// Unacked deliveries the broker may hand this worker **per consumer**, i.e. per tenant
-    /// queue: two batches, so a tenant can fill the next batch while one is proving. (Quorum
-    /// queues reject global QoS.) The worker holds at most tenants × this many deliveries.
+    /// queue: four batches. Two would do for one tenant (one batch proving, the next filling),
+    /// but a tenant's held jobs must also last while its acks travel and the broker refills
+    /// them; with two, a heavy tenant ran dry on a loaded machine and lost its share. (Quorum
+    /// queues reject global QoS.) The worker holds at most queues × this many deliveries.
     pub fn prefetch(&self) -> u16 {
-        u16::try_from(self.max_batch.saturating_mul(2)).unwrap_or(u16::MAX).max(1)
+        u16::try_from(self.max_batch.saturating_mul(4)).unwrap_or(u16::MAX).max(1)
     }
 }

@@ -58,7 +58,7 @@ pub(super) fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         max_batch: args.max_batch,
         max_wait: Duration::from_millis(args.max_wait_ms),
         devices,
-        prefetch_per_tenant: args.prefetch.unwrap_or(2 * args.max_batch).max(1),
+        prefetch_per_tenant: args.prefetch.unwrap_or(4 * args.max_batch).max(1),
         device_queue: args.device_queue,
         window: args.window_ms.map(Duration::from_millis),
     };

@@ -175,7 +175,7 @@ pub struct SimConfig {
     pub max_wait: Duration,
     /// The devices (at least one).
     pub devices: Vec<DeviceSpec>,
-    /// Unacked deliveries per tenant the worker holds (the worker: 2 × max_batch).
+    /// Unacked deliveries per tenant the worker holds (the worker: 4 × max_batch).
     pub prefetch_per_tenant: usize,
     /// Batches waiting per device behind the one proving (the worker: 1).
     pub device_queue: usize,
@@ -747,7 +747,7 @@ mod tests {
                 backend: BackendKind::Cpu,
                 memory_bytes: 8 << 30,
             }],
-            prefetch_per_tenant: 2 * max_batch,
+            prefetch_per_tenant: 4 * max_batch,
             device_queue: 1,
             window: None,
         }
