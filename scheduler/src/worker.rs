@@ -532,6 +532,9 @@ impl<'a> Session<'a> {
         let result = result?;
         if let Some(b) = &result.batch {
             self.costs.observe(&b.circuit_id, usize::try_from(b.size).unwrap_or(0), b.device_seconds);
+            if let Some(shape) = self.shapes.get(&b.circuit_id) {
+                self.queue.set_cost(&b.circuit_id, self.costs.per_proof_seconds(&b.circuit_id, shape));
+            }
         }
         let device = result.batch.as_ref().map(|b| b.device.clone());
         let items: Vec<(JobOutcome, Delivery)> = result.outcomes.into_iter().zip(held.into_iter().map(|h| h.delivery)).collect();

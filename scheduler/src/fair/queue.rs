@@ -1,39 +1,39 @@
-//! The fair queue: start-time fair queuing (SFQ, Goyal, Vin & Cheng, SIGCOMM 1996) over
-//! tenants, inside strict priority classes, with batch forming by circuit. Pure: no I/O, the
-//! clock is an argument (a [`Time`] since any origin), so the worker and the simulator run
-//! this same code and every rule is property-tested.
+//! The fair queue: weighted fair queuing over tenants by **virtual pass** (stride
+//! scheduling, Waldspurger & Weihl, MIT/LCS/TM-528, 1995 — the per-tenant form of start-time
+//! fair queuing, Goyal, Vin & Cheng, SIGCOMM 1996), inside strict priority classes, with batch
+//! forming by circuit. Pure: no I/O, the clock is an argument (a [`Time`] since any origin), so
+//! the worker and the simulator run this same code and every rule is property-tested.
 //!
-//! ## Tags
-//! Each priority class keeps a virtual time `V` and, per tenant, the finish tag `F` of the
-//! tenant's last job. A job arriving with cost `c` (estimated device-seconds per proof) from a
-//! tenant of weight `w` gets
+//! ## Passes
+//! Each priority class keeps, per tenant, a *pass*: the device time it has been served,
+//! divided by its weight. The next job served is always the oldest job of the tenant with the
+//! smallest pass, and serving a job of cost `c` (its circuit's estimated device-seconds per
+//! proof, **as estimated when it is served**) advances that tenant's pass by `c / w`. Charging
+//! at service time, not at arrival, keeps the shares right when the estimate changes (the
+//! header prior is replaced by measured history after a circuit's first batch; tags fixed at
+//! arrival would keep charging the queued jobs at the stale prior).
 //!
-//! ```text
-//! S = max(V, F_tenant)      F_tenant := S + c / w
-//! ```
-//!
-//! and jobs are served in increasing `S`. After each batch `V` moves up to the smallest start
-//! tag still queued in the class (the largest served, when none is left). A
-//! tenant returning from idle has `F_tenant ≤ V`, so its first job starts at `V`: it gets **no
-//! banked credit** for the time it was away, and equally no penalty. A flooding tenant's tags
-//! run ahead of `V` by `c / w` per job, so its backlog only ever delays its *own* later jobs.
-//! SFQ's bound (Goyal et al., Theorem 1): over any interval in which tenants `i` and `j` are
-//! both backlogged, `|W_i/w_i − W_j/w_j| ≤ c_i^max/w_i + c_j^max/w_j`; SFQ needs no knowledge
-//! of the server's speed, which suits devices whose throughput changes with batch shape.
+//! The class's virtual time `V` is the smallest pass among its backlogged tenants. A tenant
+//! that becomes backlogged again starts at `max(pass, V)`: it gets **no banked credit** for the
+//! time it was away, and no penalty. A flooding tenant's own pass grows with what it is served,
+//! so its backlog only ever delays its *own* later jobs. Over any interval in which tenants `i`
+//! and `j` are both backlogged, `|W_i/w_i − W_j/w_j| ≤ c_i^max/w_i + c_j^max/w_j` (plus the jobs
+//! a batch takes along, below).
 //!
 //! ## Batches
 //! A batch holds one circuit. A circuit is *ready* when it has a full batch queued (the
 //! smaller of `max_batch` and what fits the device's memory) or its oldest job has waited
-//! `max_wait` (the latency budget), or when the caller flushes (shutdown). [`FairQueue::next_batch`]
-//! takes the best job among ready circuits — highest priority first, then smallest start tag —
-//! and fills the batch with that circuit's jobs in the same order. So priority classes are
-//! served first, tenants share within a class by weight, and the batch is formed when a device
-//! asks for it (late binding), not when jobs arrive: a job that arrives while a batch proves
-//! competes for the very next one.
+//! `max_wait` (the latency budget), or when the caller flushes (shutdown).
+//! [`FairQueue::next_batch`] picks the job to lead — highest priority class first, then the
+//! tenant with the smallest pass among those with a job in a ready circuit, its oldest such
+//! job — and fills the batch with that circuit's jobs by the same rule, each pick advancing the
+//! picked tenant's pass. So priority classes are served first, tenants share within a class by
+//! weight, and the batch is formed when a device asks for it (late binding), not when jobs
+//! arrive: a job that arrives while a batch proves competes for the very next one.
 //!
 //! Work conservation: `next_batch` returns a batch whenever any ready circuit fits the device
-//! (a cap ≥ 1); it returns `None` only when no circuit is ready, and then [`FairQueue::next_wakeup`]
-//! says when one will be.
+//! (a cap ≥ 1); it returns `None` only when no circuit is ready, and then
+//! [`FairQueue::next_wakeup`] says when one will be.
 //!
 //! Strict priority means a sustained overload of a higher class delays lower classes for as
 //! long as it lasts; fairness and the wait bound hold *within* a class.
@@ -81,7 +81,7 @@ pub struct JobSpec<T> {
     pub deadline: Option<Time>,
 }
 
-/// A queued job with its tags.
+/// A queued job.
 #[derive(Debug, Clone)]
 pub struct Queued<T> {
     /// The caller's item.
@@ -94,16 +94,15 @@ pub struct Queued<T> {
     pub circuit: String,
     /// Priority class.
     pub priority: u8,
-    /// Cost charged.
+    /// Estimated device-seconds of one proof (updated by [`FairQueue::set_cost`]); charged to
+    /// the tenant's pass when the job is picked.
     pub cost: f64,
     /// When it entered the queue.
     pub arrived: Time,
     /// Deadline.
     pub deadline: Option<Time>,
-    /// Virtual start tag.
-    pub start_tag: f64,
-    /// Virtual finish tag.
-    pub finish_tag: f64,
+    /// The tenant's pass when the job was picked (0 while queued).
+    pub pass: f64,
     seq: u64,
 }
 
@@ -132,7 +131,7 @@ pub struct Dispatch<T> {
 #[derive(Debug, Default, Clone)]
 struct ClassClock {
     virtual_time: f64,
-    finish: HashMap<String, f64>,
+    pass: HashMap<String, f64>,
 }
 
 /// The fair queue. See the module docs.
@@ -168,22 +167,18 @@ impl<T> FairQueue<T> {
         self.config
     }
 
-    /// Queues a job; returns its start tag.
+    /// Queues a job; returns its tenant's pass in the job's class (a tenant that was not
+    /// backlogged in the class starts at the class's virtual time: no banked credit).
     pub fn push(&mut self, spec: JobSpec<T>, now: Time) -> f64 {
+        let backlogged = self.jobs.iter().any(|q| q.priority == spec.priority && q.tenant == spec.tenant);
         let clock = self.clocks.entry(spec.priority).or_default();
-        let previous = clock
-            .finish
-            .get(&spec.tenant)
-            .copied()
-            .unwrap_or(f64::NEG_INFINITY);
-        let start = clock.virtual_time.max(previous);
-        let cost = if spec.cost.is_finite() {
-            spec.cost.max(MIN_COST)
-        } else {
-            MIN_COST
-        };
-        let finish = start + cost / f64::from(spec.weight.max(1));
-        clock.finish.insert(spec.tenant.clone(), finish);
+        let v = clock.virtual_time;
+        let pass = clock.pass.entry(spec.tenant.clone()).or_insert(v);
+        if !backlogged {
+            *pass = pass.max(v);
+        }
+        let pass = *pass;
+        let cost = if spec.cost.is_finite() { spec.cost.max(MIN_COST) } else { MIN_COST };
         self.seq += 1;
         self.jobs.push(Queued {
             item: spec.item,
@@ -194,11 +189,20 @@ impl<T> FairQueue<T> {
             cost,
             arrived: now,
             deadline: spec.deadline,
-            start_tag: start,
-            finish_tag: finish,
+            pass: 0.0,
             seq: self.seq,
         });
-        start
+        pass
+    }
+
+    /// Sets the estimated cost per proof of `circuit`'s queued jobs (after a new measurement).
+    pub fn set_cost(&mut self, circuit: &str, cost: f64) {
+        if !cost.is_finite() {
+            return;
+        }
+        for q in self.jobs.iter_mut().filter(|q| q.circuit == circuit) {
+            q.cost = cost.max(MIN_COST);
+        }
     }
 
     /// Removes and returns the jobs whose deadline is at or before `now`.
@@ -265,72 +269,73 @@ impl<T> FairQueue<T> {
     /// The next batch for a device on which a batch of circuit `c` may hold at most
     /// `memory_cap(c)` proofs (0: the circuit does not fit it). `flush` cuts partial batches
     /// at once (shutdown). `None`: no circuit is ready for this device.
-    pub fn next_batch(
-        &mut self,
-        now: Time,
-        memory_cap: impl Fn(&str) -> usize,
-        flush: bool,
-    ) -> Option<Dispatch<T>> {
-        let circuits = self.circuits();
-        let mut ready: HashMap<&str, (usize, Cut)> = HashMap::new();
-        for (c, v) in &circuits {
+    pub fn next_batch(&mut self, now: Time, memory_cap: impl Fn(&str) -> usize, flush: bool) -> Option<Dispatch<T>> {
+        let mut ready: HashMap<String, (usize, Cut)> = HashMap::new();
+        for (c, v) in &self.circuits() {
             let cap = self.cap(memory_cap(c));
             if let Some(cut) = self.readiness(v, cap, now, flush) {
-                ready.insert(c, (cap, cut));
+                ready.insert((*c).to_owned(), (cap, cut));
             }
         }
-        let best = self
-            .jobs
-            .iter()
-            .filter(|q| ready.contains_key(q.circuit.as_str()))
-            .min_by(|a, b| service_order(a, b))?;
-        let circuit = best.circuit.clone();
-        let (cap, cut) = ready[circuit.as_str()];
-        drop(circuits);
-        let mut chosen: Vec<(usize, &Queued<T>)> = self
-            .jobs
-            .iter()
-            .enumerate()
-            .filter(|(_, q)| q.circuit == circuit)
-            .collect();
-        chosen.sort_by(|a, b| service_order(a.1, b.1));
-        chosen.truncate(cap);
-        let mut picked: Vec<usize> = chosen.into_iter().map(|(i, _)| i).collect();
-        // Remove from the back so indices stay valid, then restore service order.
-        picked.sort_unstable_by(|a, b| b.cmp(a));
-        let mut jobs: Vec<Queued<T>> = picked
-            .into_iter()
-            .map(|i| self.jobs.swap_remove(i))
-            .collect();
-        jobs.sort_by(service_order);
-        self.advance_virtual_time(&jobs);
-        self.forget_idle_tenants();
+        let lead = self.pick(|q| ready.contains_key(q.circuit.as_str()))?;
+        let circuit = self.jobs[lead].circuit.clone();
+        let (cap, cut) = ready[&circuit];
+        let mut jobs = Vec::with_capacity(cap.min(self.jobs.len()));
+        let mut next = Some(lead);
+        while let Some(i) = next {
+            let mut q = self.jobs.swap_remove(i);
+            let clock = self.clocks.entry(q.priority).or_default();
+            let pass = clock.pass.entry(q.tenant.clone()).or_insert(clock.virtual_time);
+            q.pass = *pass;
+            *pass += q.cost / f64::from(q.weight);
+            jobs.push(q);
+            next = if jobs.len() < cap { self.pick(|q| q.circuit == circuit) } else { None };
+        }
+        self.advance_virtual_time();
         Some(Dispatch { circuit, jobs, cut })
     }
 
-    /// Moves each served class's virtual time to the smallest start tag still queued in it
-    /// (or, with nothing left, to the largest start tag just served). Not simply to the largest
-    /// tag served: a batch is filled with its circuit's jobs *ahead* of their turn, and letting
-    /// `V` jump to their tags would erase the credit of tenants still waiting at smaller tags.
-    fn advance_virtual_time(&mut self, served: &[Queued<T>]) {
-        let mut classes: HashMap<u8, f64> = HashMap::new();
-        for q in served {
-            let m = classes.entry(q.priority).or_insert(f64::NEG_INFINITY);
-            *m = m.max(q.start_tag);
+    /// The job served next among those `eligible` selects: highest class, then the tenant with
+    /// the smallest pass (ties: the older job), then that tenant's oldest eligible job.
+    fn pick(&self, eligible: impl Fn(&Queued<T>) -> bool) -> Option<usize> {
+        let mut best: Option<(usize, u8, f64, u64)> = None;
+        for (i, q) in self.jobs.iter().enumerate() {
+            if !eligible(q) {
+                continue;
+            }
+            let pass = self.clocks.get(&q.priority).and_then(|c| c.pass.get(&q.tenant)).copied().unwrap_or(0.0);
+            let better = match best {
+                None => true,
+                Some((_, bp, bpass, bseq)) => q.priority > bp || (q.priority == bp && (pass < bpass || (pass == bpass && q.seq < bseq))),
+            };
+            if better {
+                best = Some((i, q.priority, pass, q.seq));
+            }
         }
-        for (class, served_max) in classes {
-            let queued_min = self.jobs.iter().filter(|q| q.priority == class).map(|q| q.start_tag).min_by(f64::total_cmp);
-            let clock = self.clocks.entry(class).or_default();
-            clock.virtual_time = clock.virtual_time.max(queued_min.unwrap_or(served_max));
-        }
+        best.map(|(i, ..)| i)
     }
 
-    /// Drops per-tenant finish tags that can no longer matter (`F ≤ V`: the tenant's next job
-    /// starts at `V` anyway), so the clocks stay as small as the set of busy tenants.
-    fn forget_idle_tenants(&mut self) {
-        for clock in self.clocks.values_mut() {
+    /// Moves each class's virtual time up to the smallest pass among its backlogged tenants
+    /// (with none backlogged, to the largest pass), and forgets the passes of tenants with
+    /// nothing queued that are at or behind it (they would restart at `V` anyway), so the
+    /// clocks stay as small as the set of busy tenants.
+    fn advance_virtual_time(&mut self) {
+        let mut busy: HashMap<u8, Vec<&str>> = HashMap::new();
+        for q in &self.jobs {
+            let v = busy.entry(q.priority).or_default();
+            if !v.contains(&q.tenant.as_str()) {
+                v.push(q.tenant.as_str());
+            }
+        }
+        for (class, clock) in self.clocks.iter_mut() {
+            let backlogged = busy.get(class).map(Vec::as_slice).unwrap_or(&[]);
+            let min = clock.pass.iter().filter(|(t, _)| backlogged.contains(&t.as_str())).map(|(_, p)| *p).min_by(f64::total_cmp);
+            let target = min.or_else(|| clock.pass.values().copied().max_by(f64::total_cmp));
+            if let Some(t) = target {
+                clock.virtual_time = clock.virtual_time.max(t);
+            }
             let v = clock.virtual_time;
-            clock.finish.retain(|_, f| *f > v);
+            clock.pass.retain(|t, p| backlogged.contains(&t.as_str()) || *p > v);
         }
     }
 
@@ -379,15 +384,6 @@ impl<T> FairQueue<T> {
     pub fn virtual_time(&self, priority: u8) -> f64 {
         self.clocks.get(&priority).map_or(0.0, |c| c.virtual_time)
     }
-}
-
-/// Highest priority first, then smallest start tag, then arrival.
-fn service_order<T>(a: &Queued<T>, b: &Queued<T>) -> std::cmp::Ordering {
-    b.priority
-        .cmp(&a.priority)
-        .then(a.start_tag.total_cmp(&b.start_tag))
-        .then(a.finish_tag.total_cmp(&b.finish_tag))
-        .then(a.seq.cmp(&b.seq))
 }
 
 #[cfg(test)]

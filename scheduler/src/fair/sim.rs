@@ -358,6 +358,8 @@ pub fn simulate(trace: &Trace, config: &SimConfig) -> Result<SimReport, String> 
                     .count();
                 if proved > 0 {
                     costs.observe(&r.circuit, proved, (r.end - r.start).as_secs_f64());
+                    let shape = &circuits[r.circuit.as_str()].shape;
+                    queue.set_cost(&r.circuit, costs.per_proof_seconds(&r.circuit, shape));
                 }
                 for j in r.jobs {
                     if let Some(h) = held.get_mut(trace.jobs[j].tenant.as_str()) {
