@@ -928,3 +928,74 @@ fn priorities_deadlines_and_memory_admission() {
 
 /// The fixture circuit's label as the worker names it.
 const CIRCUIT_LABEL: &str = "multi_public@1";
+
+/// Issue 5, point 8: the worker itself (in process, `worker::run`) updates the
+/// `FairnessMetrics` it is given in `WorkerConfig::fairness_metrics`, and their Prometheus text
+/// shows the fairness figures and per-tenant waits of a real run through the broker.
+#[test]
+fn the_worker_exports_fairness_metrics() {
+    run_pipeline_test("metrics", |env| async move {
+        use std::sync::Arc;
+        use zkq_scheduler::fair::metrics::DEFAULT_WAIT_BUCKETS;
+        use zkq_scheduler::fair::{FairnessMetrics, FAIRNESS_METRIC_NAMES};
+        let store = env.store().await;
+        store.add_tenant("light", 1).await.expect("tenant");
+        store.add_tenant("heavy", 3).await.expect("tenant");
+        let metrics = Arc::new(FairnessMetrics::new(Duration::from_secs(1), DEFAULT_WAIT_BUCKETS.to_vec()));
+        let config = zkq_scheduler::WorkerConfig {
+            amqp: env.amqp.clone(),
+            store: zkq_scheduler::StoreConfig { url: env.pg_url.clone(), ..Default::default() },
+            key_dir: env.key_dir(),
+            witness_dir: env.dir.join("witnesses"),
+            null_prover: true,
+            null_prover_delay: (Duration::from_millis(5), Duration::from_millis(2)),
+            max_batch: 16,
+            max_wait: Duration::from_millis(20),
+            fairness_metrics: metrics.clone(),
+            ..Default::default()
+        };
+        let witness = witness_bytes(MULTI_PUBLIC);
+        let jobs: Vec<OutgoingJob> = ["light", "heavy"]
+            .iter()
+            .flat_map(|t| (0..600).map(|k| OutgoingJob { tenant: (*t).to_owned(), ..env.good_job(&format!("m-{t}-{k:03}"), &witness) }).collect::<Vec<_>>())
+            .collect();
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
+        assert_eq!(publish_confirmed(&submitter, &jobs).await.len(), jobs.len());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        // The worker's future is not Send (it is meant for `block_on` in `zkq worker`): its own
+        // thread and runtime, as in the binary.
+        let worker = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(zkq_scheduler::worker::run(config, async move {
+                let _ = stop_rx.await;
+            }))
+        });
+        let mut db = Db::new(&env);
+        let t = Instant::now();
+        while db.results().await.unwrap_or(0) < jobs.len() as i64 {
+            assert!(t.elapsed() < Duration::from_secs(120), "the in-process worker did not finish");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = stop_tx.send(());
+        let stats = tokio::task::block_in_place(|| worker.join()).expect("worker thread").expect("worker run");
+        assert_eq!(stats.proved, jobs.len() as u64);
+
+        let mut text = String::new();
+        metrics.render(&mut text);
+        let sample = |key: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.parse().ok()))
+                .unwrap_or_else(|| panic!("no sample {key} in\n{text}"))
+        };
+        for name in FAIRNESS_METRIC_NAMES {
+            assert!(text.contains(&format!("# TYPE {name} ")), "family {name}");
+        }
+        assert_eq!(sample("zkq_tenant_wait_seconds_count{tenant=\"light\"}"), 600.0);
+        assert_eq!(sample("zkq_tenant_wait_seconds_count{tenant=\"heavy\"}"), 600.0);
+        assert!(sample("zkq_fairness_windows_total") >= 1.0, "at least one window had both tenants backlogged");
+        let (gini, floor) = (sample("zkq_fairness_gini"), sample("zkq_fairness_floor_ratio"));
+        eprintln!("metrics: gini {gini:.4}, floor {floor:.3}, jain {:.4}", sample("zkq_fairness_jain"));
+        assert!(gini <= 0.05 && floor >= 0.8, "fair while both were backlogged: gini {gini}, floor {floor}\n{text}");
+        drop(submitter);
+    });
+}

@@ -5,8 +5,10 @@
 //!
 //! Families ([`FAIRNESS_METRIC_NAMES`]):
 //! - `zkq_fairness_gini`, `zkq_fairness_jain`, `zkq_fairness_floor_ratio` — gauges over the
-//!   last window (default 60 s) of the tenants backlogged throughout it (absent until a window
-//!   has two such tenants); `zkq_fairness_backlogged_tenants`, `zkq_fairness_window_seconds`.
+//!   latest window (default 60 s, ending at a dispatch) in which at least two tenants stayed
+//!   backlogged throughout, over those tenants (absent until there is one);
+//!   `zkq_fairness_backlogged_tenants`, `zkq_fairness_window_seconds`, and
+//!   `zkq_fairness_windows_total` (a counter: whether the gauges are fresh).
 //! - `zkq_tenant_share_ratio{tenant}` — service / weighted share in that window.
 //! - `zkq_tenant_wait_seconds{tenant}` — histogram of queue wait (arrival at the worker to the
 //!   start of the job's batch), buckets configurable.
@@ -29,6 +31,7 @@ pub const FAIRNESS_METRIC_NAMES: &[&str] = &[
     "zkq_fairness_floor_ratio",
     "zkq_fairness_backlogged_tenants",
     "zkq_fairness_window_seconds",
+    "zkq_fairness_windows_total",
     "zkq_tenant_share_ratio",
     "zkq_tenant_wait_seconds",
     "zkq_tenant_backlog_jobs",
@@ -61,6 +64,7 @@ struct Inner {
     log: FairnessLog,
     tenants: BTreeMap<String, TenantCounters>,
     last: Option<WindowFigures>,
+    windows: u64,
 }
 
 /// Fairness figures and per-tenant counters, shared (`Arc`) between the worker and the
@@ -151,7 +155,12 @@ impl FairnessMetrics {
     pub fn refresh(&self, now: Time) {
         let start = now.saturating_sub(self.window);
         self.with(|i| {
-            i.last = i.log.window(start, now);
+            // Keep the most recent window that had two backlogged tenants: a quiet spell does not
+            // blank the gauges (`zkq_fairness_windows_total` shows whether they are fresh).
+            if let Some(w) = i.log.window(start, now) {
+                i.last = Some(w);
+                i.windows += 1;
+            }
             i.log.prune(start);
         });
     }
@@ -176,6 +185,11 @@ impl FairnessMetrics {
             gauge(out, "zkq_fairness_floor_ratio", "Lowest service / weighted share among tenants backlogged throughout the last window.", w.map(|w| w.floor));
             gauge(out, "zkq_fairness_backlogged_tenants", "Tenants backlogged throughout the last window.", Some(w.map_or(0.0, |w| w.backlogged as f64)));
             gauge(out, "zkq_fairness_window_seconds", "Length of the fairness window.", Some(self.window.as_secs_f64()));
+            let _ = writeln!(
+                out,
+                "# HELP zkq_fairness_windows_total Fairness windows evaluated (each with two or more tenants backlogged throughout); the gauges show the latest.\n# TYPE zkq_fairness_windows_total counter\nzkq_fairness_windows_total {}",
+                i.windows
+            );
 
             let _ = writeln!(out, "# HELP zkq_tenant_share_ratio Service / weighted share in the last window (tenants backlogged throughout it).\n# TYPE zkq_tenant_share_ratio gauge");
             if let Some(w) = w {
@@ -283,6 +297,7 @@ mod tests {
         assert_eq!(samples["zkq_fairness_jain"], 1.0);
         assert!((samples["zkq_fairness_floor_ratio"] - 1.0).abs() < 1e-9);
         assert_eq!(samples["zkq_fairness_backlogged_tenants"], 2.0);
+        assert_eq!(samples["zkq_fairness_windows_total"], 1.0);
         assert!((samples["zkq_tenant_share_ratio{tenant=\"a\"}"] - 1.0).abs() < 1e-9);
         assert_eq!(
             samples["zkq_tenant_wait_seconds_bucket{tenant=\"a\",le=\"0.1\"}"],
