@@ -20,7 +20,7 @@
 //! registered tenant and priority class (re-listed every 10 s), each consumer with its own
 //! prefetch, so every
 //! tenant's next jobs are among its deliveries however much another tenant has queued. Admitted
-//! jobs go into the start-time fair queue (weights from the `tenants` table, cost = estimated
+//! jobs go into the weighted fair queue (weights from the `tenants` table, cost = estimated
 //! device time of the circuit, refined by measured batches; priority classes first); a batch of
 //! one circuit is formed when the device has a free slot (one proving, one waiting), cut by
 //! size, wait and device memory. A held job whose deadline passes fails `deadline_exceeded`. A

@@ -79,7 +79,7 @@ proptest! {
         let w_min = ts.iter().map(|t| t.weight).min().unwrap_or(1) as f64;
         let c_max = 1.5;
         // Long enough that the weakest tenant's share is many of its largest jobs plus a few
-        // batches of slack at each end (SFQ's bound is one max-cost job per tenant; a batch adds
+        // batches of slack at each end (the pass bound is one max-cost job per tenant; a batch adds
         // at most `max_batch` jobs served ahead of their tags, bounded by the prefetch).
         let min_window = 5.0 * (w_sum / w_min) * c_max * (2.0 + 2.0 * prefetch as f64);
         for start in (0..log.len()).step_by(7) {

@@ -15,8 +15,9 @@
 //!   queue `<prefix>.jobs` (routing key `job`) is still consumed, as one more source, for
 //!   older submitters. Holding memory is bounded by tenants × classes in use × prefetch
 //!   deliveries (send large witnesses by reference, `zkq-witness-ref`).
-//! - **Core: start-time fair queuing** ([`queue`]) over the held jobs, with strict priority
-//!   classes, cost-based tags (a job's cost is its estimated device time, [`cost`]), deadlines,
+//! - **Core: weighted fair queuing by per-tenant virtual pass** (stride scheduling, the
+//!   per-tenant form of start-time fair queuing; [`queue`]) over the held jobs, with strict priority
+//!   classes, cost charged at service (a job's cost is its estimated device time, [`cost`]), deadlines,
 //!   and batches of one circuit cut by size, wait and device memory, formed when a device asks
 //!   (late binding). Pure and property-tested (`queue` tests and `tests/fair_props.rs`).
 //! - **Admission** ([`cost::MemoryModel`]): a job whose circuit cannot fit any device, even
