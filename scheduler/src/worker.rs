@@ -488,6 +488,20 @@ impl<'a> Session<'a> {
         let queue_wait_ms = meta.submitted_at_ms.map_or(0.0, |s| (received_at.timestamp_millis() - s).max(0) as f64);
         let mut meta = meta;
         meta.circuit_id = Some(circuit.id.clone());
+        if !self.shapes.contains_key(&circuit.id) {
+            // First sight of this circuit in this session: start its cost from the store's
+            // measured history (this device type) rather than the header prior.
+            let (id, device_type) = (circuit.id.clone(), self.config.device_type.clone());
+            let measured = self
+                .with_store_retry(|s| {
+                    let (id, device_type) = (id.clone(), device_type.clone());
+                    async move { s.measured_seconds_per_proof(&id, &device_type).await }
+                })
+                .await?;
+            if let Some(per_proof) = measured {
+                self.costs.seed(&circuit.id, per_proof);
+            }
+        }
         let now = self.now();
         let deadline = meta.deadline_ms.map(|d| now + Duration::from_millis(u64::try_from(d - received_at.timestamp_millis()).unwrap_or(0)));
         let spec = JobSpec {

@@ -272,6 +272,14 @@ impl CostModel {
         m.batches += 1;
     }
 
+    /// Starts `circuit`'s history from `per_proof_s` measured earlier (the store's recent
+    /// batches), unless this model has measured it already.
+    pub fn seed(&mut self, circuit: &str, per_proof_s: f64) {
+        if per_proof_s.is_finite() && per_proof_s > 0.0 {
+            self.measured.entry(circuit.to_owned()).or_insert(Measured { per_proof_s, batches: 1 });
+        }
+    }
+
     /// Batches measured for `circuit`.
     pub fn measured_batches(&self, circuit: &str) -> u64 {
         self.measured.get(circuit).map_or(0, |m| m.batches)
@@ -369,6 +377,11 @@ mod tests {
             "a running mean moves toward the new sample: {v}"
         );
         c.observe("small", 0, 1.0);
+        let before = c.per_proof_seconds("small", &small);
+        c.seed("small", 9.0);
+        assert_eq!(c.per_proof_seconds("small", &small), before, "a seed never overrides a measurement");
+        c.seed("big", 0.5);
+        assert_eq!(c.per_proof_seconds("big", &big), 0.5);
         assert_eq!(c.measured_batches("small"), 2);
         assert!((c.batch_seconds("small", &small, 10) - 10.0 * v).abs() < 1e-9);
     }

@@ -30,6 +30,22 @@ pub fn fit_device_time(points: &[(f64, f64)]) -> Option<(f64, f64)> {
 }
 
 impl Store {
+    /// Measured device-seconds per proof of `circuit_id` on `device_type` over its last 20
+    /// batches (`None` before any), for the cost model's history across worker restarts.
+    pub async fn measured_seconds_per_proof(&self, circuit_id: &str, device_type: &str) -> Result<Option<f64>> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "select sum(device_seconds) / nullif(sum(size), 0)::float8 as per_proof from (
+                     select device_seconds, size from batches
+                     where circuit_id = $1 and device_type = $2 and size > 0
+                     order by finished_at desc limit 20) recent",
+                &[&circuit_id, &device_type],
+            )
+            .await?;
+        Ok(row.get::<_, Option<f64>>("per_proof").filter(|v| v.is_finite() && *v > 0.0))
+    }
+
     /// The jobs submitted in `[since, until)` (by `submitted_at`; at most `limit`), as a trace
     /// whose time zero is the first arrival. Jobs without a resolved circuit are left out (they
     /// never reached a device).
