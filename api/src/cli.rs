@@ -47,6 +47,105 @@ pub(crate) enum Command {
     Job(JobArgs),
     /// List a tenant's jobs, newest first.
     Jobs(JobsArgs),
+    /// Fair scheduling: simulate batch sizes on a workload, record and synthesise workloads.
+    #[command(subcommand)]
+    Sched(SchedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SchedCommand {
+    /// Replay a workload through the worker's fair scheduler with a device-time model and
+    /// print throughput, p50/p95 wait per tenant, fairness figures and device utilisation.
+    Simulate(SimulateArgs),
+    /// Record a trace from PostgreSQL's job history (arrivals, weights, circuits, and device
+    /// time fitted to the measured batches).
+    Trace(TraceArgs),
+    /// Write a synthetic trace: the flood scenario (tenants with weights 1-4; the first floods,
+    /// the last is quiet, the rest are backlogged).
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    /// The trace (JSON, from `zkq sched trace` or `zkq sched synth`).
+    #[arg(long)]
+    pub(crate) trace: PathBuf,
+    /// Most jobs per batch.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) max_batch: usize,
+    /// Longest a circuit's oldest job waits for its batch to fill, milliseconds.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) max_wait_ms: u64,
+    /// Devices as BACKEND:MEMORY, comma-separated (e.g. `cuda:80GiB,cuda:80GiB`)
+    /// [default: one `cpu` device with half of this machine's MemAvailable].
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) devices: Vec<String>,
+    /// Deliveries held per tenant [default: 4 × max batch, as the worker].
+    #[arg(long)]
+    pub(crate) prefetch: Option<usize>,
+    /// Batches queued per device behind the one proving (the worker: 1).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) device_queue: usize,
+    /// Fairness window, milliseconds [default: 50 mean batch durations].
+    #[arg(long)]
+    pub(crate) window_ms: Option<u64>,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TraceArgs {
+    #[command(flatten)]
+    pub(crate) services: ServiceArgs,
+    /// First submission instant (RFC 3339) [default: the beginning].
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// End instant, exclusive (RFC 3339) [default: now].
+    #[arg(long)]
+    pub(crate) until: Option<String>,
+    /// Most jobs.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) limit: i64,
+    /// Where to write the trace; `-` for stdout.
+    #[arg(long, default_value = "-")]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SynthArgs {
+    /// Where to write the trace; `-` for stdout.
+    #[arg(long, default_value = "-")]
+    pub(crate) out: PathBuf,
+    /// Tenants (weights cycle 1, 2, 3, 4).
+    #[arg(long, default_value_t = 10)]
+    pub(crate) tenants: usize,
+    /// Jobs the flooding tenant dumps at time 0.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) burst: usize,
+    /// The flooder's rate, in multiples of its weighted share of one device.
+    #[arg(long, default_value_t = 20.0)]
+    pub(crate) flood_factor: f64,
+    /// The backlogged tenants' rate, in multiples of their weighted share.
+    #[arg(long, default_value_t = 1.3)]
+    pub(crate) load: f64,
+    /// Seconds of arrivals.
+    #[arg(long, default_value_t = 60.0)]
+    pub(crate) duration_secs: f64,
+    /// The quiet tenant sends one job every this many seconds.
+    #[arg(long, default_value_t = 2.0)]
+    pub(crate) quiet_every_secs: f64,
+    /// Device time per proof, milliseconds.
+    #[arg(long, default_value_t = 2.0)]
+    pub(crate) per_proof_ms: f64,
+    /// Device time per batch, milliseconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub(crate) fixed_ms: f64,
+    /// Batch size the device's capacity is computed for.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) max_batch: usize,
+    /// Seed of the arrival process.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +312,18 @@ pub(crate) struct WorkerArgs {
     /// Skip proving (results carry a null proof): measures the pipeline's own capacity.
     #[arg(long)]
     pub(crate) null_prover: bool,
+    /// With --null-prover: device time to pretend per batch and per proof, milliseconds
+    /// (`FIXED,PER_PROOF`), so fairness and load runs can make the device the bottleneck.
+    #[arg(long, value_delimiter = ',', requires = "null_prover")]
+    pub(crate) null_prover_ms: Vec<f64>,
+    /// Device memory batches may use (e.g. `8GiB`); admission rejects circuits that cannot fit
+    /// one proof and batches are capped to fit [default: for the CPU backend, half of
+    /// MemAvailable].
+    #[arg(long)]
+    pub(crate) device_memory: Option<String>,
+    /// Fairness window of the fairness metrics, seconds.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) fairness_window_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]

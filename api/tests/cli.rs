@@ -212,3 +212,45 @@ fn replace_zkey_q_with_r(zkey: &[u8]) -> Vec<u8> {
     }
     panic!("no section 2");
 }
+
+/// `zkq sched synth` and `zkq sched simulate` (issue 5, point 6): a synthetic flood replays
+/// through the fair scheduler with text and JSON reports; bad input gets a one-line error and a
+/// distinct exit code (2 bad input, 3 missing file).
+#[test]
+fn sched_synth_and_simulate_report_and_refuse_bad_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trace = dir.path().join("flood.json");
+    let o = zkq(&[&"sched", &"synth", &"--out", &trace, &"--burst", &"500", &"--duration-secs", &"5", &"--quiet-every-secs", &"0.5"]);
+    assert_eq!(code(&o), 0, "synth: {}", stderr(&o));
+    let o = zkq(&[&"sched", &"simulate", &"--trace", &trace, &"--max-batch", &"8", &"--max-wait-ms", &"20", &"--devices", &"cpu:4GiB"]);
+    assert_eq!(code(&o), 0, "simulate: {}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for needle in ["proofs/s", "UTILISATION", "cpu0", "Gini", "Jain", "floor", "P95_WAIT_MS", "t10"] {
+        assert!(text.contains(needle), "the report shows {needle}:\n{text}");
+    }
+    assert!(text.contains("fairness over"), "backlogged windows on one device:\n{text}");
+    // Two devices: twice the capacity, so the same load drains with the devices partly idle.
+    let o = zkq(&[&"sched", &"simulate", &"--trace", &trace, &"--devices", &"cpu:4GiB,cuda:80GiB", &"--format", &"json"]);
+    assert_eq!(code(&o), 0, "simulate json: {}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+    assert_eq!(report["tenants"].as_array().map(Vec::len), Some(10));
+    assert_eq!(report["devices"].as_array().map(Vec::len), Some(2));
+    assert_eq!(report["devices"][1]["name"], "cuda1");
+    assert!(report["devices"][1]["batches"].as_u64().is_some_and(|b| b > 0), "both devices take batches");
+
+    let missing = dir.path().join("missing.json");
+    let o = zkq(&[&"sched", &"simulate", &"--trace", &missing]);
+    assert_eq!(code(&o), 3, "a missing trace: {}", stderr(&o));
+    assert!(stderr(&o).contains("missing.json"));
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"version\": 1, \"tenants\": [], \"circuits\": [], \"jobs\": [{\"at_ms\": 0, \"tenant\": \"x\", \"circuit\": \"c\"}]}").expect("write");
+    let o = zkq(&[&"sched", &"simulate", &"--trace", &bad, &"--devices", &"cpu:1GiB"]);
+    assert_eq!(code(&o), 2, "an inconsistent trace: {}", stderr(&o));
+    assert!(stderr(&o).contains("jobs[0]: tenant `x`"), "{}", stderr(&o));
+    let o = zkq(&[&"sched", &"simulate", &"--trace", &trace, &"--devices", &"tpu:1GiB"]);
+    assert_eq!(code(&o), 2, "a bad device: {}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "one line: {}", stderr(&o));
+    let o = zkq(&[&"sched", &"synth", &"--out", &dir.path().join("x.json"), &"--load", &"-1"]);
+    assert_eq!(code(&o), 2, "a negative load: {}", stderr(&o));
+    assert!(!dir.path().join("x.json").exists(), "nothing written");
+}

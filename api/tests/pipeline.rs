@@ -34,13 +34,13 @@ use zkq_scheduler::protocol::{self, JobResult, ReasonCode, H_CIRCUIT, H_DEADLINE
 use zkq_scheduler::topology;
 
 use common::{
-    collect_replies, drain_queue, header_string, log_tail, publish_confirmed, ready_messages, record_queued, run_pipeline_test, witness_bytes, Db,
+    collect_replies, drain_queue, header_string, log_tail, publish_confirmed, ready_jobs, ready_messages, record_queued, run_pipeline_test, witness_bytes, Db,
     Env, Rng, ServiceOutage, Worker, TENANT,
 };
 
 /// Jobs in each reliability test.
 const BULK: usize = 1000;
-/// Worker flags of the reliability tests: batches of 16 (prefetch 32).
+/// Worker flags of the reliability tests: batches of 16 (prefetch 64 per queue).
 const BULK_ARGS: [&str; 4] = ["--max-batch", "16", "--max-wait-ms", "50"];
 /// A wait for results fails when no new result has appeared for this long.
 const STALL: Duration = Duration::from_secs(60);
@@ -82,11 +82,11 @@ async fn wait_results(db: &mut Db, target: i64, stall: Duration, worker: &mut Wo
             }
         }
         if progress_at.elapsed() > stall || t.elapsed() > Duration::from_secs(600) {
-            let jobs = common::try_queue_counts(env, &env.amqp.jobs_queue()).await;
+            let jobs = (common::try_queue_counts(env, &env.amqp.jobs_queue()).await, common::try_queue_counts(env, &env.amqp.tenant_queue(common::TENANT, 0)).await);
             let dead = common::try_queue_counts(env, &env.amqp.dead_letter_queue()).await;
             panic!(
                 "{what}: waiting for {target} result rows: {last:?} now, {first:?} {:.0} s ago, none new for {:.0} s; \
-                 job queue (ready, consumers) {jobs:?}, dead letters {dead:?}; worker running: {}\n{}",
+                 job queues (shared, tenant) (ready, consumers) {jobs:?}, dead letters {dead:?}; worker running: {}\n{}",
                 t.elapsed().as_secs_f64(),
                 progress_at.elapsed().as_secs_f64(),
                 worker.is_running(),
@@ -198,7 +198,7 @@ async fn assert_exactly_once(env: &Env, bulk: &Bulk) {
     assert_eq!(count("select count(*) from job_costs").await, rows, "one cost row per result");
     assert_eq!(count("select count(*) from jobs where state = 'queued'").await, 0, "no job left queued");
     assert_eq!(count("select count(*) from jobs where state <> 'proved'").await, 0, "every job's state is proved");
-    assert_eq!(ready_messages(env, &env.amqp.jobs_queue()).await, 0, "the job queue is empty at the end");
+    assert_eq!(ready_jobs(env).await, 0, "the job queues are empty at the end");
     assert_eq!(ready_messages(env, &env.amqp.dead_letter_queue()).await, 0, "no job was dead-lettered");
 }
 
@@ -581,7 +581,7 @@ fn sigterm_drains_in_flight_batches() {
         // the queue unacked; none was acked without its result or committed without its ack.
         async fn after_exit(env: &Env, db: &mut Db, worker: &Worker, total: i64) -> (i64, common::StoppedLine) {
             let done = db.results().await.expect("results");
-            let ready = ready_messages(env, &env.amqp.jobs_queue()).await;
+            let ready = ready_jobs(env).await;
             assert_eq!(i64::from(ready) + done, total, "{ready} ready + {done} results after {} exited", worker.label);
             let stats = worker.stopped_line().unwrap_or_else(|| panic!("no stopped line\n{}", worker.log_tail(10)));
             assert_eq!(stats.resent, 0, "{}: no job came back after its commit (every commit was acked)", worker.label);
@@ -634,7 +634,7 @@ fn sigterm_drains_in_flight_batches() {
         wait_results(&mut db, full, STALL, &mut third, &env, "third worker, full batches").await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(db.results().await, Some(full), "the partial batch of {remainder} waits (max wait 20 s)");
-        assert_eq!(ready_messages(&env, &env.amqp.jobs_queue()).await, 0, "the partial batch is held by the worker");
+        assert_eq!(ready_jobs(&env).await, 0, "the partial batch is held by the worker");
         let (status, took) = third.terminate(Duration::from_secs(30)).await;
         assert!(status.success(), "exit after SIGTERM: {status}\n{}", third.log_tail(30));
         assert!(took < Duration::from_secs(10), "drain took {took:?}: the partial batch was not dispatched at shutdown");
@@ -694,5 +694,308 @@ fn witness_references_are_read_from_the_store_and_checked() {
             }
         }
         drop(worker);
+    });
+}
+
+/// Issue 5, point 7, against the real broker and database: 10 tenants with weights 1–4; `t01`
+/// floods (10,000 jobs queued before the worker starts, then more at 20× its weighted share),
+/// eight more are backlogged, `t10` is quiet (one job every 300 ms). The null prover pretends
+/// 5 ms + 2 ms per proof so the device is the bottleneck. From PostgreSQL (arrival =
+/// `jobs.submitted_at`, start = the batch's `started_at`), per 2 s window over the tenants
+/// backlogged throughout it: Gini ≤ 0.05, Jain ≥ 0.99, floor ≥ 80 % of the weighted share;
+/// and every quiet job starts within 2 batches of its arrival at the scheduler (the worker's
+/// receipt, `job_results.received_at`). Then the run is recorded with `zkq sched trace` and
+/// replayed with `zkq sched simulate`.
+#[test]
+fn fairness_under_a_flood_against_the_real_broker() {
+    run_pipeline_test("fairness", |env| async move {
+        use zkq_scheduler::fair::figures::{percentile, FairnessLog, FairnessSummary};
+        const FLOOD: usize = 10_000;
+        let names: Vec<String> = (1..=10).map(|i| format!("t{i:02}")).collect();
+        let weight = |i: usize| (i % 4) as i32 + 1;
+        let store = env.store().await;
+        for (i, n) in names.iter().enumerate() {
+            store.add_tenant(n, weight(i)).await.expect("add tenant");
+        }
+        let witness = witness_bytes(MULTI_PUBLIC);
+        let job = |tenant: &str, k: usize| OutgoingJob { tenant: tenant.to_owned(), ..env.good_job(&format!("fair-{tenant}-{k:05}"), &witness) };
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
+        // The flood and the backlogs, queued before the worker starts.
+        let mut queued: Vec<OutgoingJob> = (0..FLOOD).map(|k| job(&names[0], k)).collect();
+        for (i, n) in names.iter().enumerate().take(9).skip(1) {
+            queued.extend((0..300 * weight(i) as usize).map(|k| job(n, k)));
+        }
+        let t = Instant::now();
+        let confirmed = publish_confirmed(&submitter, &queued).await;
+        assert_eq!(confirmed.len(), queued.len(), "every job is confirmed");
+        eprintln!("fairness: {} jobs queued in {:.1} s", queued.len(), t.elapsed().as_secs_f64());
+        let args = ["--null-prover", "--null-prover-ms", "5,2", "--max-batch", "16", "--max-wait-ms", "20"];
+        let mut worker = Worker::start(&env, "fairness", &args);
+        // Figures from the moment the worker consumes every tenant's queues (the last tenant,
+        // by name, is subscribed last): its start-up is not what is measured.
+        let subscribed = Instant::now();
+        while common::try_queue_counts(&env, &env.amqp.tenant_queue(&names[9], 0)).await.is_none_or(|c| c.1 == 0) {
+            assert!(subscribed.elapsed() < Duration::from_secs(60), "the worker never consumed {}'s queue\n{}", names[9], worker.log_tail(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let measure_from = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64();
+        // While it works: the flooder keeps sending (20× its share of ~430 jobs/s, w 1 of 25 →
+        // ~340 jobs/s) and the quiet tenant sends one job every 300 ms, for 10 s.
+        let mut quiet = 0;
+        let mut flood_more = 0;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            let mut more: Vec<OutgoingJob> = (0..100).map(|k| job(&names[0], FLOOD + flood_more + k)).collect();
+            flood_more += 100;
+            more.push(job(&names[9], quiet));
+            quiet += 1;
+            let ok = publish_confirmed(&submitter, &more).await;
+            assert_eq!(ok.len(), more.len(), "every job is confirmed");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let total = (queued.len() + flood_more + quiet) as i64;
+        let mut db = Db::new(&env);
+        wait_results(&mut db, total, STALL, &mut worker, &env, "fairness run").await;
+        let (status, _) = worker.terminate(Duration::from_secs(30)).await;
+        assert!(status.success(), "worker exit: {status}");
+
+        // Arrival and start of every job; batch starts.
+        let pg = env.pg().await;
+        let rows = pg
+            .query(
+                "select j.tenant, extract(epoch from j.submitted_at)::float8 as at, extract(epoch from b.started_at)::float8 as start,
+                        extract(epoch from r.received_at)::float8 as received
+                 from jobs j join job_results r using (job_id) join batches b on b.id = r.batch_id",
+                &[],
+            )
+            .await
+            .expect("job rows");
+        assert_eq!(rows.len() as i64, total, "every job ran in a batch");
+        let mut starts: Vec<f64> = pg
+            .query("select extract(epoch from started_at)::float8 from batches", &[])
+            .await
+            .expect("batches")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        starts.sort_by(f64::total_cmp);
+        let t0 = rows.iter().map(|r| r.get::<_, f64>("at")).fold(f64::INFINITY, f64::min);
+        let secs = |v: f64| Duration::from_secs_f64((v - t0).max(0.0));
+        // Backlog events (+1 at arrival, -1 at start) and service, per tenant.
+        let mut events: Vec<(f64, String, i64)> = Vec::new();
+        let mut log = FairnessLog::new();
+        let mut waits: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut quiet_batches = 0usize;
+        for (i, n) in names.iter().enumerate() {
+            log.set_weight(n, f64::from(weight(i)));
+        }
+        for r in &rows {
+            let (tenant, at, start): (String, f64, f64) = (r.get("tenant"), r.get("at"), r.get("start"));
+            events.push((at, tenant.clone(), 1));
+            events.push((start, tenant.clone(), -1));
+            log.served(&tenant, secs(start), 1.0);
+            waits.entry(tenant.clone()).or_default().push((start - at).max(0.0) * 1e3);
+            if tenant == names[9] {
+                // Batches that started between the job's arrival at the scheduler (the worker's
+                // receipt) and its own batch's start.
+                let received: f64 = r.get("received");
+                let between = starts.partition_point(|s| *s < start).saturating_sub(starts.partition_point(|s| *s <= received));
+                quiet_batches = quiet_batches.max(between);
+            }
+        }
+        events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
+        let mut waiting: HashMap<String, i64> = HashMap::new();
+        for (t, tenant, d) in events {
+            let w = waiting.entry(tenant.clone()).or_default();
+            *w += d;
+            log.backlog(&tenant, secs(t), usize::try_from(*w).unwrap_or(0));
+        }
+        let end = starts.last().copied().unwrap_or(t0);
+        let windows = log.windows(secs(measure_from), secs(end), Duration::from_secs(2));
+        let summary = FairnessSummary::of(&windows).expect("windows with backlogged tenants");
+        eprintln!("fairness: {} jobs in {} batches over {:.1} s; {summary:?}", rows.len(), starts.len(), end - t0);
+        for w in &windows {
+            eprintln!("fairness: window {:.0}-{:.0} s: {} backlogged, Gini {:.4}, Jain {:.4}, floor {:.3} ({})", w.start_s, w.end_s, w.backlogged, w.gini, w.jain, w.floor, w.floor_tenant);
+        }
+        for (t, w) in &waits {
+            eprintln!("fairness: {t}: {} jobs, p50 wait {:.0} ms, p95 wait {:.0} ms", w.len(), percentile(w, 50.0).unwrap_or(0.0), percentile(w, 95.0).unwrap_or(0.0));
+        }
+        eprintln!("fairness: the quiet tenant's jobs started within {quiet_batches} batches of arriving");
+        assert!(summary.windows >= 5, "enough windows: {summary:?}");
+        assert!(summary.gini_worst <= 0.05, "Gini {summary:?}");
+        assert!(summary.jain_worst >= 0.99, "Jain {summary:?}");
+        assert!(summary.floor_worst >= 0.8, "floor {summary:?}");
+        assert!(quiet_batches <= 2, "a quiet job waited {quiet_batches} batches behind the flood");
+        drop(submitter);
+
+        // Point 6: record this run as a trace and replay it through the simulator.
+        let trace = env.dir.join("trace.json");
+        let o = env.zkq().args(["sched", "trace", "--out"]).arg(&trace).output().expect("run zkq sched trace");
+        assert!(o.status.success(), "zkq sched trace: {}", String::from_utf8_lossy(&o.stderr));
+        let o = env
+            .zkq()
+            .args(["sched", "simulate", "--max-batch", "16", "--max-wait-ms", "20", "--devices", "cpu:8GiB", "--window-ms", "2000", "--format", "json", "--trace"])
+            .arg(&trace)
+            .output()
+            .expect("run zkq sched simulate");
+        assert!(o.status.success(), "zkq sched simulate: {}", String::from_utf8_lossy(&o.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("a JSON report");
+        assert_eq!(report["jobs"].as_i64(), Some(total), "the trace holds every job");
+        let per_proof = report["tenants"].as_array().map_or(0, Vec::len);
+        assert_eq!(per_proof, 10, "every tenant is in the report");
+        eprintln!(
+            "fairness: replayed in the simulator: throughput {} proofs/s, utilisation {}, fairness {}",
+            report["throughput_per_s"], report["devices"][0]["utilisation"], report["fairness"]
+        );
+    });
+}
+
+/// Issue 5, points 3 and 4, against the real broker: (a) a higher priority class is served
+/// before a backlog of lower-priority jobs; (b) held jobs whose deadline passes fail with
+/// `deadline_exceeded` and no job is delivered proved after its deadline; (c) a worker whose
+/// device memory cannot hold the circuit rejects its jobs with `exceeds_device_memory`.
+#[test]
+fn priorities_deadlines_and_memory_admission() {
+    run_pipeline_test("prio", |env| async move {
+        let witness = witness_bytes(MULTI_PUBLIC);
+        let args = ["--null-prover", "--null-prover-ms", "100,0", "--max-batch", "1", "--max-wait-ms", "0"];
+        let mut worker = Worker::start(&env, "prio", &args);
+        wait_consumers(&env, 1, Duration::from_secs(60), &worker).await;
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
+        // 40 low-priority jobs, then 4 urgent ones; one job per batch, 100 ms each.
+        let mut jobs: Vec<OutgoingJob> = (0..40).map(|k| env.good_job(&format!("low-{k:02}"), &witness)).collect();
+        jobs.extend((0..4).map(|k| OutgoingJob { priority: 9, ..env.good_job(&format!("high-{k}"), &witness) }));
+        // And 20 at priority 5 with a deadline 1.2 s out: after the urgent ones, a few make it.
+        let deadline = now_ms() + 1200;
+        jobs.extend((0..20).map(|k| OutgoingJob { priority: 5, deadline_ms: Some(deadline), ..env.good_job(&format!("dl-{k:02}"), &witness) }));
+        let confirmed = publish_confirmed(&submitter, &jobs).await;
+        assert_eq!(confirmed.len(), jobs.len());
+        let (_task, replies) = collect_replies(submitter);
+        let mut db = Db::new(&env);
+        wait_results(&mut db, jobs.len() as i64, STALL, &mut worker, &env, "priority run").await;
+        let pg = env.pg().await;
+        let rows = pg
+            .query(
+                "select r.job_id, r.status, r.reason_code, extract(epoch from r.completed_at)::float8 * 1000 as done_ms,
+                        extract(epoch from b.started_at)::float8 as start
+                 from job_results r left join batches b on b.id = r.batch_id",
+                &[],
+            )
+            .await
+            .expect("results");
+        let start_of = |prefix: &str| -> Vec<f64> { rows.iter().filter(|r| r.get::<_, String>("job_id").starts_with(prefix)).filter_map(|r| r.get::<_, Option<f64>>("start")).collect() };
+        let last_high = start_of("high-").into_iter().fold(f64::MIN, f64::max);
+        let low_after = start_of("low-").into_iter().filter(|s| *s < last_high).count();
+        // The urgent jobs have their own queue, consumed beside the routine one: at most the few
+        // low jobs already dispatched or held start first, never the backlog.
+        assert!(low_after <= 6, "{low_after} low-priority jobs started before the last urgent one");
+        let (mut expired, mut proved) = (0, 0);
+        for r in &rows {
+            let id: String = r.get("job_id");
+            if !id.starts_with("dl-") {
+                continue;
+            }
+            let status: String = r.get("status");
+            if status == "failed" {
+                assert_eq!(r.get::<_, Option<String>>("reason_code").as_deref(), Some("deadline_exceeded"), "{id}");
+                expired += 1;
+            } else {
+                let done: f64 = r.get("done_ms");
+                assert!(done <= deadline as f64 + 50.0, "{id} was delivered proved after its deadline");
+                proved += 1;
+            }
+        }
+        assert!(expired >= 5, "only {expired} of 20 deadline jobs expired; they need 2 s of device time and had 1.2 s");
+        let got = replies.lock().unwrap_or_else(|p| p.into_inner()).len();
+        eprintln!("prio: {low_after} low jobs before the last urgent one; {expired} of 20 deadline jobs failed deadline_exceeded, {proved} proved in time; {got} replies");
+        let (status, _) = worker.terminate(Duration::from_secs(30)).await;
+        assert!(status.success());
+
+        // (c) A device too small for the circuit.
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
+        let job = env.good_job("too-big", &witness);
+        assert_eq!(publish_confirmed(&submitter, std::slice::from_ref(&job)).await.len(), 1);
+        let mut small = Worker::start(&env, "small", &["--device-memory", "4096"]);
+        wait_results(&mut db, jobs.len() as i64 + 1, STALL, &mut small, &env, "small device").await;
+        let row = pg.query_one("select status, reason_code, reason from job_results where job_id = 'too-big'", &[]).await.expect("result");
+        assert_eq!(row.get::<_, String>("status"), "failed");
+        assert_eq!(row.get::<_, Option<String>>("reason_code").as_deref(), Some("exceeds_device_memory"));
+        let reason: String = row.get("reason");
+        assert!(reason.contains("of device memory for a single proof") && reason.contains(CIRCUIT_LABEL), "a clear reason: {reason}");
+        eprintln!("prio: too-big rejected: {reason}");
+    });
+}
+
+/// The fixture circuit's label as the worker names it.
+const CIRCUIT_LABEL: &str = "multi_public@1";
+
+/// Issue 5, point 8: the worker itself (in process, `worker::run`) updates the
+/// `FairnessMetrics` it is given in `WorkerConfig::fairness_metrics`, and their Prometheus text
+/// shows the fairness figures and per-tenant waits of a real run through the broker.
+#[test]
+fn the_worker_exports_fairness_metrics() {
+    run_pipeline_test("metrics", |env| async move {
+        use std::sync::Arc;
+        use zkq_scheduler::fair::metrics::DEFAULT_WAIT_BUCKETS;
+        use zkq_scheduler::fair::{FairnessMetrics, FAIRNESS_METRIC_NAMES};
+        let store = env.store().await;
+        store.add_tenant("light", 1).await.expect("tenant");
+        store.add_tenant("heavy", 3).await.expect("tenant");
+        let metrics = Arc::new(FairnessMetrics::new(Duration::from_secs(1), DEFAULT_WAIT_BUCKETS.to_vec()));
+        let config = zkq_scheduler::WorkerConfig {
+            amqp: env.amqp.clone(),
+            store: zkq_scheduler::StoreConfig { url: env.pg_url.clone(), ..Default::default() },
+            key_dir: env.key_dir(),
+            witness_dir: env.dir.join("witnesses"),
+            null_prover: true,
+            null_prover_delay: (Duration::from_millis(5), Duration::from_millis(2)),
+            max_batch: 16,
+            max_wait: Duration::from_millis(20),
+            fairness_metrics: metrics.clone(),
+            ..Default::default()
+        };
+        let witness = witness_bytes(MULTI_PUBLIC);
+        let jobs: Vec<OutgoingJob> = ["light", "heavy"]
+            .iter()
+            .flat_map(|t| (0..600).map(|k| OutgoingJob { tenant: (*t).to_owned(), ..env.good_job(&format!("m-{t}-{k:03}"), &witness) }).collect::<Vec<_>>())
+            .collect();
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
+        assert_eq!(publish_confirmed(&submitter, &jobs).await.len(), jobs.len());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        // The worker's future is not Send (it is meant for `block_on` in `zkq worker`): its own
+        // thread and runtime, as in the binary.
+        let worker = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(zkq_scheduler::worker::run(config, async move {
+                let _ = stop_rx.await;
+            }))
+        });
+        let mut db = Db::new(&env);
+        let t = Instant::now();
+        while db.results().await.unwrap_or(0) < jobs.len() as i64 {
+            assert!(t.elapsed() < Duration::from_secs(120), "the in-process worker did not finish");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = stop_tx.send(());
+        let stats = tokio::task::block_in_place(|| worker.join()).expect("worker thread").expect("worker run");
+        assert_eq!(stats.proved, jobs.len() as u64);
+
+        let mut text = String::new();
+        metrics.render(&mut text);
+        let sample = |key: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.parse().ok()))
+                .unwrap_or_else(|| panic!("no sample {key} in\n{text}"))
+        };
+        for name in FAIRNESS_METRIC_NAMES {
+            assert!(text.contains(&format!("# TYPE {name} ")), "family {name}");
+        }
+        assert_eq!(sample("zkq_tenant_wait_seconds_count{tenant=\"light\"}"), 600.0);
+        assert_eq!(sample("zkq_tenant_wait_seconds_count{tenant=\"heavy\"}"), 600.0);
+        assert!(sample("zkq_fairness_windows_total") >= 1.0, "at least one window had both tenants backlogged");
+        let (gini, floor) = (sample("zkq_fairness_gini"), sample("zkq_fairness_floor_ratio"));
+        eprintln!("metrics: gini {gini:.4}, floor {floor:.3}, jain {:.4}", sample("zkq_fairness_jain"));
+        assert!(gini <= 0.05 && floor >= 0.8, "fair while both were backlogged: gini {gini}, floor {floor}\n{text}");
+        drop(submitter);
     });
 }

@@ -45,6 +45,8 @@ pub struct Submitter {
     reply_queue: String,
     replies: Consumer,
     amqp: AmqpConfig,
+    /// (tenant, priority) queues this connection has declared.
+    declared: std::sync::Mutex<std::collections::HashSet<(String, u8)>>,
 }
 
 impl std::fmt::Debug for Submitter {
@@ -86,7 +88,7 @@ impl Submitter {
         let replies = channel
             .basic_consume(reply_queue.as_str().into(), "".into(), BasicConsumeOptions { no_ack: true, ..Default::default() }, FieldTable::default())
             .await?;
-        Ok(Self { _conn: conn, channel, reply_queue, replies, amqp: amqp.clone() })
+        Ok(Self { _conn: conn, channel, reply_queue, replies, amqp: amqp.clone(), declared: Default::default() })
     }
 
     /// The private queue results arrive on.
@@ -94,7 +96,8 @@ impl Submitter {
         &self.reply_queue
     }
 
-    /// Publishes one job (persistent, mandatory) and returns its outstanding confirm.
+    /// Publishes one job (persistent, mandatory) into its tenant's queue and returns its
+    /// outstanding confirm.
     pub async fn publish(&self, job: &OutgoingJob) -> Result<Pending, SchedulerError> {
         self.publish_inner(job, None).await
     }
@@ -107,6 +110,16 @@ impl Submitter {
     }
 
     async fn publish_inner(&self, job: &OutgoingJob, witness_ref: Option<&str>) -> Result<Pending, SchedulerError> {
+        // Into the tenant's own queue (declared once per connection; declaring is idempotent).
+        let priority = job.priority.min(9);
+        let key = (job.tenant.clone(), priority);
+        let known = self.declared.lock().map(|d| d.contains(&key)).unwrap_or(false);
+        if !known {
+            topology::declare_tenant(&self.channel, &self.amqp, &job.tenant, priority).await?;
+            if let Ok(mut d) = self.declared.lock() {
+                d.insert(key);
+            }
+        }
         let mut headers = protocol::job_headers(&job.tenant, &job.circuit, &job.purpose, job.priority, job.deadline_ms, now_ms());
         if let Some(digest) = witness_ref {
             headers.insert(protocol::H_WITNESS_REF.into(), lapin::types::AMQPValue::LongString(format!("sha256:{digest}").into()));
@@ -123,7 +136,7 @@ impl Submitter {
             .channel
             .basic_publish(
                 self.amqp.jobs_exchange().as_str().into(),
-                self.amqp.jobs_routing_key().as_str().into(),
+                AmqpConfig::tenant_routing_key(&job.tenant, priority).as_str().into(),
                 BasicPublishOptions { mandatory: true, ..Default::default() },
                 body,
                 props,

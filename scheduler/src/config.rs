@@ -31,13 +31,41 @@ impl AmqpConfig {
     pub fn jobs_exchange(&self) -> String {
         format!("{}.jobs", self.prefix)
     }
-    /// The queue workers consume.
+    /// The shared job queue (routing key `job`): older submitters and raw publishers. Workers
+    /// consume it beside every tenant queue.
     pub fn jobs_queue(&self) -> String {
         format!("{}.jobs", self.prefix)
     }
-    /// Routing key of job messages.
+    /// Routing key of the shared job queue.
     pub fn jobs_routing_key(&self) -> String {
         "job".into()
+    }
+    /// The suffix naming a tenant's queue and routing key: the tenant name itself when it is
+    /// short ASCII of `[A-Za-z0-9._:-]`, else `h-` and the first 32 hex digits of its sha256
+    /// (AMQP names are at most 255 bytes; tenant names may be 128 characters of any script).
+    fn tenant_suffix(tenant: &str) -> String {
+        if !tenant.is_empty() && tenant.len() <= 128 && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)) {
+            tenant.to_owned()
+        } else {
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(tenant.as_bytes());
+            format!("h-{}", &hex::encode(digest)[..32])
+        }
+    }
+    /// A tenant's own job queue for one priority class (see `fair` for why):
+    /// `<prefix>.jobs.tenant.<tenant>` for priority 0, `<prefix>.jobs.p<k>.tenant.<tenant>` for
+    /// priority `k` in 1–9 (above 9 counts as 9). One queue per class, because a queue is FIFO:
+    /// an urgent job must not wait behind its own tenant's backlog of routine ones (RabbitMQ
+    /// 3.10's quorum queues have no message priorities).
+    pub fn tenant_queue(&self, tenant: &str, priority: u8) -> String {
+        format!("{}.jobs.{}", self.prefix, Self::tenant_routing_key(tenant, priority))
+    }
+    /// The routing key of a tenant's jobs of one priority class: `tenant.<tenant>` or
+    /// `p<k>.tenant.<tenant>`.
+    pub fn tenant_routing_key(tenant: &str, priority: u8) -> String {
+        match priority.min(9) {
+            0 => format!("tenant.{}", Self::tenant_suffix(tenant)),
+            k => format!("p{k}.tenant.{}", Self::tenant_suffix(tenant)),
+        }
     }
     /// The dead-letter exchange.
     pub fn dead_letter_exchange(&self) -> String {
@@ -99,6 +127,19 @@ pub struct WorkerConfig {
     pub null_prover: bool,
     /// Proving-key cache capacity, in keys. Default 4.
     pub key_cache: usize,
+    /// Device memory batches may use, bytes (admission rejects circuits that cannot fit even
+    /// one proof; batches are capped to fit). Default `None`: for the CPU backend, half of
+    /// `MemAvailable` in `/proc/meminfo`, read once when the worker starts (`zkq worker
+    /// --device-memory` sets it).
+    pub device_memory_bytes: Option<u64>,
+    /// Null prover only: device time it pretends per batch (`fixed + per_proof × size`), so that
+    /// fairness tests and load runs can make the device the bottleneck without proving. Default
+    /// zero.
+    pub null_prover_delay: (Duration, Duration),
+    /// The fairness metrics this worker updates (Prometheus text via
+    /// [`crate::fair::FairnessMetrics::render`]). Default: a fresh one with a 60 s window; the
+    /// binary creates it and shares the `Arc` with the metrics endpoint.
+    pub fairness_metrics: std::sync::Arc<crate::fair::FairnessMetrics>,
     /// Witness store for jobs that reference their witness (`zkq-witness-ref`): files named
     /// `<sha256>.wtns`. Default `$XDG_DATA_HOME/zkq/witnesses`, resolved by the binary.
     pub witness_dir: PathBuf,
@@ -119,14 +160,20 @@ impl Default for WorkerConfig {
             null_prover: false,
             key_cache: 4,
             witness_dir: PathBuf::from("witnesses"),
+            device_memory_bytes: None,
+            null_prover_delay: (Duration::ZERO, Duration::ZERO),
+            fairness_metrics: std::sync::Arc::new(crate::fair::FairnessMetrics::default()),
         }
     }
 }
 
 impl WorkerConfig {
-    /// Unacked deliveries the broker may hand this worker: two batches, so the next batch
-    /// fills while one is proving. (Quorum queues reject global QoS; this is per consumer.)
+    /// Unacked deliveries the broker may hand this worker **per consumer**, i.e. per tenant
+    /// queue: four batches. Two would do for one tenant (one batch proving, the next filling),
+    /// but a tenant's held jobs must also last while its acks travel and the broker refills
+    /// them; with two, a heavy tenant ran dry on a loaded machine and lost its share. (Quorum
+    /// queues reject global QoS.) The worker holds at most queues × this many deliveries.
     pub fn prefetch(&self) -> u16 {
-        u16::try_from(self.max_batch.saturating_mul(2)).unwrap_or(u16::MAX).max(1)
+        u16::try_from(self.max_batch.saturating_mul(4)).unwrap_or(u16::MAX).max(1)
     }
 }

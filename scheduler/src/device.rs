@@ -2,7 +2,8 @@
 //! over a channel; the async runtime never runs a kernel.
 //!
 //! For each batch it: finds the proving key (a small cache in front of the key store), parses
-//! each job's witness (a bad witness fails that job alone), drops jobs whose deadline passed,
+//! each job's witness (a bad witness fails that job alone), drops jobs whose deadline passed
+//! (and fails, rather than delivers late, a job whose deadline passed while proving),
 //! proves the rest in one `prove_batch`, verifies every proof (an unsatisfying witness fails
 //! that job alone), and returns one [`JobOutcome`] per job with its share of the batch's
 //! phase times and device-seconds. If the batch as a whole fails, its jobs are retried one by
@@ -73,6 +74,8 @@ pub struct DeviceConfig {
     pub null_prover: bool,
     /// The witness store (`<sha256>.wtns`), for jobs that reference their witness.
     pub witness_dir: PathBuf,
+    /// Null prover only: device time to pretend per batch, `(fixed, per proof)`.
+    pub null_prover_delay: (Duration, Duration),
 }
 
 type Request = (DeviceBatch, oneshot::Sender<DeviceResult>);
@@ -257,6 +260,11 @@ impl DeviceState {
         let mut proved: Vec<(usize, Result<(zkq_engine::Proof, Vec<zkq_kernels::Fr>), (ReasonCode, String)>, zkq_engine::PhaseTimings, f64)> =
             Vec::with_capacity(n);
         if self.config.null_prover {
+            let (fixed, per_proof) = self.config.null_prover_delay;
+            let pretend = fixed + per_proof * n as u32;
+            if !pretend.is_zero() {
+                std::thread::sleep(pretend);
+            }
             for (i, w, _) in &ready {
                 proved.push((*i, Err((ReasonCode::ProverError, "null prover".into())), Default::default(), 0.0));
                 let _ = w;
@@ -296,6 +304,13 @@ impl DeviceState {
         }
         let finished_at = Utc::now();
         let device_seconds = start.elapsed().as_secs_f64();
+        // A proof finished after its job's deadline is not delivered late: the job fails.
+        let finished_ms = finished_at.timestamp_millis();
+        for entry in proved.iter_mut() {
+            if batch.jobs[entry.0].meta.deadline_ms.is_some_and(|d| d < finished_ms) {
+                entry.1 = Err((ReasonCode::DeadlineExceeded, "the deadline passed while the job's batch was proving".into()));
+            }
+        }
         let price = batch.price.as_ref();
         let per_job_seconds = device_seconds / n as f64;
         let cost = JobCost {
@@ -310,7 +325,7 @@ impl DeviceState {
             meta.circuit_id = Some(batch.circuit.id.clone());
             let outcome = match result {
                 Ok((proof, public)) => Outcome::Proved { proof: sjson::proof_to_json(&proof), public_signals: sjson::public_to_json(&public) },
-                Err((_, _)) if self.config.null_prover => Outcome::Proved { proof: serde_json::Value::Null, public_signals: serde_json::Value::Null },
+                Err((ReasonCode::ProverError, _)) if self.config.null_prover => Outcome::Proved { proof: serde_json::Value::Null, public_signals: serde_json::Value::Null },
                 Err((code, reason)) => Outcome::Failed { code, reason },
             };
             outcomes[i] = Some(JobOutcome {

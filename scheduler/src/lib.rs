@@ -1,7 +1,7 @@
 //! # zkq-scheduler — the job pipeline
 //!
 //! Submitters publish proof jobs to RabbitMQ; [`worker::run`] consumes them, groups jobs of one
-//! circuit into batches, proves each batch on a device thread (never on the async runtime),
+//! circuit into fairness-weighted batches ([`fair`]), proves each batch on a device thread (never on the async runtime),
 //! verifies every proof, writes results, timings and costs to PostgreSQL in one transaction per
 //! batch, publishes each result to the job's `reply_to`, and only then acks. A crash anywhere
 //! leads to redelivery; every effect is keyed by the job id, so a redelivered job is recognised
@@ -13,7 +13,10 @@
 //! - [`config`] — configuration structs with documented defaults.
 //! - [`topology`] — exchanges and quorum queues, with the dead-letter exchange.
 //! - [`client`] — the submitter side: publish with confirms, receive results.
-//! - [`batcher`] — pure batch forming (max size, max wait) with an injected clock.
+//! - [`batcher`] — pure batch forming (max size, max wait) with an injected clock (the worker
+//!   now forms batches with [`fair`], which adds fairness, priorities, deadlines and memory).
+//! - [`fair`] — fairness-weighted batching: the pure fair-queuing core, cost and memory
+//!   models, fairness figures, the simulator and the fairness metrics.
 //! - [`device`] — the blocking device thread: key cache, prove, verify, per-job outcomes.
 //! - [`store`] — PostgreSQL: migrations, circuits, tenants, prices, jobs, results, costs.
 //! - [`keystore`] — the content-addressed zkey directory.
@@ -25,6 +28,7 @@ pub mod client;
 pub mod config;
 pub mod device;
 pub mod error;
+pub mod fair;
 pub mod keystore;
 pub mod model;
 pub mod protocol;

@@ -76,6 +76,9 @@ pub enum ReasonCode {
     DeadlineExceeded,
     /// Proving failed for a reason not tied to the job's input.
     ProverError,
+    /// The circuit needs more device memory than any of the worker's devices has, even for a
+    /// batch of one: it can never be proved there.
+    ExceedsDeviceMemory,
 }
 
 impl ReasonCode {
@@ -91,6 +94,7 @@ impl ReasonCode {
             ReasonCode::Unsatisfied => "unsatisfied",
             ReasonCode::DeadlineExceeded => "deadline_exceeded",
             ReasonCode::ProverError => "prover_error",
+            ReasonCode::ExceedsDeviceMemory => "exceeds_device_memory",
         }
     }
 }

@@ -16,33 +16,50 @@
 //! deliveries stay unacked; if the broker goes away, the session ends, unacked deliveries
 //! return to the queue, and the worker reconnects and re-applies its QoS.
 //!
+//! Fair scheduling (`crate::fair`): the worker consumes the shared job queue and one queue per
+//! registered tenant and priority class (re-listed every 10 s), each consumer with its own
+//! prefetch, so every
+//! tenant's next jobs are among its deliveries however much another tenant has queued. Admitted
+//! jobs go into the weighted fair queue (weights from the `tenants` table, cost = estimated
+//! device time of the circuit, refined by measured batches; priority classes first); a batch of
+//! one circuit is formed when the device has a free slot (one proving, one waiting), cut by
+//! size, wait and device memory. A held job whose deadline passes fails `deadline_exceeded`. A
+//! circuit too large for the device even alone is rejected `exceeds_device_memory`. Fairness
+//! figures go to `config.fairness_metrics`.
+//!
 //! Shaped like mini-redis's `server::run(listener, shutdown)`: the shutdown future stops
 //! consumption, in-flight and partially filled batches are finished and acked, then it returns.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures_util::stream::FuturesUnordered;
+use futures_util::stream::{FuturesUnordered, SelectAll};
 use futures_util::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
 use tokio::sync::watch;
 
-use crate::batcher::{Batch, Batcher};
 use crate::config::WorkerConfig;
 use crate::device::{Device, DeviceBatch, DeviceConfig, DeviceJob, DeviceResult};
+use crate::fair::cost::{cpu_memory_default, human_bytes, CircuitShape, CostModel, DeviceSpec, MemoryModel};
+use crate::fair::{FairConfig, FairQueue, FairnessMetrics, JobSpec, Time};
 use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
 use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
 use crate::store::Store;
 use crate::{topology, SchedulerError};
 
-/// How long admission caches (tenants, circuits, prices) trust an entry.
+/// How long admission caches (tenants, circuits, prices) trust an entry; also how often the
+/// tenant list is re-read to consume new tenants' queues.
 const CACHE_TTL: Duration = Duration::from_secs(10);
+/// Batches the worker keeps at the device: one proving, one formed and waiting. More would
+/// bind batches early (less fair); fewer would idle the device between batches.
+const DEVICE_SLOTS: usize = 2;
 
 /// Counts of what a worker did, returned when it stops.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -85,9 +102,13 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
             worker_id: config.worker_id.clone(),
             null_prover: config.null_prover,
             witness_dir: config.witness_dir.clone(),
+            null_prover_delay: config.null_prover_delay,
         },
-        1,
+        DEVICE_SLOTS - 1,
     )?;
+    let device_spec = device_spec(&config);
+    tracing::info!(backend = device_spec.backend.as_str(), memory_mib = device_spec.memory_bytes >> 20, "device memory for admission and batch caps");
+    let origin = Instant::now();
     tracing::info!(worker = %config.worker_id, device = device.name(), max_batch = config.max_batch, "worker started");
     let mut stats = WorkerStats::default();
     let mut backoff = Backoff::new();
@@ -110,7 +131,7 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
         };
         backoff.reset();
         stats.sessions += 1;
-        let mut s = Session::new(&config, store.clone(), device.clone(), channel.clone(), stop.clone());
+        let mut s = Session::new(&config, store.clone(), device.clone(), channel.clone(), stop.clone(), device_spec.clone(), origin);
         let ended = s.run(&mut stats).await;
         let _ = conn.close(200, "bye".into()).await;
         match ended {
@@ -171,6 +192,20 @@ impl Backoff {
     }
 }
 
+/// The device's memory for admission: the configured size, else (CPU) half of MemAvailable,
+/// else unbounded (logged).
+fn device_spec(config: &WorkerConfig) -> DeviceSpec {
+    let memory_bytes = config.device_memory_bytes.or_else(|| {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+        cpu_memory_default(&meminfo)
+    });
+    let memory_bytes = memory_bytes.unwrap_or_else(|| {
+        tracing::warn!("device memory unknown (no --device-memory, no /proc/meminfo): batches are capped by size only");
+        u64::MAX
+    });
+    DeviceSpec { name: "device0".into(), backend: config.backend.kind, memory_bytes }
+}
+
 struct Cached<T> {
     value: T,
     at: Instant,
@@ -182,7 +217,12 @@ struct Session<'a> {
     device: Device,
     channel: Channel,
     stop: watch::Receiver<bool>,
-    batcher: Batcher<Held>,
+    queue: FairQueue<Held>,
+    costs: CostModel,
+    shapes: HashMap<String, CircuitShape>,
+    device_spec: DeviceSpec,
+    origin: Instant,
+    metrics: Arc<FairnessMetrics>,
     inflight: FuturesUnordered<InFlight>,
     tenants: HashMap<String, Cached<Option<TenantRecord>>>,
     circuits: HashMap<String, Cached<Option<CircuitRecord>>>,
@@ -190,14 +230,19 @@ struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    fn new(config: &'a WorkerConfig, store: Store, device: Device, channel: Channel, stop: watch::Receiver<bool>) -> Self {
+    fn new(config: &'a WorkerConfig, store: Store, device: Device, channel: Channel, stop: watch::Receiver<bool>, device_spec: DeviceSpec, origin: Instant) -> Self {
         Self {
             config,
             store,
             device,
             channel,
             stop,
-            batcher: Batcher::new(config.max_batch, config.max_wait),
+            queue: FairQueue::new(FairConfig { max_batch: config.max_batch, max_wait: config.max_wait }),
+            costs: CostModel::new(),
+            shapes: HashMap::new(),
+            device_spec,
+            origin,
+            metrics: config.fairness_metrics.clone(),
             inflight: FuturesUnordered::new(),
             tenants: HashMap::new(),
             circuits: HashMap::new(),
@@ -207,39 +252,137 @@ impl<'a> Session<'a> {
 
     /// Runs until shutdown (Ok) or a broker error (Err: the caller reconnects).
     async fn run(&mut self, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
-        let tag = format!("{}-{}", self.config.worker_id, uuid::Uuid::new_v4().simple());
-        let mut consumer = self
-            .channel
-            .basic_consume(self.config.amqp.jobs_queue().as_str().into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default())
-            .await?;
+        let session = uuid::Uuid::new_v4().simple().to_string();
+        let mut tags: Vec<String> = Vec::new();
+        let mut consumers: SelectAll<Consumer> = SelectAll::new();
+        let shared = self.consume(&self.config.amqp.jobs_queue(), &session, &mut tags).await?;
+        consumers.push(shared);
+        let mut subscribed: HashSet<String> = HashSet::new();
+        self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?;
+        let mut refresh = tokio::time::interval_at(tokio::time::Instant::now() + CACHE_TTL, CACHE_TTL);
         let mut stop = self.stop.clone();
         loop {
-            let deadline = self.batcher.next_deadline();
+            let wake = self.wakeup();
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => break,
-                next = consumer.next() => match next {
+                next = consumers.next() => match next {
                     Some(Ok(delivery)) => self.handle(delivery, stats).await?,
                     Some(Err(e)) => return Err(e.into()),
-                    None => return Err(SchedulerError::Invalid("the broker cancelled the consumer".into())),
+                    None => return Err(SchedulerError::Invalid("the broker cancelled the consumers".into())),
                 },
-                _ = sleep_until(deadline), if deadline.is_some() => {
-                    for batch in self.batcher.due(Instant::now()) {
-                        self.dispatch(batch).await?;
-                    }
-                }
+                _ = sleep_until(wake), if wake.is_some() => self.pump(false, stats).await?,
                 Some((held, result)) = self.inflight.next(), if !self.inflight.is_empty() => {
+                    // The device is free of this batch: give it the next one before committing
+                    // this one, so the commit's round trips never idle the device.
+                    self.pump(false, stats).await?;
                     self.finish_batch(held, result, stats).await?;
                 }
+                _ = refresh.tick() => self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?,
             }
         }
         // Drain: stop taking deliveries, prove what is held, commit, reply, ack.
-        tracing::info!(held = self.batcher.len(), inflight = self.inflight.len(), "draining before shutdown");
-        let _ = self.channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
-        for batch in self.batcher.drain() {
-            self.dispatch(batch).await?;
+        tracing::info!(held = self.queue.len(), inflight = self.inflight.len(), "draining before shutdown");
+        for tag in &tags {
+            let _ = self.channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
         }
-        while let Some((held, result)) = self.inflight.next().await {
-            self.finish_batch(held, result, stats).await?;
+        loop {
+            self.pump(true, stats).await?;
+            match self.inflight.next().await {
+                Some((held, result)) => self.finish_batch(held, result, stats).await?,
+                None if self.queue.is_empty() => break,
+                None => {
+                    // Nothing could be dispatched (cannot happen: admission keeps out what fits
+                    // no device); never spin. Unacked deliveries return to their queues.
+                    tracing::warn!(held = self.queue.len(), "jobs left undispatched at shutdown; the broker will redeliver them");
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a consumer on `queue` (QoS: the channel's per-consumer prefetch).
+    async fn consume(&self, queue: &str, session: &str, tags: &mut Vec<String>) -> Result<Consumer, SchedulerError> {
+        let tag = format!("{}-{}-{}", self.config.worker_id, session, tags.len());
+        let consumer = self.channel.basic_consume(queue.into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
+        tags.push(tag);
+        Ok(consumer)
+    }
+
+    /// Declares and consumes the queues (one per priority class) of every registered tenant not
+    /// consumed yet.
+    async fn subscribe_tenants(
+        &mut self,
+        consumers: &mut SelectAll<Consumer>,
+        subscribed: &mut HashSet<String>,
+        session: &str,
+        tags: &mut Vec<String>,
+    ) -> Result<(), SchedulerError> {
+        let tenants = self.with_store_retry(|s| async move { s.list_tenants().await }).await?;
+        for t in tenants {
+            self.metrics.set_weight(&t.name, f64::from(t.weight.max(1)));
+            if subscribed.contains(&t.name) {
+                continue;
+            }
+            // The ten classes' declare + consume round trips, pipelined on the channel.
+            let base = tags.len();
+            let subscribe = (0..=9u8).map(|priority| {
+                let (channel, amqp) = (self.channel.clone(), &self.config.amqp);
+                let tag = format!("{}-{}-{}", self.config.worker_id, session, base + usize::from(priority));
+                let name = t.name.clone();
+                async move {
+                    topology::declare_tenant(&channel, amqp, &name, priority).await?;
+                    let queue = amqp.tenant_queue(&name, priority);
+                    let c = channel.basic_consume(queue.as_str().into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
+                    Ok::<_, SchedulerError>((tag, c))
+                }
+            });
+            for (tag, consumer) in futures_util::future::try_join_all(subscribe).await? {
+                tags.push(tag);
+                consumers.push(consumer);
+            }
+            tracing::info!(tenant = %t.name, weight = t.weight, "consuming the tenant's queue");
+            subscribed.insert(t.name);
+        }
+        Ok(())
+    }
+
+    /// Now, on the fair queue's clock.
+    fn now(&self) -> Time {
+        self.origin.elapsed()
+    }
+
+    /// The instant the fair queue next needs attention (a batch's wait or a deadline).
+    fn wakeup(&self) -> Option<Instant> {
+        let (shapes, spec, max_batch) = (&self.shapes, &self.device_spec, self.config.max_batch);
+        self.queue.next_wakeup(|c| memory_cap(shapes, spec, max_batch, c)).map(|t| self.origin + t)
+    }
+
+    /// Fails held jobs whose deadline passed, then forms and dispatches batches while the
+    /// device has a free slot (`flush`: partial batches too, for shutdown).
+    async fn pump(&mut self, flush: bool, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
+        for q in self.queue.expire(self.now()) {
+            self.metrics.deadline_exceeded(&q.tenant);
+            self.metrics.backlog(&q.tenant, self.now(), self.queue.backlog(&q.tenant));
+            let held = q.item;
+            let rejection = Rejection { code: ReasonCode::DeadlineExceeded, reason: "the deadline passed while the job waited for a batch".into() };
+            self.reject(Some(held.meta), rejection, held.delivery, held.received_at, stats).await?;
+        }
+        while self.inflight.len() < DEVICE_SLOTS {
+            let now = self.now();
+            let (shapes, spec, max_batch) = (&self.shapes, &self.device_spec, self.config.max_batch);
+            let Some(batch) = self.queue.next_batch(now, |c| memory_cap(shapes, spec, max_batch, c), flush) else { break };
+            let mut tenants = HashSet::new();
+            for q in &batch.jobs {
+                self.metrics.served(&q.tenant, now, q.cost, now.saturating_sub(q.arrived));
+                tenants.insert(q.tenant.clone());
+            }
+            for t in tenants {
+                self.metrics.backlog(&t, now, self.queue.backlog(&t));
+            }
+            self.metrics.refresh(now);
+            tracing::debug!(circuit = %batch.circuit, size = batch.jobs.len(), cut = ?batch.cut, "batch formed");
+            self.dispatch(batch.circuit, batch.jobs.into_iter().map(|q| q.item).collect()).await?;
         }
         Ok(())
     }
@@ -311,46 +454,86 @@ impl<'a> Session<'a> {
             }
         }
         let fail = |code, reason: String| Rejection { code, reason };
+        let device_spec = self.device_spec.clone();
         let admission = async {
-            if self.tenant(&meta.tenant).await?.is_none() {
+            let Some(tenant) = self.tenant(&meta.tenant).await? else {
                 return Ok::<_, SchedulerError>(Err(fail(ReasonCode::UnknownTenant, format!("tenant `{}` is not registered", meta.tenant))));
-            }
+            };
             let Some(circuit) = self.circuit(&meta.circuit_ref).await? else {
                 return Ok(Err(fail(ReasonCode::UnknownCircuit, format!("circuit `{}` is not registered", meta.circuit_ref))));
             };
             if meta.deadline_ms.is_some_and(|d| d <= received_at.timestamp_millis()) {
                 return Ok(Err(fail(ReasonCode::DeadlineExceeded, "the deadline had passed when the job arrived".into())));
             }
-            Ok(Ok(circuit))
+            let shape = CircuitShape::from(&circuit);
+            if MemoryModel.max_batch(&shape, &device_spec) == 0 {
+                let need = MemoryModel.batch_bytes(&shape, device_spec.backend, 1);
+                return Ok(Err(fail(
+                    ReasonCode::ExceedsDeviceMemory,
+                    format!(
+                        "circuit {} needs {} of device memory for a single proof (key and working set, estimated from its zkey header); this worker's {} device has {}",
+                        circuit.label(),
+                        human_bytes(need),
+                        device_spec.backend.as_str(),
+                        human_bytes(device_spec.memory_bytes)
+                    ),
+                )));
+            }
+            Ok(Ok((tenant, circuit, shape)))
         };
-        let circuit = match admission.await? {
+        let (tenant, circuit, shape) = match admission.await? {
             Ok(c) => c,
             Err(rejection) => return self.reject(Some(meta), rejection, delivery, received_at, stats).await,
         };
         let queue_wait_ms = meta.submitted_at_ms.map_or(0.0, |s| (received_at.timestamp_millis() - s).max(0) as f64);
         let mut meta = meta;
         meta.circuit_id = Some(circuit.id.clone());
-        let held = Held { meta, delivery, received_at, queue_wait_ms };
-        if let Some(batch) = self.batcher.push(&circuit.id, held, Instant::now()) {
-            self.dispatch(batch).await?;
+        if !self.shapes.contains_key(&circuit.id) {
+            // First sight of this circuit in this session: start its cost from the store's
+            // measured history (this device type) rather than the header prior.
+            let (id, device_type) = (circuit.id.clone(), self.config.device_type.clone());
+            let measured = self
+                .with_store_retry(|s| {
+                    let (id, device_type) = (id.clone(), device_type.clone());
+                    async move { s.measured_seconds_per_proof(&id, &device_type).await }
+                })
+                .await?;
+            if let Some(per_proof) = measured {
+                self.costs.seed(&circuit.id, per_proof);
+            }
         }
-        Ok(())
+        let now = self.now();
+        let deadline = meta.deadline_ms.map(|d| now + Duration::from_millis(u64::try_from(d - received_at.timestamp_millis()).unwrap_or(0)));
+        let spec = JobSpec {
+            tenant: meta.tenant.clone(),
+            weight: u32::try_from(tenant.weight).unwrap_or(1).max(1),
+            circuit: circuit.id.clone(),
+            priority: meta.priority,
+            cost: self.costs.per_proof_seconds(&circuit.id, &shape),
+            deadline,
+            item: Held { meta, delivery, received_at, queue_wait_ms },
+        };
+        self.shapes.insert(circuit.id.clone(), shape);
+        let tenant_name = spec.tenant.clone();
+        self.queue.push(spec, now);
+        self.metrics.set_weight(&tenant_name, f64::from(tenant.weight.max(1)));
+        self.metrics.backlog(&tenant_name, now, self.queue.backlog(&tenant_name));
+        self.pump(false, stats).await
     }
 
     /// Sends a batch to the device (waiting while its queue is full) and tracks it.
-    async fn dispatch(&mut self, batch: Batch<Held>) -> Result<(), SchedulerError> {
-        let circuit = self.circuit(&batch.circuit_id).await?;
+    async fn dispatch(&mut self, circuit_id: String, items: Vec<Held>) -> Result<(), SchedulerError> {
+        let circuit = self.circuit(&circuit_id).await?;
         let price = self.price().await?;
         let Some(circuit) = circuit else {
-            return Err(SchedulerError::Invalid(format!("circuit {} vanished from the store", batch.circuit_id)));
+            return Err(SchedulerError::Invalid(format!("circuit {circuit_id} vanished from the store")));
         };
-        let jobs = batch
-            .items
+        let jobs = items
             .iter()
             .map(|h| DeviceJob { meta: h.meta.clone(), witness: h.delivery.data.clone(), received_at: h.received_at, queue_wait_ms: h.queue_wait_ms })
             .collect();
         let rx = self.device.submit(DeviceBatch { circuit, jobs, price }).await?;
-        let held = batch.items;
+        let held = items;
         self.inflight.push(Box::pin(async move {
             let result = rx.await.map_err(|_| SchedulerError::Invalid("the device thread dropped a batch".into()));
             (held, result)
@@ -361,6 +544,12 @@ impl<'a> Session<'a> {
     /// Commits a finished batch, replies, dead-letters failures, acks.
     async fn finish_batch(&mut self, held: Vec<Held>, result: Result<DeviceResult, SchedulerError>, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
         let result = result?;
+        if let Some(b) = &result.batch {
+            self.costs.observe(&b.circuit_id, usize::try_from(b.size).unwrap_or(0), b.device_seconds);
+            if let Some(shape) = self.shapes.get(&b.circuit_id) {
+                self.queue.set_cost(&b.circuit_id, self.costs.per_proof_seconds(&b.circuit_id, shape));
+            }
+        }
         let device = result.batch.as_ref().map(|b| b.device.clone());
         let items: Vec<(JobOutcome, Delivery)> = result.outcomes.into_iter().zip(held.into_iter().map(|h| h.delivery)).collect();
         self.commit_reply_ack(result.batch.as_ref(), items, device, stats).await
@@ -555,6 +744,11 @@ async fn ack(delivery: &Delivery) {
         Ok(false) => tracing::warn!("ack not sent (channel closed); the job will be redelivered and answered from the store"),
         Err(e) => tracing::warn!(error = %e, "ack failed; the job will be redelivered and answered from the store"),
     }
+}
+
+/// The batch cap device memory allows for `circuit` (`max_batch` when its shape is unknown).
+fn memory_cap(shapes: &HashMap<String, CircuitShape>, spec: &DeviceSpec, max_batch: usize, circuit: &str) -> usize {
+    shapes.get(circuit).map_or(max_batch, |shape| MemoryModel.max_batch(shape, spec))
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -582,3 +582,41 @@ async fn failures_commit_without_a_batch() {
     })
     .await;
 }
+
+/// Issue 5: job history as a simulator trace (`zkq sched trace`), with device time fitted to
+/// the measured batches, and the measured cost per proof the worker's cost model starts from.
+#[tokio::test]
+async fn job_history_becomes_a_trace_and_a_measured_cost() {
+    in_fresh_schema("history_trace", |config| async move {
+        let (store, cid) = ready_store(&config).await;
+        store.add_tenant("zeta", 3).await.expect("tenant");
+        let price = cpu_price(&store).await;
+        assert_eq!(store.measured_seconds_per_proof(&cid, "cpu-2core").await.expect("query"), None, "no batch yet");
+        // Two batches: 2 jobs in 0.4 s and 4 jobs in 0.6 s → 0.2 s fixed + 0.1 s per proof.
+        let b2 = batch(&cid, 2, Some(price.id));
+        let mut b4 = batch(&cid, 4, Some(price.id));
+        b4.device_seconds = 0.6;
+        let two: Vec<_> = (0..2).map(|i| proved(meta(&format!("h-{i}"), "acme", Some(&cid), Some(1_000_000 + i * 250)), &b2, 0.0, "x")).collect();
+        let four: Vec<_> = (2..6).map(|i| proved(meta(&format!("h-{i}"), "zeta", Some(&cid), Some(1_000_000 + i * 250)), &b4, 0.0, "x")).collect();
+        store.commit_batch(Some(&b2), &two).await.expect("commit");
+        store.commit_batch(Some(&b4), &four).await.expect("commit");
+        let per_proof = store.measured_seconds_per_proof(&cid, "cpu-2core").await.expect("query").expect("measured");
+        assert!((per_proof - 1.0 / 6.0).abs() < 1e-9, "1.0 s over 6 proofs: {per_proof}");
+        assert_eq!(store.measured_seconds_per_proof(&cid, "nvidia-h100").await.expect("query"), None, "per device type");
+
+        let mut trace = store.record_trace(None, None, 1000).await.expect("trace");
+        trace.validate().expect("a valid trace");
+        assert_eq!(trace.jobs.len(), 6);
+        assert_eq!(trace.jobs[0].at_ms, 0.0, "time zero is the first arrival");
+        assert_eq!(trace.jobs[5].at_ms, 1250.0);
+        assert_eq!(trace.jobs[5].priority, 3);
+        let weights: Vec<(String, u32)> = trace.tenants.iter().map(|t| (t.name.clone(), t.weight)).collect();
+        assert_eq!(weights, [("acme".to_owned(), 1), ("zeta".to_owned(), 3)]);
+        let c = &trace.circuits[0];
+        assert_eq!((c.shape.n_vars, c.shape.domain_size, c.shape.zkey_bytes), (10, 16, 4096));
+        assert!((c.fixed_ms.expect("fitted") - 200.0).abs() < 1e-6 && (c.per_proof_ms.expect("fitted") - 100.0).abs() < 1e-6, "{c:?}");
+        let since = store.record_trace(Some(DateTime::<Utc>::from_timestamp_millis(1_000_500).expect("instant")), None, 1000).await.expect("trace");
+        assert_eq!(since.jobs.len(), 4, "--since filters by submission");
+    })
+    .await;
+}

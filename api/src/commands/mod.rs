@@ -5,13 +5,14 @@ mod dev;
 mod jobs;
 mod prove;
 mod registry;
+mod sched;
 mod services;
 mod submit;
 mod verify;
 mod worker;
 mod zkey;
 
-use crate::cli::{BackendArgs, CircuitCommand, Cli, Command, DevCommand, TenantCommand, ZkeyCommand};
+use crate::cli::{BackendArgs, CircuitCommand, Cli, Command, DevCommand, SchedCommand, TenantCommand, ZkeyCommand};
 use crate::exit::ExitCode;
 use std::sync::Arc;
 use zkq_kernels::{Backend, BackendConfig};
@@ -34,6 +35,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => submit::submit(args),
         Command::Job(args) => jobs::job(args),
         Command::Jobs(args) => jobs::jobs(args),
+        Command::Sched(SchedCommand::Simulate(args)) => sched::simulate(args),
+        Command::Sched(SchedCommand::Trace(args)) => sched::trace(args),
+        Command::Sched(SchedCommand::Synth(args)) => sched::synth(args),
     }
 }
 

@@ -2,8 +2,14 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use zkq_engine::EngineError;
 use zkq_kernels::BackendConfig;
 use zkq_scheduler::config::WorkerConfig;
+use zkq_scheduler::fair::cost::parse_bytes;
+use zkq_scheduler::fair::metrics::DEFAULT_WAIT_BUCKETS;
+use zkq_scheduler::fair::FairnessMetrics;
 
 use super::services::runtime;
 use crate::cli::WorkerArgs;
@@ -15,6 +21,23 @@ fn default_worker_id() -> String {
 }
 
 pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
+    let device_memory_bytes = match &args.device_memory {
+        None => None,
+        Some(text) => match parse_bytes(text) {
+            Some(b) if b > 0 => Some(b),
+            _ => return Err(EngineError::format("--device-memory", format!("`{text}` is not a positive size (use e.g. 8GiB, 512MiB or a byte count)")).into()),
+        },
+    };
+    let null_prover_delay = match args.null_prover_ms.as_slice() {
+        [] => (Duration::ZERO, Duration::ZERO),
+        [fixed, per] if fixed.is_finite() && per.is_finite() && *fixed >= 0.0 && *per >= 0.0 => {
+            (Duration::from_secs_f64(fixed / 1e3), Duration::from_secs_f64(per / 1e3))
+        }
+        _ => return Err(EngineError::format("--null-prover-ms", "expects FIXED,PER_PROOF: two non-negative milliseconds").into()),
+    };
+    // The fairness metrics: the worker updates them; a metrics endpoint renders them
+    // (`FairnessMetrics::render`) from this same Arc.
+    let fairness_metrics = Arc::new(FairnessMetrics::new(Duration::from_secs(args.fairness_window_secs.max(1)), DEFAULT_WAIT_BUCKETS.to_vec()));
     let mut amqp = args.services.amqp();
     amqp.delivery_limit = args.delivery_limit;
     let config = WorkerConfig {
@@ -29,6 +52,9 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         max_wait: Duration::from_millis(args.max_wait_ms),
         max_message_bytes: args.max_message_mib << 20,
         null_prover: args.null_prover,
+        null_prover_delay,
+        device_memory_bytes,
+        fairness_metrics,
         ..Default::default()
     };
     let rt = runtime()?;

@@ -216,6 +216,11 @@ where
 
 /// Drops the schema, deletes the queues and exchanges. Never panics (it runs after failures).
 async fn cleanup(env: &Env) {
+    // The tenants' own queues, named from the tenants table before the schema goes.
+    let tenants: Vec<String> = match tokio::time::timeout(Duration::from_secs(10), pg_connect(&env.pg_url)).await {
+        Ok(Ok(pg)) => pg.query("select name from tenants", &[]).await.map(|rows| rows.iter().map(|r| r.get(0)).collect()).unwrap_or_default(),
+        _ => Vec::new(),
+    };
     let drop_schema = async {
         let admin = pg_connect(&pg_base()).await?;
         admin.batch_execute(&format!("drop schema if exists {} cascade", env.schema)).await.map_err(|e| e.to_string())
@@ -227,7 +232,12 @@ async fn cleanup(env: &Env) {
     }
     let delete = async {
         let conn = Connection::connect(&env.amqp.uri, ConnectionProperties::default()).await.map_err(|e| e.to_string())?;
-        for q in [env.amqp.jobs_queue(), env.amqp.dead_letter_queue()] {
+        let tenant_queues = tenants
+            .iter()
+            .chain(std::iter::once(&TENANT.to_owned()))
+            .flat_map(|t| (0..=9).map(move |p| env.amqp.tenant_queue(t, p)))
+            .collect::<HashSet<_>>();
+        for q in [env.amqp.jobs_queue(), env.amqp.dead_letter_queue()].into_iter().chain(tenant_queues) {
             let ch = conn.create_channel().await.map_err(|e| e.to_string())?;
             if let Err(e) = ch.queue_delete(q.as_str().into(), QueueDeleteOptions::default()).await {
                 eprintln!("warning: cannot delete queue {q}: {e}");
@@ -429,6 +439,16 @@ pub(crate) async fn try_queue_counts(env: &Env, queue: &str) -> Option<(u32, u32
         q.map(|q| (q.message_count(), q.consumer_count()))
     };
     tokio::time::timeout(Duration::from_secs(5), probe).await.ok().flatten()
+}
+
+/// Jobs ready in the broker for the test tenant: its own queue (where `Submitter` publishes)
+/// plus the shared queue (raw publishes). A tenant queue not declared yet holds nothing.
+pub(crate) async fn ready_jobs(env: &Env) -> u32 {
+    let mut tenant = 0;
+    for p in 0..=9 {
+        tenant += try_queue_counts(env, &env.amqp.tenant_queue(TENANT, p)).await.map_or(0, |c| c.0);
+    }
+    ready_messages(env, &env.amqp.jobs_queue()).await + tenant
 }
 
 /// Messages ready (not delivered to a consumer) in `queue`.

@@ -899,7 +899,9 @@ async fn run(args: Args) -> Result<()> {
         .context("cannot reach RabbitMQ")?;
     let admin_ch = admin.create_channel().await?;
     topology::declare(&admin_ch, &amqp).await?;
-    let queue = amqp.jobs_queue();
+    // Jobs go to the tenant's own queue (priority 0): that is the queue to watch.
+    topology::declare_tenant(&admin_ch, &amqp, &args.tenant, 0).await?;
+    let queue = amqp.tenant_queue(&args.tenant, 0);
     let (mut depth_at_start, consumers_before) = queue_state(&admin_ch, &queue).await?;
     if args.purge && depth_at_start > 0 {
         let n = admin_ch

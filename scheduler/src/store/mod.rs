@@ -12,6 +12,7 @@
 //! | `circuits.rs` | `circuits` | registered zkeys, versioned per name; circuit references |
 //! | `prices.rs` | `prices` | the versioned price table, seeded with public list prices |
 //! | `jobs.rs` | `jobs`, `batches`, `job_results`, `job_costs` | the worker's one-transaction commit, redelivery look-ups, `zkq job`/`jobs` views |
+//! | `history.rs` | `jobs`, `tenants`, `circuits`, `batches` | job history as a simulator trace (`zkq sched trace`) |
 //!
 //! Conventions: money is SQL `numeric`, written as `$n::float8::numeric` and read as `::float8`
 //! (so no decimal crate is needed; f64 carries every list price exactly enough for cost
@@ -22,6 +23,7 @@
 //! connection string.
 
 mod circuits;
+mod history;
 mod jobs;
 pub mod migrations;
 mod prices;
@@ -37,6 +39,7 @@ use crate::config::StoreConfig;
 use crate::SchedulerError;
 
 pub use circuits::{valid_circuit_name, CircuitRef, NewCircuit};
+pub use history::fit_device_time;
 pub use jobs::{CommitReport, ResultSummary};
 pub use prices::{NewPrice, PRICING_CATEGORIES};
 
