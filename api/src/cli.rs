@@ -213,6 +213,21 @@ pub(crate) struct WorkerArgs {
     /// Skip proving (results carry a null proof): measures the pipeline's own capacity.
     #[arg(long)]
     pub(crate) null_prover: bool,
+    /// Where the Prometheus `/metrics` endpoint listens (`host:port`), or `off`.
+    #[arg(long, env = "ZKQ_METRICS_ADDR", default_value = zkq_scheduler::metrics::DEFAULT_METRICS_ADDR)]
+    pub(crate) metrics_addr: String,
+    /// Upper bounds of the batch-size histogram (comma-separated, increasing).
+    #[arg(long, default_value = "1,2,4,8,16,32,64,128,256")]
+    pub(crate) metrics_batch_buckets: String,
+    /// Upper bounds of the end-to-end latency histogram, seconds (comma-separated, increasing).
+    #[arg(long, default_value = "0.05,0.1,0.25,0.5,1,2.5,5,10,30,60,120,300")]
+    pub(crate) metrics_latency_buckets: String,
+    /// Region this worker runs in, recorded on batches and uptime rows for FinOps reports.
+    #[arg(long, env = "ZKQ_REGION")]
+    pub(crate) region: Option<String>,
+    /// Seconds between uptime heartbeats (the FinOps idle row's paid time).
+    #[arg(long, default_value_t = 15)]
+    pub(crate) heartbeat_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,6 +22,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -38,7 +39,8 @@ use crate::config::WorkerConfig;
 use crate::device::{Device, DeviceBatch, DeviceConfig, DeviceJob, DeviceResult};
 use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
 use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
-use crate::store::Store;
+use crate::metrics::{JobOutcomeLabel, WorkerMetrics};
+use crate::store::{Store, UptimeRecord};
 use crate::{topology, SchedulerError};
 
 /// How long admission caches (tenants, circuits, prices) trust an entry.
@@ -76,6 +78,7 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
     });
     let store = retry_until_stopped("PostgreSQL", &stop, || Store::connect(&config.store)).await?;
     let Some(store) = store else { return Ok(WorkerStats::default()) };
+    let metrics = crate::metrics::start(&config, store.clone(), stop.clone()).await;
     let device = Device::spawn(
         DeviceConfig {
             backend: config.backend.clone(),
@@ -85,9 +88,20 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
             worker_id: config.worker_id.clone(),
             null_prover: config.null_prover,
             witness_dir: config.witness_dir.clone(),
+            region: config.region.clone(),
+            metrics: Some(metrics.clone()),
         },
         1,
     )?;
+    let uptime = UptimeRecord {
+        worker_id: config.worker_id.clone(),
+        started_at: Utc::now(),
+        device: device.name().to_owned(),
+        device_type: config.device_type.clone(),
+        devices: 1,
+        region: config.region.clone(),
+    };
+    let heartbeat = tokio::spawn(crate::uptime::heartbeat(store.clone(), uptime, config.heartbeat_interval, stop.clone()));
     tracing::info!(worker = %config.worker_id, device = device.name(), max_batch = config.max_batch, "worker started");
     let mut stats = WorkerStats::default();
     let mut backoff = Backoff::new();
@@ -110,7 +124,7 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
         };
         backoff.reset();
         stats.sessions += 1;
-        let mut s = Session::new(&config, store.clone(), device.clone(), channel.clone(), stop.clone());
+        let mut s = Session::new(&config, store.clone(), device.clone(), channel.clone(), stop.clone(), metrics.clone());
         let ended = s.run(&mut stats).await;
         let _ = conn.close(200, "bye".into()).await;
         match ended {
@@ -121,6 +135,8 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
             }
         }
     }
+    // The worker leaves the loop only once stop is set: the heartbeat writes its last beat.
+    let _ = tokio::time::timeout(Duration::from_secs(5), heartbeat).await;
     tracing::info!(?stats, "worker stopped");
     Ok(stats)
 }
@@ -187,10 +203,11 @@ struct Session<'a> {
     tenants: HashMap<String, Cached<Option<TenantRecord>>>,
     circuits: HashMap<String, Cached<Option<CircuitRecord>>>,
     prices: Option<Cached<Option<Price>>>,
+    metrics: Arc<WorkerMetrics>,
 }
 
 impl<'a> Session<'a> {
-    fn new(config: &'a WorkerConfig, store: Store, device: Device, channel: Channel, stop: watch::Receiver<bool>) -> Self {
+    fn new(config: &'a WorkerConfig, store: Store, device: Device, channel: Channel, stop: watch::Receiver<bool>, metrics: Arc<WorkerMetrics>) -> Self {
         Self {
             config,
             store,
@@ -202,6 +219,7 @@ impl<'a> Session<'a> {
             tenants: HashMap::new(),
             circuits: HashMap::new(),
             prices: None,
+            metrics,
         }
     }
 
@@ -361,6 +379,10 @@ impl<'a> Session<'a> {
     /// Commits a finished batch, replies, dead-letters failures, acks.
     async fn finish_batch(&mut self, held: Vec<Held>, result: Result<DeviceResult, SchedulerError>, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
         let result = result?;
+        if let Some(b) = &result.batch {
+            let usd: f64 = result.outcomes.iter().filter_map(|o| o.cost.map(|c| c.usd)).sum();
+            self.metrics.batch_ran(&b.device_type, b.size.max(0) as usize, b.device_seconds, usd);
+        }
         let device = result.batch.as_ref().map(|b| b.device.clone());
         let items: Vec<(JobOutcome, Delivery)> = result.outcomes.into_iter().zip(held.into_iter().map(|h| h.delivery)).collect();
         self.commit_reply_ack(result.batch.as_ref(), items, device, stats).await
@@ -480,14 +502,20 @@ impl<'a> Session<'a> {
             }
         }
         self.channel.wait_for_confirms().await?;
+        let now_ms = Utc::now().timestamp_millis();
         for (outcome, delivery) in &items {
-            if stored.contains_key(&outcome.meta.job_id) {
+            let label = if stored.contains_key(&outcome.meta.job_id) {
                 stats.resent += 1;
+                JobOutcomeLabel::Resent
             } else if matches!(outcome.outcome, Outcome::Proved { .. }) {
                 stats.proved += 1;
+                JobOutcomeLabel::Proved
             } else {
                 stats.failed += 1;
-            }
+                JobOutcomeLabel::Failed
+            };
+            let since_ms = outcome.meta.submitted_at_ms.unwrap_or_else(|| outcome.received_at.timestamp_millis());
+            self.metrics.job_finished(label, Some((now_ms - since_ms).max(0) as f64 / 1e3));
             ack(delivery).await;
         }
         Ok(())

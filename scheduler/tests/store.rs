@@ -128,6 +128,8 @@ fn batch(circuit_id: &str, size: i32, price_id: Option<i64>) -> BatchRecord {
         finished_at,
         device_seconds: 0.4,
         price_id,
+        region: Some("us-east-1".into()),
+        key_cache_hit: Some(true),
     }
 }
 
@@ -579,6 +581,40 @@ async fn failures_commit_without_a_batch() {
         assert_eq!(stored["f-1"]["code"], "unknown_circuit");
         assert_eq!(store.commit_batch(None, &outcomes).await.expect("again").already_done, ["f-1", "f-2"]);
         assert_eq!(store.commit_batch(None, &[]).await.expect("empty"), Default::default());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn uptime_rows_only_move_forward_and_the_queue_age_reads_the_oldest_queued_job() {
+    in_fresh_schema("uptime", |config| async move {
+        let store = Store::connect(&config).await.expect("connect");
+        let raw = raw_client(&config).await;
+        let record = zkq_scheduler::store::UptimeRecord {
+            worker_id: "w1".into(),
+            started_at: at("2026-11-23T00:00:00Z"),
+            device: "cpu (2 threads)".into(),
+            device_type: "cpu-2core".into(),
+            devices: 1,
+            region: Some("us-east-1".into()),
+        };
+        store.record_uptime(&record, at("2026-11-23T00:00:15Z")).await.expect("first beat");
+        store.record_uptime(&record, at("2026-11-23T01:00:00Z")).await.expect("second beat");
+        store.record_uptime(&record, at("2026-11-23T00:30:00Z")).await.expect("a late beat");
+        let row = raw.query_one("select last_seen_at, region from worker_uptime", &[]).await.expect("row");
+        assert_eq!(row.get::<_, DateTime<Utc>>(0), at("2026-11-23T01:00:00Z"), "last_seen_at never moves backwards");
+        assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("us-east-1"));
+        // A restart is a new row.
+        let restarted = zkq_scheduler::store::UptimeRecord { started_at: at("2026-11-23T02:00:00Z"), ..record.clone() };
+        store.record_uptime(&restarted, at("2026-11-23T02:00:00Z")).await.expect("restart");
+        assert_eq!(count(&raw, "select count(*) from worker_uptime").await, 2);
+
+        assert_eq!(store.oldest_queued_age_seconds().await.expect("age"), None, "no queued job");
+        let queued = |id: &str, ms: i64| meta(id, "acme", None, Some(ms));
+        let now = Utc::now().timestamp_millis();
+        store.insert_queued_jobs(&[queued("old", now - 90_000), queued("new", now - 5_000)]).await.expect("queue");
+        let age = store.oldest_queued_age_seconds().await.expect("age").expect("some");
+        assert!((89.0..120.0).contains(&age), "oldest queued job is ~90 s old, got {age}");
     })
     .await;
 }

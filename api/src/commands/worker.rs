@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use zkq_kernels::BackendConfig;
 use zkq_scheduler::config::WorkerConfig;
+use zkq_scheduler::metrics::{parse_buckets, MetricsConfig};
+use zkq_scheduler::SchedulerError;
 
 use super::services::runtime;
 use crate::cli::WorkerArgs;
@@ -12,6 +14,22 @@ use crate::exit::ExitCode;
 fn default_worker_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "host".into());
     format!("{host}-{}", std::process::id())
+}
+
+/// `--metrics-addr` (`host:port` or `off`) and the bucket flags.
+fn metrics_config(addr: &str, batch: &str, latency: &str) -> anyhow::Result<MetricsConfig> {
+    let bad = |flag: &str, e: String| SchedulerError::Invalid(format!("{flag}: {e}"));
+    let addr = if addr.eq_ignore_ascii_case("off") {
+        None
+    } else {
+        Some(addr.parse().map_err(|_| bad("--metrics-addr", format!("{addr:?} is not host:port (an IP address and a port) or `off`")))?)
+    };
+    Ok(MetricsConfig {
+        addr,
+        batch_size_buckets: parse_buckets(batch).map_err(|e| bad("--metrics-batch-buckets", e))?,
+        latency_buckets_seconds: parse_buckets(latency).map_err(|e| bad("--metrics-latency-buckets", e))?,
+        sources: Vec::new(),
+    })
 }
 
 pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
@@ -29,6 +47,9 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         max_wait: Duration::from_millis(args.max_wait_ms),
         max_message_bytes: args.max_message_mib << 20,
         null_prover: args.null_prover,
+        region: args.region.filter(|r| !r.trim().is_empty()),
+        heartbeat_interval: Duration::from_secs(args.heartbeat_secs.max(1)),
+        metrics: metrics_config(&args.metrics_addr, &args.metrics_batch_buckets, &args.metrics_latency_buckets)?,
         ..Default::default()
     };
     let rt = runtime()?;

@@ -12,6 +12,7 @@
 //! | `circuits.rs` | `circuits` | registered zkeys, versioned per name; circuit references |
 //! | `prices.rs` | `prices` | the versioned price table, seeded with public list prices |
 //! | `jobs.rs` | `jobs`, `batches`, `job_results`, `job_costs` | the worker's one-transaction commit, redelivery look-ups, `zkq job`/`jobs` views |
+//! | `uptime.rs` | `worker_uptime`, `jobs` | worker heartbeats (paid device time for FinOps idle cost), oldest queued job age |
 //!
 //! Conventions: money is SQL `numeric`, written as `$n::float8::numeric` and read as `::float8`
 //! (so no decimal crate is needed; f64 carries every list price exactly enough for cost
@@ -26,6 +27,7 @@ mod jobs;
 pub mod migrations;
 mod prices;
 mod tenants;
+mod uptime;
 
 use std::time::Duration;
 
@@ -39,6 +41,7 @@ use crate::SchedulerError;
 pub use circuits::{valid_circuit_name, CircuitRef, NewCircuit};
 pub use jobs::{CommitReport, ResultSummary};
 pub use prices::{NewPrice, PRICING_CATEGORIES};
+pub use uptime::UptimeRecord;
 
 /// Shorthand for this module's results.
 pub type Result<T> = std::result::Result<T, SchedulerError>;

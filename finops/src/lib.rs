@@ -1,0 +1,2 @@
+//! zkq FinOps.
+pub use polars;

@@ -1,0 +1,2 @@
+//! zkq-finops binary.
+fn main() {}
