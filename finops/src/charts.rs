@@ -122,7 +122,7 @@ where
                 String::new()
             }
         })
-        .y_label_formatter(&|v| format!("${}", num(*v)))
+        .y_label_formatter(&|v| axis_money(*v, top))
         .y_desc("USD per 1k proofs")
         .label_style((FAMILY, 14))
         .axis_desc_style((FAMILY, 15))
@@ -143,7 +143,7 @@ where
         runs.push(run);
     }
     for (k, r) in runs.iter().enumerate() {
-        let series = chart.draw_series(LineSeries::new(r.iter().copied(), BLUE.stroke_width(3))).map_err(&e)?;
+        let series = chart.draw_series(LineSeries::new(r.iter().copied(), BLUE.stroke_width(2))).map_err(&e)?;
         if k == 0 {
             series.label("cost per 1k proofs").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(3)));
         }
@@ -194,7 +194,9 @@ where
     }
     let (left, right, top) = (200_i32, SPLIT_W as i32 - 110, 84_i32);
     let max = c.bars.iter().map(|b| b.1.iter().sum::<f64>()).fold(0.0_f64, f64::max);
-    let scale = if max > 0.0 { f64::from(right - left) / max } else { 0.0 };
+    let (step, ticks) = nice_ticks(max);
+    let axis_max = step * ticks as f64;
+    let scale = if axis_max > 0.0 { f64::from(right - left) / axis_max } else { 0.0 };
     if c.bars.is_empty() {
         root.draw(&Text::new("no cost in this period", (left, top + 8), text.clone())).map_err(&e)?;
     }
@@ -217,17 +219,33 @@ where
     // Axis with five ticks.
     let axis_y = top + (c.bars.len().max(1) as i32) * ROW_H as i32 + 4;
     root.draw(&PathElement::new(vec![(left, axis_y), (right, axis_y)], BLACK.stroke_width(1))).map_err(&e)?;
-    for k in 0..=4 {
-        let x = left + (right - left) * k / 4;
+    for k in 0..=ticks {
+        let x = left + ((right - left) as f64 * k as f64 / ticks as f64).round() as i32;
         root.draw(&PathElement::new(vec![(x, axis_y), (x, axis_y + 5)], BLACK.stroke_width(1))).map_err(&e)?;
-        let v = if scale > 0.0 { f64::from(x - left) / scale } else { 0.0 };
-        root.draw(&Text::new(format!("${}", num(v)), (x - 14, axis_y + 9), text.clone())).map_err(&e)?;
+        root.draw(&Text::new(axis_money(step * k as f64, axis_max), (x - 14, axis_y + 9), text.clone())).map_err(&e)?;
     }
     root.present().map_err(&e)?;
     Ok(())
 }
 
 const TREND_SIZE: (u32, u32) = (960, 540);
+
+/// A money axis label with as many decimals as the axis range needs (same for every tick).
+fn axis_money(v: f64, range: f64) -> String {
+    let decimals = if range >= 20.0 { 0 } else { ((2.0 - range.max(1e-12).log10()).floor() as usize).min(10) };
+    format!("${v:.decimals$}")
+}
+
+/// A round tick step (1, 2 or 5 × 10ⁿ) and how many ticks reach at least `max` (at most 6).
+fn nice_ticks(max: f64) -> (f64, u32) {
+    if max <= 0.0 || !max.is_finite() {
+        return (1.0, 1);
+    }
+    let raw = max / 5.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| max / s <= 5.0).unwrap_or(10.0 * mag);
+    (step, ((max / step).ceil() as u32).max(1))
+}
 
 /// The trend chart as SVG.
 pub fn trend_svg(c: &TrendChart) -> Result<String> {
@@ -287,6 +305,15 @@ mod tests {
         assert_eq!(&bytes[1..4], b"PNG");
         split_png(&split, &dir.path().join("split.png")).expect("png");
         assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 2, "no temporary files left");
+    }
+
+    #[test]
+    fn axes_use_round_ticks_and_one_precision() {
+        assert_eq!(nice_ticks(577.4), (200.0, 3));
+        let (step, n) = nice_ticks(0.0042);
+        assert!((step - 0.001).abs() < 1e-12 && n == 5);
+        assert_eq!(axis_money(50.0, 300.0), "$50");
+        assert_eq!(axis_money(0.002, 0.005), "$0.0020");
     }
 
     #[test]

@@ -25,7 +25,7 @@ fn row_html(c: &Compared) -> String {
         LineKind::Idle | LineKind::Shared => " class=\"pool\"",
         LineKind::Workload => "",
     };
-    let pool = |v: f64| if l.spread { format!("({})", num(v)) } else { num(v) };
+    let pool = |v: f64| if l.spread && l.kind != LineKind::Workload { format!("({})", num(v)) } else { num(v) };
     format!(
         "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         escape(&l.group),
@@ -40,8 +40,8 @@ fn row_html(c: &Compared) -> String {
         pct(ch("usd_per_1k_proofs")),
         opt(l.p95_prove_ms),
         l.cache_hit_rate.map_or_else(|| "–".into(), |h| format!("{:.1}%", 100.0 * h)),
-        pool(l.idle_usd),
-        pool(l.shared_usd),
+        if l.kind == LineKind::Shared { String::new() } else { pool(l.idle_usd) },
+        if l.kind == LineKind::Idle { String::new() } else { pool(l.shared_usd) },
     )
 }
 

@@ -99,8 +99,10 @@ pub fn table(r: &Report) -> String {
         let l = &c.current;
         let prev_1k = c.previous.as_ref().and_then(|p| p.usd_per_1k());
         let ch = |name: &str| f(name).map(|fig| c.change_of(&fig).pct);
+        let pool = |v: f64| if l.spread { format!("({})", num(v)) } else { num(v) };
         let (idle, shared) = match l.kind {
-            LineKind::Idle | LineKind::Shared if l.spread => (format!("({})", num(l.idle_usd)), format!("({})", num(l.shared_usd))),
+            LineKind::Idle => (pool(l.idle_usd), String::new()),
+            LineKind::Shared => (String::new(), pool(l.shared_usd)),
             _ => (num(l.idle_usd), num(l.shared_usd)),
         };
         cells.push(vec![
