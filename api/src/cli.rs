@@ -47,6 +47,14 @@ pub(crate) enum Command {
     Job(JobArgs),
     /// List a tenant's jobs, newest first.
     Jobs(JobsArgs),
+    /// FinOps: cost reports, FOCUS exports, charts, prices (runs the `zkq-finops` binary
+    /// found next to `zkq` or on PATH; `zkq finops --help` lists its commands).
+    #[command(disable_help_flag = true)]
+    Finops {
+        /// Arguments passed to `zkq-finops` unchanged.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 
 mod backends;
 mod dev;
+mod finops;
 mod jobs;
 mod prove;
 mod registry;
@@ -34,6 +35,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => submit::submit(args),
         Command::Job(args) => jobs::job(args),
         Command::Jobs(args) => jobs::jobs(args),
+        Command::Finops { args } => finops::forward(&args),
     }
 }
 
