@@ -21,7 +21,7 @@ fn exported() -> BTreeSet<String> {
     m.render()
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| l.split(|c| c == '{' || c == ' ').next().unwrap_or("").to_owned())
+        .map(|l| l.split(['{', ' ']).next().unwrap_or("").to_owned())
         .collect()
 }
 
