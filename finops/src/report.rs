@@ -240,7 +240,7 @@ pub fn change(current: Option<f64>, previous: Option<f64>) -> Change {
 pub struct Compared {
     /// This period.
     pub current: Line,
-    /// The previous period (`None` for a bucket or group absent then... always present as zeros for groups).
+    /// The previous period's row (a group absent then has zero figures).
     pub previous: Option<Line>,
     /// Attribution of the change in cost per 1k proofs.
     pub drivers: Option<Drivers>,

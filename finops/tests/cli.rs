@@ -237,6 +237,12 @@ fn errors_are_one_line_with_distinct_exit_codes_and_empty_periods_say_so() {
     let o = finops(&s.url, &["report", "--from", "2026-03-01", "--to", "2026-03-02", "--by", "planet"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(one_line(&o) && stderr(&o).contains("--by \"planet\""), "{}", stderr(&o));
+    let o = finops(&s.url, &["report", "--from", "2026-03-01", "--to", "2026-03-02", "--share", "fair"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(one_line(&o) && stderr(&o).contains("--share \"fair\""), "{}", stderr(&o));
+    let o = finops(&s.url, &["report", "--from", "2026-03-01", "--to", "2026-03-02", "--format", "parquet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(one_line(&o) && stderr(&o).contains("--out"), "{}", stderr(&o));
     let o = finops(&s.url, &["report", "--frm", "2026-03-01"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(one_line(&o), "{}", stderr(&o));
