@@ -73,13 +73,16 @@ pub fn attribute(previous: &Factors, current: &Factors) -> Option<Drivers> {
     let k0 = 1000.0 * p0 * s0 / u0;
     let k1 = 1000.0 * p1 * s1 / u1;
     let l = if (k1 - k0).abs() <= f64::EPSILON * k0.abs().max(k1.abs()) { k1 } else { (k1 - k0) / (k1 / k0).ln() };
+    // A factor that did not move (up to rounding in the ratios) contributes exactly zero.
+    let noise = 1e-12 * k0.abs().max(k1.abs());
+    let clean = |x: f64| if x.abs() <= noise { 0.0 } else { x };
     Some(Drivers {
         previous_usd_per_1k: k0,
         current_usd_per_1k: k1,
         change: k1 - k0,
-        price_mix: l * (p1 / p0).ln(),
-        device_seconds_per_proof: l * (s1 / s0).ln(),
-        utilisation: -l * (u1 / u0).ln(),
+        price_mix: clean(l * (p1 / p0).ln()),
+        device_seconds_per_proof: clean(l * (s1 / s0).ln()),
+        utilisation: clean(-l * (u1 / u0).ln()),
     })
 }
 

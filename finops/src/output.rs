@@ -66,7 +66,8 @@ fn opt(v: Option<f64>) -> String {
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map_or_else(|| "n/a".into(), |p| format!("{p:+.1}%"))
+    // Round first so that −0.04 % prints as +0.0 %, not −0.0 %.
+    v.map_or_else(|| "n/a".into(), |p| format!("{:+.1}%", (p * 10.0).round() / 10.0 + 0.0))
 }
 
 fn all_rows(r: &Report) -> impl Iterator<Item = &Compared> {
