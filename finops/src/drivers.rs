@@ -18,7 +18,8 @@
 //! ```
 //!
 //! and the three terms sum to K₁ − K₀ exactly (because ln K = ln 1000 + ln p + ln s − ln u).
-//! Attribution needs every factor positive in both periods; otherwise there is none.
+//! Attribution needs every factor positive in both periods; otherwise there is none. A term
+//! smaller than 10⁻¹² · max(K₀, K₁) (a factor that did not move, up to rounding) is reported as 0.
 
 use serde::Serialize;
 
