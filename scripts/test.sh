@@ -9,7 +9,10 @@ ensure_node_tools
 ensure_nvrtc
 bash "$ZKQ_ROOT/scripts/services.sh"
 log "cargo $(cargo --version | cut -d' ' -f2), node $(node --version), target dir $CARGO_TARGET_DIR"
-log "checking that benches and binaries compile"
-cargo check --workspace --all-targets --locked --quiet
+# Every target (libraries, binaries, tests, benches) is compiled ONCE, in the test profile, and
+# the test run reuses it: a separate `cargo check` would compile polars (zkq-finops) a second
+# time, in metadata mode, for nothing (polars alone is ~10 min of a cold 2-core build).
+log "building every target once (benches and binaries included)"
+cargo test --workspace --all-targets --locked --no-run --quiet
 log "running the tests"
 cargo test --workspace --locked

@@ -50,6 +50,14 @@ pub(crate) enum Command {
     /// Fair scheduling: simulate batch sizes on a workload, record and synthesise workloads.
     #[command(subcommand)]
     Sched(SchedCommand),
+    /// FinOps: cost reports, FOCUS exports, charts, prices (runs the `zkq-finops` binary
+    /// found next to `zkq` or on PATH; `zkq finops --help` lists its commands).
+    #[command(disable_help_flag = true)]
+    Finops {
+        /// Arguments passed to `zkq-finops` unchanged.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -324,6 +332,21 @@ pub(crate) struct WorkerArgs {
     /// Fairness window of the fairness metrics, seconds.
     #[arg(long, default_value_t = 60)]
     pub(crate) fairness_window_secs: u64,
+    /// Where the Prometheus `/metrics` endpoint listens (`host:port`), or `off`.
+    #[arg(long, env = "ZKQ_METRICS_ADDR", default_value = zkq_scheduler::metrics::DEFAULT_METRICS_ADDR)]
+    pub(crate) metrics_addr: String,
+    /// Upper bounds of the batch-size histogram (comma-separated, increasing).
+    #[arg(long, default_value = "1,2,4,8,16,32,64,128,256")]
+    pub(crate) metrics_batch_buckets: String,
+    /// Upper bounds of the end-to-end latency histogram, seconds (comma-separated, increasing).
+    #[arg(long, default_value = "0.05,0.1,0.25,0.5,1,2.5,5,10,30,60,120,300")]
+    pub(crate) metrics_latency_buckets: String,
+    /// Region this worker runs in, recorded on batches and uptime rows for FinOps reports.
+    #[arg(long, env = "ZKQ_REGION")]
+    pub(crate) region: Option<String>,
+    /// Seconds between uptime heartbeats (the FinOps idle row's paid time).
+    #[arg(long, default_value_t = 15)]
+    pub(crate) heartbeat_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -24,6 +24,8 @@ pub(crate) enum ExitCode {
     Timeout = 7,
     /// RabbitMQ or PostgreSQL is unreachable or refused the operation.
     Service = 8,
+    /// `finops`: the `zkq-finops` binary is not installed (next to `zkq` or on PATH).
+    MissingTool = 9,
 }
 
 /// The exit code for an error, found by walking its chain for a typed cause.

@@ -5,12 +5,14 @@
 //! - `exit` — exit codes and the mapping from errors to them; one-line error messages.
 //! - `progress` — progress display, shown only when stderr is a terminal.
 //! - `commands/` — one module per subcommand: `prove`, `verify`, `zkey`, `backends`, `dev`
-//!   (the insecure `dev setup`).
+//!   (the insecure `dev setup`), …, `finops` (forwards to the `zkq-finops` binary).
 //!
 //! Exit codes: 0 success (valid proof), 1 proof invalid, 2 bad input (malformed or
 //! wrong-curve file, wrong sizes, bad usage), 3 a file is missing, unreadable or unwritable,
 //! 4 the witness does not satisfy the circuit, 5 backend unavailable or failed, 6 `submit`: some
-//! jobs failed, 7 `submit`: timed out waiting for results, 8 RabbitMQ or PostgreSQL unavailable.
+//! jobs failed, 7 `submit`: timed out waiting for results, 8 RabbitMQ or PostgreSQL unavailable,
+//! 9 `finops`: the `zkq-finops` binary is not installed. `zkq finops` otherwise exits with
+//! `zkq-finops`'s own code.
 
 #![allow(clippy::print_stdout)]
 

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use zkq_kernels::BackendConfig;
 
+use crate::metrics::MetricsConfig;
+
 /// Where the broker is and how the queues are shaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmqpConfig {
@@ -143,6 +145,15 @@ pub struct WorkerConfig {
     /// Witness store for jobs that reference their witness (`zkq-witness-ref`): files named
     /// `<sha256>.wtns`. Default `$XDG_DATA_HOME/zkq/witnesses`, resolved by the binary.
     pub witness_dir: PathBuf,
+    /// Region this worker runs in (recorded on batches and uptime rows for FinOps reports).
+    /// Default `None`: reports then take the region of the price the batch was charged at.
+    pub region: Option<String>,
+    /// How often the worker records that it is up (`worker_uptime.last_seen_at`), for the idle
+    /// row of FinOps reports. Default 15 s: paid-but-unrecorded time after a crash is at most
+    /// one interval.
+    pub heartbeat_interval: Duration,
+    /// The Prometheus `/metrics` endpoint (default `127.0.0.1:9464`; off with `addr: None`).
+    pub metrics: MetricsConfig,
 }
 
 impl Default for WorkerConfig {
@@ -163,6 +174,9 @@ impl Default for WorkerConfig {
             device_memory_bytes: None,
             null_prover_delay: (Duration::ZERO, Duration::ZERO),
             fairness_metrics: std::sync::Arc::new(crate::fair::FairnessMetrics::default()),
+            region: None,
+            heartbeat_interval: Duration::from_secs(15),
+            metrics: MetricsConfig::default(),
         }
     }
 }

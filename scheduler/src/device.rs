@@ -20,6 +20,7 @@ use uuid::Uuid;
 use zkq_engine::{json as sjson, zkey, PreparedVerifyingKey, Prover, ProvingKey, Witness};
 use zkq_kernels::BackendConfig;
 
+use crate::metrics::WorkerMetrics;
 use crate::model::{BatchRecord, CircuitRecord, JobCost, JobMeta, JobOutcome, JobTimings, Outcome, Price};
 use crate::protocol::ReasonCode;
 use crate::SchedulerError;
@@ -76,6 +77,10 @@ pub struct DeviceConfig {
     pub witness_dir: PathBuf,
     /// Null prover only: device time to pretend per batch, `(fixed, per proof)`.
     pub null_prover_delay: (Duration, Duration),
+    /// Region recorded on batches.
+    pub region: Option<String>,
+    /// Where key-cache hits and misses are counted.
+    pub metrics: Option<Arc<WorkerMetrics>>,
 }
 
 type Request = (DeviceBatch, oneshot::Sender<DeviceResult>);
@@ -104,7 +109,7 @@ impl Device {
         std::thread::Builder::new()
             .name("zkq-device".into())
             .spawn(move || {
-                let mut state = DeviceState { config, prover, keys: VecDeque::new(), device: thread_name };
+                let mut state = DeviceState { config, prover, keys: VecDeque::new(), device: thread_name, last_key_hit: None };
                 while let Some((batch, reply)) = rx.blocking_recv() {
                     let result = state.run(batch);
                     let _ = reply.send(result);
@@ -132,6 +137,8 @@ struct DeviceState {
     prover: Prover,
     keys: VecDeque<LoadedKey>,
     device: String,
+    /// Whether the last key look-up was a cache hit (recorded on the batch).
+    last_key_hit: Option<bool>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -153,14 +160,23 @@ fn failed(job: &DeviceJob, circuit_id: &str, code: ReasonCode, reason: String, w
 }
 
 impl DeviceState {
+    fn note_key_lookup(&mut self, hit: bool) {
+        self.last_key_hit = Some(hit);
+        if let Some(m) = &self.config.metrics {
+            m.key_cache(hit);
+        }
+    }
+
     fn key(&mut self, circuit: &CircuitRecord) -> Result<(Arc<ProvingKey>, Arc<PreparedVerifyingKey>), String> {
         if let Some(pos) = self.keys.iter().position(|k| k.id == circuit.id) {
             let k = self.keys.remove(pos).ok_or("key cache")?;
             let out = (k.pk.clone(), k.pvk.clone());
             self.keys.push_front(k);
+            self.note_key_lookup(true);
             tracing::debug!(circuit = %circuit.id, "proving key cache hit");
             return Ok(out);
         }
+        self.note_key_lookup(false);
         let path = self.config.key_dir.join(format!("{}.zkey", circuit.id));
         let pk = zkey::read_proving_key(&path).map_err(|e| format!("cannot load the proving key of {}: {e}", circuit.label()))?;
         let pvk = Arc::new(PreparedVerifyingKey::new(&pk.vk));
@@ -359,6 +375,8 @@ impl DeviceState {
             finished_at,
             device_seconds,
             price_id: price.map(|p| p.id),
+            region: self.config.region.clone(),
+            key_cache_hit: self.last_key_hit,
         }
     }
 }

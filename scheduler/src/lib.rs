@@ -21,6 +21,8 @@
 //! - [`store`] — PostgreSQL: migrations, circuits, tenants, prices, jobs, results, costs.
 //! - [`keystore`] — the content-addressed zkey directory.
 //! - [`worker`] — `run(config, shutdown)`: the consume → batch → prove → commit → reply → ack loop.
+//! - [`metrics`] — the worker's Prometheus `/metrics` endpoint and [`metrics::MetricsSource`].
+//! - [`uptime`] — the worker's heartbeat (uptime rows for the FinOps idle row).
 //! - [`error`] — typed errors.
 
 pub mod batcher;
@@ -30,10 +32,12 @@ pub mod device;
 pub mod error;
 pub mod fair;
 pub mod keystore;
+pub mod metrics;
 pub mod model;
 pub mod protocol;
 pub mod store;
 pub mod topology;
+pub mod uptime;
 pub mod worker;
 
 pub use config::{AmqpConfig, StoreConfig, WorkerConfig};

@@ -196,6 +196,10 @@ pub struct BatchRecord {
     pub device_seconds: f64,
     /// Price row used.
     pub price_id: Option<i64>,
+    /// Region the worker runs in, when configured.
+    pub region: Option<String>,
+    /// Whether the proving key was already in the worker's key cache (`None`: unknown).
+    pub key_cache_hit: Option<bool>,
 }
 
 /// A job as `zkq job` / `zkq jobs` show it.

@@ -51,7 +51,8 @@ use crate::fair::cost::{cpu_memory_default, human_bytes, CircuitShape, CostModel
 use crate::fair::{FairConfig, FairQueue, FairnessMetrics, JobSpec, Time};
 use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
 use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
-use crate::store::Store;
+use crate::metrics::{JobOutcomeLabel, WorkerMetrics};
+use crate::store::{Store, UptimeRecord};
 use crate::{topology, SchedulerError};
 
 /// How long admission caches (tenants, circuits, prices) trust an entry; also how often the
@@ -93,6 +94,7 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
     });
     let store = retry_until_stopped("PostgreSQL", &stop, || Store::connect(&config.store)).await?;
     let Some(store) = store else { return Ok(WorkerStats::default()) };
+    let metrics = crate::metrics::start(&config, store.clone(), stop.clone()).await;
     let device = Device::spawn(
         DeviceConfig {
             backend: config.backend.clone(),
@@ -103,12 +105,23 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
             null_prover: config.null_prover,
             witness_dir: config.witness_dir.clone(),
             null_prover_delay: config.null_prover_delay,
+            region: config.region.clone(),
+            metrics: Some(metrics.clone()),
         },
         DEVICE_SLOTS - 1,
     )?;
     let device_spec = device_spec(&config);
     tracing::info!(backend = device_spec.backend.as_str(), memory_mib = device_spec.memory_bytes >> 20, "device memory for admission and batch caps");
     let origin = Instant::now();
+    let uptime = UptimeRecord {
+        worker_id: config.worker_id.clone(),
+        started_at: Utc::now(),
+        device: device.name().to_owned(),
+        device_type: config.device_type.clone(),
+        devices: 1,
+        region: config.region.clone(),
+    };
+    let heartbeat = tokio::spawn(crate::uptime::heartbeat(store.clone(), uptime, config.heartbeat_interval, stop.clone()));
     tracing::info!(worker = %config.worker_id, device = device.name(), max_batch = config.max_batch, "worker started");
     let mut stats = WorkerStats::default();
     let mut backoff = Backoff::new();
@@ -131,7 +144,7 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
         };
         backoff.reset();
         stats.sessions += 1;
-        let mut s = Session::new(&config, store.clone(), device.clone(), channel.clone(), stop.clone(), device_spec.clone(), origin);
+        let mut s = Session::new(&config, store.clone(), device.clone(), channel.clone(), stop.clone(), device_spec.clone(), origin, metrics.clone());
         let ended = s.run(&mut stats).await;
         let _ = conn.close(200, "bye".into()).await;
         match ended {
@@ -142,6 +155,8 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
             }
         }
     }
+    // The worker leaves the loop only once stop is set: the heartbeat writes its last beat.
+    let _ = tokio::time::timeout(Duration::from_secs(5), heartbeat).await;
     tracing::info!(?stats, "worker stopped");
     Ok(stats)
 }
@@ -222,15 +237,26 @@ struct Session<'a> {
     shapes: HashMap<String, CircuitShape>,
     device_spec: DeviceSpec,
     origin: Instant,
-    metrics: Arc<FairnessMetrics>,
+    fairness: Arc<FairnessMetrics>,
     inflight: FuturesUnordered<InFlight>,
     tenants: HashMap<String, Cached<Option<TenantRecord>>>,
     circuits: HashMap<String, Cached<Option<CircuitRecord>>>,
     prices: Option<Cached<Option<Price>>>,
+    metrics: Arc<WorkerMetrics>,
 }
 
 impl<'a> Session<'a> {
-    fn new(config: &'a WorkerConfig, store: Store, device: Device, channel: Channel, stop: watch::Receiver<bool>, device_spec: DeviceSpec, origin: Instant) -> Self {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        config: &'a WorkerConfig,
+        store: Store,
+        device: Device,
+        channel: Channel,
+        stop: watch::Receiver<bool>,
+        device_spec: DeviceSpec,
+        origin: Instant,
+        metrics: Arc<WorkerMetrics>,
+    ) -> Self {
         Self {
             config,
             store,
@@ -242,11 +268,12 @@ impl<'a> Session<'a> {
             shapes: HashMap::new(),
             device_spec,
             origin,
-            metrics: config.fairness_metrics.clone(),
+            fairness: config.fairness_metrics.clone(),
             inflight: FuturesUnordered::new(),
             tenants: HashMap::new(),
             circuits: HashMap::new(),
             prices: None,
+            metrics,
         }
     }
 
@@ -320,7 +347,7 @@ impl<'a> Session<'a> {
     ) -> Result<(), SchedulerError> {
         let tenants = self.with_store_retry(|s| async move { s.list_tenants().await }).await?;
         for t in tenants {
-            self.metrics.set_weight(&t.name, f64::from(t.weight.max(1)));
+            self.fairness.set_weight(&t.name, f64::from(t.weight.max(1)));
             if subscribed.contains(&t.name) {
                 continue;
             }
@@ -362,8 +389,8 @@ impl<'a> Session<'a> {
     /// device has a free slot (`flush`: partial batches too, for shutdown).
     async fn pump(&mut self, flush: bool, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
         for q in self.queue.expire(self.now()) {
-            self.metrics.deadline_exceeded(&q.tenant);
-            self.metrics.backlog(&q.tenant, self.now(), self.queue.backlog(&q.tenant));
+            self.fairness.deadline_exceeded(&q.tenant);
+            self.fairness.backlog(&q.tenant, self.now(), self.queue.backlog(&q.tenant));
             let held = q.item;
             let rejection = Rejection { code: ReasonCode::DeadlineExceeded, reason: "the deadline passed while the job waited for a batch".into() };
             self.reject(Some(held.meta), rejection, held.delivery, held.received_at, stats).await?;
@@ -374,13 +401,13 @@ impl<'a> Session<'a> {
             let Some(batch) = self.queue.next_batch(now, |c| memory_cap(shapes, spec, max_batch, c), flush) else { break };
             let mut tenants = HashSet::new();
             for q in &batch.jobs {
-                self.metrics.served(&q.tenant, now, q.cost, now.saturating_sub(q.arrived));
+                self.fairness.served(&q.tenant, now, q.cost, now.saturating_sub(q.arrived));
                 tenants.insert(q.tenant.clone());
             }
             for t in tenants {
-                self.metrics.backlog(&t, now, self.queue.backlog(&t));
+                self.fairness.backlog(&t, now, self.queue.backlog(&t));
             }
-            self.metrics.refresh(now);
+            self.fairness.refresh(now);
             tracing::debug!(circuit = %batch.circuit, size = batch.jobs.len(), cut = ?batch.cut, "batch formed");
             self.dispatch(batch.circuit, batch.jobs.into_iter().map(|q| q.item).collect()).await?;
         }
@@ -516,8 +543,8 @@ impl<'a> Session<'a> {
         self.shapes.insert(circuit.id.clone(), shape);
         let tenant_name = spec.tenant.clone();
         self.queue.push(spec, now);
-        self.metrics.set_weight(&tenant_name, f64::from(tenant.weight.max(1)));
-        self.metrics.backlog(&tenant_name, now, self.queue.backlog(&tenant_name));
+        self.fairness.set_weight(&tenant_name, f64::from(tenant.weight.max(1)));
+        self.fairness.backlog(&tenant_name, now, self.queue.backlog(&tenant_name));
         self.pump(false, stats).await
     }
 
@@ -549,6 +576,8 @@ impl<'a> Session<'a> {
             if let Some(shape) = self.shapes.get(&b.circuit_id) {
                 self.queue.set_cost(&b.circuit_id, self.costs.per_proof_seconds(&b.circuit_id, shape));
             }
+            let usd: f64 = result.outcomes.iter().filter_map(|o| o.cost.map(|c| c.usd)).sum();
+            self.metrics.batch_ran(&b.device_type, b.size.max(0) as usize, b.device_seconds, usd);
         }
         let device = result.batch.as_ref().map(|b| b.device.clone());
         let items: Vec<(JobOutcome, Delivery)> = result.outcomes.into_iter().zip(held.into_iter().map(|h| h.delivery)).collect();
@@ -669,14 +698,20 @@ impl<'a> Session<'a> {
             }
         }
         self.channel.wait_for_confirms().await?;
+        let now_ms = Utc::now().timestamp_millis();
         for (outcome, delivery) in &items {
-            if stored.contains_key(&outcome.meta.job_id) {
+            let label = if stored.contains_key(&outcome.meta.job_id) {
                 stats.resent += 1;
+                JobOutcomeLabel::Resent
             } else if matches!(outcome.outcome, Outcome::Proved { .. }) {
                 stats.proved += 1;
+                JobOutcomeLabel::Proved
             } else {
                 stats.failed += 1;
-            }
+                JobOutcomeLabel::Failed
+            };
+            let since_ms = outcome.meta.submitted_at_ms.unwrap_or_else(|| outcome.received_at.timestamp_millis());
+            self.metrics.job_finished(label, Some((now_ms - since_ms).max(0) as f64 / 1e3));
             ack(delivery).await;
         }
         Ok(())

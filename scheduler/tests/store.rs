@@ -128,6 +128,8 @@ fn batch(circuit_id: &str, size: i32, price_id: Option<i64>) -> BatchRecord {
         finished_at,
         device_seconds: 0.4,
         price_id,
+        region: Some("us-east-1".into()),
+        key_cache_hit: Some(true),
     }
 }
 
@@ -617,6 +619,40 @@ async fn job_history_becomes_a_trace_and_a_measured_cost() {
         assert!((c.fixed_ms.expect("fitted") - 200.0).abs() < 1e-6 && (c.per_proof_ms.expect("fitted") - 100.0).abs() < 1e-6, "{c:?}");
         let since = store.record_trace(Some(DateTime::<Utc>::from_timestamp_millis(1_000_500).expect("instant")), None, 1000).await.expect("trace");
         assert_eq!(since.jobs.len(), 4, "--since filters by submission");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn uptime_rows_only_move_forward_and_the_queue_age_reads_the_oldest_queued_job() {
+    in_fresh_schema("uptime", |config| async move {
+        let store = Store::connect(&config).await.expect("connect");
+        let raw = raw_client(&config).await;
+        let record = zkq_scheduler::store::UptimeRecord {
+            worker_id: "w1".into(),
+            started_at: at("2026-11-23T00:00:00Z"),
+            device: "cpu (2 threads)".into(),
+            device_type: "cpu-2core".into(),
+            devices: 1,
+            region: Some("us-east-1".into()),
+        };
+        store.record_uptime(&record, at("2026-11-23T00:00:15Z")).await.expect("first beat");
+        store.record_uptime(&record, at("2026-11-23T01:00:00Z")).await.expect("second beat");
+        store.record_uptime(&record, at("2026-11-23T00:30:00Z")).await.expect("a late beat");
+        let row = raw.query_one("select last_seen_at, region from worker_uptime", &[]).await.expect("row");
+        assert_eq!(row.get::<_, DateTime<Utc>>(0), at("2026-11-23T01:00:00Z"), "last_seen_at never moves backwards");
+        assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("us-east-1"));
+        // A restart is a new row.
+        let restarted = zkq_scheduler::store::UptimeRecord { started_at: at("2026-11-23T02:00:00Z"), ..record.clone() };
+        store.record_uptime(&restarted, at("2026-11-23T02:00:00Z")).await.expect("restart");
+        assert_eq!(count(&raw, "select count(*) from worker_uptime").await, 2);
+
+        assert_eq!(store.oldest_queued_age_seconds().await.expect("age"), None, "no queued job");
+        let queued = |id: &str, ms: i64| meta(id, "acme", None, Some(ms));
+        let now = Utc::now().timestamp_millis();
+        store.insert_queued_jobs(&[queued("old", now - 90_000), queued("new", now - 5_000)]).await.expect("queue");
+        let age = store.oldest_queued_age_seconds().await.expect("age").expect("some");
+        assert!((89.0..120.0).contains(&age), "oldest queued job is ~90 s old, got {age}");
     })
     .await;
 }

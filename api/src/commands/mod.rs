@@ -2,6 +2,7 @@
 
 mod backends;
 mod dev;
+mod finops;
 mod jobs;
 mod prove;
 mod registry;
@@ -38,6 +39,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sched(SchedCommand::Simulate(args)) => sched::simulate(args),
         Command::Sched(SchedCommand::Trace(args)) => sched::trace(args),
         Command::Sched(SchedCommand::Synth(args)) => sched::synth(args),
+        Command::Finops { args } => finops::forward(&args),
     }
 }
 

@@ -10,6 +10,8 @@ use zkq_scheduler::config::WorkerConfig;
 use zkq_scheduler::fair::cost::parse_bytes;
 use zkq_scheduler::fair::metrics::DEFAULT_WAIT_BUCKETS;
 use zkq_scheduler::fair::FairnessMetrics;
+use zkq_scheduler::metrics::{parse_buckets, MetricsConfig};
+use zkq_scheduler::SchedulerError;
 
 use super::services::runtime;
 use crate::cli::WorkerArgs;
@@ -18,6 +20,22 @@ use crate::exit::ExitCode;
 fn default_worker_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "host".into());
     format!("{host}-{}", std::process::id())
+}
+
+/// `--metrics-addr` (`host:port` or `off`) and the bucket flags.
+fn metrics_config(addr: &str, batch: &str, latency: &str) -> anyhow::Result<MetricsConfig> {
+    let bad = |flag: &str, e: String| SchedulerError::Invalid(format!("{flag}: {e}"));
+    let addr = if addr.eq_ignore_ascii_case("off") {
+        None
+    } else {
+        Some(addr.parse().map_err(|_| bad("--metrics-addr", format!("{addr:?} is not host:port (an IP address and a port) or `off`")))?)
+    };
+    Ok(MetricsConfig {
+        addr,
+        batch_size_buckets: parse_buckets(batch).map_err(|e| bad("--metrics-batch-buckets", e))?,
+        latency_buckets_seconds: parse_buckets(latency).map_err(|e| bad("--metrics-latency-buckets", e))?,
+        sources: Vec::new(),
+    })
 }
 
 pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
@@ -55,6 +73,9 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         null_prover_delay,
         device_memory_bytes,
         fairness_metrics,
+        region: args.region.filter(|r| !r.trim().is_empty()),
+        heartbeat_interval: Duration::from_secs(args.heartbeat_secs.max(1)),
+        metrics: metrics_config(&args.metrics_addr, &args.metrics_batch_buckets, &args.metrics_latency_buckets)?,
         ..Default::default()
     };
     let rt = runtime()?;

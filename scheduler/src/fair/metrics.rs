@@ -241,6 +241,14 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The worker's `/metrics` endpoint appends these families to every scrape
+/// (`crate::metrics::start` registers the worker's `fairness_metrics`).
+impl crate::metrics::MetricsSource for FairnessMetrics {
+    fn render(&self, out: &mut String) {
+        FairnessMetrics::render(self, out);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -209,8 +209,8 @@ impl Store {
             let stmt = tx
                 .prepare_cached(
                     "insert into batches (id, worker_id, backend, device, device_type, circuit_id, size, started_at, finished_at,
-                                          device_seconds, price_id)
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                          device_seconds, price_id, region, key_cache_hit)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                      on conflict (id) do nothing",
                 )
                 .await?;
@@ -228,6 +228,8 @@ impl Store {
                     &b.finished_at,
                     &b.device_seconds,
                     &b.price_id,
+                    &b.region,
+                    &b.key_cache_hit,
                 ],
             )
             .await?;

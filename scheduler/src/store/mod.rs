@@ -13,6 +13,7 @@
 //! | `prices.rs` | `prices` | the versioned price table, seeded with public list prices |
 //! | `jobs.rs` | `jobs`, `batches`, `job_results`, `job_costs` | the worker's one-transaction commit, redelivery look-ups, `zkq job`/`jobs` views |
 //! | `history.rs` | `jobs`, `tenants`, `circuits`, `batches` | job history as a simulator trace (`zkq sched trace`) |
+//! | `uptime.rs` | `worker_uptime`, `jobs` | worker heartbeats (paid device time for FinOps idle cost), oldest queued job age |
 //!
 //! Conventions: money is SQL `numeric`, written as `$n::float8::numeric` and read as `::float8`
 //! (so no decimal crate is needed; f64 carries every list price exactly enough for cost
@@ -28,6 +29,7 @@ mod jobs;
 pub mod migrations;
 mod prices;
 mod tenants;
+mod uptime;
 
 use std::time::Duration;
 
@@ -42,6 +44,7 @@ pub use circuits::{valid_circuit_name, CircuitRef, NewCircuit};
 pub use history::fit_device_time;
 pub use jobs::{CommitReport, ResultSummary};
 pub use prices::{NewPrice, PRICING_CATEGORIES};
+pub use uptime::UptimeRecord;
 
 /// Shorthand for this module's results.
 pub type Result<T> = std::result::Result<T, SchedulerError>;
