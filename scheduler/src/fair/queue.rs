@@ -282,16 +282,20 @@ impl<T> FairQueue<T> {
         let (cap, cut) = ready[&circuit];
         let mut jobs = Vec::with_capacity(cap.min(self.jobs.len()));
         let mut next = Some(lead);
+        // Per class, the largest start tag (pass at pick) among the jobs served now.
+        let mut served: HashMap<u8, f64> = HashMap::new();
         while let Some(i) = next {
             let mut q = self.jobs.swap_remove(i);
             let clock = self.clocks.entry(q.priority).or_default();
             let pass = clock.pass.entry(q.tenant.clone()).or_insert(clock.virtual_time);
             q.pass = *pass;
             *pass += q.cost / f64::from(q.weight);
+            let start = served.entry(q.priority).or_insert(q.pass);
+            *start = start.max(q.pass);
             jobs.push(q);
             next = if jobs.len() < cap { self.pick(|q| q.circuit == circuit) } else { None };
         }
-        self.advance_virtual_time();
+        self.advance_virtual_time(&served);
         Some(Dispatch { circuit, jobs, cut })
     }
 
@@ -316,10 +320,16 @@ impl<T> FairQueue<T> {
     }
 
     /// Moves each class's virtual time up to the smallest pass among its backlogged tenants
-    /// (with none backlogged, to the largest pass), and forgets the passes of tenants with
-    /// nothing queued that are at or behind it (they would restart at `V` anyway), so the
-    /// clocks stay as small as the set of busy tenants.
-    fn advance_virtual_time(&mut self) {
+    /// (with none backlogged, to the largest pass) — but never past the largest start tag of
+    /// the jobs just served in that class (`served`), as start-time fair queuing sets `V` to
+    /// the start tag of the job in service (Goyal, Vin & Cheng, "Start-time Fair Queueing",
+    /// SIGCOMM 1996). Without that cap, a tenant whose only held job was just served looks
+    /// idle for an instant, `V` jumps to the next tenant's pass, and the tenant loses its
+    /// weighted lead on its next arrival (found by the share-floor property with one job held
+    /// per tenant). Then forgets the passes of tenants with nothing queued that are at or
+    /// behind `V` (they would restart at `V` anyway), so the clocks stay as small as the set of
+    /// busy tenants.
+    fn advance_virtual_time(&mut self, served: &HashMap<u8, f64>) {
         let mut busy: HashMap<u8, Vec<&str>> = HashMap::new();
         for q in &self.jobs {
             let v = busy.entry(q.priority).or_default();
@@ -330,7 +340,10 @@ impl<T> FairQueue<T> {
         for (class, clock) in self.clocks.iter_mut() {
             let backlogged = busy.get(class).map(Vec::as_slice).unwrap_or(&[]);
             let min = clock.pass.iter().filter(|(t, _)| backlogged.contains(&t.as_str())).map(|(_, p)| *p).min_by(f64::total_cmp);
-            let target = min.or_else(|| clock.pass.values().copied().max_by(f64::total_cmp));
+            let mut target = min.or_else(|| clock.pass.values().copied().max_by(f64::total_cmp));
+            if let (Some(t), Some(start)) = (target, served.get(class)) {
+                target = Some(t.min(*start));
+            }
             if let Some(t) = target {
                 clock.virtual_time = clock.virtual_time.max(t);
             }
