@@ -282,16 +282,18 @@ impl<T> FairQueue<T> {
         let (cap, cut) = ready[&circuit];
         let mut jobs = Vec::with_capacity(cap.min(self.jobs.len()));
         let mut next = Some(lead);
-        // Per class, the largest start tag (pass at pick) among the jobs served now.
-        let mut served: HashMap<u8, f64> = HashMap::new();
+        // Per class, the tenants served now: they count as backlogged for this update of `V`.
+        let mut served: HashMap<u8, Vec<String>> = HashMap::new();
         while let Some(i) = next {
             let mut q = self.jobs.swap_remove(i);
             let clock = self.clocks.entry(q.priority).or_default();
             let pass = clock.pass.entry(q.tenant.clone()).or_insert(clock.virtual_time);
             q.pass = *pass;
             *pass += q.cost / f64::from(q.weight);
-            let start = served.entry(q.priority).or_insert(q.pass);
-            *start = start.max(q.pass);
+            let tenants = served.entry(q.priority).or_default();
+            if !tenants.contains(&q.tenant) {
+                tenants.push(q.tenant.clone());
+            }
             jobs.push(q);
             next = if jobs.len() < cap { self.pick(|q| q.circuit == circuit) } else { None };
         }
@@ -320,16 +322,14 @@ impl<T> FairQueue<T> {
     }
 
     /// Moves each class's virtual time up to the smallest pass among its backlogged tenants
-    /// (with none backlogged, to the largest pass) — but never past the largest start tag of
-    /// the jobs just served in that class (`served`), as start-time fair queuing sets `V` to
-    /// the start tag of the job in service (Goyal, Vin & Cheng, "Start-time Fair Queueing",
-    /// SIGCOMM 1996). Without that cap, a tenant whose only held job was just served looks
-    /// idle for an instant, `V` jumps to the next tenant's pass, and the tenant loses its
-    /// weighted lead on its next arrival (found by the share-floor property with one job held
-    /// per tenant). Then forgets the passes of tenants with nothing queued that are at or
-    /// behind `V` (they would restart at `V` anyway), so the clocks stay as small as the set of
-    /// busy tenants.
-    fn advance_virtual_time(&mut self, served: &HashMap<u8, f64>) {
+    /// (with none backlogged, to the largest pass), counting the tenants just served
+    /// (`served`) as backlogged: a tenant whose only held job was just served is not idle, its
+    /// next job is on its way. Without that, `V` jumped to the next tenant's pass and the
+    /// tenant lost its weighted lead on every refill (the share-floor property found it with one
+    /// job held per tenant: 50 % instead of 75 % for a weight-3 tenant). Then forgets the passes
+    /// of tenants with nothing queued that are at or behind `V` (they would restart at `V`
+    /// anyway), so the clocks stay as small as the set of busy tenants.
+    fn advance_virtual_time(&mut self, served: &HashMap<u8, Vec<String>>) {
         let mut busy: HashMap<u8, Vec<&str>> = HashMap::new();
         for q in &self.jobs {
             let v = busy.entry(q.priority).or_default();
@@ -339,11 +339,14 @@ impl<T> FairQueue<T> {
         }
         for (class, clock) in self.clocks.iter_mut() {
             let backlogged = busy.get(class).map(Vec::as_slice).unwrap_or(&[]);
-            let min = clock.pass.iter().filter(|(t, _)| backlogged.contains(&t.as_str())).map(|(_, p)| *p).min_by(f64::total_cmp);
-            let mut target = min.or_else(|| clock.pass.values().copied().max_by(f64::total_cmp));
-            if let (Some(t), Some(start)) = (target, served.get(class)) {
-                target = Some(t.min(*start));
-            }
+            let just_served = served.get(class).map(Vec::as_slice).unwrap_or(&[]);
+            let min = clock
+                .pass
+                .iter()
+                .filter(|(t, _)| backlogged.contains(&t.as_str()) || just_served.contains(*t))
+                .map(|(_, p)| *p)
+                .min_by(f64::total_cmp);
+            let target = min.or_else(|| clock.pass.values().copied().max_by(f64::total_cmp));
             if let Some(t) = target {
                 clock.virtual_time = clock.virtual_time.max(t);
             }
@@ -440,6 +443,29 @@ mod tests {
             next.jobs.iter().any(|j| j.tenant == "quiet"),
             "the quiet job starts in the very next batch"
         );
+    }
+
+    /// The share-floor property's minimal counterexample (before the fix): each tenant holds
+    /// one job at a time and gets the next one as soon as it is served. A tenant emptied by
+    /// being served is not idle: the weight-3 tenant keeps 3 of every 4 batches.
+    #[test]
+    fn a_tenant_refilled_after_each_batch_keeps_its_weighted_share() {
+        let mut q = FairQueue::new(FairConfig { max_batch: 1, max_wait: ms(0) });
+        let (mut n, mut heavy) = (0u32, 0usize);
+        q.push(job("heavy", 3, "c2", 0, n), ms(0));
+        q.push(job("light", 1, "c0", 0, n + 1), ms(0));
+        for _ in 0..400 {
+            let batch = q.next_batch(ms(0), any_cap, false).expect("a batch");
+            let served = &batch.jobs[0];
+            n += 2;
+            if served.tenant == "heavy" {
+                heavy += 1;
+                q.push(job("heavy", 3, "c2", 0, n), ms(0));
+            } else {
+                q.push(job("light", 1, "c0", 0, n), ms(0));
+            }
+        }
+        assert!((290..=310).contains(&heavy), "the weight-3 tenant got {heavy} of 400 batches, expected 300");
     }
 
     #[test]
