@@ -39,6 +39,25 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// length `≤ 2^28`.
     fn ntt_unchecked(&self, vectors: &mut [&mut [Fr]], op: NttOp) -> Result<(), KernelError>;
 
+    /// Prepares `bases` for many MSMs ahead of time, for a warm engine that will prove many
+    /// batches with one key (the CPU backend builds its fixed-base tables; a GPU backend would
+    /// upload). Optional: MSMs are correct without it. Default: does nothing.
+    fn prepare_g1(&self, bases: &G1Bases) -> Result<(), KernelError> {
+        let _ = bases;
+        Ok(())
+    }
+
+    /// As [`Backend::prepare_g1`], in G2.
+    fn prepare_g2(&self, bases: &G2Bases) -> Result<(), KernelError> {
+        let _ = bases;
+        Ok(())
+    }
+
+    /// Bytes of prepared, resident per-key state the backend holds now. Default: 0.
+    fn resident_bytes(&self) -> usize {
+        0
+    }
+
     /// Batched G1 MSM with input validation.
     fn msm_g1(&self, bases: &G1Bases, scalars: &[&[Fr]]) -> Result<Vec<G1Projective>, KernelError> {
         check_msm_lengths(bases.len(), scalars)?;
