@@ -58,6 +58,27 @@ pub trait Backend: Send + Sync + fmt::Debug {
         0
     }
 
+    /// Resamples every vector from evaluations on the subgroup `⟨ω⟩` to evaluations on the
+    /// coset `shift·⟨ω⟩`: `Inverse` then `ForwardCoset(shift)`, the QAP's step. Same
+    /// assumptions as [`Backend::ntt_unchecked`]. Default: exactly those two calls; a backend
+    /// may fuse them (the CPU backend skips both bit-reversal permutations).
+    fn ntt_resample_unchecked(&self, vectors: &mut [&mut [Fr]], shift: Fr) -> Result<(), KernelError> {
+        self.ntt_unchecked(vectors, NttOp::Inverse)?;
+        self.ntt_unchecked(vectors, NttOp::ForwardCoset(shift))
+    }
+
+    /// [`Backend::ntt_resample_unchecked`] with input validation.
+    fn ntt_resample(&self, vectors: &mut [&mut [Fr]], shift: Fr) -> Result<(), KernelError> {
+        check_ntt_lengths(vectors)?;
+        if vectors.is_empty() {
+            return Ok(());
+        }
+        if ark_ff::Zero::is_zero(&shift) {
+            return Err(KernelError::InvalidInput("coset shift must be non-zero".into()));
+        }
+        self.ntt_resample_unchecked(vectors, shift)
+    }
+
     /// Batched G1 MSM with input validation.
     fn msm_g1(&self, bases: &G1Bases, scalars: &[&[Fr]]) -> Result<Vec<G1Projective>, KernelError> {
         check_msm_lengths(bases.len(), scalars)?;

@@ -23,7 +23,7 @@
 //! - [`msm`] — classification (0, ±1, general), signed digits, variable- and fixed-base paths.
 //! - [`bucket`] — batch-affine bucket accumulation and the running-sum reduction.
 //! - [`fixed_base`] — precomputed tables and their budgeted cache.
-//! - [`ntt`] — the NTT.
+//! - [`ntt`] — radix-4 DIF/DIT NTTs with fused scaling, and the permutation-free resample.
 
 mod bucket;
 mod fixed_base;
@@ -194,6 +194,13 @@ impl Backend for CpuBackend {
 
     fn resident_bytes(&self) -> usize {
         lock(&self.tables).bytes()
+    }
+
+    fn ntt_resample_unchecked(&self, vectors: &mut [&mut [Fr]], shift: Fr) -> Result<(), KernelError> {
+        let Some(first) = vectors.first() else { return Ok(()) };
+        let domain = self.domain(first.len().trailing_zeros())?;
+        self.pool.install(|| ntt::resample_batch(&domain, vectors, shift));
+        Ok(())
     }
 
     fn ntt_unchecked(&self, vectors: &mut [&mut [Fr]], op: NttOp) -> Result<(), KernelError> {

@@ -255,7 +255,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_ff::{BigInteger, UniformRand};
+    use ark_ff::UniformRand;
     use ark_std::rand::{rngs::StdRng, SeedableRng};
 
     /// Recomposing the signed digits gives back the scalar, for every window width.
@@ -276,7 +276,6 @@ mod tests {
                     acc * Fr::from(1u64 << c) + digit
                 });
                 assert_eq!(back, *s, "c={c}, s={}", s.into_bigint().to_string());
-                let _ = s.into_bigint().num_bits();
             }
         }
     }
