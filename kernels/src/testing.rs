@@ -230,9 +230,9 @@ pub fn check_ntt_resample<B: Backend + ?Sized>(backend: &B) {
         // The constant 1 interpolates to the constant polynomial 1: ones on every coset.
         assert!(batch[2].iter().all(|x| x.is_one()), "resample of ones, n={n}");
     }
-    let mut v = vec![Fr::one(); 4];
+    let mut v = [Fr::one(); 4];
     assert!(matches!(backend.ntt_resample(&mut [&mut v[..]], Fr::zero()), Err(KernelError::InvalidInput(_))));
-    let mut five = vec![Fr::one(); 5];
+    let mut five = [Fr::one(); 5];
     assert!(matches!(backend.ntt_resample(&mut [&mut five[..]], Fr::one()), Err(KernelError::InvalidInput(_))));
 }
 

@@ -16,6 +16,8 @@
 //!     fixtures/circuits/mul_chain_4k/witness.wtns --batch 32 --rounds 3
 //! ```
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -148,6 +150,7 @@ fn run(args: Args) -> Result<()> {
     let load_end = load_average();
     let phase_ms: Vec<(String, f64)> =
         per_proof.phases().iter().map(|(name, d)| ((*name).to_string(), d.as_secs_f64() * 1e3)).collect();
+    let mut out = String::new();
     match args.format {
         Format::Json => {
             let doc = json!({
@@ -160,22 +163,24 @@ fn run(args: Args) -> Result<()> {
                 "key_load_s": key_load_s, "prepare_s": prepare_s, "resident_table_bytes": resident,
                 "peak_rss_mib": rss, "load_start": load_start, "load_end": load_end,
             });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
         Format::Table => {
-            println!("{} — {} proofs/batch × {} rounds on {}", args.zkey.display(), args.batch, args.rounds, backend.device_name());
-            println!("proofs/s: median {med:.2} (min {min:.2}, max {max:.2}); {:.1} ms/proof at median", 1e3 / med);
-            println!("CPU time (user + system, all threads): {cpu_med:.1} ms/proof (median of rounds)");
+            writeln!(out, "{} — {} proofs/batch × {} rounds on {}", args.zkey.display(), args.batch, args.rounds, backend.device_name())?;
+            writeln!(out, "proofs/s: median {med:.2} (min {min:.2}, max {max:.2}); {:.1} ms/proof at median", 1e3 / med)?;
+            writeln!(out, "CPU time (user + system, all threads): {cpu_med:.1} ms/proof (median of rounds)")?;
             for (name, ms) in &phase_ms {
-                println!("  {name:<16} {ms:8.1} ms/proof (wall share; H overlaps A–C)");
+                writeln!(out, "  {name:<16} {ms:8.1} ms/proof (wall share; H overlaps A–C)")?;
             }
-            println!(
+            writeln!(
+                out,
                 "key load {key_load_s:.3} s, prepare {prepare_s:.3} s, resident tables {:.1} MiB, peak RSS {} MiB",
                 resident as f64 / (1024.0 * 1024.0),
                 rss.map_or("?".into(), |r| format!("{r:.1}"))
-            );
-            println!("load {} → {}", load_start.unwrap_or_default(), load_end.unwrap_or_default());
+            )?;
+            writeln!(out, "load {} → {}", load_start.unwrap_or_default(), load_end.unwrap_or_default())?;
         }
     }
+    std::io::stdout().write_all(out.as_bytes())?;
     Ok(())
 }

@@ -6,8 +6,8 @@
 //!
 //! 1. Entries arrive in point order (so the points, or a fixed-base table, are read as a
 //!    stream). Each is scheduled as an *affine* addition `B_b += P` into its bucket; an empty
-//!    bucket just takes the point. Scheduled additions touch distinct buckets, so
-//!    [`ADDS_PER_INVERSION`] of them share one field inversion (Montgomery's simultaneous
+//!    bucket just takes the point. Scheduled additions touch distinct buckets, so up to
+//!    [`ADDS_PER_INVERSION`] of them (a quarter of the buckets) share one field inversion (Montgomery's simultaneous
 //!    inversion): about 5M + 1S per addition, against 7M + 4S for a mixed Jacobian addition.
 //! 2. An entry whose bucket already has an addition in flight does not wait: it goes into
 //!    that bucket's Jacobian overflow accumulator with a mixed addition. With random digits this
@@ -25,8 +25,17 @@ use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::AffineRepr;
 use ark_ff::{AdditiveGroup, Field, One, Zero};
 
-/// How many independent affine additions share one field inversion.
+/// Most independent affine additions that share one field inversion.
 const ADDS_PER_INVERSION: usize = 256;
+/// Fewest additions per inversion (below this an inversion costs more than it saves).
+const MIN_ADDS_PER_INVERSION: usize = 16;
+
+/// Additions per inversion for `n_buckets` buckets: a quarter of the buckets, so that an entry
+/// meets an addition in flight (and overflows) with probability about 1/8, within
+/// [`MIN_ADDS_PER_INVERSION`, `ADDS_PER_INVERSION`].
+pub(super) fn adds_per_inversion(n_buckets: usize) -> usize {
+    (n_buckets / 4).clamp(MIN_ADDS_PER_INVERSION, ADDS_PER_INVERSION)
+}
 
 /// One set of buckets being filled.
 pub(super) struct BucketSet<P: SWCurveConfig> {
@@ -36,6 +45,8 @@ pub(super) struct BucketSet<P: SWCurveConfig> {
     overflow: Vec<Projective<P>>,
     /// Whether a bucket has an addition scheduled in the current batch.
     busy: Vec<bool>,
+    /// Flush after this many scheduled additions.
+    batch: usize,
     /// Scheduled additions: `buckets[b] += point`.
     scheduled: Vec<(u32, Affine<P>)>,
     /// Denominators, then (after the inversion) their inverses.
@@ -51,6 +62,7 @@ impl<P: SWCurveConfig> BucketSet<P> {
             buckets: vec![Affine::identity(); n_buckets],
             overflow: vec![Projective::zero(); n_buckets],
             busy: vec![false; n_buckets],
+            batch: adds_per_inversion(n_buckets),
             scheduled: Vec::with_capacity(ADDS_PER_INVERSION),
             inverses: Vec::with_capacity(ADDS_PER_INVERSION),
             prefix: Vec::with_capacity(ADDS_PER_INVERSION),
@@ -68,7 +80,7 @@ impl<P: SWCurveConfig> BucketSet<P> {
         } else {
             self.busy[b] = true;
             self.scheduled.push((b as u32, p));
-            if self.scheduled.len() == ADDS_PER_INVERSION {
+            if self.scheduled.len() >= self.batch {
                 self.flush();
             }
         }

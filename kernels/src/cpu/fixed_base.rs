@@ -19,7 +19,7 @@ use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::AdditiveGroup;
 use rayon::prelude::*;
 
-use super::msm::{windows_for, AFFINE_ADD_COST, JACOBIAN_ADD_COST, MAX_WINDOW};
+use super::msm::{best_window, windows_for};
 
 /// Bases precomputed per parallel task.
 const BUILD_CHUNK: usize = 256;
@@ -55,14 +55,9 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
     /// `None` when even the widest window does not fit.
     pub(super) fn choose_window(bases: &[Affine<P>], budget: usize) -> Option<u32> {
         let nonzero = bases.iter().filter(|b| !b.is_zero()).count();
-        (2..=MAX_WINDOW)
-            .filter(|&c| {
-                Self::bytes_for(nonzero, bases.len(), c) <= budget
-                    && (nonzero as u64) * (windows_for(c) as u64) < (1u64 << 31)
-            })
-            .min_by_key(|&c| {
-                nonzero as u64 * windows_for(c) as u64 * AFFINE_ADD_COST + (1u64 << c) * JACOBIAN_ADD_COST
-            })
+        best_window(nonzero, true, |c| {
+            Self::bytes_for(nonzero, bases.len(), c) <= budget && (nonzero as u64) * (windows_for(c) as u64) < (1u64 << 31)
+        })
     }
 
     /// Builds the table for window `c` (in parallel on the current rayon pool).

@@ -31,7 +31,7 @@ use ark_ec::AffineRepr;
 use ark_ff::{AdditiveGroup, BigInt, One, PrimeField, Zero};
 use rayon::prelude::*;
 
-use super::bucket::weighted_bucket_sum;
+use super::bucket::{adds_per_inversion, weighted_bucket_sum};
 use super::fixed_base::FixedBaseTable;
 use crate::Fr;
 
@@ -45,9 +45,9 @@ const NEGATED: u32 = 1 << 31;
 const CLASSIFY_CHUNK: usize = 4096;
 
 /// Approximate cost, in field multiplications, of one batch-affine addition.
-pub(super) const AFFINE_ADD_COST: u64 = 6;
+const AFFINE_ADD_COST: u64 = 6;
 /// Approximate cost, in field multiplications, of one Jacobian addition.
-pub(super) const JACOBIAN_ADD_COST: u64 = 13;
+const JACOBIAN_ADD_COST: u64 = 13;
 
 /// Number of signed windows of width `c` for a scalar below `2^SCALAR_BITS`: one more bit
 /// than the scalar so the top digit never carries out.
@@ -55,11 +55,32 @@ pub(super) fn windows_for(c: u32) -> usize {
     (SCALAR_BITS + 1).div_ceil(c) as usize
 }
 
+/// Approximate cost, in field multiplications, of one field inversion.
+const INVERSION_COST: u64 = 150;
+
+/// Cost of one bucket addition with `c`-bit windows, in hundredths of a multiplication: the
+/// affine addition, its share of an inversion, and the overflowing share (an entry whose bucket
+/// is busy) paying a Jacobian addition instead.
+fn bucket_add_cost(c: u32) -> u64 {
+    let buckets = 1u64 << (c - 1);
+    let batch = adds_per_inversion(buckets as usize) as u64;
+    100 * AFFINE_ADD_COST + 100 * INVERSION_COST / batch + 100 * batch * (JACOBIAN_ADD_COST - AFFINE_ADD_COST) / (2 * buckets)
+}
+
+/// Window width for `n` points (`fixed`: one bucket set for all windows) among the widths
+/// `fits` allows: minimises
+/// `reductions·2^c·j + n·W(c)·a(c)` (`a` from [`bucket_add_cost`]).
+pub(super) fn best_window(n: usize, fixed: bool, fits: impl Fn(u32) -> bool) -> Option<u32> {
+    (2..=MAX_WINDOW).filter(|&c| fits(c)).min_by_key(|&c| {
+        let w = windows_for(c) as u64;
+        let reductions = if fixed { 1 } else { w };
+        n as u64 * w * bucket_add_cost(c) + 100 * reductions * (1u64 << c) * JACOBIAN_ADD_COST
+    })
+}
+
 /// Window width for the variable-base path with `m` general scalars.
 fn variable_window(m: usize) -> u32 {
-    (2..=MAX_WINDOW)
-        .min_by_key(|&c| windows_for(c) as u64 * (m as u64 * AFFINE_ADD_COST + (1u64 << c) * JACOBIAN_ADD_COST))
-        .unwrap_or(8)
+    best_window(m, false, |_| true).unwrap_or(8)
 }
 
 /// `Σ_i s[i]·bases[i]` for each scalar vector `s`, using `table` (precomputed multiples of

@@ -60,6 +60,9 @@ impl Scale<'_> {
     }
 }
 
+/// Scale tables by kind and shift (the shift as its canonical limbs).
+type ScaleTables = HashMap<(ScaleKind, [u64; 4]), Arc<Vec<Fr>>>;
+
 /// Precomputed twiddles for one size `n = 2^log_n`, and coset scale tables by shift.
 #[derive(Debug)]
 pub(super) struct NttDomain {
@@ -68,7 +71,7 @@ pub(super) struct NttDomain {
     twiddles: Vec<Fr>,
     /// `n⁻¹`.
     n_inv: Fr,
-    scales: Mutex<HashMap<(ScaleKind, [u64; 4]), Arc<Vec<Fr>>>>,
+    scales: Mutex<ScaleTables>,
 }
 
 /// Twiddle lookups in one direction.
