@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! export CARGO_TARGET_DIR=/root/.cache/zkq-target
-//! cargo bench -p zkq-bench --bench msm                          # G1 2^10…2^20, G2 2^10…2^16
+//! ZKQ_BENCH_MAX_LOG=20 cargo bench -p zkq-bench --bench msm     # G1 2^10…2^20, G2 2^10…2^16
 //! ZKQ_BENCH_MAX_LOG=14 cargo bench -p zkq-bench --bench msm -- --warm-up-time 1 --measurement-time 2
 //! cargo bench -p zkq-bench --bench msm -- 'msm_g1/.*/65536'     # one group and size
 //! ```
@@ -14,7 +14,7 @@
 //! one-shot prove takes), `zkq-cpu-prepared` (fixed-base tables built before timing: a warm
 //! engine) and `arkworks`.
 //!
-//! `ZKQ_BENCH_MAX_LOG` caps the largest size (`log2`, default 20). Bases come from
+//! `ZKQ_BENCH_MAX_LOG` caps the largest size (`log2`, default 18; set 20 for the full range). Bases come from
 //! `zkq_bench::inputs::random_points` (cheap running sums, checked distinct and non-zero);
 //! scalars are uniformly random. Both implementations use every core: zkq its own rayon pool,
 //! arkworks rayon's global pool. Before timing, each size checks that both give the same point.

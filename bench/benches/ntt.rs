@@ -6,12 +6,12 @@
 //!
 //! ```text
 //! export CARGO_TARGET_DIR=/root/.cache/zkq-target
-//! cargo bench -p zkq-bench --bench ntt                          # 2^10, 2^12, …, 2^20
+//! ZKQ_BENCH_MAX_LOG=20 cargo bench -p zkq-bench --bench ntt     # 2^10, 2^12, …, 2^20
 //! ZKQ_BENCH_MAX_LOG=14 cargo bench -p zkq-bench --bench ntt -- --warm-up-time 1 --measurement-time 2
 //! cargo bench -p zkq-bench --bench ntt -- 'ntt_coset_forward/'  # one group
 //! ```
 //!
-//! `ZKQ_BENCH_MAX_LOG` caps the largest size (`log2`, default 20). Inputs are uniformly random;
+//! `ZKQ_BENCH_MAX_LOG` caps the largest size (`log2`, default 18; set 20 for the full range). Inputs are uniformly random;
 //! each timed iteration transforms the previous iteration's output in place (the cost does not
 //! depend on the values, and this keeps copies out of the measurement). Twiddles are
 //! precomputed on both sides before timing (zkq caches a domain per size; arkworks' domain is

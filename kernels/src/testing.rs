@@ -239,7 +239,7 @@ pub fn check_ntt_resample<B: Backend + ?Sized>(backend: &B) {
 /// Bad NTT inputs are typed errors: a size that is not a power of two, mixed lengths in one
 /// batch, a zero coset shift.
 pub fn check_ntt_rejects_bad_input<B: Backend + ?Sized>(backend: &B) {
-    let mut five = vec![Fr::one(); 5];
+    let mut five = [Fr::one(); 5];
     assert!(matches!(backend.ntt(&mut [&mut five[..]], NttOp::Forward), Err(KernelError::InvalidInput(_))));
     let (mut a, mut b) = (vec![Fr::one(); 4], vec![Fr::one(); 8]);
     assert!(matches!(

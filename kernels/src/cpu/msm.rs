@@ -296,7 +296,7 @@ mod tests {
                     let digit = if x < 0 { -Fr::from(x.unsigned_abs()) } else { Fr::from(x as u32) };
                     acc * Fr::from(1u64 << c) + digit
                 });
-                assert_eq!(back, *s, "c={c}, s={}", s.into_bigint().to_string());
+                assert_eq!(back, *s, "c={c}, s={}", s.into_bigint());
             }
         }
     }
