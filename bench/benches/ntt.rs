@@ -6,12 +6,12 @@
 //!
 //! ```text
 //! export CARGO_TARGET_DIR=/root/.cache/zkq-target
-//! cargo bench -p zkq-bench --bench ntt                          # 2^10, 2^12, …, 2^18
+//! ZKQ_BENCH_MAX_LOG=20 cargo bench -p zkq-bench --bench ntt     # 2^10, 2^12, …, 2^20
 //! ZKQ_BENCH_MAX_LOG=14 cargo bench -p zkq-bench --bench ntt -- --warm-up-time 1 --measurement-time 2
 //! cargo bench -p zkq-bench --bench ntt -- 'ntt_coset_forward/'  # one group
 //! ```
 //!
-//! `ZKQ_BENCH_MAX_LOG` caps the largest size (`log2`, default 18). Inputs are uniformly random;
+//! `ZKQ_BENCH_MAX_LOG` caps the largest size (`log2`, default 18; set 20 for the full range). Inputs are uniformly random;
 //! each timed iteration transforms the previous iteration's output in place (the cost does not
 //! depend on the values, and this keeps copies out of the measurement). Twiddles are
 //! precomputed on both sides before timing (zkq caches a domain per size; arkworks' domain is
@@ -39,8 +39,42 @@ enum Op {
     CosetForward,
 }
 
+/// The QAP's step: subgroup evaluations → coset evaluations. zkq: one `ntt_resample` (no
+/// bit-reversal); arkworks: `ifft_in_place` then the coset's `fft_in_place`.
+fn ntt_resample(c: &mut Criterion) {
+    let sizes = inputs::log_sizes(10, 20, 2);
+    let Some(&top) = sizes.last() else { return };
+    let backend = CpuBackend::new(None).expect("cpu backend");
+    let input = inputs::random_scalars::<Fr>(1 << top, &mut inputs::rng());
+    let mut group = c.benchmark_group("ntt_resample");
+    for log in sizes {
+        let n = 1usize << log;
+        let shift = Fr::get_root_of_unity(2 * n as u64).expect("2n-th root");
+        let subgroup = Radix2EvaluationDomain::<Fr>::new(n).expect("radix-2 domain");
+        let coset = subgroup.get_coset(shift).expect("coset");
+        let mut ours = input[..n].to_vec();
+        let mut theirs = input[..n].to_vec();
+        backend.ntt_resample(&mut [&mut ours[..]], shift).expect("resample");
+        subgroup.ifft_in_place(&mut theirs);
+        coset.fft_in_place(&mut theirs);
+        assert!(ours == theirs, "ntt_resample 2^{log}: zkq and arkworks disagree");
+        group.sample_size(if log >= 16 { 20 } else { 50 });
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::new("zkq-cpu", n), &n, |b, _| {
+            b.iter(|| backend.ntt_resample(&mut [&mut ours[..]], shift).expect("resample"))
+        });
+        group.bench_with_input(BenchmarkId::new("arkworks", n), &n, |b, _| {
+            b.iter(|| {
+                subgroup.ifft_in_place(&mut theirs);
+                coset.fft_in_place(&mut theirs);
+            })
+        });
+    }
+    group.finish();
+}
+
 fn ntt_group(c: &mut Criterion, name: &str, op: Op) {
-    let sizes = inputs::log_sizes(10, 18, 2);
+    let sizes = inputs::log_sizes(10, 20, 2);
     let Some(&top) = sizes.last() else { return };
     let backend = CpuBackend::new(None).expect("cpu backend");
     let input = inputs::random_scalars::<Fr>(1 << top, &mut inputs::rng());
@@ -87,5 +121,5 @@ fn ntt_coset_forward(c: &mut Criterion) {
     ntt_group(c, "ntt_coset_forward", Op::CosetForward);
 }
 
-criterion_group!(benches, ntt_forward, ntt_coset_forward);
+criterion_group!(benches, ntt_forward, ntt_coset_forward, ntt_resample);
 criterion_main!(benches);

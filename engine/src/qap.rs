@@ -6,7 +6,8 @@
 //!    which already contains the public-input rows), and `c_i = a_i·b_i` — for a satisfying
 //!    witness this equals `Σ_j C[i][j]·w_j`, so the C matrix is never needed.
 //! 2. Interpolate each of `a, b, c` (inverse NTT) and evaluate on the odd coset `ω_{2n}·⟨ω_n⟩`
-//!    (coset NTT): 6 NTTs of size `n`.
+//!    (coset NTT): 6 NTTs of size `n`, as one [`zkq_kernels::Backend::ntt_resample`] call per
+//!    batch (which a backend may fuse).
 //! 3. `h_i = a_i·b_i − c_i` on that coset.
 //!
 //! (snarkjs `src/groth16_prove.js`, functions `groth16Prove` and `buildABC1`.)
@@ -14,7 +15,7 @@
 use ark_bn254::Fr;
 use ark_ff::{FftField, Zero};
 use rayon::prelude::*;
-use zkq_kernels::{Backend, NttOp};
+use zkq_kernels::Backend;
 
 use crate::keys::{Coefficient, ProvingKey};
 use crate::EngineError;
@@ -29,7 +30,7 @@ fn matrix_times_witness(coefficients: &[Coefficient], w: &[Fr], n: usize) -> Vec
 }
 
 /// The `h` evaluations for each witness of a batch. The witnesses' shapes must already be
-/// checked against the key. The 6 NTTs per witness go to the backend as three batched calls.
+/// checked against the key. The 6 NTTs per witness go to the backend as one batched call.
 pub fn h_evaluations(backend: &dyn Backend, pk: &ProvingKey, witnesses: &[&[Fr]]) -> Result<Vec<Vec<Fr>>, EngineError> {
     let n = pk.domain_size;
     let shift = Fr::get_root_of_unity(2 * n as u64)
@@ -52,8 +53,7 @@ pub fn h_evaluations(backend: &dyn Backend, pk: &ProvingKey, witnesses: &[&[Fr]]
     {
         let _span = tracing::info_span!("NTT to odd coset").entered();
         let mut views: Vec<&mut [Fr]> = abc.iter_mut().map(Vec::as_mut_slice).collect();
-        backend.ntt(&mut views, NttOp::Inverse)?;
-        backend.ntt(&mut views, NttOp::ForwardCoset(shift))?;
+        backend.ntt_resample(&mut views, shift)?;
     }
     let _span = tracing::info_span!("h = a·b − c").entered();
     Ok(abc

@@ -39,6 +39,46 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// length `≤ 2^28`.
     fn ntt_unchecked(&self, vectors: &mut [&mut [Fr]], op: NttOp) -> Result<(), KernelError>;
 
+    /// Prepares `bases` for many MSMs ahead of time, for a warm engine that will prove many
+    /// batches with one key (the CPU backend builds its fixed-base tables; a GPU backend would
+    /// upload). Optional: MSMs are correct without it. Default: does nothing.
+    fn prepare_g1(&self, bases: &G1Bases) -> Result<(), KernelError> {
+        let _ = bases;
+        Ok(())
+    }
+
+    /// As [`Backend::prepare_g1`], in G2.
+    fn prepare_g2(&self, bases: &G2Bases) -> Result<(), KernelError> {
+        let _ = bases;
+        Ok(())
+    }
+
+    /// Bytes of prepared, resident per-key state the backend holds now. Default: 0.
+    fn resident_bytes(&self) -> usize {
+        0
+    }
+
+    /// Resamples every vector from evaluations on the subgroup `⟨ω⟩` to evaluations on the
+    /// coset `shift·⟨ω⟩`: `Inverse` then `ForwardCoset(shift)`, the QAP's step. Same
+    /// assumptions as [`Backend::ntt_unchecked`]. Default: exactly those two calls; a backend
+    /// may fuse them (the CPU backend skips both bit-reversal permutations).
+    fn ntt_resample_unchecked(&self, vectors: &mut [&mut [Fr]], shift: Fr) -> Result<(), KernelError> {
+        self.ntt_unchecked(vectors, NttOp::Inverse)?;
+        self.ntt_unchecked(vectors, NttOp::ForwardCoset(shift))
+    }
+
+    /// [`Backend::ntt_resample_unchecked`] with input validation.
+    fn ntt_resample(&self, vectors: &mut [&mut [Fr]], shift: Fr) -> Result<(), KernelError> {
+        check_ntt_lengths(vectors)?;
+        if vectors.is_empty() {
+            return Ok(());
+        }
+        if ark_ff::Zero::is_zero(&shift) {
+            return Err(KernelError::InvalidInput("coset shift must be non-zero".into()));
+        }
+        self.ntt_resample_unchecked(vectors, shift)
+    }
+
     /// Batched G1 MSM with input validation.
     fn msm_g1(&self, bases: &G1Bases, scalars: &[&[Fr]]) -> Result<Vec<G1Projective>, KernelError> {
         check_msm_lengths(bases.len(), scalars)?;

@@ -13,7 +13,8 @@
 //! - [`bases`] — [`Bases`]: fixed MSM bases (proving-key points) with a stable identity, so a
 //!   backend can keep a resident, prepared copy across a batch.
 //! - [`ntt`] — [`NttOp`]: forward / inverse transforms, optionally on a coset.
-//! - [`cpu`] — [`CpuBackend`]: arkworks types and rayon.
+//! - [`cpu`] — [`CpuBackend`]: signed-digit batch-affine Pippenger with resident fixed-base
+//!   tables, radix-4 NTT, rayon.
 //! - `cuda` (feature `cuda`) — `CudaBackend`: CUDA C++ kernels compiled at run time by NVRTC.
 //! - [`error`] — [`KernelError`], the typed errors every backend returns.
 //! - `testing` (feature `testing`) — generic equivalence checkers, instantiated per backend.
@@ -35,7 +36,7 @@ pub mod testing;
 
 pub use backend::{open_backend, Backend, BackendConfig, BackendKind};
 pub use bases::{Bases, G1Bases, G2Bases};
-pub use cpu::CpuBackend;
+pub use cpu::{CpuBackend, CpuOptions};
 pub use error::KernelError;
 pub use ntt::NttOp;
 

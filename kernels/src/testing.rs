@@ -22,9 +22,9 @@ pub const MSM_SIZES: [usize; 8] = [1, 2, 5, 64, 65, 1000, 1024, 1025];
 /// G2 MSM sizes (G2 reference sums are slower).
 pub const MSM_G2_SIZES: [usize; 5] = [1, 5, 64, 65, 300];
 /// NTT sizes checked against the schoolbook DFT.
-pub const NTT_NAIVE_LOG_SIZES: [u32; 6] = [0, 1, 2, 3, 5, 7];
+pub const NTT_NAIVE_LOG_SIZES: [u32; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
 /// NTT sizes checked by round trip and coset consistency.
-pub const NTT_ROUNDTRIP_LOG_SIZES: [u32; 3] = [10, 12, 14];
+pub const NTT_ROUNDTRIP_LOG_SIZES: [u32; 4] = [10, 11, 12, 15];
 
 fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
@@ -205,10 +205,41 @@ pub fn check_ntt_roundtrip<B: Backend + ?Sized>(backend: &B) {
     }
 }
 
+/// `ntt_resample` (subgroup evaluations → coset evaluations) equals `Inverse` then
+/// `ForwardCoset` and the schoolbook DFT, for odd and even `log n`, batches, zeros and ones;
+/// a zero shift is a typed error.
+pub fn check_ntt_resample<B: Backend + ?Sized>(backend: &B) {
+    let mut rng = rng(6);
+    for log_n in [0u32, 1, 2, 3, 4, 5, 7, 10, 11] {
+        let n = 1usize << log_n;
+        let shift = Fr::get_root_of_unity(2 * n as u64).expect("2n-th root");
+        let coeffs: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+        let evals = naive_dft(&coeffs, Fr::one());
+        let want = if log_n <= 7 {
+            naive_dft(&coeffs, shift)
+        } else {
+            run_ntt(backend, &coeffs, NttOp::ForwardCoset(shift))
+        };
+        let mut batch = [evals, vec![Fr::zero(); n], vec![Fr::one(); n]];
+        {
+            let mut views: Vec<&mut [Fr]> = batch.iter_mut().map(|v| v.as_mut_slice()).collect();
+            backend.ntt_resample(&mut views, shift).expect("resample");
+        }
+        assert_eq!(batch[0], want, "resample n={n}");
+        assert!(batch[1].iter().all(Zero::is_zero), "resample of zeros, n={n}");
+        // The constant 1 interpolates to the constant polynomial 1: ones on every coset.
+        assert!(batch[2].iter().all(|x| x.is_one()), "resample of ones, n={n}");
+    }
+    let mut v = [Fr::one(); 4];
+    assert!(matches!(backend.ntt_resample(&mut [&mut v[..]], Fr::zero()), Err(KernelError::InvalidInput(_))));
+    let mut five = [Fr::one(); 5];
+    assert!(matches!(backend.ntt_resample(&mut [&mut five[..]], Fr::one()), Err(KernelError::InvalidInput(_))));
+}
+
 /// Bad NTT inputs are typed errors: a size that is not a power of two, mixed lengths in one
 /// batch, a zero coset shift.
 pub fn check_ntt_rejects_bad_input<B: Backend + ?Sized>(backend: &B) {
-    let mut five = vec![Fr::one(); 5];
+    let mut five = [Fr::one(); 5];
     assert!(matches!(backend.ntt(&mut [&mut five[..]], NttOp::Forward), Err(KernelError::InvalidInput(_))));
     let (mut a, mut b) = (vec![Fr::one(); 4], vec![Fr::one(); 8]);
     assert!(matches!(
@@ -254,6 +285,10 @@ macro_rules! backend_equivalence_tests {
         #[test]
         fn ntt_round_trips_and_cosets() {
             $crate::testing::check_ntt_roundtrip(&$make);
+        }
+        #[test]
+        fn ntt_resample_matches_inverse_then_coset() {
+            $crate::testing::check_ntt_resample(&$make);
         }
         #[test]
         fn ntt_rejects_bad_input() {

@@ -1,28 +1,96 @@
-//! The CPU backend: arkworks' Pippenger MSM and our own radix-2 NTT, parallel with rayon.
+//! The CPU backend: zkq's own signed-digit, batch-affine Pippenger MSM and radix-4 NTT,
+//! parallel with rayon.
 //!
 //! Its own thread pool (sized by [`crate::BackendConfig::cpu_threads`]) keeps a worker's share
-//! of the machine bounded. NTT domains (twiddle roots) are built once per size and kept.
+//! of the machine bounded. NTT domains (twiddles) are built once per size and kept.
+//!
+//! ## Resident, prepared proving keys
+//! MSM bases are fixed across a batch and across batches of one circuit. The backend keeps a
+//! fixed-base table ([`fixed_base`]: `2^{cj}·P_i` for every window `j`) per [`crate::Bases`]
+//! id, so every window of an MSM shares one bucket set. A table costs `W ≈ 16–22` points per
+//! base (a 2^16-point G1 key section ≈ 64 MiB) and about 255 doublings per base to build
+//! (≈ 1 s per 2^16 G1 points per core), so the backend builds one
+//! - when asked ([`crate::Backend::prepare_g1`] / [`crate::Backend::prepare_g2`]: a warm engine
+//!   prepares its key once), or
+//! - on its own once one set of bases has been used with [`CpuOptions::prepare_after`] scalar
+//!   vectors (a long-lived worker gets there after a few batches; a one-shot `zkq prove` never
+//!   does, so it pays nothing for it).
+//!
+//! Tables live within [`CpuOptions::precompute_budget_bytes`]; the least recently used table
+//! is evicted to make room, and bases whose table does not fit take the variable-base path.
+//!
+//! ## Module map
+//! - [`msm`] — classification (0, ±1, general), signed digits, variable- and fixed-base paths.
+//! - [`bucket`] — batch-affine bucket accumulation and the running-sum reduction.
+//! - [`fixed_base`] — precomputed tables and their budgeted cache.
+//! - [`ntt`] — radix-4 DIF/DIT NTTs with fused scaling, and the permutation-free resample.
 
+mod bucket;
+mod fixed_base;
 mod msm;
 mod ntt;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::{Backend, BackendKind, Fr, G1Bases, G1Projective, G2Bases, G2Projective, KernelError, NttOp};
+use ark_bn254::{g1, g2};
+use ark_ec::short_weierstrass::Affine;
 
-/// The CPU backend: arkworks' MSM, zkq's NTT, one rayon pool.
+use crate::{Backend, BackendKind, Bases, Fr, G1Bases, G1Projective, G2Bases, G2Projective, KernelError, NttOp};
+use fixed_base::{CachedCurve, FixedBaseTable, TableCache};
+
+/// Default byte budget for fixed-base tables: 1 GiB, enough for every section of a 2^16
+/// circuit's key (about 300 MiB when all of A, B1, C, H are dense) with room for a second key.
+pub const DEFAULT_PRECOMPUTE_BUDGET_BYTES: usize = 1 << 30;
+
+/// Default number of scalar vectors one set of bases is used with before the backend builds
+/// its table unasked: 64, about where the table's build time is paid back at 2^16.
+pub const DEFAULT_PREPARE_AFTER: usize = 64;
+
+/// CPU backend options, with documented defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuOptions {
+    /// Worker threads. Default `None`: one per core.
+    pub threads: Option<usize>,
+    /// Most bytes of fixed-base tables kept. Default [`DEFAULT_PRECOMPUTE_BUDGET_BYTES`];
+    /// `0` disables precomputation.
+    pub precompute_budget_bytes: usize,
+    /// Build a set of bases' table unasked after this many scalar vectors. Default
+    /// [`DEFAULT_PREPARE_AFTER`]; `usize::MAX`: only when asked.
+    pub prepare_after: usize,
+}
+
+impl Default for CpuOptions {
+    fn default() -> Self {
+        Self { threads: None, precompute_budget_bytes: DEFAULT_PRECOMPUTE_BUDGET_BYTES, prepare_after: DEFAULT_PREPARE_AFTER }
+    }
+}
+
+/// The CPU backend: zkq's MSM and NTT, one rayon pool, resident fixed-base tables.
 #[derive(Debug)]
 pub struct CpuBackend {
     pool: rayon::ThreadPool,
+    options: CpuOptions,
     domains: Mutex<HashMap<u32, Arc<ntt::NttDomain>>>,
+    tables: Mutex<TableCache>,
+}
+
+/// Locks a mutex, recovering the data if another thread panicked while holding it: the maps
+/// behind these locks are valid after any completed insert.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl CpuBackend {
-    /// A CPU backend with `threads` worker threads (`None`: one per core).
+    /// A CPU backend with `threads` worker threads (`None`: one per core) and default options.
     pub fn new(threads: Option<usize>) -> Result<Self, KernelError> {
+        Self::with_options(CpuOptions { threads, ..CpuOptions::default() })
+    }
+
+    /// A CPU backend with explicit options.
+    pub fn with_options(options: CpuOptions) -> Result<Self, KernelError> {
         let mut builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("zkq-cpu-{i}"));
-        if let Some(t) = threads {
+        if let Some(t) = options.threads {
             if t == 0 {
                 return Err(KernelError::InvalidInput("cpu_threads must be at least 1".into()));
             }
@@ -32,19 +100,60 @@ impl CpuBackend {
             backend: "cpu".into(),
             reason: format!("cannot start thread pool: {e}"),
         })?;
-        Ok(Self { pool, domains: Mutex::new(HashMap::new()) })
+        Ok(Self { pool, options, domains: Mutex::new(HashMap::new()), tables: Mutex::new(TableCache::default()) })
+    }
+
+    /// The options this backend runs with.
+    pub fn options(&self) -> CpuOptions {
+        self.options
     }
 
     fn domain(&self, log_n: u32) -> Result<Arc<ntt::NttDomain>, KernelError> {
-        // A poisoned lock only means another thread panicked while inserting; the map itself
-        // is still valid, so recover it rather than propagate the panic.
-        let mut map = self.domains.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = lock(&self.domains);
         if let Some(d) = map.get(&log_n) {
             return Ok(d.clone());
         }
         let d = Arc::new(ntt::NttDomain::new(log_n)?);
         map.insert(log_n, d.clone());
         Ok(d)
+    }
+
+    /// Builds and caches the table for `bases` if it fits the budget (on the pool).
+    fn build_table<P: CachedCurve>(&self, bases: &Bases<Affine<P>>) -> Option<Arc<FixedBaseTable<P>>> {
+        let c = FixedBaseTable::<P>::choose_window(bases.points(), self.options.precompute_budget_bytes)?;
+        let table = Arc::new(self.pool.install(|| FixedBaseTable::build(bases.points(), c)));
+        lock(&self.tables).insert(bases.id(), table.clone(), self.options.precompute_budget_bytes).then_some(table)
+    }
+
+    /// The table to use for an MSM of `vectors` scalar vectors over `bases`: a cached one, or
+    /// one built now when the prepare-after policy says so.
+    fn table_for<P: CachedCurve>(&self, bases: &Bases<Affine<P>>, vectors: usize) -> Option<Arc<FixedBaseTable<P>>> {
+        if self.options.precompute_budget_bytes == 0 {
+            return None;
+        }
+        let uses = {
+            let mut cache = lock(&self.tables);
+            if let Some(t) = cache.get::<P>(bases.id()) {
+                return Some(t);
+            }
+            cache.count_use(bases.id(), vectors)
+        };
+        (uses >= self.options.prepare_after).then(|| self.build_table(bases)).flatten()
+    }
+
+    fn prepare<P: CachedCurve>(&self, bases: &Bases<Affine<P>>) {
+        if self.options.precompute_budget_bytes == 0 || bases.is_empty() || lock(&self.tables).has(bases.id()) {
+            return;
+        }
+        self.build_table(bases);
+    }
+
+    fn msm<P>(&self, bases: &Bases<Affine<P>>, scalars: &[&[Fr]]) -> Vec<ark_ec::short_weierstrass::Projective<P>>
+    where
+        P: CachedCurve + ark_ec::short_weierstrass::SWCurveConfig<ScalarField = Fr>,
+    {
+        let table = self.table_for(bases, scalars.len());
+        self.pool.install(|| msm::msm_batch(bases.points(), table.as_deref(), scalars))
     }
 }
 
@@ -62,7 +171,7 @@ impl Backend for CpuBackend {
         bases: &G1Bases,
         scalars: &[&[Fr]],
     ) -> Result<Vec<G1Projective>, KernelError> {
-        Ok(self.pool.install(|| msm::msm_batch::<G1Projective>(bases.points(), scalars)))
+        Ok(self.msm::<g1::Config>(bases, scalars))
     }
 
     fn msm_g2_unchecked(
@@ -70,7 +179,28 @@ impl Backend for CpuBackend {
         bases: &G2Bases,
         scalars: &[&[Fr]],
     ) -> Result<Vec<G2Projective>, KernelError> {
-        Ok(self.pool.install(|| msm::msm_batch::<G2Projective>(bases.points(), scalars)))
+        Ok(self.msm::<g2::Config>(bases, scalars))
+    }
+
+    fn prepare_g1(&self, bases: &G1Bases) -> Result<(), KernelError> {
+        self.prepare::<g1::Config>(bases);
+        Ok(())
+    }
+
+    fn prepare_g2(&self, bases: &G2Bases) -> Result<(), KernelError> {
+        self.prepare::<g2::Config>(bases);
+        Ok(())
+    }
+
+    fn resident_bytes(&self) -> usize {
+        lock(&self.tables).bytes()
+    }
+
+    fn ntt_resample_unchecked(&self, vectors: &mut [&mut [Fr]], shift: Fr) -> Result<(), KernelError> {
+        let Some(first) = vectors.first() else { return Ok(()) };
+        let domain = self.domain(first.len().trailing_zeros())?;
+        self.pool.install(|| ntt::resample_batch(&domain, vectors, shift));
+        Ok(())
     }
 
     fn ntt_unchecked(&self, vectors: &mut [&mut [Fr]], op: NttOp) -> Result<(), KernelError> {
@@ -85,11 +215,61 @@ mod tests {
     use super::*;
     use crate::testing;
 
-    fn backend() -> CpuBackend {
-        CpuBackend::new(Some(2)).expect("cpu backend")
+    /// Default options: every MSM in these tests takes the variable-base path (no set of bases
+    /// is used often enough to be prepared).
+    mod variable_bases {
+        use super::*;
+        fn backend() -> CpuBackend {
+            CpuBackend::new(Some(2)).expect("cpu backend")
+        }
+        // The generic equivalence checkers compare against naive reference implementations
+        // (schoolbook DFT, double-and-add sums), not arkworks.
+        testing::backend_equivalence_tests!(backend());
     }
 
-    // The generic equivalence checkers, instantiated for the CPU backend. They compare against
-    // naive reference implementations (schoolbook DFT, double-and-add sums), not arkworks.
-    testing::backend_equivalence_tests!(backend());
+    /// Every set of bases is prepared on first use: the fixed-base path.
+    mod fixed_bases {
+        use super::*;
+        fn backend() -> CpuBackend {
+            CpuBackend::with_options(CpuOptions { threads: Some(2), prepare_after: 1, ..CpuOptions::default() })
+                .expect("cpu backend")
+        }
+        testing::backend_equivalence_tests!(backend());
+    }
+
+    /// More threads than vectors: each vector's fixed-base MSM is split into runs of scalars.
+    mod fixed_bases_split {
+        use super::*;
+        fn backend() -> CpuBackend {
+            CpuBackend::with_options(CpuOptions { threads: Some(7), prepare_after: 1, ..CpuOptions::default() })
+                .expect("cpu backend")
+        }
+        testing::backend_equivalence_tests!(backend());
+    }
+
+    /// A budget too small for any table falls back to the variable-base path; explicit
+    /// preparation fills the cache and counts its bytes.
+    #[test]
+    fn budget_and_prepare() {
+        use ark_ec::{CurveGroup, PrimeGroup};
+        let points: Vec<crate::G1Affine> =
+            (1..=50u64).map(|i| (G1Projective::generator() * Fr::from(i)).into_affine()).collect();
+        let bases = Bases::new(points);
+        let scalars: Vec<Fr> = (0..50u64).map(|i| Fr::from(i * i + 3)).collect();
+        let want = CpuBackend::new(Some(2)).expect("cpu").msm_g1(&bases, &[&scalars]).expect("msm")[0];
+
+        let tiny = CpuBackend::with_options(CpuOptions { threads: Some(2), precompute_budget_bytes: 100, prepare_after: 0 })
+            .expect("cpu");
+        tiny.prepare_g1(&bases).expect("prepare");
+        assert_eq!(tiny.resident_bytes(), 0, "nothing fits in 100 bytes");
+        assert_eq!(tiny.msm_g1(&bases, &[&scalars]).expect("msm")[0], want);
+
+        let warm = CpuBackend::with_options(CpuOptions { threads: Some(2), prepare_after: usize::MAX, ..CpuOptions::default() })
+            .expect("cpu");
+        assert_eq!(warm.msm_g1(&bases, &[&scalars]).expect("msm")[0], want);
+        assert_eq!(warm.resident_bytes(), 0, "not prepared unasked");
+        warm.prepare_g1(&bases).expect("prepare");
+        assert!(warm.resident_bytes() > 0, "prepared on request");
+        assert_eq!(warm.msm_g1(&bases, &[&scalars, &scalars]).expect("msm"), vec![want, want]);
+    }
 }

@@ -1,0 +1,226 @@
+//! Batch-affine bucket accumulation: the inner loop of Pippenger's method.
+//!
+//! Every MSM path (variable-base windows, fixed-base precomputed tables, the sum of the
+//! one-scalars) reduces to the same job: given entries `(bucket, point)`, compute each
+//! bucket's sum `B_b` and then `Σ_b (b+1)·B_b`.
+//!
+//! 1. Entries arrive in point order (so the points, or a fixed-base table, are read as a
+//!    stream). Each is scheduled as an *affine* addition `B_b += P` into its bucket; an empty
+//!    bucket just takes the point. Scheduled additions touch distinct buckets, so up to
+//!    [`ADDS_PER_INVERSION`] of them (a quarter of the buckets) share one field inversion (Montgomery's simultaneous
+//!    inversion): about 5M + 1S per addition, against 7M + 4S for a mixed Jacobian addition.
+//! 2. An entry whose bucket already has an addition in flight does not wait: it goes into
+//!    that bucket's Jacobian overflow accumulator with a mixed addition. With random digits this
+//!    is rare (≈ batch / buckets); with skewed digits it bounds the work at plain Pippenger's.
+//! 3. The bucket sums are weighted by the running-sum trick: `Σ_b (b+1)·B_b` with two
+//!    Jacobian additions per bucket.
+//!
+//! Sources: Pippenger's bucket method as described by Bernstein et al., "Faster batch forgery
+//! identification" (INDOCRYPT 2012), §4; Montgomery, "Speeding the Pollard and elliptic curve
+//! methods of factorization" (Math. Comp. 48, 1987), §10.3.1 (simultaneous inversion);
+//! affine addition and doubling formulas from Hankerson, Menezes & Vanstone, *Guide to Elliptic
+//! Curve Cryptography* (2004), §3.1.2.
+
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
+use ark_ec::AffineRepr;
+use ark_ff::{AdditiveGroup, Field, One, Zero};
+
+/// Most independent affine additions that share one field inversion.
+const ADDS_PER_INVERSION: usize = 256;
+/// Fewest additions per inversion (below this an inversion costs more than it saves).
+const MIN_ADDS_PER_INVERSION: usize = 16;
+
+/// Additions per inversion for `n_buckets` buckets: a quarter of the buckets, so that an entry
+/// meets an addition in flight (and overflows) with probability about 1/8, within
+/// [`MIN_ADDS_PER_INVERSION`, `ADDS_PER_INVERSION`].
+pub(super) fn adds_per_inversion(n_buckets: usize) -> usize {
+    (n_buckets / 4).clamp(MIN_ADDS_PER_INVERSION, ADDS_PER_INVERSION)
+}
+
+/// One set of buckets being filled.
+pub(super) struct BucketSet<P: SWCurveConfig> {
+    /// Affine bucket sums (identity when empty).
+    buckets: Vec<Affine<P>>,
+    /// Jacobian overflow per bucket, for entries that met an addition in flight.
+    overflow: Vec<Projective<P>>,
+    /// Whether a bucket has an addition scheduled in the current batch.
+    busy: Vec<bool>,
+    /// Flush after this many scheduled additions.
+    batch: usize,
+    /// Scheduled additions: `buckets[b] += point`.
+    scheduled: Vec<(u32, Affine<P>)>,
+    /// Denominators, then (after the inversion) their inverses.
+    inverses: Vec<P::BaseField>,
+    /// Prefix products of the denominators.
+    prefix: Vec<P::BaseField>,
+}
+
+impl<P: SWCurveConfig> BucketSet<P> {
+    /// `n_buckets` empty buckets.
+    pub(super) fn new(n_buckets: usize) -> Self {
+        Self {
+            buckets: vec![Affine::identity(); n_buckets],
+            overflow: vec![Projective::zero(); n_buckets],
+            busy: vec![false; n_buckets],
+            batch: adds_per_inversion(n_buckets),
+            scheduled: Vec::with_capacity(ADDS_PER_INVERSION),
+            inverses: Vec::with_capacity(ADDS_PER_INVERSION),
+            prefix: Vec::with_capacity(ADDS_PER_INVERSION),
+        }
+    }
+
+    /// Adds `p` into bucket `b`.
+    #[inline]
+    pub(super) fn add(&mut self, b: u32, p: Affine<P>) {
+        let b = b as usize;
+        if self.busy[b] {
+            self.overflow[b] += &p;
+        } else if self.buckets[b].is_zero() {
+            self.buckets[b] = p;
+        } else {
+            self.busy[b] = true;
+            self.scheduled.push((b as u32, p));
+            if self.scheduled.len() >= self.batch {
+                self.flush();
+            }
+        }
+    }
+
+    /// Performs every scheduled addition with one shared inversion.
+    fn flush(&mut self) {
+        if self.scheduled.is_empty() {
+            return;
+        }
+        self.inverses.clear();
+        self.prefix.clear();
+        let mut product = P::BaseField::one();
+        for (b, p) in &self.scheduled {
+            let d = denominator(&self.buckets[*b as usize], p);
+            product *= d;
+            self.inverses.push(d);
+            self.prefix.push(product);
+        }
+        // Every denominator is non-zero by construction, so the product is invertible.
+        let mut inv = product.inverse().unwrap_or_else(P::BaseField::one);
+        for i in (0..self.inverses.len()).rev() {
+            let d = self.inverses[i];
+            self.inverses[i] = if i > 0 { inv * self.prefix[i - 1] } else { inv };
+            inv *= d;
+        }
+        for ((b, p), inv) in self.scheduled.iter().zip(&self.inverses) {
+            let b = *b as usize;
+            self.buckets[b] = affine_add(&self.buckets[b], p, inv);
+            self.busy[b] = false;
+        }
+        self.scheduled.clear();
+    }
+
+    /// `(Σ_b (b+1)·B_b, Σ_b B_b)`.
+    pub(super) fn finish(mut self) -> (Projective<P>, Projective<P>) {
+        self.flush();
+        let mut running = Projective::<P>::zero();
+        let mut weighted = Projective::<P>::zero();
+        for (bucket, overflow) in self.buckets.iter().zip(&self.overflow).rev() {
+            if !bucket.is_zero() {
+                running += bucket;
+            }
+            if !overflow.is_zero() {
+                running += overflow;
+            }
+            weighted += &running;
+        }
+        (weighted, running)
+    }
+}
+
+/// Weighted bucket sums of `entries` (`(bucket, point)`): `(Σ_b (b+1)·B_b, Σ_b B_b)`.
+pub(super) fn weighted_bucket_sum<P: SWCurveConfig>(
+    n_buckets: usize,
+    entries: impl Iterator<Item = (u32, Affine<P>)>,
+) -> (Projective<P>, Projective<P>) {
+    let mut set = BucketSet::new(n_buckets);
+    for (b, p) in entries {
+        set.add(b, p);
+    }
+    set.finish()
+}
+
+/// The denominator of the affine addition `p + q`: `x_q − x_p`, `2·y_p` for a doubling, and
+/// `1` where no inversion is needed (an operand or the result is the identity).
+#[inline]
+fn denominator<P: SWCurveConfig>(p: &Affine<P>, q: &Affine<P>) -> P::BaseField {
+    if p.is_zero() || q.is_zero() {
+        P::BaseField::one()
+    } else if p.x == q.x {
+        if p.y == q.y && !p.y.is_zero() {
+            p.y.double()
+        } else {
+            P::BaseField::one()
+        }
+    } else {
+        q.x - p.x
+    }
+}
+
+/// `p + q` in affine coordinates, given the inverse of [`denominator`]`(p, q)`.
+#[inline]
+fn affine_add<P: SWCurveConfig>(p: &Affine<P>, q: &Affine<P>, inv: &P::BaseField) -> Affine<P> {
+    if p.is_zero() {
+        return *q;
+    }
+    if q.is_zero() {
+        return *p;
+    }
+    let lambda = if p.x == q.x {
+        if p.y != q.y || p.y.is_zero() {
+            // q = −p (or a point of order two, which prime-order groups do not have).
+            return Affine::identity();
+        }
+        // Doubling: λ = (3x² + a) / 2y.
+        let xx = p.x.square();
+        (xx.double() + xx + P::COEFF_A) * inv
+    } else {
+        (q.y - p.y) * inv
+    };
+    let x3 = lambda.square() - p.x - q.x;
+    let y3 = lambda * (p.x - x3) - p.y;
+    Affine::new_unchecked(x3, y3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bn254::g1::Config as G1Config;
+    use ark_bn254::{Fr, G1Affine, G1Projective};
+    use ark_ec::{CurveGroup, PrimeGroup};
+    use ark_ff::UniformRand;
+    use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
+
+    /// Random entries (including doublings, P + (−P) and identities) against a Jacobian sum.
+    #[test]
+    fn weighted_sums_match_jacobian_sums() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let g = G1Projective::generator();
+        let p = G1Projective::rand(&mut rng).into_affine();
+        let mut points: Vec<G1Affine> = (0..300).map(|_| G1Projective::rand(&mut rng).into_affine()).collect();
+        points.extend([p, p, p, (-p.into_group()).into_affine(), G1Affine::identity(), g.into_affine()]);
+        for n_buckets in [1usize, 2, 7, 64] {
+            let entries: Vec<(u32, u32)> = (0..points.len() * 3)
+                .map(|i| (rng.gen_range(0..n_buckets as u32), (i % points.len()) as u32))
+                .collect();
+            // Crowd bucket 0 with repeated and opposite points.
+            let mut entries = entries;
+            entries.extend([(0, 300), (0, 301), (0, 302), (0, 303), (0, 304)]);
+            let (weighted, sum) =
+                weighted_bucket_sum::<G1Config>(n_buckets, entries.iter().map(|&(b, r)| (b, points[r as usize])));
+            let mut want_w = G1Projective::zero();
+            let mut want_s = G1Projective::zero();
+            for &(b, r) in &entries {
+                want_w += points[r as usize] * Fr::from(u64::from(b) + 1);
+                want_s += points[r as usize];
+            }
+            assert_eq!(weighted.into_affine(), want_w.into_affine(), "weighted, {n_buckets} buckets");
+            assert_eq!(sum.into_affine(), want_s.into_affine(), "plain sum, {n_buckets} buckets");
+        }
+    }
+}
