@@ -105,7 +105,7 @@ pub enum BackendKind {
     /// arkworks on the CPU, parallel with rayon. Always available.
     #[default]
     Cpu,
-    /// WebGPU through wgpu (not built yet).
+    /// WebGPU through wgpu (cargo feature `wgpu`): Vulkan, Metal.
     Wgpu,
     /// CUDA through cudarc and NVRTC (not built yet).
     Cuda,
@@ -155,13 +155,18 @@ pub struct BackendConfig {
     pub cpu_threads: Option<usize>,
 }
 
-/// Builds the configured backend. Backends not built yet answer [`KernelError::Unsupported`].
+/// Builds the configured backend. Backends not built yet or not compiled in answer
+/// [`KernelError::Unsupported`]; a backend without a usable device answers
+/// [`KernelError::Unavailable`].
 pub fn open_backend(config: &BackendConfig) -> Result<Arc<dyn Backend>, KernelError> {
     match config.kind {
         BackendKind::Cpu => Ok(Arc::new(CpuBackend::new(config.cpu_threads)?)),
+        #[cfg(feature = "wgpu")]
+        BackendKind::Wgpu => Ok(Arc::new(crate::WgpuBackend::new(crate::WgpuOptions::default())?)),
+        #[cfg(not(feature = "wgpu"))]
         BackendKind::Wgpu => Err(KernelError::Unsupported {
             backend: "wgpu".into(),
-            reason: "the WebGPU backend is not built yet; use --backend cpu".into(),
+            reason: "this binary was built without the `wgpu` feature; use --backend cpu".into(),
         }),
         BackendKind::Cuda => Err(KernelError::Unsupported {
             backend: "cuda".into(),

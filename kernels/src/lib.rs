@@ -14,13 +14,15 @@
 //!   backend can keep a resident, prepared copy across a batch.
 //! - [`ntt`] — [`NttOp`]: forward / inverse transforms, optionally on a coset.
 //! - [`cpu`] — [`CpuBackend`]: arkworks types and rayon.
+//! - `wgpu` (feature `wgpu`) — `WgpuBackend`: WGSL kernels through wgpu (Vulkan, Metal).
 //! - [`error`] — [`KernelError`], the typed errors every backend returns.
 //! - `testing` (feature `testing`) — generic equivalence checkers, instantiated per backend.
 //!
 //! ## Concepts
 //! A *batch* is the primary shape: one set of bases, many scalar vectors (one per proof of the
-//! same circuit). Backends that do not yet exist (`wgpu`, `cuda`) are selectable by name and
-//! answer [`KernelError::Unsupported`], never a panic.
+//! same circuit). Backends that do not exist yet (`cuda`) or are not compiled in (`wgpu` without
+//! its feature) are selectable by name and answer [`KernelError::Unsupported`]; a compiled-in
+//! backend without a usable device answers [`KernelError::Unavailable`] — never a panic.
 
 pub mod backend;
 pub mod bases;
@@ -29,12 +31,16 @@ pub mod error;
 pub mod ntt;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "wgpu")]
+pub mod wgpu;
 
 pub use backend::{open_backend, Backend, BackendConfig, BackendKind};
 pub use bases::{Bases, G1Bases, G2Bases};
 pub use cpu::CpuBackend;
 pub use error::KernelError;
 pub use ntt::NttOp;
+#[cfg(feature = "wgpu")]
+pub use wgpu::{WgpuBackend, WgpuOptions};
 
 /// The scalar field of BN254 (the field of witnesses and MSM scalars).
 pub use ark_bn254::Fr;
