@@ -153,13 +153,28 @@ pub struct BackendConfig {
     /// CPU worker threads. Default `None`: one per core (rayon's default). Set it to bound a
     /// worker's share of the machine.
     pub cpu_threads: Option<usize>,
+    /// Backend to open instead when `kind` is unavailable or not compiled in
+    /// ([`KernelError::Unavailable`] / [`KernelError::Unsupported`]). Default `None`: no
+    /// fallback, the error is returned. Callers see the fallback in [`Backend::kind`].
+    pub fallback: Option<BackendKind>,
 }
 
 /// Builds the configured backend. Backends not built yet or not compiled in answer
 /// [`KernelError::Unsupported`]; a backend without a usable device answers
 /// [`KernelError::Unavailable`].
 pub fn open_backend(config: &BackendConfig) -> Result<Arc<dyn Backend>, KernelError> {
-    match config.kind {
+    match (open_kind(config.kind, config), config.fallback) {
+        (Err(KernelError::Unavailable { .. } | KernelError::Unsupported { .. }), Some(fallback))
+            if fallback != config.kind =>
+        {
+            open_kind(fallback, config)
+        }
+        (result, _) => result,
+    }
+}
+
+fn open_kind(kind: BackendKind, config: &BackendConfig) -> Result<Arc<dyn Backend>, KernelError> {
+    match kind {
         BackendKind::Cpu => Ok(Arc::new(CpuBackend::new(config.cpu_threads)?)),
         #[cfg(feature = "wgpu")]
         BackendKind::Wgpu => Ok(Arc::new(crate::WgpuBackend::new(crate::WgpuOptions::default())?)),

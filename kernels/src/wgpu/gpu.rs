@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use wgpu::util::DeviceExt;
 
-use super::shaders::{self, Arithmetic, Module, WORKGROUP_SIZE};
+use super::shaders::{self, Arithmetic, Module, Unroll, WORKGROUP_SIZE};
 use crate::KernelError;
 
 /// One opened adapter: device, queue, the limits granted, the arithmetic path in use.
@@ -93,7 +93,8 @@ impl Gpu {
         bindings: &[Binding],
         entries: &[&'static str],
     ) -> Result<Compiled, KernelError> {
-        let source = shaders::source(module, self.arith);
+        let unroll = if self.info.device_type == wgpu::DeviceType::Cpu { Unroll::Compact } else { Unroll::Unrolled };
+        let source = shaders::source(module, self.arith, unroll);
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let shader = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("zkq"),

@@ -98,8 +98,24 @@ pub(crate) enum TestField {
     Fq,
 }
 
+/// How the shader compiler should treat the big loops (`ROLL` in the WGSL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unroll {
+    /// Constant loop bounds: the driver unrolls (GPUs, where unrolled limb loops keep values in
+    /// registers).
+    Unrolled,
+    /// Opaque loop bounds around the field multiply: small code that compiles in seconds on
+    /// CPU adapters (lavapipe), where full unrolling took minutes per pipeline.
+    Compact,
+}
+
 /// The full WGSL source of `module` for `arith`.
-pub(crate) fn source(module: Module, arith: Arithmetic) -> String {
+pub(crate) fn source(module: Module, arith: Arithmetic, unroll: Unroll) -> String {
+    let s = compose(module, arith);
+    s.replace("ROLL", if unroll == Unroll::Compact { "opaque_zero" } else { "0u" })
+}
+
+fn compose(module: Module, arith: Arithmetic) -> String {
     let mut s = String::new();
     s.push_str(&format!("const WG_SIZE: u32 = {WORKGROUP_SIZE}u;\n"));
     s.push_str(BIGINT);

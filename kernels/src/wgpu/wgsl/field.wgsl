@@ -58,11 +58,11 @@ fn FF_mul(a_in: Big, b_in: Big) -> Big {
     var b = b_in;
     var p = FF_P;
     var t: array<u32, 10>;
-    for (var i = 0u; i < BIG_LIMBS; i++) {
+    for (var i = 0u; i < BIG_LIMBS + ROLL; i++) {
         // t += a · b[i]
         var c = 0u;
         for (var j = 0u; j < BIG_LIMBS; j++) {
-            let r = mac(t[j], a[j], b[i], c);
+            let r = mac(t[j], a[j], b[i + ROLL], c);
             t[j] = r.x;
             c = r.y;
         }
