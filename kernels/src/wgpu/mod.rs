@@ -34,7 +34,7 @@ mod shaders;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 pub use adapter::{list_adapters, AdapterReport};
 pub use shaders::Arithmetic;
@@ -51,25 +51,32 @@ pub struct WgpuOptions {
 }
 
 /// The WebGPU backend: one adapter, its compiled kernels and resident tables and bases.
+///
+/// Kernels compile on first use (each set once per backend), so opening the backend — e.g. for
+/// `zkq backends` — costs only the adapter query.
 #[derive(Debug)]
 pub struct WgpuBackend {
     gpu: gpu::Gpu,
-    ntt: ntt::NttKernels,
-    g1: msm::MsmKernels,
-    g2: msm::MsmKernels,
+    ntt: OnceLock<Result<ntt::NttKernels, KernelError>>,
+    shared: OnceLock<Result<msm::SharedStages, KernelError>>,
+    g1: OnceLock<Result<msm::MsmKernels, KernelError>>,
+    g2: OnceLock<Result<msm::MsmKernels, KernelError>>,
     /// One operation at a time: device memory for a batch is sized for one MSM or NTT.
     busy: Mutex<()>,
 }
 
 impl WgpuBackend {
-    /// Opens the highest-performance adapter and compiles every kernel.
+    /// Opens the highest-performance adapter.
     pub fn new(options: WgpuOptions) -> Result<Self, KernelError> {
         let gpu = adapter::open(options.arithmetic)?;
-        let ntt = ntt::NttKernels::new(&gpu)?;
-        let shared = msm::SharedStages::new(&gpu)?;
-        let g1 = msm::MsmKernels::new(&gpu, &shared, shaders::Group::G1)?;
-        let g2 = msm::MsmKernels::new(&gpu, &shared, shaders::Group::G2)?;
-        Ok(Self { gpu, ntt, g1, g2, busy: Mutex::new(()) })
+        Ok(Self {
+            gpu,
+            ntt: OnceLock::new(),
+            shared: OnceLock::new(),
+            g1: OnceLock::new(),
+            g2: OnceLock::new(),
+            busy: Mutex::new(()),
+        })
     }
 
     /// The arithmetic path in use.
@@ -79,6 +86,15 @@ impl WgpuBackend {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.busy.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn msm_kernels(&self, group: shaders::Group) -> Result<&msm::MsmKernels, KernelError> {
+        let shared = self.shared.get_or_init(|| msm::SharedStages::new(&self.gpu)).as_ref().map_err(Clone::clone)?;
+        let cell = match group {
+            shaders::Group::G1 => &self.g1,
+            shaders::Group::G2 => &self.g2,
+        };
+        cell.get_or_init(|| msm::MsmKernels::new(&self.gpu, shared, group)).as_ref().map_err(Clone::clone)
     }
 }
 
@@ -94,16 +110,16 @@ impl Backend for WgpuBackend {
 
     fn msm_g1_unchecked(&self, bases: &G1Bases, scalars: &[&[Fr]]) -> Result<Vec<G1Projective>, KernelError> {
         let _busy = self.lock();
-        self.g1.run(&self.gpu, bases, scalars)
+        self.msm_kernels(shaders::Group::G1)?.run(&self.gpu, bases, scalars)
     }
 
     fn msm_g2_unchecked(&self, bases: &G2Bases, scalars: &[&[Fr]]) -> Result<Vec<G2Projective>, KernelError> {
         let _busy = self.lock();
-        self.g2.run(&self.gpu, bases, scalars)
+        self.msm_kernels(shaders::Group::G2)?.run(&self.gpu, bases, scalars)
     }
 
     fn ntt_unchecked(&self, vectors: &mut [&mut [Fr]], op: NttOp) -> Result<(), KernelError> {
         let _busy = self.lock();
-        self.ntt.run(&self.gpu, vectors, op)
+        self.ntt.get_or_init(|| ntt::NttKernels::new(&self.gpu)).as_ref().map_err(Clone::clone)?.run(&self.gpu, vectors, op)
     }
 }
