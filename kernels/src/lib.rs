@@ -40,7 +40,7 @@ pub use cpu::CpuBackend;
 pub use error::KernelError;
 pub use ntt::NttOp;
 #[cfg(feature = "wgpu")]
-pub use wgpu::{WgpuBackend, WgpuOptions};
+pub use wgpu::{G2Placement, WgpuBackend, WgpuOptions};
 
 /// The scalar field of BN254 (the field of witnesses and MSM scalars).
 pub use ark_bn254::Fr;

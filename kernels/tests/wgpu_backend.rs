@@ -18,7 +18,7 @@ fn shared(arith: Arithmetic) -> &'static WgpuBackend {
         Arithmetic::Int64 => &INT64,
         Arithmetic::Portable32 => &PORTABLE,
     };
-    cell.get_or_init(|| match WgpuBackend::new(WgpuOptions { arithmetic: Some(arith) }) {
+    cell.get_or_init(|| match WgpuBackend::new(WgpuOptions { arithmetic: Some(arith), ..Default::default() }) {
         Ok(b) => b,
         Err(e) if std::env::var("ZKQ_WGPU_TESTS").as_deref() == Ok("skip") => {
             eprintln!("wgpu backend tests skipped (ZKQ_WGPU_TESTS=skip): {e}");

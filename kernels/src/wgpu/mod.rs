@@ -23,8 +23,9 @@
 //! either (tests run both).
 //!
 //! ## G2
-//! G2 MSM runs on the device too (the same curve template over Fq2). See `bench/RESULTS.md` for
-//! the measured comparison with the CPU backend.
+//! G2 MSM has device kernels (the same curve template over Fq2) and a CPU placement
+//! ([`G2Placement`]); the default follows the adapter type. See `bench/RESULTS.md` for the
+//! measurements behind that choice.
 
 pub mod adapter;
 mod gpu;
@@ -48,6 +49,19 @@ pub struct WgpuOptions {
     /// else `Portable32`. Forcing `Int64` on an adapter without it is
     /// [`KernelError::Unavailable`].
     pub arithmetic: Option<Arithmetic>,
+    /// Where G2 MSMs run. Default `None`: [`G2Placement::Cpu`] when the adapter is itself a
+    /// CPU (lavapipe: the host's arkworks is many times faster, and the Fq2 kernels take
+    /// minutes to compile there), [`G2Placement::Device`] on GPUs.
+    pub g2: Option<G2Placement>,
+}
+
+/// Where the WebGPU backend runs G2 MSMs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum G2Placement {
+    /// The WGSL G2 kernels (the curve template over Fq2).
+    Device,
+    /// zkq's CPU backend (arkworks), in the calling thread's pool.
+    Cpu,
 }
 
 /// The WebGPU backend: one adapter, its compiled kernels and resident tables and bases.
@@ -61,6 +75,8 @@ pub struct WgpuBackend {
     shared: OnceLock<Result<msm::SharedStages, KernelError>>,
     g1: OnceLock<Result<msm::MsmKernels, KernelError>>,
     g2: OnceLock<Result<msm::MsmKernels, KernelError>>,
+    g2_placement: G2Placement,
+    cpu: OnceLock<Result<crate::CpuBackend, KernelError>>,
     /// One operation at a time: device memory for a batch is sized for one MSM or NTT.
     busy: Mutex<()>,
 }
@@ -69,14 +85,24 @@ impl WgpuBackend {
     /// Opens the highest-performance adapter.
     pub fn new(options: WgpuOptions) -> Result<Self, KernelError> {
         let gpu = adapter::open(options.arithmetic)?;
+        let on_cpu_adapter = gpu.info.device_type == wgpu::DeviceType::Cpu;
+        let g2_placement =
+            options.g2.unwrap_or(if on_cpu_adapter { G2Placement::Cpu } else { G2Placement::Device });
         Ok(Self {
             gpu,
+            g2_placement,
+            cpu: OnceLock::new(),
             ntt: OnceLock::new(),
             shared: OnceLock::new(),
             g1: OnceLock::new(),
             g2: OnceLock::new(),
             busy: Mutex::new(()),
         })
+    }
+
+    /// Where G2 MSMs run.
+    pub fn g2_placement(&self) -> G2Placement {
+        self.g2_placement
     }
 
     /// The arithmetic path in use.
@@ -105,7 +131,11 @@ impl Backend for WgpuBackend {
 
     fn device_name(&self) -> String {
         let info = &self.gpu.info;
-        format!("{} ({:?}, {:?}, {} arithmetic)", info.name, info.backend, info.device_type, self.gpu.arith.as_str())
+        let g2 = match self.g2_placement {
+            G2Placement::Device => "",
+            G2Placement::Cpu => ", G2 on the CPU",
+        };
+        format!("{} ({:?}, {:?}, {} arithmetic{g2})", info.name, info.backend, info.device_type, self.gpu.arith.as_str())
     }
 
     fn msm_g1_unchecked(&self, bases: &G1Bases, scalars: &[&[Fr]]) -> Result<Vec<G1Projective>, KernelError> {
@@ -114,6 +144,10 @@ impl Backend for WgpuBackend {
     }
 
     fn msm_g2_unchecked(&self, bases: &G2Bases, scalars: &[&[Fr]]) -> Result<Vec<G2Projective>, KernelError> {
+        if self.g2_placement == G2Placement::Cpu {
+            let cpu = self.cpu.get_or_init(|| crate::CpuBackend::new(None)).as_ref().map_err(Clone::clone)?;
+            return cpu.msm_g2_unchecked(bases, scalars);
+        }
         let _busy = self.lock();
         self.msm_kernels(shaders::Group::G2)?.run(&self.gpu, bases, scalars)
     }
