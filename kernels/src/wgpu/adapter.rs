@@ -13,7 +13,7 @@ use crate::KernelError;
 const BACKENDS: wgpu::Backends = wgpu::Backends::VULKAN.union(wgpu::Backends::METAL);
 
 /// Storage buffers one kernel binds at most (`msm_buckets.wgsl`).
-const NEEDED_STORAGE_BUFFERS: u32 = 6;
+const NEEDED_STORAGE_BUFFERS: u32 = 7;
 /// Threads of the one-workgroup scan (`msm_scan.wgsl`).
 const NEEDED_INVOCATIONS: u32 = 256;
 /// Workgroup memory of the scan: 256 u32.

@@ -114,6 +114,11 @@ impl WgpuBackend {
         self.busy.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The CPU backend used for G2 on CPU adapters and for MSMs lavapipe cannot run.
+    fn cpu(&self) -> Result<&crate::CpuBackend, KernelError> {
+        self.cpu.get_or_init(|| crate::CpuBackend::new(None)).as_ref().map_err(Clone::clone)
+    }
+
     fn msm_kernels(&self, group: shaders::Group) -> Result<&msm::MsmKernels, KernelError> {
         let shared = self.shared.get_or_init(|| msm::SharedStages::new(&self.gpu)).as_ref().map_err(Clone::clone)?;
         let cell = match group {
@@ -139,17 +144,34 @@ impl Backend for WgpuBackend {
     }
 
     fn msm_g1_unchecked(&self, bases: &G1Bases, scalars: &[&[Fr]]) -> Result<Vec<G1Projective>, KernelError> {
-        let _busy = self.lock();
-        self.msm_kernels(shaders::Group::G1)?.run(&self.gpu, bases, scalars)
+        let result = {
+            let _busy = self.lock();
+            self.msm_kernels(shaders::Group::G1)?.run(&self.gpu, bases, scalars)
+        };
+        match result {
+            // Only on CPU adapters (lavapipe): a bucket longer than its loop limit. The CPU
+            // backend gives the exact answer (and is the faster one on such an adapter anyway).
+            Err(KernelError::Unsupported { reason, .. }) if reason.starts_with(msm::BUCKET_TOO_LONG) => {
+                self.cpu()?.msm_g1_unchecked(bases, scalars)
+            }
+            other => other,
+        }
     }
 
     fn msm_g2_unchecked(&self, bases: &G2Bases, scalars: &[&[Fr]]) -> Result<Vec<G2Projective>, KernelError> {
         if self.g2_placement == G2Placement::Cpu {
-            let cpu = self.cpu.get_or_init(|| crate::CpuBackend::new(None)).as_ref().map_err(Clone::clone)?;
-            return cpu.msm_g2_unchecked(bases, scalars);
+            return self.cpu()?.msm_g2_unchecked(bases, scalars);
         }
-        let _busy = self.lock();
-        self.msm_kernels(shaders::Group::G2)?.run(&self.gpu, bases, scalars)
+        let result = {
+            let _busy = self.lock();
+            self.msm_kernels(shaders::Group::G2)?.run(&self.gpu, bases, scalars)
+        };
+        match result {
+            Err(KernelError::Unsupported { reason, .. }) if reason.starts_with(msm::BUCKET_TOO_LONG) => {
+                self.cpu()?.msm_g2_unchecked(bases, scalars)
+            }
+            other => other,
+        }
     }
 
     fn ntt_unchecked(&self, vectors: &mut [&mut [Fr]], op: NttOp) -> Result<(), KernelError> {

@@ -19,6 +19,13 @@ use crate::{Bases, Fr, KernelError};
 
 /// Bits the windows must cover: scalars are < r < 2^254, and the signed recoding needs one more.
 const SCALAR_BITS: u32 = 255;
+/// Longest bucket one invocation adds up on a CPU adapter: lavapipe's gallivm stops an
+/// invocation's loops after 65,535 iterations in total, and one mixed addition costs about 120
+/// of them in the compact shader form (see `wgsl/dispatch.wgsl`); buckets of 400 points were
+/// measured exact there and 511 not.
+pub(crate) const CPU_ADAPTER_MAX_RUN: u32 = 256;
+/// Start of the error reason for an MSM whose bucket exceeds [`CPU_ADAPTER_MAX_RUN`].
+pub(crate) const BUCKET_TOO_LONG: &str = "bucket too long for a CPU adapter";
 /// Resident base sets kept per group before the oldest is dropped (a Groth16 key has four in G1
 /// and one in G2).
 const MAX_RESIDENT: usize = 8;
@@ -131,7 +138,7 @@ impl MsmKernels {
         use Binding::*;
         let buckets = gpu.compile(
             Module::MsmBuckets(group),
-            &[ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadWrite, Uniform],
+            &[ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadWrite, Uniform, ReadWrite],
             &["accumulate"],
         )?;
         let reduce =
@@ -178,6 +185,8 @@ impl MsmKernels {
             let bucket_buf = gpu.storage("buckets", chunk_keys * point_words)?;
             let segs = gpu.storage("segment sums", (chunk_windows * plan.segments) as usize * 2 * point_words)?;
             let windows_out = gpu.storage("window sums", total_windows * point_words)?;
+            let overflow = gpu.storage("bucket overflow", 1)?;
+            let max_run = if gpu.info.device_type == wgpu::DeviceType::Cpu { CPU_ADAPTER_MAX_RUN } else { 0 };
             let mut encoder = gpu.encoder();
             for (k, s) in scalars.iter().enumerate() {
                 let mut words = Vec::with_capacity(n * 8);
@@ -205,10 +214,10 @@ impl MsmKernels {
                     let scan_bind = gpu.bind(&self.scan, &[&counts, &offsets, &cursor, &scan_params]);
                     gpu.dispatch_single_group(&mut encoder, &self.scan, "scan", &scan_bind);
                     gpu.dispatch(&mut encoder, &self.digits, "scatter", &digit_bind, n as u32);
-                    let bucket_params = gpu.uniform(&[keys]);
+                    let bucket_params = gpu.uniform(&[keys, max_run]);
                     let bucket_bind = gpu.bind(
                         &self.buckets,
-                        &[&resident.x, &resident.y, &offsets, &cursor, &entries, &bucket_buf, &bucket_params],
+                        &[&resident.x, &resident.y, &offsets, &cursor, &entries, &bucket_buf, &bucket_params, &overflow],
                     );
                     gpu.dispatch(&mut encoder, &self.buckets, "accumulate", &bucket_bind, keys);
                     let out_first = k as u32 * plan.windows + first;
@@ -227,6 +236,15 @@ impl MsmKernels {
                 }
             }
             let out = gpu.submit_and_read(encoder, &windows_out, total_windows * point_words)?;
+            let longest = gpu.submit_and_read(gpu.encoder(), &overflow, 1)?[0];
+            if longest != 0 {
+                return Err(KernelError::Unsupported {
+                    backend: "wgpu".into(),
+                    reason: format!(
+                        "{BUCKET_TOO_LONG}: {longest} points in one bucket, this adapter's loops stop after {CPU_ADAPTER_MAX_RUN}"
+                    ),
+                });
+            }
             out.chunks(plan.windows as usize * point_words)
                 .map(|w| combine_windows::<C>(w, plan, coord_words))
                 .collect()

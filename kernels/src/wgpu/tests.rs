@@ -140,3 +140,29 @@ fn zero_and_one_are_what_arkworks_stores() {
     assert_eq!(montgomery_words(&ark_bn254::Fr::zero()), [0; 8]);
     assert_ne!(montgomery_words(&ark_bn254::Fr::one()), [1, 0, 0, 0, 0, 0, 0, 0], "one is R mod p in Montgomery form");
 }
+
+/// Long buckets: every scalar 1 puts all n points into one bucket. On CPU adapters (lavapipe)
+/// buckets longer than the loop limit must still give the exact sum (the backend redoes them
+/// on the CPU), never a silently partial one.
+#[test]
+fn long_buckets_are_exact() {
+    use crate::Backend;
+    use ark_ec::{CurveGroup, PrimeGroup};
+    if test_gpu(Arithmetic::Int64).is_none() {
+        return;
+    }
+    let b = super::WgpuBackend::new(super::WgpuOptions::default()).expect("backend");
+    let mut rng = StdRng::seed_from_u64(9);
+    for n in [200usize, 600] {
+        let pts: Vec<ark_bn254::G1Affine> =
+            (0..n).map(|_| ark_bn254::G1Projective::rand(&mut rng).into_affine()).collect();
+        let want: ark_bn254::G1Projective = pts.iter().map(|p| ark_bn254::G1Projective::from(*p)).sum();
+        let ones = vec![ark_bn254::Fr::one(); n];
+        let got = b.msm_g1(&crate::Bases::new(pts), &[&ones]).expect("msm")[0];
+        assert_eq!(got.into_affine(), want.into_affine(), "n={n} random points, scalars 1");
+        let g = ark_bn254::G1Projective::generator();
+        let same = vec![g.into_affine(); n];
+        let got = b.msm_g1(&crate::Bases::new(same), &[&ones]).expect("msm")[0];
+        assert_eq!(got.into_affine(), (g * ark_bn254::Fr::from(n as u64)).into_affine(), "n={n} one point repeated");
+    }
+}

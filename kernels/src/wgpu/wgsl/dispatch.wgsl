@@ -12,6 +12,7 @@ fn thread_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 // `n + opaque_zero` (an opaque index also stops Mesa guessing the trip count from array sizes)
 // on adapters that are CPUs (lavapipe), where the loop then stays a loop: Mesa inlines every
 // call and unrolls every constant-count loop, and the fully unrolled curve formulas took minutes
-// to compile. On GPUs `ROLL` is `0u` and the driver's compiler unrolls as usual. Set by
+// to compile. lavapipe (gallivm) also silently stops an invocation's loops after 65,535
+// iterations in total, so bucket runs are capped on CPU adapters (see msm_buckets.wgsl). On GPUs `ROLL` is `0u` and the driver's compiler unrolls as usual. Set by
 // `thread_index`, which every entry point using field arithmetic calls first.
 var<private> opaque_zero: u32 = 0u;

@@ -7,6 +7,10 @@
 struct BucketParams {
     // Buckets in this window chunk.
     keys: u32,
+    // The longest bucket one invocation may add up (0: no limit). CPU adapters (lavapipe)
+    // stop an invocation's loops after 65,535 iterations; a longer bucket there raises
+    // `overflow` instead of silently returning a partial sum, and the host redoes the MSM.
+    max_run: u32,
 }
 
 @group(0) @binding(0) var<storage, read> bases_x: array<u32>;
@@ -16,6 +20,7 @@ struct BucketParams {
 @group(0) @binding(4) var<storage, read> entries: array<u32>;
 @group(0) @binding(5) var<storage, read_write> buckets: array<u32>;
 @group(0) @binding(6) var<uniform> params: BucketParams;
+@group(0) @binding(7) var<storage, read_write> overflow: array<atomic<u32>>;
 
 fn load_base(i: u32) -> CC_Aff {
     var wx: array<u32, CF_WORDS>;
@@ -38,6 +43,10 @@ fn store_coord(slot: u32, v: CF) {
 fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let key = thread_index(gid, nwg);
     if (key >= params.keys) {
+        return;
+    }
+    if (params.max_run != 0u && ends[key] - offsets[key] > params.max_run) {
+        atomicMax(&overflow[0], ends[key] - offsets[key]);
         return;
     }
     var acc = CC_identity();
