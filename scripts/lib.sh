@@ -37,6 +37,17 @@ ensure_toolchain() {
   fi
 }
 
+# A Vulkan driver for the WebGPU backend's tests: Mesa's lavapipe runs Vulkan compute on the
+# CPU, so the wgpu kernels are tested on every machine (their tests fail without an adapter
+# unless ZKQ_WGPU_TESTS=skip). The Vulkan loader wants a runtime directory.
+ensure_vulkan() {
+  apt_install mesa-vulkan-drivers libvulkan1
+  if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
+    export XDG_RUNTIME_DIR="${TMPDIR:-/tmp}/zkq-runtime-$(id -u)"
+    mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+  fi
+}
+
 # snarkjs, circom2 and circomlib, pinned in tools/node/package-lock.json.
 ensure_node_tools() {
   local stamp="$ZKQ_ROOT/tools/node/node_modules/.zkq-lock-sha"

@@ -189,6 +189,17 @@ pub(crate) struct BackendArgs {
     /// CPU threads for the cpu backend [default: one per core].
     #[arg(long)]
     pub(crate) threads: Option<usize>,
+    /// Backend to use instead when --backend has no usable device or is not compiled in
+    /// (e.g. `--backend wgpu --fallback cpu`) [default: none: fail with exit code 5].
+    #[arg(long, value_parser = parse_backend)]
+    pub(crate) fallback: Option<BackendKind>,
+}
+
+impl BackendArgs {
+    /// The kernels' configuration for these flags.
+    pub(crate) fn config(&self) -> zkq_kernels::BackendConfig {
+        zkq_kernels::BackendConfig { kind: self.backend, cpu_threads: self.threads, fallback: self.fallback }
+    }
 }
 
 fn parse_backend(s: &str) -> Result<BackendKind, String> {

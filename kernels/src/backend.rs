@@ -145,7 +145,7 @@ pub enum BackendKind {
     /// arkworks on the CPU, parallel with rayon. Always available.
     #[default]
     Cpu,
-    /// WebGPU through wgpu (not built yet).
+    /// WebGPU through wgpu (cargo feature `wgpu`): Vulkan, Metal.
     Wgpu,
     /// CUDA through cudarc and NVRTC (feature `cuda`).
     Cuda,
@@ -193,15 +193,35 @@ pub struct BackendConfig {
     /// CPU worker threads. Default `None`: one per core (rayon's default). Set it to bound a
     /// worker's share of the machine.
     pub cpu_threads: Option<usize>,
+    /// Backend to open instead when `kind` is unavailable or not compiled in
+    /// ([`KernelError::Unavailable`] / [`KernelError::Unsupported`]). Default `None`: no
+    /// fallback, the error is returned. Callers see the fallback in [`Backend::kind`].
+    pub fallback: Option<BackendKind>,
 }
 
-/// Builds the configured backend. Backends not built yet answer [`KernelError::Unsupported`].
+/// Builds the configured backend. Backends not built yet or not compiled in answer
+/// [`KernelError::Unsupported`]; a backend without a usable device answers
+/// [`KernelError::Unavailable`].
 pub fn open_backend(config: &BackendConfig) -> Result<Arc<dyn Backend>, KernelError> {
-    match config.kind {
+    match (open_kind(config.kind, config), config.fallback) {
+        (Err(KernelError::Unavailable { .. } | KernelError::Unsupported { .. }), Some(fallback))
+            if fallback != config.kind =>
+        {
+            open_kind(fallback, config)
+        }
+        (result, _) => result,
+    }
+}
+
+fn open_kind(kind: BackendKind, config: &BackendConfig) -> Result<Arc<dyn Backend>, KernelError> {
+    match kind {
         BackendKind::Cpu => Ok(Arc::new(CpuBackend::new(config.cpu_threads)?)),
+        #[cfg(feature = "wgpu")]
+        BackendKind::Wgpu => Ok(Arc::new(crate::WgpuBackend::new(crate::WgpuOptions::default())?)),
+        #[cfg(not(feature = "wgpu"))]
         BackendKind::Wgpu => Err(KernelError::Unsupported {
             backend: "wgpu".into(),
-            reason: "the WebGPU backend is not built yet; use --backend cpu".into(),
+            reason: "this binary was built without the `wgpu` feature; use --backend cpu".into(),
         }),
         #[cfg(feature = "cuda")]
         BackendKind::Cuda => Ok(Arc::new(crate::cuda::CudaBackend::open(crate::cuda::CudaConfig {

@@ -16,13 +16,15 @@
 //! - [`cpu`] — [`CpuBackend`]: signed-digit batch-affine Pippenger with resident fixed-base
 //!   tables, radix-4 NTT, rayon.
 //! - `cuda` (feature `cuda`) — `CudaBackend`: CUDA C++ kernels compiled at run time by NVRTC.
+//! - `wgpu` (feature `wgpu`) — `WgpuBackend`: WGSL kernels through wgpu (Vulkan, Metal).
 //! - [`error`] — [`KernelError`], the typed errors every backend returns.
 //! - `testing` (feature `testing`) — generic equivalence checkers, instantiated per backend.
 //!
 //! ## Concepts
 //! A *batch* is the primary shape: one set of bases, many scalar vectors (one per proof of the
-//! same circuit). A backend not built yet (`wgpu`), or not compiled into this binary, is
-//! selectable by name and answers [`KernelError::Unsupported`], never a panic.
+//! same circuit). A backend not compiled into this binary is selectable by name and answers
+//! [`KernelError::Unsupported`]; a compiled-in backend without a usable device answers
+//! [`KernelError::Unavailable`] — never a panic.
 
 pub mod backend;
 pub mod bases;
@@ -33,12 +35,16 @@ pub mod error;
 pub mod ntt;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "wgpu")]
+pub mod wgpu;
 
 pub use backend::{open_backend, Backend, BackendConfig, BackendKind};
 pub use bases::{Bases, G1Bases, G2Bases};
 pub use cpu::{CpuBackend, CpuOptions};
 pub use error::KernelError;
 pub use ntt::NttOp;
+#[cfg(feature = "wgpu")]
+pub use wgpu::{G2Placement, WgpuBackend, WgpuOptions};
 
 /// The scalar field of BN254 (the field of witnesses and MSM scalars).
 pub use ark_bn254::Fr;

@@ -100,8 +100,13 @@ struct LoadedKey {
 
 impl Device {
     /// Starts the device thread. `queue` batches may wait for it (1 = one proving, one next).
-    pub fn spawn(config: DeviceConfig, queue: usize) -> Result<Self, SchedulerError> {
+    pub fn spawn(mut config: DeviceConfig, queue: usize) -> Result<Self, SchedulerError> {
         let backend = zkq_kernels::open_backend(&config.backend).map_err(zkq_engine::EngineError::from)?;
+        if backend.kind() != config.backend.kind {
+            tracing::warn!(wanted = %config.backend.kind, using = %backend.kind(), "backend unavailable; using the configured fallback");
+            // Batch records name the backend that really ran.
+            config.backend.kind = backend.kind();
+        }
         let name = backend.device_name();
         let (tx, mut rx) = mpsc::channel::<Request>(queue.max(1));
         let prover = Prover::new(backend);

@@ -16,7 +16,7 @@ mod zkey;
 use crate::cli::{BackendArgs, CircuitCommand, Cli, Command, DevCommand, SchedCommand, TenantCommand, ZkeyCommand};
 use crate::exit::ExitCode;
 use std::sync::Arc;
-use zkq_kernels::{Backend, BackendConfig};
+use zkq_kernels::Backend;
 
 /// Runs the parsed command; errors carry typed causes that `exit::code_for` maps.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -43,9 +43,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Builds the backend the flags ask for.
+/// Builds the backend the flags ask for, saying so when it had to fall back.
 fn open_backend(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
-    Ok(zkq_kernels::open_backend(&BackendConfig { kind: args.backend, cpu_threads: args.threads })?)
+    let backend = zkq_kernels::open_backend(&args.config())?;
+    if backend.kind() != args.backend {
+        eprintln!("zkq: backend `{}` is not usable here; falling back to `{}` ({})", args.backend, backend.kind(), backend.device_name());
+    }
+    Ok(backend)
 }
 
 /// Seconds with millisecond precision, for JSON.

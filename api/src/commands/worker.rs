@@ -5,7 +5,6 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use zkq_engine::EngineError;
-use zkq_kernels::BackendConfig;
 use zkq_scheduler::config::WorkerConfig;
 use zkq_scheduler::fair::cost::parse_bytes;
 use zkq_scheduler::fair::metrics::DEFAULT_WAIT_BUCKETS;
@@ -63,7 +62,7 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         store: args.services.store_config(),
         key_dir: args.services.key_dir(),
         witness_dir: args.services.witness_dir(),
-        backend: BackendConfig { kind: args.backend.backend, cpu_threads: args.backend.threads },
+        backend: args.backend.config(),
         device_type: args.device_type,
         worker_id: args.worker_id.unwrap_or_else(default_worker_id),
         max_batch: args.max_batch.max(1),

@@ -1,0 +1,18 @@
+// Thread numbering shared by every entry point. Large launches are split over two dispatch
+// dimensions (WebGPU caps each at `max_compute_workgroups_per_dimension`, 65535 by default);
+// `thread_index` flattens them back.
+
+fn thread_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    // Every dispatch has one workgroup in z, so this is 0 — but the compiler cannot know it.
+    opaque_zero = nwg.z - 1u;
+    return gid.y * nwg.x * WG_SIZE + gid.x;
+}
+
+// Zero, opaque to the shader compiler. Loop bounds and array indices written `n + ROLL` become
+// `n + opaque_zero` (an opaque index also stops Mesa guessing the trip count from array sizes)
+// on adapters that are CPUs (lavapipe), where the loop then stays a loop: Mesa inlines every
+// call and unrolls every constant-count loop, and the fully unrolled curve formulas took minutes
+// to compile. lavapipe (gallivm) also silently stops an invocation's loops after 65,535
+// iterations in total, so bucket runs are capped on CPU adapters (see msm_buckets.wgsl). On GPUs `ROLL` is `0u` and the driver's compiler unrolls as usual. Set by
+// `thread_index`, which every entry point using field arithmetic calls first.
+var<private> opaque_zero: u32 = 0u;
