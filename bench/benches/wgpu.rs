@@ -34,54 +34,38 @@ fn backends() -> (CpuBackend, WgpuBackend) {
     (cpu, gpu)
 }
 
-fn msm_g1(c: &mut Criterion) {
+/// One MSM of the backend on a single scalar vector.
+type Msm<G> = fn(&dyn Backend, &Bases<<G as CurveGroup>::Affine>, &[Fr]) -> G;
+
+/// Group `name`: sizes 2^10, 2^12, … 2^hi_log (and the env cap), `cpu` beside `wgpu`, each size
+/// checked for equal results first.
+fn msm_group<G: CurveGroup<ScalarField = Fr>>(c: &mut Criterion, name: &str, hi_log: u32, msm: Msm<G>) {
     let (cpu, gpu) = backends();
-    let sizes = inputs::log_sizes(10, 22, 2);
+    let sizes = inputs::log_sizes(10, hi_log, 2);
     let Some(&top) = sizes.last() else { return };
     let mut rng = inputs::rng();
-    let points = inputs::random_points::<G1Projective>(1 << top, &mut rng);
+    let points = inputs::random_points::<G>(1 << top, &mut rng);
     let scalars = inputs::random_scalars::<Fr>(1 << top, &mut rng);
-    let mut group = c.benchmark_group("wgpu_msm_g1");
+    let mut group = c.benchmark_group(name);
     group.sample_size(10);
     for log in sizes {
         let n = 1usize << log;
         let bases = Bases::new(points[..n].to_vec());
         let s = &scalars[..n];
-        assert_eq!(
-            cpu.msm_g1(&bases, &[s]).expect("cpu")[0].into_affine(),
-            gpu.msm_g1(&bases, &[s]).expect("wgpu")[0].into_affine(),
-            "G1 2^{log}"
-        );
+        assert_eq!(msm(&cpu, &bases, s).into_affine(), msm(&gpu, &bases, s).into_affine(), "{name} 2^{log}");
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_with_input(BenchmarkId::new("cpu", n), &n, |b, _| b.iter(|| cpu.msm_g1(&bases, &[s]).expect("cpu")));
-        group.bench_with_input(BenchmarkId::new("wgpu", n), &n, |b, _| b.iter(|| gpu.msm_g1(&bases, &[s]).expect("wgpu")));
+        group.bench_with_input(BenchmarkId::new("cpu", n), &n, |b, _| b.iter(|| msm(&cpu, &bases, s)));
+        group.bench_with_input(BenchmarkId::new("wgpu", n), &n, |b, _| b.iter(|| msm(&gpu, &bases, s)));
     }
     group.finish();
 }
 
+fn msm_g1(c: &mut Criterion) {
+    msm_group::<G1Projective>(c, "wgpu_msm_g1", 22, |b, bases, s| b.msm_g1(bases, &[s]).expect("msm_g1")[0]);
+}
+
 fn msm_g2(c: &mut Criterion) {
-    let (cpu, gpu) = backends();
-    let sizes = inputs::log_sizes(10, 20, 2);
-    let Some(&top) = sizes.last() else { return };
-    let mut rng = inputs::rng();
-    let points = inputs::random_points::<G2Projective>(1 << top, &mut rng);
-    let scalars = inputs::random_scalars::<Fr>(1 << top, &mut rng);
-    let mut group = c.benchmark_group("wgpu_msm_g2");
-    group.sample_size(10);
-    for log in sizes {
-        let n = 1usize << log;
-        let bases = Bases::new(points[..n].to_vec());
-        let s = &scalars[..n];
-        assert_eq!(
-            cpu.msm_g2(&bases, &[s]).expect("cpu")[0].into_affine(),
-            gpu.msm_g2(&bases, &[s]).expect("wgpu")[0].into_affine(),
-            "G2 2^{log}"
-        );
-        group.throughput(Throughput::Elements(n as u64));
-        group.bench_with_input(BenchmarkId::new("cpu", n), &n, |b, _| b.iter(|| cpu.msm_g2(&bases, &[s]).expect("cpu")));
-        group.bench_with_input(BenchmarkId::new("wgpu", n), &n, |b, _| b.iter(|| gpu.msm_g2(&bases, &[s]).expect("wgpu")));
-    }
-    group.finish();
+    msm_group::<G2Projective>(c, "wgpu_msm_g2", 20, |b, bases, s| b.msm_g2(bases, &[s]).expect("msm_g2")[0]);
 }
 
 fn ntt(c: &mut Criterion) {
