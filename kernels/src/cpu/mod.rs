@@ -109,13 +109,13 @@ impl CpuBackend {
     }
 
     fn domain(&self, log_n: u32) -> Result<Arc<ntt::NttDomain>, KernelError> {
-        let mut map = lock(&self.domains);
-        if let Some(d) = map.get(&log_n) {
+        if let Some(d) = lock(&self.domains).get(&log_n) {
             return Ok(d.clone());
         }
+        // Built without the lock held: building runs on rayon, and a rayon worker waiting in a
+        // parallel section may steal a job that asks for a domain (see `NttDomain::scale_table`).
         let d = Arc::new(ntt::NttDomain::new(log_n)?);
-        map.insert(log_n, d.clone());
-        Ok(d)
+        Ok(lock(&self.domains).entry(log_n).or_insert(d).clone())
     }
 
     /// Builds and caches the table for `bases` if it fits the budget (on the pool).

@@ -113,8 +113,12 @@ impl NttDomain {
     /// The scale table `kind` for coset shift `g` (built once, then shared).
     fn scale_table(&self, kind: ScaleKind, g: Fr) -> Arc<Vec<Fr>> {
         let key = (kind, g.into_bigint().0);
-        let mut map = self.scales.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(t) = map.get(&key) {
+        // The lock is NOT held while the table is built: building runs on rayon, and a worker
+        // waiting inside a parallel section steals other jobs — one of which may ask for a scale
+        // table, re-locking this mutex on the same thread (a deadlock the CI caught: a test hung
+        // with a worker blocked here under `powers`). Two threads may build the same table at
+        // once; the first insert wins.
+        if let Some(t) = self.scales.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return t.clone();
         }
         let n = self.n();
@@ -130,12 +134,11 @@ impl NttDomain {
                 r
             }
         };
+        let mut map = self.scales.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_SCALE_TABLES {
             map.clear();
         }
-        let table = Arc::new(table);
-        map.insert(key, table.clone());
-        table
+        map.entry(key).or_insert_with(|| Arc::new(table)).clone()
     }
 
     pub(super) fn apply(&self, v: &mut [Fr], op: NttOp) {
