@@ -218,7 +218,7 @@ impl CudaBackend {
     fn alloc(&self, words: usize) -> Result<CudaSlice<u32>, KernelError> {
         self.stream.alloc_zeros::<u32>(words.max(1)).map_err(|e| {
             let available = self.free_memory().unwrap_or(0);
-            if format!("{e:?}").contains("OUT_OF_MEMORY") {
+            if e.0 == cudarc::driver::sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY {
                 KernelError::OutOfMemory { requested: (words * 4) as u64, available }
             } else {
                 KernelError::Unavailable { backend: "cuda".into(), reason: format!("cuMemAlloc: {e:?}") }
