@@ -170,7 +170,7 @@ fn run(args: Args) -> Result<()> {
             writeln!(out, "proofs/s: median {med:.2} (min {min:.2}, max {max:.2}); {:.1} ms/proof at median", 1e3 / med)?;
             writeln!(out, "CPU time (user + system, all threads): {cpu_med:.1} ms/proof (median of rounds)")?;
             for (name, ms) in &phase_ms {
-                writeln!(out, "  {name:<16} {ms:8.1} ms/proof (wall share; H overlaps A–C)")?;
+                writeln!(out, "  {name:<16} {ms:8.1} ms/proof (wall share; H and B in G2 overlap the rest)")?;
             }
             writeln!(
                 out,
