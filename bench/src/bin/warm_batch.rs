@@ -50,6 +50,10 @@ struct Args {
     /// Do not prepare the key (no fixed-base tables): the variable-base path.
     #[arg(long)]
     no_prepare: bool,
+    /// After the timed rounds, run each phase of one batch on its own (no overlap) and report
+    /// its wall and CPU time per proof: where a proof's work goes.
+    #[arg(long)]
+    breakdown: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -101,6 +105,36 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// One phase of a batch run on its own: `(name, wall ms per proof, CPU ms per proof)`.
+type PhaseCost = (&'static str, f64, f64);
+
+/// Runs each proving phase of one batch alone, in the order the prover issues them, with the
+/// same backend calls ([`zkq_engine::prover`]): the per-phase cost without overlap.
+fn breakdown(backend: &dyn Backend, pk: &zkq_engine::ProvingKey, witnesses: &[Witness]) -> Result<Vec<PhaseCost>> {
+    let n = witnesses.len() as f64;
+    let full: Vec<&[zkq_kernels::Fr]> = witnesses.iter().map(|w| w.values.as_slice()).collect();
+    let private: Vec<&[zkq_kernels::Fr]> = full.iter().map(|w| &w[pk.n_public + 1..]).collect();
+    let mut out = Vec::new();
+    let mut measure = |name: &'static str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
+        let (t, cpu) = (Instant::now(), cpu_seconds());
+        f()?;
+        out.push((name, t.elapsed().as_secs_f64() * 1e3 / n, (cpu_seconds() - cpu) * 1e3 / n));
+        Ok(())
+    };
+    let mut h = Vec::new();
+    measure("a, b, c; 6 NTTs; h", &mut || {
+        h = zkq_engine::qap::h_evaluations(backend, pk, &full)?;
+        Ok(())
+    })?;
+    let h_views: Vec<&[zkq_kernels::Fr]> = h.iter().map(Vec::as_slice).collect();
+    measure("MSM H (G1)", &mut || Ok(backend.msm_g1(&pk.h_query, &h_views).map(drop)?))?;
+    measure("MSM A (G1)", &mut || Ok(backend.msm_g1(&pk.a_query, &full).map(drop)?))?;
+    measure("MSM B1 (G1)", &mut || Ok(backend.msm_g1(&pk.b_g1_query, &full).map(drop)?))?;
+    measure("MSM B2 (G2)", &mut || Ok(backend.msm_g2(&pk.b_g2_query, &full).map(drop)?))?;
+    measure("MSM C (G1)", &mut || Ok(backend.msm_g1(&pk.c_query, &private).map(drop)?))?;
+    Ok(out)
+}
+
 fn run(args: Args) -> Result<()> {
     let load_start = load_average();
     let t = Instant::now();
@@ -143,6 +177,7 @@ fn run(args: Args) -> Result<()> {
         phases += timings;
     }
     let per_proof = phases.per_proof((args.batch * args.rounds) as usize);
+    let costs = if args.breakdown { breakdown(backend.as_ref(), &pk, &witnesses)? } else { Vec::new() };
     let (min, max) = rates.iter().fold((f64::MAX, 0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
     let med = median(&mut rates.clone());
     let cpu_med = median(&mut cpu_ms);
@@ -160,6 +195,7 @@ fn run(args: Args) -> Result<()> {
                 "ms_per_proof_at_median": 1e3 / med,
                 "cpu_ms_per_proof_median": cpu_med,
                 "phase_ms_per_proof": phase_ms.iter().map(|(n, ms)| json!({"phase": n, "ms": ms})).collect::<Vec<_>>(),
+                "breakdown_per_proof": costs.iter().map(|(n, wall, cpu)| json!({"phase": n, "wall_ms": wall, "cpu_ms": cpu})).collect::<Vec<_>>(),
                 "key_load_s": key_load_s, "prepare_s": prepare_s, "resident_table_bytes": resident,
                 "peak_rss_mib": rss, "load_start": load_start, "load_end": load_end,
             });
@@ -171,6 +207,14 @@ fn run(args: Args) -> Result<()> {
             writeln!(out, "CPU time (user + system, all threads): {cpu_med:.1} ms/proof (median of rounds)")?;
             for (name, ms) in &phase_ms {
                 writeln!(out, "  {name:<16} {ms:8.1} ms/proof (wall share; H and B in G2 overlap the rest)")?;
+            }
+            if !costs.is_empty() {
+                let cpu_sum: f64 = costs.iter().map(|c| c.2).sum();
+                writeln!(out, "breakdown, each phase of one batch run alone (per proof):")?;
+                for (name, wall, cpu) in &costs {
+                    writeln!(out, "  {name:<20} {wall:7.2} ms wall {cpu:7.2} ms CPU ({:4.1} % of the phases' CPU)", 100.0 * cpu / cpu_sum)?;
+                }
+                writeln!(out, "  phases' CPU sum {cpu_sum:.1} ms; a whole proof in the rounds {cpu_med:.1} ms (the rest: final combination, normalisation, threads)")?;
             }
             writeln!(
                 out,
