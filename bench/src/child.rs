@@ -21,6 +21,8 @@ pub struct Measurement {
     pub wall: Duration,
     /// Peak resident set size of the child, in bytes (`None` where not measurable).
     pub peak_rss_bytes: Option<u64>,
+    /// CPU time the child used (user + system, all threads), where the OS reports it.
+    pub cpu: Option<Duration>,
     /// How it exited.
     pub status: ExitStatus,
 }
@@ -38,17 +40,18 @@ pub fn run_measured(cmd: &mut Command, log: &Path) -> Result<Measurement> {
     let child = cmd
         .spawn()
         .with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
-    let (status, peak_rss_bytes) = wait_with_rusage(child)?;
+    let (status, peak_rss_bytes, cpu) = wait_with_rusage(child)?;
     Ok(Measurement {
         wall: start.elapsed(),
         peak_rss_bytes,
+        cpu,
         status,
     })
 }
 
 /// Reaps `child` with `wait4`, returning its exit status and `ru_maxrss` in bytes.
 #[cfg(unix)]
-fn wait_with_rusage(child: std::process::Child) -> Result<(ExitStatus, Option<u64>)> {
+fn wait_with_rusage(child: std::process::Child) -> Result<(ExitStatus, Option<u64>, Option<Duration>)> {
     use std::os::unix::process::ExitStatusExt;
 
     let pid = libc::pid_t::try_from(child.id()).context("child pid does not fit pid_t")?;
@@ -78,13 +81,17 @@ fn wait_with_rusage(child: std::process::Child) -> Result<(ExitStatus, Option<u6
     } else {
         maxrss * 1024
     };
-    Ok((ExitStatus::from_raw(status), Some(bytes)))
+    let seconds = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0)) + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    let cpu = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    Ok((ExitStatus::from_raw(status), Some(bytes), Some(cpu)))
 }
 
 /// Off Unix: plain wait, no RSS.
 #[cfg(not(unix))]
-fn wait_with_rusage(mut child: std::process::Child) -> Result<(ExitStatus, Option<u64>)> {
-    Ok((child.wait().context("waiting for child failed")?, None))
+fn wait_with_rusage(mut child: std::process::Child) -> Result<(ExitStatus, Option<u64>, Option<Duration>)> {
+    Ok((child.wait().context("waiting for child failed")?, None, None))
 }
 
 /// The last `max_lines` lines of a log file, for error messages (empty if unreadable).

@@ -57,8 +57,8 @@ pub fn table(report: &Report) -> String {
         .max("tool".len());
     let _ = writeln!(
         out,
-        "{:<fw$}  {:<tw$}  {:>4}  {:>9}  {:>9}  {:>9}  {:>12}  {:>8}",
-        "fixture", "tool", "runs", "median s", "min s", "max s", "peak RSS MiB", "vs zkq"
+        "{:<fw$}  {:<tw$}  {:>4}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>12}  {:>8}",
+        "fixture", "tool", "runs", "median s", "min s", "max s", "proofs/s", "CPU s", "peak RSS MiB", "vs zkq"
     );
     for r in &report.results {
         let rss = r
@@ -67,16 +67,18 @@ pub fn table(report: &Report) -> String {
         let ratio = r
             .ratio_vs_zkq
             .map_or_else(|| "n/a".to_owned(), |x| format!("{x:.2}x"));
+        let cpu = r.cpu_median_s.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.4}"));
         let _ = writeln!(
             out,
-            "{:<fw$}  {:<tw$}  {:>4}  {:>9.4}  {:>9.4}  {:>9.4}  {:>12}  {:>8}",
-            r.fixture, r.tool, r.runs, r.median_s, r.min_s, r.max_s, rss, ratio
+            "{:<fw$}  {:<tw$}  {:>4}  {:>9.4}  {:>9.4}  {:>9.4}  {:>9.2}  {:>9}  {:>12}  {:>8}",
+            r.fixture, r.tool, r.runs, r.median_s, r.min_s, r.max_s, r.proofs_per_s, cpu, rss, ratio
         );
     }
     let _ = writeln!(
         out,
-        "\n{} timed run(s) per row after {} warm-up run(s); one process per proof, every proof verified \
-         with `zkq verify`; {} CPUs, load average {}.",
+        "\n{} timed run(s) per row after {} warm-up run(s); one process per proof (a `zkq warm` row: \
+         seconds per proof in a batch of one warm process, one run per timed batch), every proof \
+         verified; CPU s: user + system per proof; {} CPUs, load average {}.",
         report.runs,
         report.warmup_runs,
         report.cpus,

@@ -19,6 +19,11 @@ pub struct Summary {
     pub min_s: f64,
     /// Slowest run, seconds.
     pub max_s: f64,
+    /// `1 / median_s`: proofs per second at the median.
+    pub proofs_per_s: f64,
+    /// Median CPU time per proof (user + system over all threads), seconds; `None` where not
+    /// measured. On a shared machine it moves far less than wall time.
+    pub cpu_median_s: Option<f64>,
     /// Largest peak RSS over the runs, MiB (`None` where not measurable).
     pub peak_rss_mib: Option<f64>,
     /// `median / zkq's median` on the same fixture (`None` until [`fill_ratios`], or with no
@@ -50,12 +55,25 @@ impl Summary {
             tool: tool.to_owned(),
             runs: times_s.len(),
             median_s: median_sorted(&sorted),
+            proofs_per_s: 1.0 / median_sorted(&sorted).max(f64::MIN_POSITIVE),
+            cpu_median_s: None,
             min_s,
             max_s,
             peak_rss_mib: peak.map(|b| b as f64 / (1024.0 * 1024.0)),
             ratio_vs_zkq: None,
             times_s,
         })
+    }
+}
+
+impl Summary {
+    /// Sets [`Summary::cpu_median_s`] from per-run CPU times (`None` if any run lacks one).
+    pub fn with_cpu(mut self, cpu: &[Option<Duration>]) -> Self {
+        self.cpu_median_s = cpu.iter().map(|c| c.map(|d| d.as_secs_f64())).collect::<Option<Vec<f64>>>().and_then(|mut v| {
+            v.sort_by(f64::total_cmp);
+            (!v.is_empty()).then(|| median_sorted(&v))
+        });
+        self
     }
 }
 
@@ -117,5 +135,9 @@ mod tests {
         assert!((rows[1].ratio_vs_zkq.expect("ratio") - 3.5).abs() < 1e-9);
         assert!((rows[0].ratio_vs_zkq.expect("ratio") - 1.0).abs() < 1e-12);
         assert!(Summary::new("f", "zkq", &[], &[]).is_none());
+        assert!((rows[0].proofs_per_s - 50.0).abs() < 1e-9);
+        let with = rows[0].clone().with_cpu(&[Some(Duration::from_millis(5)), Some(Duration::from_millis(9)), Some(Duration::from_millis(7))]);
+        assert!((with.cpu_median_s.expect("cpu") - 0.007).abs() < 1e-12);
+        assert_eq!(rows[0].clone().with_cpu(&[Some(Duration::from_millis(5)), None]).cpu_median_s, None);
     }
 }

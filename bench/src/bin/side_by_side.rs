@@ -1,5 +1,8 @@
 //! `zkq-side-by-side`: times `zkq prove` against `snarkjs groth16 prove` (and rapidsnark's
-//! `prover` when `RAPIDSNARK_BIN` is set) on the committed circom fixtures.
+//! `prover` when `RAPIDSNARK_BIN` is set) on the committed circom fixtures and on any circuit
+//! directory given with `--circuit` (holding `circuit.zkey`, `witness.wtns`,
+//! `verification_key.json` and optionally `public.json`), and — with `--warm-batch N` — zkq's
+//! warm throughput beside them (`zkq-warm-batch`: key loaded once and prepared, batches of N).
 //!
 //! Every tool proves the same `circuit.zkey` and `witness.wtns`, one process per proof ("cold":
 //! start-up and file I/O included), into a temporary directory; the tools take turns run by run. Every proof produced, warm-up
@@ -13,7 +16,14 @@
 //! $CARGO_TARGET_DIR/release/zkq-side-by-side --runs 3
 //! $CARGO_TARGET_DIR/release/zkq-side-by-side --fixture mul_chain_4k --format json
 //! RAPIDSNARK_BIN=/path/to/prover $CARGO_TARGET_DIR/release/zkq-side-by-side
+//! RAPIDSNARK_BIN=/path/to/prover $CARGO_TARGET_DIR/release/zkq-side-by-side \
+//!     --fixture poseidon_merkle --circuit /tmp/zkq-c16 --warm-batch 32
 //! ```
+//!
+//! Without a `public.json` in a `--circuit` directory, the first proof's public signals are
+//! the reference every later proof must match. A `zkq warm ×N` row counts one timed batch as
+//! one run and gives seconds per proof (batch wall time ÷ N); `zkq-warm-batch` verifies every
+//! proof of every batch with the pairing verifier.
 //!
 //! Progress goes to stderr, the table (or JSON) to stdout.
 
@@ -28,7 +38,7 @@ use clap::{Parser, ValueEnum};
 use zkq_bench::child::{log_tail, run_measured, Measurement};
 use zkq_bench::report::{load_average, table, Report, ToolInfo};
 use zkq_bench::stats::{fill_ratios, Summary};
-use zkq_engine::fixtures::{repo_root, Fixture, ALL};
+use zkq_engine::fixtures::{repo_root, ALL};
 
 /// Environment variable naming rapidsnark's `prover` executable; rapidsnark runs only when set.
 const RAPIDSNARK_ENV: &str = "RAPIDSNARK_BIN";
@@ -49,6 +59,21 @@ struct Args {
     /// mul_chain_4k.
     #[arg(long = "fixture", value_name = "NAME")]
     fixtures: Vec<String>,
+
+    /// A circuit directory to run besides the fixtures (repeatable): `circuit.zkey`,
+    /// `witness.wtns`, `verification_key.json`, optionally `public.json`. Given alone, no
+    /// fixture runs unless `--fixture` names it.
+    #[arg(long = "circuit", value_name = "DIR")]
+    circuits: Vec<PathBuf>,
+
+    /// Also measure zkq warm: batches of this many proofs in one process with the key
+    /// prepared (`zkq-warm-batch`), one timed batch per run. 0: off.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    warm_batch: u32,
+
+    /// The `zkq-warm-batch` binary [default: beside this binary].
+    #[arg(long, value_name = "PATH")]
+    warm_bin: Option<PathBuf>,
 
     /// Timed runs per tool and fixture.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
@@ -71,6 +96,41 @@ enum Format {
     Table,
     /// A JSON document with the same figures and every run's time.
     Json,
+}
+
+/// A circuit to prove: a committed fixture or a `--circuit` directory.
+#[derive(Debug, Clone)]
+struct Target {
+    /// Name in the table.
+    name: String,
+    /// The proving key.
+    zkey: PathBuf,
+    /// The witness.
+    wtns: PathBuf,
+    /// The verification key (snarkjs JSON).
+    vk_json: PathBuf,
+    /// The expected public signals, when the directory has them.
+    public_json: Option<PathBuf>,
+}
+
+impl Target {
+    /// The target for a circuit directory; every file it needs must be there.
+    fn from_dir(dir: &Path) -> Result<Self> {
+        let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let file = |f: &str| -> Result<PathBuf> {
+            let p = dir.join(f);
+            ensure!(p.is_file(), "--circuit {}: no {f} in it", dir.display());
+            Ok(p)
+        };
+        let public = dir.join("public.json");
+        Ok(Self {
+            name,
+            zkey: file("circuit.zkey")?,
+            wtns: file("witness.wtns")?,
+            vk_json: file("verification_key.json")?,
+            public_json: public.is_file().then_some(public),
+        })
+    }
 }
 
 /// A prover under test and how to call it.
@@ -134,15 +194,38 @@ fn run(args: Args) -> Result<()> {
             prefix: &[],
         });
     }
-    let fixtures = select_fixtures(&args.fixtures)?;
+    let mut targets: Vec<Target> = if args.fixtures.is_empty() && !args.circuits.is_empty() {
+        Vec::new()
+    } else {
+        select_fixtures(&args.fixtures)?
+            .into_iter()
+            .map(|f| Target {
+                name: f.name.to_owned(),
+                zkey: f.zkey(),
+                wtns: f.wtns(),
+                vk_json: f.vk_json(),
+                public_json: Some(f.public_json()),
+            })
+            .collect()
+    };
+    for dir in &args.circuits {
+        targets.push(Target::from_dir(dir)?);
+    }
+    let warm_bin = if args.warm_batch > 0 { Some(resolve_warm_bin(args.warm_bin.clone())?) } else { None };
     let work = tempfile::Builder::new()
         .prefix("zkq-side-by-side-")
         .tempdir()
         .context("cannot create a temporary directory")?;
 
     let mut results = Vec::new();
-    for fixture in &fixtures {
-        match measure_fixture(&tools, fixture, &zkq, work.path(), args.warmup, args.runs) {
+    for target in &targets {
+        let measured = measure_fixture(&tools, target, &zkq, work.path(), args.warmup, args.runs).and_then(|mut rows| {
+            if let Some(bin) = &warm_bin {
+                rows.push(measure_warm(bin, target, args.warm_batch, args.runs)?);
+            }
+            Ok(rows)
+        });
+        match measured {
             Ok(rows) => results.extend(rows),
             Err(e) => {
                 // Keep the proofs and logs for inspection.
@@ -181,19 +264,20 @@ fn run(args: Args) -> Result<()> {
 /// in machine load during the measurement hits them alike.
 fn measure_fixture(
     tools: &[Tool],
-    fixture: &Fixture,
+    fixture: &Target,
     zkq: &Path,
     work: &Path,
     warmup: u32,
     runs: u32,
 ) -> Result<Vec<Summary>> {
-    let expected_public = read_json(&fixture.public_json())?;
+    let mut expected_public = fixture.public_json.as_deref().map(read_json).transpose()?;
     let mut times = vec![Vec::new(); tools.len()];
     let mut rss = vec![Vec::new(); tools.len()];
+    let mut cpu = vec![Vec::new(); tools.len()];
     for i in 0..warmup + runs {
         let timed = i >= warmup;
         for (t, tool) in tools.iter().enumerate() {
-            let m = prove_once(tool, fixture, zkq, work, i, &expected_public)?;
+            let m = prove_once(tool, fixture, zkq, work, i, &mut expected_public)?;
             eprintln!(
                 "[{}] {:<10} {} {}/{}: {:.3} s, peak RSS {}",
                 fixture.name,
@@ -210,6 +294,7 @@ fn measure_fixture(
             if timed {
                 times[t].push(m.wall);
                 rss[t].push(m.peak_rss_bytes);
+                cpu[t].push(m.cpu);
             }
         }
     }
@@ -217,20 +302,21 @@ fn measure_fixture(
         .iter()
         .enumerate()
         .map(|(t, tool)| {
-            Summary::new(fixture.name, tool.name, &times[t], &rss[t]).context("no timed runs")
+            Summary::new(&fixture.name, tool.name, &times[t], &rss[t]).map(|s| s.with_cpu(&cpu[t])).context("no timed runs")
         })
         .collect()
 }
 
 /// One cold `prove` by `tool` on `fixture` (run number `i`), then `zkq verify` on the proof
-/// and a comparison of its public signals with the fixture's.
+/// and a comparison of its public signals with the expected ones (the first proof's, when
+/// the target has none).
 fn prove_once(
     tool: &Tool,
-    fixture: &Fixture,
+    fixture: &Target,
     zkq: &Path,
     work: &Path,
     i: u32,
-    expected_public: &serde_json::Value,
+    expected_public: &mut Option<serde_json::Value>,
 ) -> Result<Measurement> {
     let stem = work.join(format!("{}-{}-{i}", fixture.name, tool.name));
     let (proof, public, log) = (
@@ -239,7 +325,7 @@ fn prove_once(
         stem.with_extension("log"),
     );
     let m = run_measured(
-        &mut tool.prove_command(&fixture.zkey(), &fixture.wtns(), &proof, &public),
+        &mut tool.prove_command(&fixture.zkey, &fixture.wtns, &proof, &public),
         &log,
     )
     .with_context(|| format!("{} on {}", tool.name, fixture.name))?;
@@ -255,6 +341,7 @@ fn prove_once(
     verify(zkq, fixture, &proof, &public)
         .with_context(|| format!("{} proof on {} (run {i})", tool.name, fixture.name))?;
     let got_public = read_json(&public)?;
+    let expected_public = expected_public.get_or_insert_with(|| got_public.clone());
     ensure!(
         got_public == *expected_public,
         "{} wrote public signals {got_public} on {} (run {i}), expected {expected_public}",
@@ -265,10 +352,10 @@ fn prove_once(
 }
 
 /// `zkq verify <vk.json> <public.json> <proof.json>`: exit 0 valid, 1 invalid, else bad input.
-fn verify(zkq: &Path, fixture: &Fixture, proof: &Path, public: &Path) -> Result<()> {
+fn verify(zkq: &Path, fixture: &Target, proof: &Path, public: &Path) -> Result<()> {
     let out = Command::new(zkq)
         .arg("verify")
-        .arg(fixture.vk_json())
+        .arg(&fixture.vk_json)
         .arg(public)
         .arg(proof)
         .output()
@@ -297,7 +384,7 @@ fn read_json(path: &Path) -> Result<serde_json::Value> {
 }
 
 /// The fixtures named on the command line, in the order given, or all of them.
-fn select_fixtures(names: &[String]) -> Result<Vec<Fixture>> {
+fn select_fixtures(names: &[String]) -> Result<Vec<zkq_engine::fixtures::Fixture>> {
     if names.is_empty() {
         return Ok(ALL.to_vec());
     }
@@ -313,6 +400,50 @@ fn select_fixtures(names: &[String]) -> Result<Vec<Fixture>> {
             })
         })
         .collect()
+}
+
+/// zkq warm on `target`: one `zkq-warm-batch` process (key loaded once and prepared, one
+/// untimed warm-up batch, then `runs` timed batches of `batch`; it verifies every proof and
+/// fails on an invalid one). One row: seconds per proof per batch, CPU per proof, peak RSS.
+fn measure_warm(bin: &Path, target: &Target, batch: u32, runs: u32) -> Result<Summary> {
+    eprintln!("[{}] zkq warm: {runs} batch(es) of {batch} …", target.name);
+    let out = Command::new(bin)
+        .arg(&target.zkey)
+        .arg(&target.wtns)
+        .args(["--batch", &batch.to_string(), "--rounds", &runs.to_string(), "--format", "json"])
+        .output()
+        .with_context(|| format!("cannot run {}", bin.display()))?;
+    ensure!(
+        out.status.success(),
+        "{} failed on {} ({}): {}",
+        bin.display(),
+        target.name,
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).with_context(|| format!("{} printed no JSON", bin.display()))?;
+    let rates: Vec<f64> = doc["proofs_per_second"]["rounds"]
+        .as_array()
+        .context("zkq-warm-batch JSON lacks proofs_per_second.rounds")?
+        .iter()
+        .filter_map(serde_json::Value::as_f64)
+        .collect();
+    ensure!(rates.len() == runs as usize && rates.iter().all(|r| *r > 0.0), "zkq-warm-batch reported rates {rates:?} for {runs} rounds");
+    let times: Vec<std::time::Duration> = rates.iter().map(|r| std::time::Duration::from_secs_f64(1.0 / r)).collect();
+    let rss = (doc["peak_rss_mib"].as_f64().map(|m| (m * 1048576.0) as u64), times.len());
+    let cpu = doc["cpu_ms_per_proof_median"].as_f64().map(|ms| std::time::Duration::from_secs_f64(ms / 1e3));
+    let summary = Summary::new(&target.name, &format!("zkq warm ×{batch}"), &times, &vec![rss.0; rss.1]).context("no timed batches")?;
+    Ok(summary.with_cpu(&[cpu]))
+}
+
+/// `--warm-bin`, else `zkq-warm-batch` beside this binary.
+fn resolve_warm_bin(explicit: Option<PathBuf>) -> Result<PathBuf> {
+    let p = match explicit {
+        Some(p) => p,
+        None => std::env::current_exe().context("cannot locate this binary")?.with_file_name("zkq-warm-batch"),
+    };
+    ensure!(p.is_file(), "the warm-batch binary {} was not found; build it with `cargo build --release -p zkq-bench --bin zkq-warm-batch` or pass --warm-bin PATH", p.display());
+    Ok(p)
 }
 
 /// `--snarkjs-bin`, else the pinned snarkjs under `tools/node`.
@@ -331,3 +462,31 @@ fn resolve_snarkjs(explicit: Option<PathBuf>) -> Result<PathBuf> {
     Ok(p)
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_circuit_directory_must_hold_key_witness_and_vk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = Target::from_dir(dir.path()).expect_err("empty directory");
+        assert!(err.to_string().contains("no circuit.zkey"), "{err}");
+        for f in ["circuit.zkey", "witness.wtns"] {
+            std::fs::write(dir.path().join(f), b"x").expect("write");
+        }
+        let err = Target::from_dir(dir.path()).expect_err("no vk");
+        assert!(err.to_string().contains("no verification_key.json"), "{err}");
+        std::fs::write(dir.path().join("verification_key.json"), b"{}").expect("write");
+        let t = Target::from_dir(dir.path()).expect("complete");
+        assert_eq!(t.public_json, None);
+        std::fs::write(dir.path().join("public.json"), b"[]").expect("write");
+        assert!(Target::from_dir(dir.path()).expect("complete").public_json.is_some());
+    }
+
+    #[test]
+    fn a_missing_warm_binary_is_a_clear_error() {
+        let err = resolve_warm_bin(Some(PathBuf::from("/nonexistent/zkq-warm-batch"))).expect_err("missing");
+        assert!(err.to_string().contains("--warm-bin"), "{err}");
+    }
+}
