@@ -142,7 +142,7 @@ impl MsmKernels {
             &["accumulate"],
         )?;
         let reduce =
-            gpu.compile(Module::MsmReduce(group), &[ReadOnly, ReadWrite, ReadWrite, Uniform], &["segment_sums", "window_sums"])?;
+            gpu.compile(Module::MsmReduce(group), &[ReadOnly, ReadWrite, ReadWrite, Uniform, ReadWrite], &["segment_sums", "window_sums"])?;
         Ok(Self {
             group,
             digits: shared.digits.clone(),
@@ -229,7 +229,7 @@ impl MsmKernels {
                         windows,
                         out_first,
                     ]);
-                    let reduce_bind = gpu.bind(&self.reduce, &[&bucket_buf, &segs, &windows_out, &reduce_params]);
+                    let reduce_bind = gpu.bind(&self.reduce, &[&bucket_buf, &segs, &windows_out, &reduce_params, &overflow]);
                     gpu.dispatch(&mut encoder, &self.reduce, "segment_sums", &reduce_bind, windows * plan.segments);
                     gpu.dispatch(&mut encoder, &self.reduce, "window_sums", &reduce_bind, windows);
                     first += windows;
