@@ -13,7 +13,7 @@ use crate::KernelError;
 /// Opens a device for `arith`, or returns `None` when the user asked to skip GPU tests.
 /// Without a device and without that request, the test fails.
 pub(crate) fn test_gpu(arith: Arithmetic) -> Option<Gpu> {
-    match super::adapter::open(Some(arith)) {
+    match super::adapter::open(Some(arith), None) {
         Ok(gpu) => Some(gpu),
         Err(e) if std::env::var("ZKQ_WGPU_TESTS").as_deref() == Ok("skip") => {
             eprintln!("wgpu test skipped (ZKQ_WGPU_TESTS=skip): {e}");
