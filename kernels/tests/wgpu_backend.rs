@@ -44,7 +44,11 @@ fn shared(config: Config) -> &'static WgpuBackend {
         ),
         Config::G2DevicePortable32 => (
             3,
-            WgpuOptions { arithmetic: Some(Arithmetic::Portable32), g2: Some(G2Placement::Device), ..Default::default() },
+            WgpuOptions {
+                arithmetic: Some(Arithmetic::Portable32),
+                g2: Some(G2Placement::Device),
+                ..Default::default()
+            },
         ),
     };
     CELLS[index].get_or_init(|| match WgpuBackend::new(options) {

@@ -4,8 +4,13 @@
 //! buckets), points grouped by bucket with a counting sort (count → scan → scatter), one thread
 //! per bucket accumulating with complete mixed additions, and a parallel running-sum bucket
 //! reduction (segments, then windows). The host finishes with Horner's rule over ≈255/c window
-//! sums. Windows are processed in chunks sized so the sorted entry list fits one storage
-//! binding; bases are uploaded once per [`crate::Bases`] id and stay resident for the batch.
+//! sums. Bases are uploaded once per [`crate::Bases`] id and stay resident for the batch.
+//!
+//! Everything bound stays within one storage binding ([`Gpu::max_binding_bytes`]): bases are
+//! resident in chunks of [`chunk_points`] points (an MSM is the sum of its chunks' MSMs),
+//! windows run in groups whose sorted entries, buckets and segment sums fit, the window width
+//! narrows when one window's buckets would not fit ([`Plan::fitted`]), and window sums are read
+//! back whenever their buffer is full.
 
 use std::sync::{Arc, Mutex};
 

@@ -22,6 +22,7 @@
 //!    (`butterfly_cross`), with twiddle `ω_n^((i mod h)·n/2h)` for global index `i = b·m + p`,
 //!    precomputed per stage and buffer as tables of `m` elements;
 //! 3. buffer `q` then holds outputs `X[q·m .. (q+1)·m]` in natural order.
+//!
 //! Coset and `1/n` factors are the unsplit tables cut the same way: the pre-scale `shift^i` by
 //! sub-vector (stride k), the post-scale `n⁻¹·shift⁻ⁱ` by block.
 
@@ -46,10 +47,13 @@ pub(crate) struct NttKernels {
     /// Binding 3 of every pass but `butterfly_cross`.
     placeholder: wgpu::Buffer,
     /// Cross-stage twiddles of split transforms, per (log₂n, log₂k, inverse).
-    cross: Mutex<HashMap<(u32, u32, bool), Arc<Vec<Vec<wgpu::Buffer>>>>>,
+    cross: Mutex<HashMap<(u32, u32, bool), Arc<CrossTwiddles>>>,
     twiddles: Mutex<HashMap<u32, Arc<Twiddles>>>,
     scales: Mutex<Vec<(ScaleKey, Arc<Vec<wgpu::Buffer>>)>>,
 }
+
+/// Per cross stage, per buffer residue, a table of m twiddles (see `NttKernels::cross_twiddles`).
+type CrossTwiddles = Vec<Vec<wgpu::Buffer>>;
 
 #[derive(Debug)]
 struct Twiddles {
@@ -255,7 +259,7 @@ impl NttKernels {
         log_n: u32,
         log_k: u32,
         inverse: bool,
-    ) -> Result<Arc<Vec<Vec<wgpu::Buffer>>>, KernelError> {
+    ) -> Result<Arc<CrossTwiddles>, KernelError> {
         let mut map = self.cross.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = map.get(&(log_n, log_k, inverse)) {
             return Ok(t.clone());
