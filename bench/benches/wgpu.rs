@@ -17,7 +17,8 @@
 //! issue's 2^16…2^22 range; lavapipe, being a CPU, is only practical to about 2^16 for G1 and
 //! 2^14 for G2). `ZKQ_BENCH_MIN_LOG` raises the smallest (default 10). `ZKQ_BENCH_ONLY` (a
 //! comma-separated list of group names) skips the other groups' setup and equality checks,
-//! which criterion's name filter still runs.
+//! which criterion's name filter still runs. `wgpu_split` times the split paths (a binding
+//! cap of a quarter of the vector) beside the unsplit ones.
 //! `device_name` of the backend (adapter, API, type, arithmetic path) is printed first.
 
 #![allow(
@@ -123,5 +124,43 @@ fn ntt(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, msm_g1, msm_g2, ntt);
+/// The cost of splitting: the same coset NTT and G1 MSM with the adapter's binding limit and
+/// with a cap of 1/4 of the vector (NTT: 4 sub-transforms and 2 cross stages; MSM: 4 base
+/// chunks), each checked against the unsplit result first. Sizes: `ZKQ_BENCH_SPLIT_LOG`
+/// (default 14).
+fn split(c: &mut Criterion) {
+    if !selected("wgpu_split") {
+        return;
+    }
+    let log: u32 = std::env::var("ZKQ_BENCH_SPLIT_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or(14);
+    let n = 1usize << log;
+    let whole = WgpuBackend::new(WgpuOptions::default()).unwrap_or_else(|e| panic!("wgpu backend: {e}"));
+    let quarter = WgpuBackend::new(WgpuOptions { max_binding_bytes: Some(8 * n as u64), ..Default::default() })
+        .unwrap_or_else(|e| panic!("wgpu backend: {e}"));
+    let mut rng = inputs::rng();
+    let mut group = c.benchmark_group("wgpu_split");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(n as u64));
+    let shift = Fr::get_root_of_unity(2 * n as u64).expect("2n-th root");
+    let v: Vec<Fr> = inputs::random_scalars(n, &mut rng);
+    let (mut a, mut b) = (v.clone(), v);
+    whole.ntt(&mut [&mut a[..]], NttOp::ForwardCoset(shift)).expect("wgpu");
+    quarter.ntt(&mut [&mut b[..]], NttOp::ForwardCoset(shift)).expect("wgpu split");
+    assert_eq!(a, b, "split NTT 2^{log}");
+    for (name, backend, v) in [("ntt_coset/whole", &whole, &mut a), ("ntt_coset/4_blocks", &quarter, &mut b)] {
+        group.bench_with_input(BenchmarkId::new(name, n), &n, |bch, _| {
+            bch.iter(|| backend.ntt(&mut [&mut v[..]], NttOp::ForwardCoset(shift)).expect("ntt"))
+        });
+    }
+    let bases = Bases::new(inputs::random_points::<G1Projective>(n, &mut rng));
+    let scalars: Vec<Fr> = inputs::random_scalars(n, &mut rng);
+    let msm = |b: &WgpuBackend| b.msm_g1(&bases, &[&scalars]).expect("msm_g1")[0].into_affine();
+    assert_eq!(msm(&whole), msm(&quarter), "split MSM 2^{log}");
+    for (name, backend) in [("msm_g1/whole", &whole), ("msm_g1/4_chunks", &quarter)] {
+        group.bench_with_input(BenchmarkId::new(name, n), &n, |bch, _| bch.iter(|| msm(backend)));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, msm_g1, msm_g2, ntt, split);
 criterion_main!(benches);
