@@ -125,8 +125,9 @@ fn unavailable(reason: &str) -> KernelError {
     KernelError::Unavailable { backend: "wgpu".into(), reason: reason.into() }
 }
 
-/// Opens the highest-performance adapter and a device with everything it offers.
-pub(crate) fn open(requested: Option<Arithmetic>) -> Result<Gpu, KernelError> {
+/// Opens the highest-performance adapter and a device with everything it offers; `binding_cap`
+/// lowers the per-binding limit the kernels plan with (see `WgpuOptions::max_binding_bytes`).
+pub(crate) fn open(requested: Option<Arithmetic>, binding_cap: Option<u64>) -> Result<Gpu, KernelError> {
     let instance = instance();
     let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
         power_preference: wgpu::PowerPreference::HighPerformance,
@@ -154,7 +155,7 @@ pub(crate) fn open(requested: Option<Arithmetic>) -> Result<Gpu, KernelError> {
         ..Default::default()
     }))
     .map_err(|e| unavailable(&format!("{}: cannot open the device: {e}", info.name)))?;
-    Ok(Gpu::new(device, queue, limits, arith, info))
+    Ok(Gpu::new(device, queue, limits, arith, info, binding_cap))
 }
 
 #[cfg(test)]

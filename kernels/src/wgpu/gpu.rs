@@ -19,6 +19,9 @@ pub(crate) struct Gpu {
     pub(crate) limits: wgpu::Limits,
     pub(crate) arith: Arithmetic,
     pub(crate) info: wgpu::AdapterInfo,
+    /// The most bytes one storage binding may hold: the adapter's limits, lowered by
+    /// [`super::WgpuOptions::max_binding_bytes`] when that is set.
+    max_binding: u64,
     /// The last error reported outside an error scope (kept instead of wgpu's default panic).
     uncaptured: Arc<Mutex<Option<String>>>,
 }
@@ -56,13 +59,17 @@ impl Gpu {
         limits: wgpu::Limits,
         arith: Arithmetic,
         info: wgpu::AdapterInfo,
+        binding_cap: Option<u64>,
     ) -> Self {
         let uncaptured = Arc::new(Mutex::new(None));
         let sink = uncaptured.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             *sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
         }));
-        Self { device, queue, limits, arith, info, uncaptured }
+        let adapter_max = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        // A cap only ever lowers the adapter's limit. Bindings hold whole u32 words.
+        let max_binding = binding_cap.map_or(adapter_max, |cap| cap.min(adapter_max)) & !3;
+        Self { device, queue, limits, arith, info, max_binding, uncaptured }
     }
 
     /// Runs `f` inside out-of-memory and validation error scopes and converts what they catch.
@@ -146,19 +153,26 @@ impl Gpu {
         Ok(Compiled { layout, pipelines })
     }
 
-    /// Fails with [`KernelError::OutOfMemory`] when one binding of `bytes` exceeds the adapter's
-    /// storage-binding or buffer-size limit.
+    /// Fails with [`KernelError::OutOfMemory`] when one binding of `bytes` exceeds
+    /// [`Gpu::max_binding_bytes`]. Kernels split their data so this only fires for a size no
+    /// split can bring under the limit.
     pub(crate) fn check_binding(&self, bytes: u64) -> Result<(), KernelError> {
-        let limit = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
+        let limit = self.max_binding_bytes();
         if bytes > limit {
             return Err(KernelError::OutOfMemory { requested: bytes, available: limit });
         }
         Ok(())
     }
 
-    /// The most bytes one storage binding may hold on this adapter.
+    /// The most bytes one storage binding may hold: the adapter's storage-binding and
+    /// buffer-size limits, lowered by the backend's cap if one is set.
     pub(crate) fn max_binding_bytes(&self) -> u64 {
-        self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)
+        self.max_binding
+    }
+
+    /// [`Gpu::max_binding_bytes`] in u32 words.
+    pub(crate) fn max_binding_words(&self) -> usize {
+        usize::try_from(self.max_binding / 4).unwrap_or(usize::MAX)
     }
 
     /// A storage buffer holding `words` (at least one word: WebGPU has no empty bindings).

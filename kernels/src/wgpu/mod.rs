@@ -22,12 +22,30 @@
 //! The backend picks `Int64` when the adapter has it; [`WgpuOptions::arithmetic`] can force
 //! either (tests run both).
 //!
+//! ## Limits: splitting what does not fit one binding
+//! Every buffer a kernel binds stays within the adapter's `max_storage_buffer_binding_size`
+//! and `max_buffer_size` (or the lower [`WgpuOptions::max_binding_bytes`]): an MSM runs over
+//! resident chunks of bases (results summed on the host), window groups sized to the binding,
+//! and window sums read back whenever their buffer is full; its window width narrows when one
+//! window's buckets would not fit. An NTT larger than one binding runs as sub-transforms in
+//! several buffers joined by cross-buffer butterfly stages (see `ntt`). Workgroup storage is
+//! used only by the one-workgroup scan (1 KiB, checked when the adapter is opened).
+//!
+//! ## CPU adapters (lavapipe)
+//! Mesa inlines every WGSL call and unrolls every constant loop; the curve formulas therefore
+//! run their field multiplies as rounds of one call site and the MSM reduction runs every
+//! addition through one call site, so each pipeline holds one copy of the field multiply
+//! (the G2 reduction pipelines took 69 s and 398 s to compile, now about 5 s each). lavapipe also
+//! ends an invocation's loops after 65,535 iterations in total; kernels detect that
+//! (`loop_limit_hit`) and the backend redoes such an MSM on the CPU backend.
+//!
 //! ## G2
-//! G2 MSM has device kernels (the same curve template over Fq2) and a CPU placement
-//! ([`G2Placement`]). The default is the CPU everywhere: the device G2 kernels pass naga
-//! validation but have not yet run to a checked result on any device (on lavapipe they take
-//! longer to compile than the CI budget allows), so they are opt-in (`g2: Some(Device)`) until a
-//! GPU run verifies them. See `bench/RESULTS.md`.
+//! G2 MSM has device kernels (the same curve template over Fq2), verified by the equivalence
+//! suite on lavapipe on both arithmetic paths, and a CPU placement ([`G2Placement`]). The
+//! default is the CPU: on lavapipe the "device" is the same CPU cores running WGSL through an
+//! extra layer, measured many times slower than arkworks (see `bench/RESULTS.md`), and on GPUs
+//! the device G2 kernels have not been timed yet; the engine can run the CPU G2 MSM
+//! concurrently with the device's G1 work. `g2: Some(G2Placement::Device)` selects the device.
 
 pub mod adapter;
 mod gpu;
@@ -51,10 +69,19 @@ pub struct WgpuOptions {
     /// else `Portable32`. Forcing `Int64` on an adapter without it is
     /// [`KernelError::Unavailable`].
     pub arithmetic: Option<Arithmetic>,
-    /// Where G2 MSMs run. Default `None`: [`G2Placement::Cpu`] on every adapter — the device
-    /// G2 kernels are unverified on a device (see the module docs); on lavapipe the host's
-    /// arkworks is also many times faster.
+    /// Where G2 MSMs run. Default `None`: [`G2Placement::Cpu`] on every adapter — on lavapipe
+    /// the host's arkworks is many times faster than the device kernels, and on GPUs the device
+    /// G2 kernels are verified (on lavapipe) but not yet timed (see the module docs).
     pub g2: Option<G2Placement>,
+    /// Cap on the bytes of one storage binding, below the adapter's own limit
+    /// (`max_storage_buffer_binding_size`, `max_buffer_size`); a cap above that limit changes
+    /// nothing. Default `None`: the adapter's limit. Vectors larger than one binding are split
+    /// in any case (MSM: chunks of bases and scalars whose results are summed; NTT: a
+    /// decomposition into sub-transforms, see `ntt`), so the cap exists to run those paths at
+    /// small sizes (the tests use a few KiB) or to leave room beside other work on a shared
+    /// device. A cap too small for the smallest kernel configuration (about 2 KiB) makes MSMs
+    /// fail with [`KernelError::OutOfMemory`].
+    pub max_binding_bytes: Option<u64>,
 }
 
 /// Where the WebGPU backend runs G2 MSMs.
@@ -86,7 +113,7 @@ pub struct WgpuBackend {
 impl WgpuBackend {
     /// Opens the highest-performance adapter.
     pub fn new(options: WgpuOptions) -> Result<Self, KernelError> {
-        let gpu = adapter::open(options.arithmetic)?;
+        let gpu = adapter::open(options.arithmetic, options.max_binding_bytes)?;
         let g2_placement = options.g2.unwrap_or(G2Placement::Cpu);
         Ok(Self {
             gpu,

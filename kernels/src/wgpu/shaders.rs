@@ -37,6 +37,22 @@ const MSM_BUCKETS: &str = include_str!("wgsl/msm_buckets.wgsl");
 const MSM_REDUCE: &str = include_str!("wgsl/msm_reduce.wgsl");
 #[cfg(test)]
 const FIELD_TEST: &str = include_str!("wgsl/field_test.wgsl");
+#[cfg(test)]
+const LOOP_PROBE_TEST: &str = "
+@group(0) @binding(0) var<storage, read_write> out: array<u32>;
+@group(0) @binding(1) var<uniform> iterations: vec4<u32>;
+
+@compute @workgroup_size(1)
+fn probe(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    _ = thread_index(gid, nwg);
+    var done = 0u;
+    for (var i = 0u; i < iterations.x + ROLL; i++) {
+        done += 1u;
+    }
+    out[0] = done;
+    out[1] = select(0u, 1u, loop_limit_hit());
+}
+";
 
 /// Threads per workgroup of every element-wise kernel (within WebGPU's default limit of 256).
 pub(crate) const WORKGROUP_SIZE: u32 = 64;
@@ -88,6 +104,9 @@ pub(crate) enum Module {
     MsmReduce(Group),
     #[cfg(test)]
     FieldTest(TestField),
+    /// A counted loop and `loop_limit_hit` (tests of the CPU-adapter loop limit).
+    #[cfg(test)]
+    LoopProbeTest,
 }
 
 /// Which prime field the arithmetic tests exercise.
@@ -156,6 +175,9 @@ fn compose(module: Module, arith: Arithmetic) -> String {
             };
             s.push_str(&FIELD_TEST.replace("TF_", prefix));
         }
+        #[cfg(test)]
+        Module::LoopProbeTest => s.push_str(LOOP_PROBE_TEST),
+
     }
     s
 }

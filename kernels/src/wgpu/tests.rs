@@ -13,7 +13,7 @@ use crate::KernelError;
 /// Opens a device for `arith`, or returns `None` when the user asked to skip GPU tests.
 /// Without a device and without that request, the test fails.
 pub(crate) fn test_gpu(arith: Arithmetic) -> Option<Gpu> {
-    match super::adapter::open(Some(arith)) {
+    match super::adapter::open(Some(arith), None) {
         Ok(gpu) => Some(gpu),
         Err(e) if std::env::var("ZKQ_WGPU_TESTS").as_deref() == Ok("skip") => {
             eprintln!("wgpu test skipped (ZKQ_WGPU_TESTS=skip): {e}");
@@ -143,26 +143,65 @@ fn zero_and_one_are_what_arkworks_stores() {
 
 /// Long buckets: every scalar 1 puts all n points into one bucket. On CPU adapters (lavapipe)
 /// buckets longer than the loop limit must still give the exact sum (the backend redoes them
-/// on the CPU), never a silently partial one.
+/// on the CPU), never a silently partial one. G2 (device placement) at sizes below and above
+/// its shorter run limit.
 #[test]
 fn long_buckets_are_exact() {
     use crate::Backend;
-    use ark_ec::{CurveGroup, PrimeGroup};
     if test_gpu(Arithmetic::Int64).is_none() {
         return;
     }
-    let b = super::WgpuBackend::new(super::WgpuOptions::default()).expect("backend");
+    let b = super::WgpuBackend::new(super::WgpuOptions { g2: Some(super::G2Placement::Device), ..Default::default() })
+        .expect("backend");
+    check_long_buckets::<ark_bn254::G1Projective>(&[200, 600], |p, s| b.msm_g1(p, s));
+    check_long_buckets::<ark_bn254::G2Projective>(&[100, 300], |p, s| b.msm_g2(p, s));
+}
+
+fn check_long_buckets<G>(sizes: &[usize], msm: impl Fn(&crate::Bases<G::Affine>, &[&[ark_bn254::Fr]]) -> Result<Vec<G>, KernelError>)
+where
+    G: ark_ec::CurveGroup<ScalarField = ark_bn254::Fr> + ark_ec::PrimeGroup + UniformRand,
+{
     let mut rng = StdRng::seed_from_u64(9);
-    for n in [200usize, 600] {
-        let pts: Vec<ark_bn254::G1Affine> =
-            (0..n).map(|_| ark_bn254::G1Projective::rand(&mut rng).into_affine()).collect();
-        let want: ark_bn254::G1Projective = pts.iter().map(|p| ark_bn254::G1Projective::from(*p)).sum();
+    for &n in sizes {
+        let pts: Vec<G::Affine> = (0..n).map(|_| G::rand(&mut rng).into_affine()).collect();
+        let want: G = pts.iter().map(|p| G::from(*p)).sum();
         let ones = vec![ark_bn254::Fr::one(); n];
-        let got = b.msm_g1(&crate::Bases::new(pts), &[&ones]).expect("msm")[0];
+        let got = msm(&crate::Bases::new(pts), &[&ones]).expect("msm")[0];
         assert_eq!(got.into_affine(), want.into_affine(), "n={n} random points, scalars 1");
-        let g = ark_bn254::G1Projective::generator();
+        let g = G::generator();
         let same = vec![g.into_affine(); n];
-        let got = b.msm_g1(&crate::Bases::new(same), &[&ones]).expect("msm")[0];
+        let got = msm(&crate::Bases::new(same), &[&ones]).expect("msm")[0];
         assert_eq!(got.into_affine(), (g * ark_bn254::Fr::from(n as u64)).into_affine(), "n={n} one point repeated");
+    }
+}
+
+/// The loop-limit probe every long-looping kernel ends with: after a loop of `iterations`,
+/// `loop_limit_hit()` must be false for a short loop everywhere and true past 65,535
+/// iterations on a CPU adapter (lavapipe), where a missed detection would let a silently
+/// truncated bucket or reduction sum through.
+#[test]
+fn loop_limit_probe_fires_exactly_when_the_limit_is_spent() {
+    use Binding::*;
+    let Some(gpu) = test_gpu(Arithmetic::Int64) else { return };
+    let module = gpu.compile(Module::LoopProbeTest, &[ReadWrite, Uniform], &["probe"]).expect("compile");
+    let run = |iterations: u32| -> (u32, u32) {
+        gpu.scoped(0, || {
+            let out = gpu.storage("out", 2)?;
+            let params = gpu.uniform(&[iterations]);
+            let bind = gpu.bind(&module, &[&out, &params]);
+            let mut enc = gpu.encoder();
+            gpu.dispatch(&mut enc, &module, "probe", &bind, 1);
+            let w = gpu.submit_and_read(enc, &out, 2)?;
+            Ok((w[0], w[1]))
+        })
+        .expect("probe run")
+    };
+    assert_eq!(run(1000), (1000, 0), "a short loop runs in full and the probe stays quiet");
+    let (done, hit) = run(100_000);
+    if gpu.info.device_type == wgpu::DeviceType::Cpu {
+        assert!(done < 100_000, "lavapipe was expected to cut the loop short (ran {done})");
+        assert_eq!(hit, 1, "the probe must fire after the limiter ran out");
+    } else {
+        assert_eq!((done, hit), (100_000, 0));
     }
 }

@@ -16,3 +16,18 @@ fn thread_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 // iterations in total, so bucket runs are capped on CPU adapters (see msm_buckets.wgsl). On GPUs `ROLL` is `0u` and the driver's compiler unrolls as usual. Set by
 // `thread_index`, which every entry point using field arithmetic calls first.
 var<private> opaque_zero: u32 = 0u;
+
+// True when a CPU adapter's loop limiter has run out in this invocation. lavapipe (gallivm)
+// counts the iterations of every non-unrolled loop of an invocation against one budget of
+// 65,535 (`LP_MAX_TGSI_LOOP_ITERATIONS`, "shared between every loop" in Mesa's
+// gallivm/lp_bld_limits.h) and, once it is spent, ends every loop after its current iteration
+// — silently. A two-iteration probe loop run after the real work then counts 1 instead of 2,
+// so kernels call this last and flag the result instead of returning a partial sum. On GPUs
+// (`ROLL` = 0) the probe unrolls to the constant 2.
+fn loop_limit_hit() -> bool {
+    var count = 0u;
+    for (var i = 0u; i < 2u + ROLL; i++) {
+        count += 1u;
+    }
+    return count != 2u;
+}

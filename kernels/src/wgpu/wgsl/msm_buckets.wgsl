@@ -58,6 +58,9 @@ fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         }
         acc = CC_add_mixed(acc, p);
     }
+    if (loop_limit_hit()) {
+        atomicMax(&overflow[0], max(ends[key] - offsets[key], 1u));
+    }
     store_coord(3u * key, acc.x);
     store_coord(3u * key + 1u, acc.y);
     store_coord(3u * key + 2u, acc.z);

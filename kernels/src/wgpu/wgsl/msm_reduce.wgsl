@@ -24,6 +24,8 @@ struct ReduceParams {
 @group(0) @binding(1) var<storage, read_write> segs: array<u32>;
 @group(0) @binding(2) var<storage, read_write> window_out: array<u32>;
 @group(0) @binding(3) var<uniform> params: ReduceParams;
+// Non-zero when a CPU adapter's loop limiter cut an invocation short (see `loop_limit_hit`).
+@group(0) @binding(4) var<storage, read_write> overflow: array<atomic<u32>>;
 
 const POINT_WORDS: u32 = 3u * CF_WORDS;
 
@@ -73,6 +75,11 @@ fn store_window(i: u32, p: CC_Proj) {
     }
 }
 
+// Both entry points run their additions through ONE `CC_add` call site inside a loop (a small
+// state machine picks the operands and the destination of each step), so the pipeline holds one
+// inlined copy of the addition: compile time on lavapipe is set by the number of inlined field
+// multiplies (see curve.wgsl).
+
 @compute @workgroup_size(WG_SIZE)
 fn segment_sums(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = thread_index(gid, nwg);
@@ -84,9 +91,24 @@ fn segment_sums(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     let first = w * params.buckets + s * params.seg_len;
     var running = CC_identity();
     var sum = CC_identity();
-    for (var j = params.seg_len; j > 0u; j--) {
-        running = CC_add(running, load_bucket(first + j - 1u));
-        sum = CC_add(sum, running);
+    // Step 2i: running += S_{L−1−i}; step 2i + 1: sum += running.
+    for (var k = 0u; k < 2u * params.seg_len; k++) {
+        let even = (k & 1u) == 0u;
+        var a = sum;
+        var b = running;
+        if (even) {
+            a = running;
+            b = load_bucket(first + params.seg_len - 1u - k / 2u);
+        }
+        let r = CC_add(a, b);
+        if (even) {
+            running = r;
+        } else {
+            sum = r;
+        }
+    }
+    if (loop_limit_hit()) {
+        atomicMax(&overflow[0], 1u);
     }
     store_seg(2u * t, sum);
     store_seg(2u * t + 1u, running);
@@ -99,19 +121,56 @@ fn window_sums(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
         return;
     }
     let first = w * params.segments;
+    let g = params.segments;
     var weighted = CC_identity();
     var running = CC_identity();
     var tail = CC_identity();
-    for (var s = params.segments; s > 0u; s--) {
-        let t = first + s - 1u;
-        weighted = CC_add(weighted, load_seg(2u * t));
-        if (s > 1u) {
-            running = CC_add(running, load_seg(2u * t + 1u));
-            tail = CC_add(tail, running);
+    var result = CC_identity();
+    // For s = G … 1 (segment t = first + s − 1), three steps: weighted += W_t; running += T_t
+    // and tail += running (both only for s > 1, else adding the identity); then log₂L
+    // doublings of tail (complete addition: tail + tail); then result = weighted + tail.
+    let steps = 3u * g + params.log_seg_len + 1u;
+    for (var k = 0u; k < steps; k++) {
+        var a = tail;
+        var b = CC_identity();
+        var dst = 2u;
+        if (k < 3u * g) {
+            let s = g - k / 3u;
+            let seg = first + s - 1u;
+            let phase = k % 3u;
+            if (phase == 0u) {
+                a = weighted;
+                b = load_seg(2u * seg);
+                dst = 0u;
+            } else if (phase == 1u) {
+                a = running;
+                if (s > 1u) {
+                    b = load_seg(2u * seg + 1u);
+                }
+                dst = 1u;
+            } else if (s > 1u) {
+                b = running;
+            }
+        } else if (k < 3u * g + params.log_seg_len) {
+            b = tail;
+        } else {
+            a = weighted;
+            b = tail;
+            dst = 3u;
+        }
+        let r = CC_add(a, b);
+        if (dst == 0u) {
+            weighted = r;
+        } else if (dst == 1u) {
+            running = r;
+        } else if (dst == 2u) {
+            tail = r;
+        } else {
+            result = r;
         }
     }
-    for (var k = 0u; k < params.log_seg_len; k++) {
-        tail = CC_double(tail);
+    if (loop_limit_hit()) {
+        atomicMax(&overflow[0], 1u);
     }
-    store_window(params.first_window + w, CC_add(weighted, tail));
+    store_window(params.first_window + w, result);
 }

@@ -20,6 +20,9 @@ struct NttParams {
 // Stage twiddles ω^j (j < n/2) for `butterfly`; per-element factors for `scale`.
 @group(0) @binding(1) var<storage, read> table: array<u32>;
 @group(0) @binding(2) var<uniform> params: NttParams;
+// The second buffer of a cross-buffer butterfly (`butterfly_cross`); a one-word placeholder
+// for the other entry points.
+@group(0) @binding(3) var<storage, read_write> data2: array<u32>;
 
 fn load(i: u32) -> Big {
     var r: Big;
@@ -33,6 +36,21 @@ fn store(i: u32, v_in: Big) {
     var v = v_in;
     for (var k = 0u; k < 8u; k++) {
         data[i * 8u + k] = v[k];
+    }
+}
+
+fn load2(i: u32) -> Big {
+    var r: Big;
+    for (var k = 0u; k < 8u; k++) {
+        r[k] = data2[i * 8u + k];
+    }
+    return r;
+}
+
+fn store2(i: u32, v_in: Big) {
+    var v = v_in;
+    for (var k = 0u; k < 8u; k++) {
+        data2[i * 8u + k] = v[k];
     }
 }
 
@@ -88,4 +106,19 @@ fn scale(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
         return;
     }
     store(t, fr_mul(load(t), load_table(t % params.n)));
+}
+
+// One radix-2 butterfly stage whose pairs lie in two different buffers, for a vector split
+// over several bindings (see ntt.rs): element p of `data` pairs with element p of `data2`,
+// twiddle `table[p]`; `total` elements per buffer.
+@compute @workgroup_size(WG_SIZE)
+fn butterfly_cross(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = thread_index(gid, nwg);
+    if (t >= params.total) {
+        return;
+    }
+    let u = load(t);
+    let x = fr_mul(load2(t), load_table(t));
+    store(t, fr_add(u, x));
+    store2(t, fr_sub(u, x));
 }
