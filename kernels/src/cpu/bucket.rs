@@ -25,6 +25,11 @@ use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::AffineRepr;
 use ark_ff::{AdditiveGroup, Field, One, Zero};
 
+/// Entries read ahead of the bucket additions: their buckets are prefetched first, so the
+/// additions of a chunk do not wait on one cache miss after another (a 2^15-bucket G1 set
+/// is about 1.2 MiB, more than a core's L2).
+const PREFETCH_CHUNK: usize = 32;
+
 /// Most independent affine additions that share one field inversion.
 const ADDS_PER_INVERSION: usize = 256;
 /// Fewest additions per inversion (below this an inversion costs more than it saves).
@@ -86,6 +91,17 @@ impl<P: SWCurveConfig> BucketSet<P> {
         }
     }
 
+    /// Adds every `(bucket, point)` of `chunk`, prefetching all their buckets first.
+    #[inline]
+    fn add_chunk(&mut self, chunk: &[(u32, Affine<P>)]) {
+        for (b, _) in chunk {
+            prefetch(&self.buckets[*b as usize]);
+        }
+        for (b, p) in chunk {
+            self.add(*b, *p);
+        }
+    }
+
     /// Performs every scheduled addition with one shared inversion.
     fn flush(&mut self) {
         if self.scheduled.is_empty() {
@@ -139,10 +155,34 @@ pub(super) fn weighted_bucket_sum<P: SWCurveConfig>(
     entries: impl Iterator<Item = (u32, Affine<P>)>,
 ) -> (Projective<P>, Projective<P>) {
     let mut set = BucketSet::new(n_buckets);
-    for (b, p) in entries {
-        set.add(b, p);
+    let mut chunk = Vec::with_capacity(PREFETCH_CHUNK);
+    for entry in entries {
+        chunk.push(entry);
+        if chunk.len() == PREFETCH_CHUNK {
+            set.add_chunk(&chunk);
+            chunk.clear();
+        }
     }
+    set.add_chunk(&chunk);
     set.finish()
+}
+
+/// Asks the CPU to bring `value`'s cache lines (it may straddle two) into L1; a hint only.
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let start = (value as *const T).cast::<i8>();
+        // SAFETY: a prefetch never faults and neither reads nor writes memory as far as the
+        // program can observe; `start` and its last byte lie inside the live `value`.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(start);
+            _mm_prefetch::<_MM_HINT_T0>(start.add(std::mem::size_of::<T>().saturating_sub(1)));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 /// The denominator of the affine addition `p + q`: `x_q − x_p`, `2·y_p` for a doubling, and
