@@ -55,8 +55,9 @@ pub(super) fn windows_for(c: u32) -> usize {
     (SCALAR_BITS + 1).div_ceil(c) as usize
 }
 
-/// Approximate cost, in field multiplications, of one field inversion.
-const INVERSION_COST: u64 = 150;
+/// Approximate cost, in field multiplications, of one field inversion (ark-ff's, measured:
+/// 5.2 µs against 19.5 ns per multiplication on a 2-vCPU EPYC).
+const INVERSION_COST: u64 = 260;
 
 /// Cost of one bucket addition with `c`-bit windows, in hundredths of a multiplication: the
 /// affine addition, its share of an inversion, and the overflowing share (an entry whose bucket
