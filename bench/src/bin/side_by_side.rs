@@ -430,9 +430,10 @@ fn measure_warm(bin: &Path, target: &Target, batch: u32, runs: u32) -> Result<Su
         .collect();
     ensure!(rates.len() == runs as usize && rates.iter().all(|r| *r > 0.0), "zkq-warm-batch reported rates {rates:?} for {runs} rounds");
     let times: Vec<std::time::Duration> = rates.iter().map(|r| std::time::Duration::from_secs_f64(1.0 / r)).collect();
-    let rss = (doc["peak_rss_mib"].as_f64().map(|m| (m * 1048576.0) as u64), times.len());
+    // One process: its peak RSS stands for every batch.
+    let rss = vec![doc["peak_rss_mib"].as_f64().map(|m| (m * 1048576.0) as u64); times.len()];
     let cpu = doc["cpu_ms_per_proof_median"].as_f64().map(|ms| std::time::Duration::from_secs_f64(ms / 1e3));
-    let summary = Summary::new(&target.name, &format!("zkq warm ×{batch}"), &times, &vec![rss.0; rss.1]).context("no timed batches")?;
+    let summary = Summary::new(&target.name, &format!("zkq warm ×{batch}"), &times, &rss).context("no timed batches")?;
     Ok(summary.with_cpu(&[cpu]))
 }
 
