@@ -50,12 +50,13 @@ impl Summary {
             .copied()
             .collect::<Option<Vec<u64>>>()
             .and_then(|v| v.into_iter().max());
+        let median_s = median_sorted(&sorted);
         Some(Self {
             fixture: fixture.to_owned(),
             tool: tool.to_owned(),
             runs: times_s.len(),
-            median_s: median_sorted(&sorted),
-            proofs_per_s: 1.0 / median_sorted(&sorted).max(f64::MIN_POSITIVE),
+            median_s,
+            proofs_per_s: 1.0 / median_s.max(f64::MIN_POSITIVE),
             cpu_median_s: None,
             min_s,
             max_s,

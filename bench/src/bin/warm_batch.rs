@@ -113,7 +113,7 @@ type PhaseCost = (&'static str, f64, f64);
 fn breakdown(backend: &dyn Backend, pk: &zkq_engine::ProvingKey, witnesses: &[Witness]) -> Result<Vec<PhaseCost>> {
     let n = witnesses.len() as f64;
     let full: Vec<&[zkq_kernels::Fr]> = witnesses.iter().map(|w| w.values.as_slice()).collect();
-    let private: Vec<&[zkq_kernels::Fr]> = full.iter().map(|w| &w[pk.n_public + 1..]).collect();
+    let private: Vec<&[zkq_kernels::Fr]> = full.iter().map(|w| &w[pk.first_private()..]).collect();
     let mut out = Vec::new();
     let mut measure = |name: &'static str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
         let (t, cpu) = (Instant::now(), cpu_seconds());
