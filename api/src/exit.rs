@@ -56,7 +56,7 @@ pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
                 },
                 S::KeyStore { .. } => ExitCode::Io,
                 S::Invalid(_) => ExitCode::BadInput,
-                S::Amqp(_) | S::Postgres(_) | S::Pool(_) | S::Migration { .. } => ExitCode::Service,
+                S::Amqp(_) | S::BrokerLost(_) | S::Postgres(_) | S::Pool(_) | S::Migration { .. } => ExitCode::Service,
             };
         }
         if cause.downcast_ref::<std::io::Error>().is_some() {

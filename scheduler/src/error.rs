@@ -9,6 +9,10 @@ pub enum SchedulerError {
     /// The AMQP broker refused or dropped the connection.
     #[error("AMQP: {0}")]
     Amqp(#[from] lapin::Error),
+    /// The broker connection was found closed while no broker call was waiting to report it
+    /// (lapin only reports a lost connection to a call in flight; consumers just go quiet).
+    #[error("AMQP: the broker connection was lost ({0})")]
+    BrokerLost(String),
     /// PostgreSQL failed.
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] tokio_postgres::Error),

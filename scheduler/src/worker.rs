@@ -58,6 +58,11 @@ use crate::{topology, SchedulerError};
 /// How long admission caches (tenants, circuits, prices) trust an entry; also how often the
 /// tenant list is re-read to consume new tenants' queues.
 const CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// How often a session checks that its channel is still open. A broker restart can close the
+/// connection without any consumer stream yielding an error; the session would then wait for
+/// deliveries forever instead of reconnecting.
+const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 /// Batches the worker keeps at the device: one proving, one formed and waiting. More would
 /// bind batches early (less fair); fewer would idle the device between batches.
 const DEVICE_SLOTS: usize = 2;
@@ -287,6 +292,7 @@ impl<'a> Session<'a> {
         let mut subscribed: HashSet<String> = HashSet::new();
         self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?;
         let mut refresh = tokio::time::interval_at(tokio::time::Instant::now() + CACHE_TTL, CACHE_TTL);
+        let mut liveness = tokio::time::interval_at(tokio::time::Instant::now() + LIVENESS_CHECK, LIVENESS_CHECK);
         let mut stop = self.stop.clone();
         loop {
             let wake = self.wakeup();
@@ -305,6 +311,12 @@ impl<'a> Session<'a> {
                     self.finish_batch(held, result, stats).await?;
                 }
                 _ = refresh.tick() => self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?,
+                _ = liveness.tick() => {
+                    let status = self.channel.status();
+                    if !status.connected() {
+                        return Err(SchedulerError::BrokerLost(format!("channel {status:?}")));
+                    }
+                }
             }
         }
         // Drain: stop taking deliveries, prove what is held, commit, reply, ack.
