@@ -50,6 +50,10 @@ struct Args {
     /// Do not prepare the key (no fixed-base tables): the variable-base path.
     #[arg(long)]
     no_prepare: bool,
+    /// Keep the scalar fixed-base path even where the CPU has AVX-512 IFMA
+    /// (`CpuOptions::simd = false`), to compare the two.
+    #[arg(long)]
+    no_simd: bool,
     /// After the timed rounds, run each phase of one batch on its own (no overlap) and report
     /// its wall and CPU time per proof: where a proof's work goes.
     #[arg(long)]
@@ -145,6 +149,7 @@ fn run(args: Args) -> Result<()> {
         threads: args.threads,
         prepare_after: usize::MAX,
         precompute_budget_bytes: if args.no_prepare { 0 } else { CpuOptions::default().precompute_budget_bytes },
+        simd: !args.no_simd,
     };
     let backend: Arc<dyn Backend> = Arc::new(CpuBackend::with_options(options)?);
     let prover = Prover::new(backend.clone());

@@ -28,7 +28,7 @@ use ark_ff::{AdditiveGroup, Field, One, Zero};
 /// Entries read ahead of the bucket additions: their buckets are prefetched first, so the
 /// additions of a chunk do not wait on one cache miss after another (a 2^15-bucket G1 set
 /// is about 2.3 MiB of 72-byte affine points, more than a core's L2).
-const PREFETCH_CHUNK: usize = 32;
+pub(super) const PREFETCH_CHUNK: usize = 32;
 
 /// Additions per inversion for small and mid-sized bucket sets.
 const ADDS_PER_INVERSION: usize = 256;
@@ -144,19 +144,28 @@ impl<P: SWCurveConfig> BucketSet<P> {
     /// `(Σ_b (b+1)·B_b, Σ_b B_b)`.
     pub(super) fn finish(mut self) -> (Projective<P>, Projective<P>) {
         self.flush();
-        let mut running = Projective::<P>::zero();
-        let mut weighted = Projective::<P>::zero();
-        for (bucket, overflow) in self.buckets.iter().zip(&self.overflow).rev() {
-            if !bucket.is_zero() {
-                running += bucket;
-            }
-            if !overflow.is_zero() {
-                running += overflow;
-            }
-            weighted += &running;
-        }
-        (weighted, running)
+        running_sums(self.buckets.iter().copied().zip(self.overflow.iter().copied()).rev())
     }
+}
+
+/// The running-sum reduction: given each bucket's `(affine sum, Jacobian overflow)` from the
+/// highest bucket `b` down to bucket 0, `(Σ_b (b+1)·B_b, Σ_b B_b)` with two additions per
+/// bucket.
+pub(super) fn running_sums<P: SWCurveConfig>(
+    descending: impl Iterator<Item = (Affine<P>, Projective<P>)>,
+) -> (Projective<P>, Projective<P>) {
+    let mut running = Projective::<P>::zero();
+    let mut weighted = Projective::<P>::zero();
+    for (bucket, overflow) in descending {
+        if !bucket.is_zero() {
+            running += bucket;
+        }
+        if !overflow.is_zero() {
+            running += overflow;
+        }
+        weighted += &running;
+    }
+    (weighted, running)
 }
 
 /// Weighted bucket sums of `entries` (`(bucket, point)`): `(Σ_b (b+1)·B_b, Σ_b B_b)`.

@@ -21,6 +21,7 @@ use rayon::prelude::*;
 
 use super::msm::{best_window, windows_for};
 
+
 /// Bases precomputed per parallel task.
 const BUILD_CHUNK: usize = 256;
 
@@ -32,6 +33,9 @@ pub(super) struct FixedBaseTable<P: SWCurveConfig> {
     slots: Vec<u32>,
     /// `2^{window·j}·P_i` at `slot_i·windows + j`.
     points: Vec<Affine<P>>,
+    /// The same points in the AVX-512 IFMA lane form ([`super::lane_bucket`]), on CPUs that
+    /// have it.
+    lanes: Option<Vec<u64>>,
 }
 
 impl<P: SWCurveConfig> std::fmt::Debug for FixedBaseTable<P> {
@@ -46,22 +50,34 @@ impl<P: SWCurveConfig> std::fmt::Debug for FixedBaseTable<P> {
 }
 
 impl<P: SWCurveConfig> FixedBaseTable<P> {
-    /// Bytes a table of `nonzero` bases with window `c` takes.
-    pub(super) fn bytes_for(nonzero: usize, bases: usize, c: u32) -> usize {
-        nonzero * windows_for(c) * std::mem::size_of::<Affine<P>>() + bases * std::mem::size_of::<u32>()
+    /// Bytes a table of `nonzero` bases with window `c` takes (`simd`: with a lane form where
+    /// the group and the CPU have one).
+    pub(super) fn bytes_for(nonzero: usize, bases: usize, c: u32, simd: bool) -> usize
+    where
+        P: CachedCurve,
+    {
+        let per_point = std::mem::size_of::<Affine<P>>() + if simd { P::lane_point_bytes() } else { 0 };
+        nonzero * windows_for(c) * per_point + bases * std::mem::size_of::<u32>()
     }
 
     /// The window with the lowest estimated MSM cost whose table fits in `budget` bytes, or
     /// `None` when even the widest window does not fit.
-    pub(super) fn choose_window(bases: &[Affine<P>], budget: usize) -> Option<u32> {
+    pub(super) fn choose_window(bases: &[Affine<P>], budget: usize, simd: bool) -> Option<u32>
+    where
+        P: CachedCurve,
+    {
         let nonzero = bases.iter().filter(|b| !b.is_zero()).count();
         best_window(nonzero, true, |c| {
-            Self::bytes_for(nonzero, bases.len(), c) <= budget && (nonzero as u64) * (windows_for(c) as u64) < (1u64 << 31)
+            Self::bytes_for(nonzero, bases.len(), c, simd) <= budget && (nonzero as u64) * (windows_for(c) as u64) < (1u64 << 31)
         })
     }
 
-    /// Builds the table for window `c` (in parallel on the current rayon pool).
-    pub(super) fn build(bases: &[Affine<P>], c: u32) -> Self {
+    /// Builds the table for window `c` (in parallel on the current rayon pool), with the
+    /// points' lane form too when `simd` and the group and CPU have one.
+    pub(super) fn build(bases: &[Affine<P>], c: u32, simd: bool) -> Self
+    where
+        P: CachedCurve,
+    {
         let windows = windows_for(c);
         let mut slots = vec![u32::MAX; bases.len()];
         let mut nonzero = Vec::with_capacity(bases.len());
@@ -87,7 +103,8 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
             }
             out.copy_from_slice(&Projective::normalize_batch(&multiples));
         });
-        Self { window: c, windows, slots, points }
+        let lanes = if simd { P::lane_table(&points) } else { None };
+        Self { window: c, windows, slots, points, lanes }
     }
 
     /// Window width `c`.
@@ -110,9 +127,16 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
         &self.points
     }
 
+    /// The points in lane form, when the table has them.
+    pub(super) fn lanes(&self) -> Option<&[u64]> {
+        self.lanes.as_deref()
+    }
+
     /// Bytes this table holds.
     pub(super) fn bytes(&self) -> usize {
-        self.points.len() * std::mem::size_of::<Affine<P>>() + self.slots.len() * std::mem::size_of::<u32>()
+        self.points.len() * std::mem::size_of::<Affine<P>>()
+            + self.lanes.as_ref().map_or(0, |l| l.len() * std::mem::size_of::<u64>())
+            + self.slots.len() * std::mem::size_of::<u32>()
     }
 }
 
@@ -134,12 +158,65 @@ impl AnyTable {
     }
 }
 
+/// The lane methods of [`CachedCurve`] for a group with a [`super::lane_field::LaneCurve`]
+/// coordinate field.
+#[cfg(target_arch = "x86_64")]
+macro_rules! lane_methods {
+    () => {
+        fn lane_point_bytes() -> usize {
+            use super::lane_field::{LaneCoord, LaneCurve};
+            if super::ifma::available() {
+                2 * <Self as LaneCurve>::Coord::DIGITS * std::mem::size_of::<u64>()
+            } else {
+                0
+            }
+        }
+        fn lane_table(points: &[Affine<Self>]) -> Option<Vec<u64>> {
+            super::ifma::available().then(|| {
+                let stride = Self::lane_point_bytes() / std::mem::size_of::<u64>();
+                let mut lanes = vec![0u64; points.len() * stride];
+                lanes.par_chunks_mut(BUILD_CHUNK * stride).zip(points.par_chunks(BUILD_CHUNK)).for_each(|(out, chunk)| {
+                    out.copy_from_slice(&super::lane_bucket::lane_points(chunk));
+                });
+                lanes
+            })
+        }
+        fn lane_weighted_sum<I: Iterator<Item = (u32, u32)>>(
+            table: &FixedBaseTable<Self>,
+            n_buckets: usize,
+            entries: I,
+        ) -> Result<Projective<Self>, I> {
+            match table.lanes() {
+                Some(lanes) => Ok(super::lane_bucket::weighted_sum(table.points(), lanes, n_buckets, entries).0),
+                None => Err(entries),
+            }
+        }
+    };
+}
+
 /// Curve groups whose tables the cache holds.
 pub(super) trait CachedCurve: SWCurveConfig + Sized {
     /// Wraps a table.
     fn wrap(table: Arc<FixedBaseTable<Self>>) -> AnyTable;
     /// Unwraps a table of this group.
     fn unwrap(table: &AnyTable) -> Option<Arc<FixedBaseTable<Self>>>;
+    /// Bytes per point of the lane form, `0` where there is none (no AVX-512 IFMA).
+    fn lane_point_bytes() -> usize {
+        0
+    }
+    /// The lane form of a table's points, where there is one.
+    fn lane_table(_points: &[Affine<Self>]) -> Option<Vec<u64>> {
+        None
+    }
+    /// Weighted bucket sum of `entries` (`(bucket, signed point reference)`) over the table's
+    /// lane form; gives the entries back when the table has none.
+    fn lane_weighted_sum<I: Iterator<Item = (u32, u32)>>(
+        _table: &FixedBaseTable<Self>,
+        _n_buckets: usize,
+        entries: I,
+    ) -> Result<Projective<Self>, I> {
+        Err(entries)
+    }
 }
 
 impl CachedCurve for g1::Config {
@@ -152,6 +229,8 @@ impl CachedCurve for g1::Config {
             AnyTable::G2(_) => None,
         }
     }
+    #[cfg(target_arch = "x86_64")]
+    lane_methods!();
 }
 
 impl CachedCurve for g2::Config {
@@ -164,6 +243,8 @@ impl CachedCurve for g2::Config {
             AnyTable::G1(_) => None,
         }
     }
+    #[cfg(target_arch = "x86_64")]
+    lane_methods!();
 }
 
 #[derive(Debug)]
@@ -244,7 +325,7 @@ mod tests {
     fn table_holds_shifted_multiples_and_skips_infinity() {
         let g = G1Projective::generator();
         let bases = vec![g.into_affine(), Affine::identity(), (g * Fr::from(5u64)).into_affine()];
-        let t = FixedBaseTable::<g1::Config>::build(&bases, 7);
+        let t = FixedBaseTable::<g1::Config>::build(&bases, 7, true);
         assert_eq!(t.points().len(), 2 * t.windows());
         let slot = t.slot(2);
         for j in 0..t.windows() {
@@ -256,7 +337,7 @@ mod tests {
     #[test]
     fn cache_evicts_least_recently_used_within_budget() {
         let g = G1Projective::generator().into_affine();
-        let t = Arc::new(FixedBaseTable::<g1::Config>::build(&[g; 4], 8));
+        let t = Arc::new(FixedBaseTable::<g1::Config>::build(&[g; 4], 8, true));
         let size = t.bytes();
         let mut cache = TableCache::default();
         assert!(cache.insert(1, t.clone(), 2 * size));

@@ -32,7 +32,7 @@ use ark_ff::{AdditiveGroup, BigInt, One, PrimeField, Zero};
 use rayon::prelude::*;
 
 use super::bucket::{adds_per_inversion, weighted_bucket_sum};
-use super::fixed_base::FixedBaseTable;
+use super::fixed_base::{CachedCurve, FixedBaseTable};
 use crate::Fr;
 
 /// Bit length of BN254's scalar field order (`r < 2^254`).
@@ -92,7 +92,7 @@ pub(super) fn msm_batch<P>(
     scalars: &[&[Fr]],
 ) -> Vec<Projective<P>>
 where
-    P: SWCurveConfig<ScalarField = Fr>,
+    P: SWCurveConfig<ScalarField = Fr> + CachedCurve,
 {
     let threads = rayon::current_num_threads().max(1);
     // Few vectors: split each one further so every thread has work.
@@ -202,7 +202,7 @@ fn signed_reference(index: usize, digit: i32) -> u32 {
 
 fn msm_one<P>(bases: &[Affine<P>], table: Option<&FixedBaseTable<P>>, scalars: &[Fr], split: usize) -> Projective<P>
 where
-    P: SWCurveConfig<ScalarField = Fr>,
+    P: SWCurveConfig<ScalarField = Fr> + CachedCurve,
 {
     let classified = classify(bases, scalars);
     let units = || weighted_bucket_sum(1, classified.units.iter().map(|&r| (0, lookup(bases, r)))).0;
@@ -252,7 +252,7 @@ where
 /// its own bucket set (one extra reduction per run).
 fn msm_fixed<P>(table: &FixedBaseTable<P>, scalars: &[Fr], general: &[u32], split: usize) -> Projective<P>
 where
-    P: SWCurveConfig<ScalarField = Fr>,
+    P: SWCurveConfig<ScalarField = Fr> + CachedCurve,
 {
     let c = table.window();
     let windows = table.windows();
@@ -265,11 +265,17 @@ where
         .map(|(general, digits)| {
             let entries = general.iter().zip(digits.chunks_exact(windows)).flat_map(|(&i, ds)| {
                 let first = table.slot(i as usize) * windows;
-                ds.iter().enumerate().filter(|(_, d)| **d != 0).map(move |(j, &d)| {
-                    (d.unsigned_abs() - 1, lookup(table.points(), signed_reference(first + j, d)))
-                })
+                ds.iter()
+                    .enumerate()
+                    .filter(|(_, d)| **d != 0)
+                    .map(move |(j, &d)| (d.unsigned_abs() - 1, signed_reference(first + j, d)))
             });
-            weighted_bucket_sum(n_buckets, entries).0
+            match P::lane_weighted_sum(table, n_buckets, entries) {
+                Ok(sum) => sum,
+                Err(entries) => {
+                    weighted_bucket_sum(n_buckets, entries.map(|(b, r)| (b, lookup(table.points(), r)))).0
+                }
+            }
         })
         .reduce(Projective::<P>::zero, |a, b| a + b)
 }
