@@ -21,7 +21,6 @@ use rayon::prelude::*;
 
 use super::msm::{best_window, windows_for};
 
-
 /// Bases precomputed per parallel task.
 const BUILD_CHUNK: usize = 256;
 
@@ -56,7 +55,8 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
     where
         P: CachedCurve,
     {
-        let per_point = std::mem::size_of::<Affine<P>>() + if simd { P::lane_point_bytes() } else { 0 };
+        let per_point =
+            std::mem::size_of::<Affine<P>>() + if simd { P::lane_point_bytes() } else { 0 };
         nonzero * windows_for(c) * per_point + bases * std::mem::size_of::<u32>()
     }
 
@@ -67,8 +67,10 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
         P: CachedCurve,
     {
         let nonzero = bases.iter().filter(|b| !b.is_zero()).count();
-        best_window(nonzero, true, |c| {
-            Self::bytes_for(nonzero, bases.len(), c, simd) <= budget && (nonzero as u64) * (windows_for(c) as u64) < (1u64 << 31)
+        let lanes = simd && P::lane_point_bytes() > 0;
+        best_window(nonzero, true, lanes, |c| {
+            Self::bytes_for(nonzero, bases.len(), c, simd) <= budget
+                && (nonzero as u64) * (windows_for(c) as u64) < (1u64 << 31)
         })
     }
 
@@ -88,23 +90,32 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
             }
         }
         let mut points = vec![Affine::<P>::identity(); nonzero.len() * windows];
-        points.par_chunks_mut(BUILD_CHUNK * windows).zip(nonzero.par_chunks(BUILD_CHUNK)).for_each(|(out, chunk)| {
-            let mut multiples = Vec::with_capacity(chunk.len() * windows);
-            for b in chunk {
-                let mut p: Projective<P> = b.into_group();
-                for j in 0..windows {
-                    if j > 0 {
-                        for _ in 0..c {
-                            p.double_in_place();
+        points
+            .par_chunks_mut(BUILD_CHUNK * windows)
+            .zip(nonzero.par_chunks(BUILD_CHUNK))
+            .for_each(|(out, chunk)| {
+                let mut multiples = Vec::with_capacity(chunk.len() * windows);
+                for b in chunk {
+                    let mut p: Projective<P> = b.into_group();
+                    for j in 0..windows {
+                        if j > 0 {
+                            for _ in 0..c {
+                                p.double_in_place();
+                            }
                         }
+                        multiples.push(p);
                     }
-                    multiples.push(p);
                 }
-            }
-            out.copy_from_slice(&Projective::normalize_batch(&multiples));
-        });
+                out.copy_from_slice(&Projective::normalize_batch(&multiples));
+            });
         let lanes = if simd { P::lane_table(&points) } else { None };
-        Self { window: c, windows, slots, points, lanes }
+        Self {
+            window: c,
+            windows,
+            slots,
+            points,
+            lanes,
+        }
     }
 
     /// Window width `c`.
@@ -135,7 +146,10 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
     /// Bytes this table holds.
     pub(super) fn bytes(&self) -> usize {
         self.points.len() * std::mem::size_of::<Affine<P>>()
-            + self.lanes.as_ref().map_or(0, |l| l.len() * std::mem::size_of::<u64>())
+            + self
+                .lanes
+                .as_ref()
+                .map_or(0, |l| l.len() * std::mem::size_of::<u64>())
             + self.slots.len() * std::mem::size_of::<u32>()
     }
 }
@@ -175,19 +189,25 @@ macro_rules! lane_methods {
             super::ifma::available().then(|| {
                 let stride = Self::lane_point_bytes() / std::mem::size_of::<u64>();
                 let mut lanes = vec![0u64; points.len() * stride];
-                lanes.par_chunks_mut(BUILD_CHUNK * stride).zip(points.par_chunks(BUILD_CHUNK)).for_each(|(out, chunk)| {
-                    out.copy_from_slice(&super::lane_bucket::lane_points(chunk));
-                });
+                lanes
+                    .par_chunks_mut(BUILD_CHUNK * stride)
+                    .zip(points.par_chunks(BUILD_CHUNK))
+                    .for_each(|(out, chunk)| {
+                        out.copy_from_slice(&super::lane_bucket::lane_points(chunk));
+                    });
                 lanes
             })
         }
         fn lane_weighted_sum<I: Iterator<Item = (u32, u32)>>(
-            table: &FixedBaseTable<Self>,
+            points: &[Affine<Self>],
+            lanes: Option<&[u64]>,
             n_buckets: usize,
             entries: I,
         ) -> Result<Projective<Self>, I> {
-            match table.lanes() {
-                Some(lanes) => Ok(super::lane_bucket::weighted_sum(table.points(), lanes, n_buckets, entries).0),
+            match lanes {
+                Some(lanes) => {
+                    Ok(super::lane_bucket::weighted_sum(points, lanes, n_buckets, entries).0)
+                }
                 None => Err(entries),
             }
         }
@@ -208,10 +228,11 @@ pub(super) trait CachedCurve: SWCurveConfig + Sized {
     fn lane_table(_points: &[Affine<Self>]) -> Option<Vec<u64>> {
         None
     }
-    /// Weighted bucket sum of `entries` (`(bucket, signed point reference)`) over the table's
-    /// lane form; gives the entries back when the table has none.
+    /// Weighted bucket sum of `entries` (`(bucket, signed point reference)`) over `points`
+    /// and their lane form `lanes`; gives the entries back when there is no lane form.
     fn lane_weighted_sum<I: Iterator<Item = (u32, u32)>>(
-        _table: &FixedBaseTable<Self>,
+        _points: &[Affine<Self>],
+        _lanes: Option<&[u64]>,
         _n_buckets: usize,
         entries: I,
     ) -> Result<Projective<Self>, I> {
@@ -292,7 +313,12 @@ impl TableCache {
 
     /// Inserts `table` for `id`, evicting least recently used tables until the total stays
     /// within `budget`. Returns false (and keeps nothing) when the table alone exceeds it.
-    pub(super) fn insert<P: CachedCurve>(&mut self, id: u64, table: Arc<FixedBaseTable<P>>, budget: usize) -> bool {
+    pub(super) fn insert<P: CachedCurve>(
+        &mut self,
+        id: u64,
+        table: Arc<FixedBaseTable<P>>,
+        budget: usize,
+    ) -> bool {
         let table = P::wrap(table);
         let size = table.bytes();
         if size > budget {
@@ -302,14 +328,22 @@ impl TableCache {
             self.bytes -= old.table.bytes();
         }
         while self.bytes + size > budget {
-            let Some((&victim, _)) = self.tables.iter().min_by_key(|(_, e)| e.last_used) else { break };
+            let Some((&victim, _)) = self.tables.iter().min_by_key(|(_, e)| e.last_used) else {
+                break;
+            };
             if let Some(e) = self.tables.remove(&victim) {
                 self.bytes -= e.table.bytes();
             }
         }
         self.clock += 1;
         self.bytes += size;
-        self.tables.insert(id, Entry { table, last_used: self.clock });
+        self.tables.insert(
+            id,
+            Entry {
+                table,
+                last_used: self.clock,
+            },
+        );
         true
     }
 }
@@ -324,13 +358,21 @@ mod tests {
     #[test]
     fn table_holds_shifted_multiples_and_skips_infinity() {
         let g = G1Projective::generator();
-        let bases = vec![g.into_affine(), Affine::identity(), (g * Fr::from(5u64)).into_affine()];
+        let bases = vec![
+            g.into_affine(),
+            Affine::identity(),
+            (g * Fr::from(5u64)).into_affine(),
+        ];
         let t = FixedBaseTable::<g1::Config>::build(&bases, 7, true);
         assert_eq!(t.points().len(), 2 * t.windows());
         let slot = t.slot(2);
         for j in 0..t.windows() {
             let want = bases[2] * Fr::from(2u64).pow([7 * j as u64]);
-            assert_eq!(t.points()[slot * t.windows() + j], want.into_affine(), "window {j}");
+            assert_eq!(
+                t.points()[slot * t.windows() + j],
+                want.into_affine(),
+                "window {j}"
+            );
         }
     }
 
@@ -344,9 +386,18 @@ mod tests {
         assert!(cache.insert(2, t.clone(), 2 * size));
         assert!(cache.get::<g1::Config>(1).is_some());
         assert!(cache.insert(3, t.clone(), 2 * size));
-        assert!(cache.has(1) && cache.has(3) && !cache.has(2), "2 was least recently used");
+        assert!(
+            cache.has(1) && cache.has(3) && !cache.has(2),
+            "2 was least recently used"
+        );
         assert!(cache.bytes() <= 2 * size);
-        assert!(!cache.insert(4, t, size - 1), "a table over the whole budget is refused");
-        assert!(cache.get::<g2::Config>(1).is_none(), "a G1 table is not a G2 table");
+        assert!(
+            !cache.insert(4, t, size - 1),
+            "a table over the whole budget is refused"
+        );
+        assert!(
+            cache.get::<g2::Config>(1).is_none(),
+            "a G1 table is not a G2 table"
+        );
     }
 }

@@ -13,9 +13,11 @@
 //!   inverse off and applies `λ = (y_q − y_b)/(x_q − x_b)`, `x = λ² − x_b − x_q`,
 //!   `y = λ(x_b − x) − y_b`.
 //!
-//! No special case reaches the vector code: an empty bucket takes its point, and an entry
-//! whose bucket is busy or has the same x (a doubling, or `P + (−P)`) goes to the bucket's
-//! Jacobian overflow in arkworks arithmetic, as in [`super::bucket`]. The last group of a batch
+//! No special case reaches the vector code: an empty bucket takes its point; an entry whose
+//! bucket already has an addition in flight waits for the next batch (a bounded queue: past
+//! `batch` waiting entries, and for an entry with the bucket's x — a doubling or `P + (−P)` —
+//! it goes to the bucket's Jacobian overflow in arkworks arithmetic, as in
+//! [`super::bucket`]), so batches can be large without collisions costing Jacobian additions. The last group of a batch
 //! is padded with `G + 2G` into a sink bucket nobody reads.
 //!
 //! Sources: as [`super::bucket`]; the SIMD batch-affine layout follows the ZPrize 2022/2023
@@ -28,7 +30,7 @@ use ark_ec::short_weierstrass::{Affine, Projective};
 use ark_ec::{AdditiveGroup, AffineRepr, CurveGroup};
 use ark_ff::{Field, One, Zero};
 
-use super::bucket::{adds_per_inversion, running_sums, PREFETCH_CHUNK};
+use super::bucket::{lane_adds_per_inversion, running_sums, PREFETCH_CHUNK};
 use super::ifma::{self, WIDTH};
 use super::lane_field::{LaneCoord, LaneCurve};
 
@@ -58,13 +60,19 @@ pub(super) fn lane_points<C: LaneCurve>(points: &[Affine<C>]) -> Vec<u64> {
 
 fn read_point<C: LaneCurve>(digits: &[u64]) -> Affine<C> {
     let d = C::Coord::DIGITS;
-    Affine::new_unchecked(C::Coord::read(&digits[..d]), C::Coord::read(&digits[d..2 * d]))
+    Affine::new_unchecked(
+        C::Coord::read(&digits[..d]),
+        C::Coord::read(&digits[d..2 * d]),
+    )
 }
 
 /// `G` and `2G` of group `C` in lane form: the padding addition.
 fn padding<C: LaneCurve>() -> (Vec<u64>, Vec<u64>) {
     let g = Affine::<C>::generator();
-    (lane_points(&[g]), lane_points(&[g.into_group().double().into_affine()]))
+    (
+        lane_points(&[g]),
+        lane_points(&[g.into_group().double().into_affine()]),
+    )
 }
 
 /// Weighted bucket sums `(Σ_b (b+1)·B_b, Σ_b B_b)` of `entries` (`(bucket, point reference)`)
@@ -119,11 +127,16 @@ struct LaneBucketSet<'t, C: LaneCurve> {
     padding: &'static (Vec<u64>, Vec<u64>),
     /// Scratch for one (possibly negated) y coordinate.
     y: Vec<u64>,
+    /// Entries that met an addition in flight, retried after the next flush (at most
+    /// `batch`; beyond that they go to the Jacobian overflow).
+    pending: Vec<(u32, u32)>,
+    /// The previous `pending`, being retried.
+    retry: Vec<(u32, u32)>,
 }
 
 impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
     fn new(table: &'t [Affine<C>], lanes: &'t [u64], n_buckets: usize) -> Self {
-        let batch = adds_per_inversion(n_buckets).next_multiple_of(WIDTH);
+        let batch = lane_adds_per_inversion(n_buckets).next_multiple_of(WIDTH);
         let d = C::Coord::DIGITS;
         Self {
             table,
@@ -141,6 +154,8 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
             prefix: Vec::with_capacity(batch / WIDTH),
             padding: padding_of::<C>(),
             y: vec![0; d],
+            pending: Vec::with_capacity(batch),
+            retry: Vec::with_capacity(batch),
         }
     }
 
@@ -164,11 +179,25 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
         }
     }
 
+    /// Adds point `reference` into bucket `b`.
     #[inline]
     fn add(&mut self, b: usize, reference: u32) {
+        self.place(b, reference);
+        if self.staged == self.batch {
+            self.flush();
+        }
+    }
+
+    /// Schedules, stores or defers one addition; never flushes (at most `batch` staged).
+    #[inline]
+    fn place(&mut self, b: usize, reference: u32) {
         if self.busy[b] {
-            let q = self.signed_affine(reference);
-            self.overflow[b] += q;
+            if self.pending.len() < self.batch {
+                self.pending.push((b as u32, reference));
+            } else {
+                let q = self.signed_affine(reference);
+                self.overflow[b] += q;
+            }
             return;
         }
         let (d, stride) = (C::Coord::DIGITS, self.stride);
@@ -201,12 +230,22 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
             self.ys[k][s] = self.y[k];
         }
         self.staged += 1;
-        if self.staged == self.batch {
-            self.flush();
-        }
     }
 
+    /// Performs the staged additions, then stages the deferred entries again (at most
+    /// `batch` of them, into buckets that are all free now).
     fn flush(&mut self) {
+        self.flush_staged();
+        std::mem::swap(&mut self.pending, &mut self.retry);
+        let mut retry = std::mem::take(&mut self.retry);
+        for &(b, r) in &retry {
+            self.place(b as usize, r);
+        }
+        retry.clear();
+        self.retry = retry;
+    }
+
+    fn flush_staged(&mut self) {
         if self.staged == 0 {
             return;
         }
@@ -250,7 +289,8 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
         // staged offsets, inside `self.buckets`; loads read `g·8 .. g·8 + 8 ≤ self.staged`.
         let mut acc = unsafe { C::Coord::from_ark(&[C::BaseField::one(); WIDTH]) };
         for g in 0..groups {
-            let offsets = unsafe { _mm512_loadu_si512(self.offsets.as_ptr().add(g * WIDTH).cast()) };
+            let offsets =
+                unsafe { _mm512_loadu_si512(self.offsets.as_ptr().add(g * WIDTH).cast()) };
             let x1 = unsafe { C::Coord::gather(base, offsets, 0) };
             let x2 = unsafe { C::Coord::load(&self.xs, g * WIDTH) };
             self.prefix.push(acc);
@@ -276,11 +316,17 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
     }
 
     fn finish(mut self) -> (Projective<C>, Projective<C>) {
-        self.flush();
+        while self.staged > 0 || !self.pending.is_empty() {
+            self.flush();
+        }
         let stride = self.stride;
         let n = self.occupied.len();
         let buckets = (0..n).rev().map(|b| {
-            let sum = if self.occupied[b] { read_point::<C>(&self.buckets[b * stride..(b + 1) * stride]) } else { Affine::identity() };
+            let sum = if self.occupied[b] {
+                read_point::<C>(&self.buckets[b * stride..(b + 1) * stride])
+            } else {
+                Affine::identity()
+            };
             (sum, self.overflow[b])
         });
         running_sums(buckets)
@@ -292,10 +338,12 @@ fn padding_of<C: LaneCurve>() -> &'static (Vec<u64>, Vec<u64>) {
     use std::any::TypeId;
     use std::collections::HashMap;
     use std::sync::Mutex;
-    static PADDING: OnceLock<Mutex<HashMap<TypeId, &'static (Vec<u64>, Vec<u64>)>>> = OnceLock::new();
+    static PADDING: OnceLock<Mutex<HashMap<TypeId, &'static (Vec<u64>, Vec<u64>)>>> =
+        OnceLock::new();
     let map = PADDING.get_or_init(|| Mutex::new(HashMap::new()));
     let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-    *map.entry(TypeId::of::<C>()).or_insert_with(|| Box::leak(Box::new(padding::<C>())))
+    *map.entry(TypeId::of::<C>())
+        .or_insert_with(|| Box::leak(Box::new(padding::<C>())))
 }
 
 /// The inverses of eight non-zero values, with one inversion.
@@ -348,7 +396,9 @@ mod tests {
             return;
         }
         let mut rng = StdRng::seed_from_u64(9);
-        let mut table: Vec<Affine<C>> = (0..points).map(|_| Projective::<C>::rand(&mut rng).into_affine()).collect();
+        let mut table: Vec<Affine<C>> = (0..points)
+            .map(|_| Projective::<C>::rand(&mut rng).into_affine())
+            .collect();
         let p = table[0];
         table.extend([p, -p]);
         let lanes = lane_points(&table);
@@ -357,13 +407,25 @@ mod tests {
             let mut entries: Vec<(u32, u32)> = (0..table.len() * 4)
                 .map(|_| {
                     let r = rng.gen_range(0..table.len() as u32);
-                    (rng.gen_range(0..n_buckets as u32), if rng.gen_bool(0.5) { r | NEGATED } else { r })
+                    (
+                        rng.gen_range(0..n_buckets as u32),
+                        if rng.gen_bool(0.5) { r | NEGATED } else { r },
+                    )
                 })
                 .collect();
-            entries.extend([(0, 0), (0, 0), (0, last), (0, minus), (0, NEGATED), (0, 5), (0, 5 | NEGATED)]);
+            entries.extend([
+                (0, 0),
+                (0, 0),
+                (0, last),
+                (0, minus),
+                (0, NEGATED),
+                (0, 5),
+                (0, 5 | NEGATED),
+            ]);
             for len in [entries.len(), 1, 7, 8, 9, 100] {
                 let entries = &entries[..len];
-                let (weighted, sum) = weighted_sum(&table, &lanes, n_buckets, entries.iter().copied());
+                let (weighted, sum) =
+                    weighted_sum(&table, &lanes, n_buckets, entries.iter().copied());
                 let mut want_w = Projective::<C>::zero();
                 let mut want_s = Projective::<C>::zero();
                 for &(b, r) in entries {
@@ -372,8 +434,16 @@ mod tests {
                     want_w += q * Fr::from(u64::from(b) + 1);
                     want_s += q;
                 }
-                assert_eq!(weighted.into_affine(), want_w.into_affine(), "weighted, {n_buckets} buckets, {len} entries");
-                assert_eq!(sum.into_affine(), want_s.into_affine(), "sum, {n_buckets} buckets, {len} entries");
+                assert_eq!(
+                    weighted.into_affine(),
+                    want_w.into_affine(),
+                    "weighted, {n_buckets} buckets, {len} entries"
+                );
+                assert_eq!(
+                    sum.into_affine(),
+                    want_s.into_affine(),
+                    "sum, {n_buckets} buckets, {len} entries"
+                );
             }
         }
     }

@@ -46,7 +46,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ark_bn254::{g1, g2};
 use ark_ec::short_weierstrass::Affine;
 
-use crate::{Backend, BackendKind, Bases, Fr, G1Bases, G1Projective, G2Bases, G2Projective, KernelError, NttOp};
+use crate::{
+    Backend, BackendKind, Bases, Fr, G1Bases, G1Projective, G2Bases, G2Projective, KernelError,
+    NttOp,
+};
 use fixed_base::{CachedCurve, FixedBaseTable, TableCache};
 
 /// Default byte budget for fixed-base tables: 1 GiB, enough for every section of a 2^16
@@ -104,7 +107,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl CpuBackend {
     /// A CPU backend with `threads` worker threads (`None`: one per core) and default options.
     pub fn new(threads: Option<usize>) -> Result<Self, KernelError> {
-        Self::with_options(CpuOptions { threads, ..CpuOptions::default() })
+        Self::with_options(CpuOptions {
+            threads,
+            ..CpuOptions::default()
+        })
     }
 
     /// A CPU backend with explicit options.
@@ -112,7 +118,9 @@ impl CpuBackend {
         let mut builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("zkq-cpu-{i}"));
         if let Some(t) = options.threads {
             if t == 0 {
-                return Err(KernelError::InvalidInput("cpu_threads must be at least 1".into()));
+                return Err(KernelError::InvalidInput(
+                    "cpu_threads must be at least 1".into(),
+                ));
             }
             builder = builder.num_threads(t);
         }
@@ -120,7 +128,12 @@ impl CpuBackend {
             backend: "cpu".into(),
             reason: format!("cannot start thread pool: {e}"),
         })?;
-        Ok(Self { pool, options, domains: Mutex::new(HashMap::new()), tables: Mutex::new(TableCache::default()) })
+        Ok(Self {
+            pool,
+            options,
+            domains: Mutex::new(HashMap::new()),
+            tables: Mutex::new(TableCache::default()),
+        })
     }
 
     /// The options this backend runs with.
@@ -139,16 +152,36 @@ impl CpuBackend {
     }
 
     /// Builds and caches the table for `bases` if it fits the budget (on the pool).
-    fn build_table<P: CachedCurve>(&self, bases: &Bases<Affine<P>>) -> Option<Arc<FixedBaseTable<P>>> {
+    fn build_table<P: CachedCurve>(
+        &self,
+        bases: &Bases<Affine<P>>,
+    ) -> Option<Arc<FixedBaseTable<P>>> {
         let simd = self.options.simd;
-        let c = FixedBaseTable::<P>::choose_window(bases.points(), self.options.precompute_budget_bytes, simd)?;
-        let table = Arc::new(self.pool.install(|| FixedBaseTable::build(bases.points(), c, simd)));
-        lock(&self.tables).insert(bases.id(), table.clone(), self.options.precompute_budget_bytes).then_some(table)
+        let c = FixedBaseTable::<P>::choose_window(
+            bases.points(),
+            self.options.precompute_budget_bytes,
+            simd,
+        )?;
+        let table = Arc::new(
+            self.pool
+                .install(|| FixedBaseTable::build(bases.points(), c, simd)),
+        );
+        lock(&self.tables)
+            .insert(
+                bases.id(),
+                table.clone(),
+                self.options.precompute_budget_bytes,
+            )
+            .then_some(table)
     }
 
     /// The table to use for an MSM of `vectors` scalar vectors over `bases`: a cached one, or
     /// one built now when the prepare-after policy says so.
-    fn table_for<P: CachedCurve>(&self, bases: &Bases<Affine<P>>, vectors: usize) -> Option<Arc<FixedBaseTable<P>>> {
+    fn table_for<P: CachedCurve>(
+        &self,
+        bases: &Bases<Affine<P>>,
+        vectors: usize,
+    ) -> Option<Arc<FixedBaseTable<P>>> {
         if self.options.precompute_budget_bytes == 0 {
             return None;
         }
@@ -159,22 +192,33 @@ impl CpuBackend {
             }
             cache.count_use(bases.id(), vectors)
         };
-        (uses >= self.options.prepare_after).then(|| self.build_table(bases)).flatten()
+        (uses >= self.options.prepare_after)
+            .then(|| self.build_table(bases))
+            .flatten()
     }
 
     fn prepare<P: CachedCurve>(&self, bases: &Bases<Affine<P>>) {
-        if self.options.precompute_budget_bytes == 0 || bases.is_empty() || lock(&self.tables).has(bases.id()) {
+        if self.options.precompute_budget_bytes == 0
+            || bases.is_empty()
+            || lock(&self.tables).has(bases.id())
+        {
             return;
         }
         self.build_table(bases);
     }
 
-    fn msm<P>(&self, bases: &Bases<Affine<P>>, scalars: &[&[Fr]]) -> Vec<ark_ec::short_weierstrass::Projective<P>>
+    fn msm<P>(
+        &self,
+        bases: &Bases<Affine<P>>,
+        scalars: &[&[Fr]],
+    ) -> Vec<ark_ec::short_weierstrass::Projective<P>>
     where
         P: CachedCurve + ark_ec::short_weierstrass::SWCurveConfig<ScalarField = Fr>,
     {
         let table = self.table_for(bases, scalars.len());
-        self.pool.install(|| msm::msm_batch(bases.points(), table.as_deref(), scalars))
+        self.pool.install(|| {
+            msm::msm_batch(bases.points(), table.as_deref(), scalars, self.options.simd)
+        })
     }
 }
 
@@ -217,15 +261,24 @@ impl Backend for CpuBackend {
         lock(&self.tables).bytes()
     }
 
-    fn ntt_resample_unchecked(&self, vectors: &mut [&mut [Fr]], shift: Fr) -> Result<(), KernelError> {
-        let Some(first) = vectors.first() else { return Ok(()) };
+    fn ntt_resample_unchecked(
+        &self,
+        vectors: &mut [&mut [Fr]],
+        shift: Fr,
+    ) -> Result<(), KernelError> {
+        let Some(first) = vectors.first() else {
+            return Ok(());
+        };
         let domain = self.domain(first.len().trailing_zeros())?;
-        self.pool.install(|| ntt::resample_batch(&domain, vectors, shift));
+        self.pool
+            .install(|| ntt::resample_batch(&domain, vectors, shift));
         Ok(())
     }
 
     fn ntt_unchecked(&self, vectors: &mut [&mut [Fr]], op: NttOp) -> Result<(), KernelError> {
-        let Some(first) = vectors.first() else { return Ok(()) };
+        let Some(first) = vectors.first() else {
+            return Ok(());
+        };
         let domain = self.domain(first.len().trailing_zeros())?;
         self.pool.install(|| ntt::ntt_batch(&domain, vectors, op))
     }
@@ -248,12 +301,31 @@ mod tests {
         testing::backend_equivalence_tests!(backend());
     }
 
+    /// The variable-base path without SIMD lanes (on a CPU without AVX-512 IFMA,
+    /// `variable_bases` already is this).
+    mod variable_bases_scalar {
+        use super::*;
+        fn backend() -> CpuBackend {
+            CpuBackend::with_options(CpuOptions {
+                threads: Some(2),
+                simd: false,
+                ..CpuOptions::default()
+            })
+            .expect("cpu backend")
+        }
+        testing::backend_equivalence_tests!(backend());
+    }
+
     /// Every set of bases is prepared on first use: the fixed-base path.
     mod fixed_bases {
         use super::*;
         fn backend() -> CpuBackend {
-            CpuBackend::with_options(CpuOptions { threads: Some(2), prepare_after: 1, ..CpuOptions::default() })
-                .expect("cpu backend")
+            CpuBackend::with_options(CpuOptions {
+                threads: Some(2),
+                prepare_after: 1,
+                ..CpuOptions::default()
+            })
+            .expect("cpu backend")
         }
         testing::backend_equivalence_tests!(backend());
     }
@@ -263,8 +335,13 @@ mod tests {
     mod fixed_bases_scalar {
         use super::*;
         fn backend() -> CpuBackend {
-            CpuBackend::with_options(CpuOptions { threads: Some(2), prepare_after: 1, simd: false, ..CpuOptions::default() })
-                .expect("cpu backend")
+            CpuBackend::with_options(CpuOptions {
+                threads: Some(2),
+                prepare_after: 1,
+                simd: false,
+                ..CpuOptions::default()
+            })
+            .expect("cpu backend")
         }
         testing::backend_equivalence_tests!(backend());
     }
@@ -273,8 +350,12 @@ mod tests {
     mod fixed_bases_split {
         use super::*;
         fn backend() -> CpuBackend {
-            CpuBackend::with_options(CpuOptions { threads: Some(7), prepare_after: 1, ..CpuOptions::default() })
-                .expect("cpu backend")
+            CpuBackend::with_options(CpuOptions {
+                threads: Some(7),
+                prepare_after: 1,
+                ..CpuOptions::default()
+            })
+            .expect("cpu backend")
         }
         testing::backend_equivalence_tests!(backend());
     }
@@ -284,24 +365,40 @@ mod tests {
     #[test]
     fn budget_and_prepare() {
         use ark_ec::{CurveGroup, PrimeGroup};
-        let points: Vec<crate::G1Affine> =
-            (1..=50u64).map(|i| (G1Projective::generator() * Fr::from(i)).into_affine()).collect();
+        let points: Vec<crate::G1Affine> = (1..=50u64)
+            .map(|i| (G1Projective::generator() * Fr::from(i)).into_affine())
+            .collect();
         let bases = Bases::new(points);
         let scalars: Vec<Fr> = (0..50u64).map(|i| Fr::from(i * i + 3)).collect();
-        let want = CpuBackend::new(Some(2)).expect("cpu").msm_g1(&bases, &[&scalars]).expect("msm")[0];
+        let want = CpuBackend::new(Some(2))
+            .expect("cpu")
+            .msm_g1(&bases, &[&scalars])
+            .expect("msm")[0];
 
-        let tiny = CpuBackend::with_options(CpuOptions { threads: Some(2), precompute_budget_bytes: 100, prepare_after: 0, simd: true })
-            .expect("cpu");
+        let tiny = CpuBackend::with_options(CpuOptions {
+            threads: Some(2),
+            precompute_budget_bytes: 100,
+            prepare_after: 0,
+            simd: true,
+        })
+        .expect("cpu");
         tiny.prepare_g1(&bases).expect("prepare");
         assert_eq!(tiny.resident_bytes(), 0, "nothing fits in 100 bytes");
         assert_eq!(tiny.msm_g1(&bases, &[&scalars]).expect("msm")[0], want);
 
-        let warm = CpuBackend::with_options(CpuOptions { threads: Some(2), prepare_after: usize::MAX, ..CpuOptions::default() })
-            .expect("cpu");
+        let warm = CpuBackend::with_options(CpuOptions {
+            threads: Some(2),
+            prepare_after: usize::MAX,
+            ..CpuOptions::default()
+        })
+        .expect("cpu");
         assert_eq!(warm.msm_g1(&bases, &[&scalars]).expect("msm")[0], want);
         assert_eq!(warm.resident_bytes(), 0, "not prepared unasked");
         warm.prepare_g1(&bases).expect("prepare");
         assert!(warm.resident_bytes() > 0, "prepared on request");
-        assert_eq!(warm.msm_g1(&bases, &[&scalars, &scalars]).expect("msm"), vec![want, want]);
+        assert_eq!(
+            warm.msm_g1(&bases, &[&scalars, &scalars]).expect("msm"),
+            vec![want, want]
+        );
     }
 }

@@ -31,7 +31,7 @@ use ark_ec::AffineRepr;
 use ark_ff::{AdditiveGroup, BigInt, One, PrimeField, Zero};
 use rayon::prelude::*;
 
-use super::bucket::{adds_per_inversion, weighted_bucket_sum};
+use super::bucket::{adds_per_inversion, lane_adds_per_inversion, weighted_bucket_sum};
 use super::fixed_base::{CachedCurve, FixedBaseTable};
 use crate::Fr;
 
@@ -48,6 +48,9 @@ const CLASSIFY_CHUNK: usize = 4096;
 const AFFINE_ADD_COST: u64 = 6;
 /// Approximate cost, in field multiplications, of one Jacobian addition.
 const JACOBIAN_ADD_COST: u64 = 13;
+/// Approximate cost, in hundredths of a scalar field multiplication, of one bucket addition
+/// on AVX-512 IFMA lanes, all in but for the inversion.
+const LANE_ADD_COST: u64 = 300;
 
 /// Number of signed windows of width `c` for a scalar below `2^SCALAR_BITS`: one more bit
 /// than the scalar so the top digit never carries out.
@@ -65,39 +68,86 @@ const INVERSION_COST: u64 = 260;
 fn bucket_add_cost(c: u32) -> u64 {
     let buckets = 1u64 << (c - 1);
     let batch = adds_per_inversion(buckets as usize) as u64;
-    100 * AFFINE_ADD_COST + 100 * INVERSION_COST / batch + 100 * batch * (JACOBIAN_ADD_COST - AFFINE_ADD_COST) / (2 * buckets)
+    100 * AFFINE_ADD_COST
+        + 100 * INVERSION_COST / batch
+        + 100 * batch * (JACOBIAN_ADD_COST - AFFINE_ADD_COST) / (2 * buckets)
 }
 
-/// Window width for `n` points (`fixed`: one bucket set for all windows) among the widths
-/// `fits` allows: minimises
-/// `reductions·2^c·j + n·W(c)·a(c)` (`a` from [`bucket_add_cost`]).
-pub(super) fn best_window(n: usize, fixed: bool, fits: impl Fn(u32) -> bool) -> Option<u32> {
+/// Cost of one bucket addition on AVX-512 IFMA lanes ([`super::lane_bucket`]), in hundredths
+/// of a scalar multiplication: the vector arithmetic and the scalar scheduling around it, and
+/// the share of an inversion (collisions wait for the next batch instead of costing a
+/// Jacobian addition).
+fn lane_add_cost(c: u32) -> u64 {
+    let batch = lane_adds_per_inversion(1 << (c - 1)) as u64;
+    LANE_ADD_COST + 100 * INVERSION_COST / batch
+}
+
+/// Window width for `n` points (`fixed`: one bucket set for all windows; `lanes`: bucket
+/// additions on AVX-512 IFMA lanes) among the widths `fits` allows: minimises
+/// `reductions·2^c·j + n·W(c)·a(c)` (`a` from [`bucket_add_cost`] or [`lane_add_cost`]).
+pub(super) fn best_window(
+    n: usize,
+    fixed: bool,
+    lanes: bool,
+    fits: impl Fn(u32) -> bool,
+) -> Option<u32> {
     (2..=MAX_WINDOW).filter(|&c| fits(c)).min_by_key(|&c| {
         let w = windows_for(c) as u64;
         let reductions = if fixed { 1 } else { w };
-        n as u64 * w * bucket_add_cost(c) + 100 * reductions * (1u64 << c) * JACOBIAN_ADD_COST
+        let add = if lanes {
+            lane_add_cost(c)
+        } else {
+            bucket_add_cost(c)
+        };
+        n as u64 * w * add + 100 * reductions * (1u64 << c) * JACOBIAN_ADD_COST
     })
 }
 
-/// Window width for the variable-base path with `m` general scalars.
-fn variable_window(m: usize) -> u32 {
-    best_window(m, false, |_| true).unwrap_or(8)
+/// Window width for the variable-base path with `m` general scalars (`lanes`: bucket
+/// additions on AVX-512 IFMA lanes).
+fn variable_window(m: usize, lanes: bool) -> u32 {
+    best_window(m, false, lanes, |_| true).unwrap_or(8)
 }
 
 /// `Σ_i s[i]·bases[i]` for each scalar vector `s`, using `table` (precomputed multiples of
-/// the same bases) when given.
+/// the same bases) when given. `simd`: bucket additions on AVX-512 IFMA lanes where the CPU
+/// has them (a table brings its own lane form; without one the bases are converted once for
+/// the whole batch, two multiplications per base).
 pub(super) fn msm_batch<P>(
     bases: &[Affine<P>],
     table: Option<&FixedBaseTable<P>>,
     scalars: &[&[Fr]],
+    simd: bool,
 ) -> Vec<Projective<P>>
 where
     P: SWCurveConfig<ScalarField = Fr> + CachedCurve,
 {
     let threads = rayon::current_num_threads().max(1);
     // Few vectors: split each one further so every thread has work.
-    let split = if scalars.len() >= threads { 1 } else { threads.div_ceil(scalars.len().max(1)) };
-    scalars.par_iter().map(|s| msm_one(bases, table, s, split)).collect()
+    let split = if scalars.len() >= threads {
+        1
+    } else {
+        threads.div_ceil(scalars.len().max(1))
+    };
+    let lane_bases = match table {
+        None if simd => P::lane_table(bases),
+        _ => None,
+    };
+    let variable = VariableBases {
+        points: bases,
+        lanes: lane_bases.as_deref(),
+    };
+    scalars
+        .par_iter()
+        .map(|s| msm_one(&variable, table, s, split))
+        .collect()
+}
+
+/// The bases of an MSM without a table, and their lane form when bucket additions run on
+/// lanes.
+struct VariableBases<'a, P: SWCurveConfig> {
+    points: &'a [Affine<P>],
+    lanes: Option<&'a [u64]>,
 }
 
 /// A scalar vector sorted for the bucket method.
@@ -114,7 +164,10 @@ fn classify<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[Fr]) -> Classified
         .par_chunks(CLASSIFY_CHUNK)
         .enumerate()
         .map(|(k, chunk)| {
-            let mut part = Classified { units: Vec::new(), general: Vec::new() };
+            let mut part = Classified {
+                units: Vec::new(),
+                general: Vec::new(),
+            };
             for (o, s) in chunk.iter().enumerate() {
                 let i = k * CLASSIFY_CHUNK + o;
                 if s.is_zero() || bases[i].is_zero() {
@@ -179,9 +232,13 @@ pub(super) fn signed_digits(s: &BigInt<4>, c: u32, out: &mut [i32]) {
 /// Digits of every general scalar, `windows` per scalar (row-major).
 fn digits_of(scalars: &[Fr], general: &[u32], c: u32, windows: usize) -> Vec<i32> {
     let mut digits = vec![0i32; general.len() * windows];
-    digits.par_chunks_mut(windows).zip(general.par_iter()).with_min_len(256).for_each(|(out, &i)| {
-        signed_digits(&scalars[i as usize].into_bigint(), c, out);
-    });
+    digits
+        .par_chunks_mut(windows)
+        .zip(general.par_iter())
+        .with_min_len(256)
+        .for_each(|(out, &i)| {
+            signed_digits(&scalars[i as usize].into_bigint(), c, out);
+        });
     digits
 }
 
@@ -200,19 +257,26 @@ fn signed_reference(index: usize, digit: i32) -> u32 {
     index as u32 | if digit < 0 { NEGATED } else { 0 }
 }
 
-fn msm_one<P>(bases: &[Affine<P>], table: Option<&FixedBaseTable<P>>, scalars: &[Fr], split: usize) -> Projective<P>
+fn msm_one<P>(
+    variable: &VariableBases<'_, P>,
+    table: Option<&FixedBaseTable<P>>,
+    scalars: &[Fr],
+    split: usize,
+) -> Projective<P>
 where
     P: SWCurveConfig<ScalarField = Fr> + CachedCurve,
 {
+    let bases = variable.points;
     let classified = classify(bases, scalars);
-    let units = || weighted_bucket_sum(1, classified.units.iter().map(|&r| (0, lookup(bases, r)))).0;
+    let units =
+        || weighted_bucket_sum(1, classified.units.iter().map(|&r| (0, lookup(bases, r)))).0;
     if classified.general.is_empty() {
         return units();
     }
     let (general_sum, unit_sum) = rayon::join(
         || match table {
             Some(t) => msm_fixed(t, scalars, &classified.general, split),
-            None => msm_variable(bases, scalars, &classified.general),
+            None => msm_variable(variable, scalars, &classified.general),
         },
         units,
     );
@@ -220,21 +284,33 @@ where
 }
 
 /// Variable bases: one bucket set per window, windows in parallel, then Horner.
-fn msm_variable<P>(bases: &[Affine<P>], scalars: &[Fr], general: &[u32]) -> Projective<P>
+fn msm_variable<P>(
+    variable: &VariableBases<'_, P>,
+    scalars: &[Fr],
+    general: &[u32],
+) -> Projective<P>
 where
-    P: SWCurveConfig<ScalarField = Fr>,
+    P: SWCurveConfig<ScalarField = Fr> + CachedCurve,
 {
-    let c = variable_window(general.len());
+    let bases = variable.points;
+    let c = variable_window(general.len(), variable.lanes.is_some());
     let windows = windows_for(c);
     let digits = digits_of(scalars, general, c, windows);
     let n_buckets = 1usize << (c - 1);
     let window_sums: Vec<Projective<P>> = (0..windows)
         .into_par_iter()
         .map(|j| {
-            let entries = general.iter().zip(digits[j..].iter().step_by(windows)).filter(|(_, d)| **d != 0).map(
-                |(&i, &d)| (d.unsigned_abs() - 1, lookup(bases, signed_reference(i as usize, d))),
-            );
-            weighted_bucket_sum(n_buckets, entries).0
+            let entries = general
+                .iter()
+                .zip(digits[j..].iter().step_by(windows))
+                .filter(|(_, d)| **d != 0)
+                .map(|(&i, &d)| (d.unsigned_abs() - 1, signed_reference(i as usize, d)));
+            match P::lane_weighted_sum(bases, variable.lanes, n_buckets, entries) {
+                Ok(sum) => sum,
+                Err(entries) => {
+                    weighted_bucket_sum(n_buckets, entries.map(|(b, r)| (b, lookup(bases, r)))).0
+                }
+            }
         })
         .collect();
     let mut acc = Projective::<P>::zero();
@@ -250,7 +326,12 @@ where
 /// Fixed bases: every window's digits go into one shared bucket set over the table's
 /// precomputed multiples. With `split > 1` the scalars are cut into that many runs, each with
 /// its own bucket set (one extra reduction per run).
-fn msm_fixed<P>(table: &FixedBaseTable<P>, scalars: &[Fr], general: &[u32], split: usize) -> Projective<P>
+fn msm_fixed<P>(
+    table: &FixedBaseTable<P>,
+    scalars: &[Fr],
+    general: &[u32],
+    split: usize,
+) -> Projective<P>
 where
     P: SWCurveConfig<ScalarField = Fr> + CachedCurve,
 {
@@ -263,17 +344,24 @@ where
         .par_chunks(run)
         .zip(digits.par_chunks(run * windows))
         .map(|(general, digits)| {
-            let entries = general.iter().zip(digits.chunks_exact(windows)).flat_map(|(&i, ds)| {
-                let first = table.slot(i as usize) * windows;
-                ds.iter()
-                    .enumerate()
-                    .filter(|(_, d)| **d != 0)
-                    .map(move |(j, &d)| (d.unsigned_abs() - 1, signed_reference(first + j, d)))
-            });
-            match P::lane_weighted_sum(table, n_buckets, entries) {
+            let entries = general
+                .iter()
+                .zip(digits.chunks_exact(windows))
+                .flat_map(|(&i, ds)| {
+                    let first = table.slot(i as usize) * windows;
+                    ds.iter()
+                        .enumerate()
+                        .filter(|(_, d)| **d != 0)
+                        .map(move |(j, &d)| (d.unsigned_abs() - 1, signed_reference(first + j, d)))
+                });
+            match P::lane_weighted_sum(table.points(), table.lanes(), n_buckets, entries) {
                 Ok(sum) => sum,
                 Err(entries) => {
-                    weighted_bucket_sum(n_buckets, entries.map(|(b, r)| (b, lookup(table.points(), r)))).0
+                    weighted_bucket_sum(
+                        n_buckets,
+                        entries.map(|(b, r)| (b, lookup(table.points(), r))),
+                    )
+                    .0
                 }
             }
         })
@@ -291,16 +379,29 @@ mod tests {
     fn signed_digits_recompose() {
         let mut rng = StdRng::seed_from_u64(11);
         let mut samples: Vec<Fr> = (0..50).map(|_| Fr::rand(&mut rng)).collect();
-        samples.extend([Fr::zero(), Fr::one(), -Fr::one(), -Fr::from(2u64), Fr::from(u64::MAX)]);
+        samples.extend([
+            Fr::zero(),
+            Fr::one(),
+            -Fr::one(),
+            -Fr::from(2u64),
+            Fr::from(u64::MAX),
+        ]);
         for c in 2..=MAX_WINDOW {
             let windows = windows_for(c);
             for s in &samples {
                 let mut d = vec![0; windows];
                 signed_digits(&s.into_bigint(), c, &mut d);
                 let half = 1i32 << (c - 1);
-                assert!(d.iter().all(|&x| x > -half && x <= half), "digit out of range, c={c}");
+                assert!(
+                    d.iter().all(|&x| x > -half && x <= half),
+                    "digit out of range, c={c}"
+                );
                 let back = d.iter().rev().fold(Fr::zero(), |acc, &x| {
-                    let digit = if x < 0 { -Fr::from(x.unsigned_abs()) } else { Fr::from(x as u32) };
+                    let digit = if x < 0 {
+                        -Fr::from(x.unsigned_abs())
+                    } else {
+                        Fr::from(x as u32)
+                    };
                     acc * Fr::from(1u64 << c) + digit
                 });
                 assert_eq!(back, *s, "c={c}, s={}", s.into_bigint());
