@@ -46,20 +46,21 @@ fn metrics_config(addr: &str, batch: &str, latency: &str) -> anyhow::Result<Metr
 }
 
 pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
-    let device_memory_bytes =
-        match &args.device_memory {
-            None => None,
-            Some(text) => match parse_bytes(text) {
-                Some(b) if b > 0 => Some(b),
-                _ => return Err(EngineError::format(
+    let device_memory_bytes = match &args.device_memory {
+        None => None,
+        Some(text) => match parse_bytes(text) {
+            Some(b) if b > 0 => Some(b),
+            _ => {
+                return Err(EngineError::format(
                     "--device-memory",
                     format!(
                         "`{text}` is not a positive size (use e.g. 8GiB, 512MiB or a byte count)"
                     ),
                 )
-                .into()),
-            },
-        };
+                .into())
+            }
+        },
+    };
     let null_prover_delay = match args.null_prover_ms.as_slice() {
         [] => (Duration::ZERO, Duration::ZERO),
         [fixed, per] if fixed.is_finite() && per.is_finite() && *fixed >= 0.0 && *per >= 0.0 => (

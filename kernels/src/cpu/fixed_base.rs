@@ -30,10 +30,10 @@ pub(super) struct FixedBaseTable<P: SWCurveConfig> {
     windows: usize,
     /// Slot of each base in `points`, `u32::MAX` for bases at infinity (never looked up).
     slots: Vec<u32>,
-    /// `2^{window·j}·P_i` at `slot_i·windows + j`.
+    /// `2^{window·j}·P_i` at `slot_i·windows + j`; empty when the table holds `lanes`.
     points: Vec<Affine<P>>,
-    /// The same points in the AVX-512 IFMA lane form ([`super::lane_bucket`]), on CPUs that
-    /// have it.
+    /// The same points in the AVX-512 IFMA lane form ([`super::lane_bucket`]) instead, on CPUs
+    /// that have it.
     lanes: Option<Vec<u64>>,
 }
 
@@ -55,8 +55,12 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
     where
         P: CachedCurve,
     {
-        let per_point =
-            std::mem::size_of::<Affine<P>>() + if simd { P::lane_point_bytes() } else { 0 };
+        let lane_bytes = if simd { P::lane_point_bytes() } else { 0 };
+        let per_point = if lane_bytes > 0 {
+            lane_bytes
+        } else {
+            std::mem::size_of::<Affine<P>>()
+        };
         nonzero * windows_for(c) * per_point + bases * std::mem::size_of::<u32>()
     }
 
@@ -74,8 +78,8 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
         })
     }
 
-    /// Builds the table for window `c` (in parallel on the current rayon pool), with the
-    /// points' lane form too when `simd` and the group and CPU have one.
+    /// Builds the table for window `c` (in parallel on the current rayon pool), keeping the
+    /// points in lane form instead when `simd` and the group and CPU have one.
     pub(super) fn build(bases: &[Affine<P>], c: u32, simd: bool) -> Self
     where
         P: CachedCurve,
@@ -109,6 +113,9 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
                 out.copy_from_slice(&Projective::normalize_batch(&multiples));
             });
         let lanes = if simd { P::lane_table(&points) } else { None };
+        if lanes.is_some() {
+            points = Vec::new();
+        }
         Self {
             window: c,
             windows,
@@ -133,7 +140,7 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
         self.slots[i] as usize
     }
 
-    /// The precomputed points.
+    /// The precomputed points (empty when the table holds them in lane form).
     pub(super) fn points(&self) -> &[Affine<P>] {
         &self.points
     }
@@ -199,14 +206,13 @@ macro_rules! lane_methods {
             })
         }
         fn lane_weighted_sum<I: Iterator<Item = (u32, u32)>>(
-            points: &[Affine<Self>],
             lanes: Option<&[u64]>,
             n_buckets: usize,
             entries: I,
         ) -> Result<Projective<Self>, I> {
             match lanes {
                 Some(lanes) => {
-                    Ok(super::lane_bucket::weighted_sum(points, lanes, n_buckets, entries).0)
+                    Ok(super::lane_bucket::weighted_sum::<Self>(lanes, n_buckets, entries).0)
                 }
                 None => Err(entries),
             }
@@ -228,10 +234,9 @@ pub(super) trait CachedCurve: SWCurveConfig + Sized {
     fn lane_table(_points: &[Affine<Self>]) -> Option<Vec<u64>> {
         None
     }
-    /// Weighted bucket sum of `entries` (`(bucket, signed point reference)`) over `points`
-    /// and their lane form `lanes`; gives the entries back when there is no lane form.
+    /// Weighted bucket sum of `entries` (`(bucket, signed point reference)`) over points in
+    /// lane form; gives the entries back when there is no lane form.
     fn lane_weighted_sum<I: Iterator<Item = (u32, u32)>>(
-        _points: &[Affine<Self>],
         _lanes: Option<&[u64]>,
         _n_buckets: usize,
         entries: I,
@@ -363,8 +368,9 @@ mod tests {
             Affine::identity(),
             (g * Fr::from(5u64)).into_affine(),
         ];
-        let t = FixedBaseTable::<g1::Config>::build(&bases, 7, true);
+        let t = FixedBaseTable::<g1::Config>::build(&bases, 7, false);
         assert_eq!(t.points().len(), 2 * t.windows());
+        assert!(t.lanes().is_none());
         let slot = t.slot(2);
         for j in 0..t.windows() {
             let want = bases[2] * Fr::from(2u64).pow([7 * j as u64]);

@@ -1,5 +1,6 @@
-//! Batch-affine bucket accumulation over a fixed-base table, eight additions per vector with
-//! AVX-512 IFMA ([`super::ifma`]), for G1 and G2 alike ([`super::lane_field`]).
+//! Batch-affine bucket accumulation over points in lane form (a fixed-base table, or the bases
+//! of one batch), eight additions per vector with AVX-512 IFMA ([`super::ifma`]), for G1 and
+//! G2 alike ([`super::lane_field`]).
 //!
 //! The same method as [`super::bucket`] (one inversion shared by a batch of affine additions
 //! into distinct buckets), laid out for SIMD:
@@ -23,12 +24,9 @@
 //! Sources: as [`super::bucket`]; the SIMD batch-affine layout follows the ZPrize 2022/2023
 //! CPU and GPU MSM write-ups (one addition per lane, simultaneous inversion across lanes).
 
-use std::arch::x86_64::{_mm512_loadu_si512, _mm_prefetch, _MM_HINT_T0};
-use std::sync::OnceLock;
-
 use ark_ec::short_weierstrass::{Affine, Projective};
-use ark_ec::{AdditiveGroup, AffineRepr, CurveGroup};
 use ark_ff::{Field, One, Zero};
+use std::arch::x86_64::{_mm512_loadu_si512, _mm_prefetch, _MM_HINT_T0};
 
 use super::bucket::{lane_adds_per_inversion, running_sums, PREFETCH_CHUNK};
 use super::ifma::{self, WIDTH};
@@ -58,6 +56,7 @@ pub(super) fn lane_points<C: LaneCurve>(points: &[Affine<C>]) -> Vec<u64> {
     out
 }
 
+/// The point with lane-form digits `digits`.
 fn read_point<C: LaneCurve>(digits: &[u64]) -> Affine<C> {
     let d = C::Coord::DIGITS;
     Affine::new_unchecked(
@@ -66,29 +65,19 @@ fn read_point<C: LaneCurve>(digits: &[u64]) -> Affine<C> {
     )
 }
 
-/// `G` and `2G` of group `C` in lane form: the padding addition.
-fn padding<C: LaneCurve>() -> (Vec<u64>, Vec<u64>) {
-    let g = Affine::<C>::generator();
-    (
-        lane_points(&[g]),
-        lane_points(&[g.into_group().double().into_affine()]),
-    )
-}
-
 /// Weighted bucket sums `(Σ_b (b+1)·B_b, Σ_b B_b)` of `entries` (`(bucket, point reference)`)
-/// over a table given in both forms (`table`, and `lanes` from [`lane_points`]); a reference
+/// over points in lane form (`lanes`, from [`lane_points`]); a reference
 /// with [`NEGATED`] set means the negated point.
 ///
 /// # Panics
 /// If [`ifma::available`] is false (callers build lane tables only when it is true).
 pub(super) fn weighted_sum<C: LaneCurve>(
-    table: &[Affine<C>],
     lanes: &[u64],
     n_buckets: usize,
     entries: impl Iterator<Item = (u32, u32)>,
 ) -> (Projective<C>, Projective<C>) {
     assert!(ifma::available(), "lane buckets need AVX-512 IFMA");
-    let mut set = LaneBucketSet::new(table, lanes, n_buckets);
+    let mut set = LaneBucketSet::<C>::new(lanes, n_buckets);
     let mut chunk = Vec::with_capacity(PREFETCH_CHUNK);
     for entry in entries {
         chunk.push(entry);
@@ -102,7 +91,6 @@ pub(super) fn weighted_sum<C: LaneCurve>(
 }
 
 struct LaneBucketSet<'t, C: LaneCurve> {
-    table: &'t [Affine<C>],
     lanes: &'t [u64],
     /// Digits per point.
     stride: usize,
@@ -135,11 +123,10 @@ struct LaneBucketSet<'t, C: LaneCurve> {
 }
 
 impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
-    fn new(table: &'t [Affine<C>], lanes: &'t [u64], n_buckets: usize) -> Self {
+    fn new(lanes: &'t [u64], n_buckets: usize) -> Self {
         let batch = lane_adds_per_inversion(n_buckets).next_multiple_of(WIDTH);
         let d = C::Coord::DIGITS;
         Self {
-            table,
             lanes,
             stride: 2 * d,
             buckets: vec![0; (n_buckets + 1) * 2 * d],
@@ -152,7 +139,7 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
             xs: vec![vec![0; batch]; d],
             ys: vec![vec![0; batch]; d],
             prefix: Vec::with_capacity(batch / WIDTH),
-            padding: padding_of::<C>(),
+            padding: C::padding(),
             y: vec![0; d],
             pending: Vec::with_capacity(batch),
             retry: Vec::with_capacity(batch),
@@ -160,7 +147,8 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
     }
 
     fn signed_affine(&self, reference: u32) -> Affine<C> {
-        let p = self.table[(reference & !NEGATED) as usize];
+        let at = (reference & !NEGATED) as usize * self.stride;
+        let p = read_point::<C>(&self.lanes[at..at + self.stride]);
         if reference & NEGATED != 0 {
             -p
         } else {
@@ -333,19 +321,6 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
     }
 }
 
-/// The padding points of group `C`, built once per group.
-fn padding_of<C: LaneCurve>() -> &'static (Vec<u64>, Vec<u64>) {
-    use std::any::TypeId;
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-    static PADDING: OnceLock<Mutex<HashMap<TypeId, &'static (Vec<u64>, Vec<u64>)>>> =
-        OnceLock::new();
-    let map = PADDING.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-    *map.entry(TypeId::of::<C>())
-        .or_insert_with(|| Box::leak(Box::new(padding::<C>())))
-}
-
 /// The inverses of eight non-zero values, with one inversion.
 fn invert_all<F: Field>(values: [F; WIDTH]) -> [F; WIDTH] {
     let mut prefix = [F::one(); WIDTH];
@@ -385,6 +360,7 @@ fn prefetch(digits: &[u64]) {
 mod tests {
     use super::*;
     use ark_bn254::{g1, g2, Fr};
+    use ark_ec::CurveGroup;
     use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
     use ark_std::UniformRand;
 
@@ -424,8 +400,7 @@ mod tests {
             ]);
             for len in [entries.len(), 1, 7, 8, 9, 100] {
                 let entries = &entries[..len];
-                let (weighted, sum) =
-                    weighted_sum(&table, &lanes, n_buckets, entries.iter().copied());
+                let (weighted, sum) = weighted_sum::<C>(&lanes, n_buckets, entries.iter().copied());
                 let mut want_w = Projective::<C>::zero();
                 let mut want_s = Projective::<C>::zero();
                 for &(b, r) in entries {

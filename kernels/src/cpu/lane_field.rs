@@ -4,14 +4,18 @@
 //! A coordinate is stored as [`LaneCoord::DIGITS`] 52-bit digits (`Fq`: 5; `Fq2 = c0 + c1·u`:
 //! 5 for `c0`, then 5 for `c1`). `Fq2` arithmetic uses `u² = −1` (BN254's quadratic
 //! non-residue): Karatsuba's three products for a multiplication, `(a0 + a1)(a0 − a1)` and
-//! `2·a0·a1` for a square (Guide to Pairing-Based Cryptography, ch. 5, "complex" squaring).
+//! `2·a0·a1` for a square ("complex" squaring; Devegili, Ó hÉigeartaigh, Scott & Dahab,
+//! "Multiplication and squaring on pairing-friendly fields", IACR ePrint 2006/471, §3).
 
 use std::arch::x86_64::{
     __m512i, _mm512_add_epi64, _mm512_i64gather_epi64, _mm512_i64scatter_epi64, _mm512_set1_epi64,
 };
 
+use std::sync::OnceLock;
+
 use ark_bn254::{g1, g2, Fq, Fq2};
-use ark_ec::short_weierstrass::SWCurveConfig;
+use ark_ec::short_weierstrass::{Affine, SWCurveConfig};
+use ark_ec::{AdditiveGroup, AffineRepr, CurveGroup};
 use ark_ff::Field;
 
 use super::ifma::{self, LaneElement, Lanes, LIMBS, WIDTH};
@@ -76,14 +80,39 @@ pub(super) trait LaneCoord: Copy {
 pub(super) trait LaneCurve: SWCurveConfig {
     /// The coordinate vectors.
     type Coord: LaneCoord<Ark = Self::BaseField>;
+    /// `G` and `2G` in lane form (x digits, then y digits): the padding addition of a batch
+    /// that is not a multiple of eight.
+    fn padding() -> &'static (Vec<u64>, Vec<u64>);
+}
+
+/// `G` and `2G` of group `C`, digits of x then y.
+fn generator_and_double<C: LaneCurve>() -> (Vec<u64>, Vec<u64>) {
+    let g = Affine::<C>::generator();
+    let two_g = g.into_group().double().into_affine();
+    let digits = |p: &Affine<C>| {
+        let d = C::Coord::DIGITS;
+        let mut out = vec![0u64; 2 * d];
+        C::Coord::write(&p.x, &mut out[..d]);
+        C::Coord::write(&p.y, &mut out[d..]);
+        out
+    };
+    (digits(&g), digits(&two_g))
 }
 
 impl LaneCurve for g1::Config {
     type Coord = Lanes;
+    fn padding() -> &'static (Vec<u64>, Vec<u64>) {
+        static PADDING: OnceLock<(Vec<u64>, Vec<u64>)> = OnceLock::new();
+        PADDING.get_or_init(generator_and_double::<Self>)
+    }
 }
 
 impl LaneCurve for g2::Config {
     type Coord = Lanes2;
+    fn padding() -> &'static (Vec<u64>, Vec<u64>) {
+        static PADDING: OnceLock<(Vec<u64>, Vec<u64>)> = OnceLock::new();
+        PADDING.get_or_init(generator_and_double::<Self>)
+    }
 }
 
 fn element(digits: &[u64]) -> LaneElement {

@@ -305,7 +305,7 @@ where
                 .zip(digits[j..].iter().step_by(windows))
                 .filter(|(_, d)| **d != 0)
                 .map(|(&i, &d)| (d.unsigned_abs() - 1, signed_reference(i as usize, d)));
-            match P::lane_weighted_sum(bases, variable.lanes, n_buckets, entries) {
+            match P::lane_weighted_sum(variable.lanes, n_buckets, entries) {
                 Ok(sum) => sum,
                 Err(entries) => {
                     weighted_bucket_sum(n_buckets, entries.map(|(b, r)| (b, lookup(bases, r)))).0
@@ -354,7 +354,7 @@ where
                         .filter(|(_, d)| **d != 0)
                         .map(move |(j, &d)| (d.unsigned_abs() - 1, signed_reference(first + j, d)))
                 });
-            match P::lane_weighted_sum(table.points(), table.lanes(), n_buckets, entries) {
+            match P::lane_weighted_sum(table.lanes(), n_buckets, entries) {
                 Ok(sum) => sum,
                 Err(entries) => {
                     weighted_bucket_sum(
