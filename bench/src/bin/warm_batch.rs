@@ -186,6 +186,7 @@ fn run(args: Args) -> Result<()> {
             CpuOptions::default().precompute_budget_bytes
         },
         simd: !args.no_simd,
+        ..CpuOptions::default()
     };
     let backend: Arc<dyn Backend> = Arc::new(CpuBackend::with_options(options)?);
     let prover = Prover::new(backend.clone());

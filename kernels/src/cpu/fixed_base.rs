@@ -49,13 +49,26 @@ impl<P: SWCurveConfig> std::fmt::Debug for FixedBaseTable<P> {
 }
 
 impl<P: SWCurveConfig> FixedBaseTable<P> {
-    /// Bytes a table of `nonzero` bases with window `c` takes (`simd`: with a lane form where
-    /// the group and the CPU have one).
-    pub(super) fn bytes_for(nonzero: usize, bases: usize, c: u32, simd: bool) -> usize
+    /// Whether a table of `nonzero` bases keeps its points in lane form: at least
+    /// `lanes_from` bases (`usize::MAX`: never), and a group and CPU that have one.
+    fn uses_lanes(nonzero: usize, lanes_from: usize) -> bool
     where
         P: CachedCurve,
     {
-        let lane_bytes = if simd { P::lane_point_bytes() } else { 0 };
+        nonzero >= lanes_from && P::lane_point_bytes() > 0
+    }
+
+    /// Bytes a table of `nonzero` bases with window `c` takes (in lane form where
+    /// [`FixedBaseTable::uses_lanes`]).
+    pub(super) fn bytes_for(nonzero: usize, bases: usize, c: u32, lanes_from: usize) -> usize
+    where
+        P: CachedCurve,
+    {
+        let lane_bytes = if Self::uses_lanes(nonzero, lanes_from) {
+            P::lane_point_bytes()
+        } else {
+            0
+        };
         let per_point = if lane_bytes > 0 {
             lane_bytes
         } else {
@@ -66,21 +79,24 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
 
     /// The window with the lowest estimated MSM cost whose table fits in `budget` bytes, or
     /// `None` when even the widest window does not fit.
-    pub(super) fn choose_window(bases: &[Affine<P>], budget: usize, simd: bool) -> Option<u32>
+    pub(super) fn choose_window(
+        bases: &[Affine<P>],
+        budget: usize,
+        lanes_from: usize,
+    ) -> Option<u32>
     where
         P: CachedCurve,
     {
         let nonzero = bases.iter().filter(|b| !b.is_zero()).count();
-        let lanes = simd && P::lane_point_bytes() > 0;
-        best_window(nonzero, true, lanes, |c| {
-            Self::bytes_for(nonzero, bases.len(), c, simd) <= budget
+        best_window(nonzero, true, Self::uses_lanes(nonzero, lanes_from), |c| {
+            Self::bytes_for(nonzero, bases.len(), c, lanes_from) <= budget
                 && (nonzero as u64) * (windows_for(c) as u64) < (1u64 << 31)
         })
     }
 
     /// Builds the table for window `c` (in parallel on the current rayon pool), keeping the
-    /// points in lane form instead when `simd` and the group and CPU have one.
-    pub(super) fn build(bases: &[Affine<P>], c: u32, simd: bool) -> Self
+    /// points in lane form instead where [`FixedBaseTable::uses_lanes`].
+    pub(super) fn build(bases: &[Affine<P>], c: u32, lanes_from: usize) -> Self
     where
         P: CachedCurve,
     {
@@ -112,7 +128,11 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
                 }
                 out.copy_from_slice(&Projective::normalize_batch(&multiples));
             });
-        let lanes = if simd { P::lane_table(&points) } else { None };
+        let lanes = if Self::uses_lanes(nonzero.len(), lanes_from) {
+            P::lane_table(&points)
+        } else {
+            None
+        };
         if lanes.is_some() {
             points = Vec::new();
         }
@@ -368,7 +388,7 @@ mod tests {
             Affine::identity(),
             (g * Fr::from(5u64)).into_affine(),
         ];
-        let t = FixedBaseTable::<g1::Config>::build(&bases, 7, false);
+        let t = FixedBaseTable::<g1::Config>::build(&bases, 7, usize::MAX);
         assert_eq!(t.points().len(), 2 * t.windows());
         assert!(t.lanes().is_none());
         let slot = t.slot(2);
@@ -385,7 +405,7 @@ mod tests {
     #[test]
     fn cache_evicts_least_recently_used_within_budget() {
         let g = G1Projective::generator().into_affine();
-        let t = Arc::new(FixedBaseTable::<g1::Config>::build(&[g; 4], 8, true));
+        let t = Arc::new(FixedBaseTable::<g1::Config>::build(&[g; 4], 8, usize::MAX));
         let size = t.bytes();
         let mut cache = TableCache::default();
         assert!(cache.insert(1, t.clone(), 2 * size));

@@ -71,12 +71,28 @@ pub struct CpuOptions {
     /// Build a set of bases' table unasked after this many scalar vectors. Default
     /// [`DEFAULT_PREPARE_AFTER`]; `usize::MAX`: only when asked.
     pub prepare_after: usize,
-    /// Run fixed-base MSMs eight bucket additions at a time with AVX-512 IFMA when the CPU
-    /// has it (checked at run time; a table then also holds its points in the 52-bit-digit
-    /// form, 80 more bytes per G1 point and 160 per G2 point). Default `true`; `false` keeps
-    /// the scalar path everywhere.
+    /// Run MSM bucket additions eight at a time with AVX-512 IFMA when the CPU has it
+    /// (checked at run time). A table then holds its points in the 52-bit-digit form only
+    /// (80 bytes per G1 point, 160 per G2 point, against 72 and 136). Default `true`;
+    /// `false` keeps the scalar path everywhere.
     pub simd: bool,
+    /// Fewest bases (not at infinity) for a fixed-base table to be kept, and run, on lanes.
+    /// Default [`DEFAULT_SIMD_MIN_TABLE_POINTS`].
+    pub simd_min_table_points: usize,
+    /// Fewest general scalars (neither 0 nor ±1) for a vector without a table to run on
+    /// lanes. Default [`DEFAULT_SIMD_MIN_VARIABLE_POINTS`].
+    pub simd_min_variable_points: usize,
 }
+
+/// Default [`CpuOptions::simd_min_table_points`]: 1024. Measured on a 2-vCPU Xeon with IFMA,
+/// one vector, scalar against lanes: G1 2^8 1.02 / 1.38 ms, 2^10 3.12 / 3.21 ms, 2^12
+/// 10.5 / 6.0 ms; G2 2^8 2.97 / 3.52 ms, 2^10 9.38 / 7.89 ms.
+pub const DEFAULT_SIMD_MIN_TABLE_POINTS: usize = 1 << 10;
+
+/// Default [`CpuOptions::simd_min_variable_points`]: 2048. Without a table every window has a
+/// small bucket set of its own, which lanes run less well: measured as above, G1 2^10
+/// 5.5 / 6.9 ms, 2^12 14.8 / 12.4 ms; G2 2^10 15.7 / 18.4 ms, 2^12 44.0 / 27.2 ms.
+pub const DEFAULT_SIMD_MIN_VARIABLE_POINTS: usize = 1 << 11;
 
 impl Default for CpuOptions {
     fn default() -> Self {
@@ -85,6 +101,8 @@ impl Default for CpuOptions {
             precompute_budget_bytes: DEFAULT_PRECOMPUTE_BUDGET_BYTES,
             prepare_after: DEFAULT_PREPARE_AFTER,
             simd: true,
+            simd_min_table_points: DEFAULT_SIMD_MIN_TABLE_POINTS,
+            simd_min_variable_points: DEFAULT_SIMD_MIN_VARIABLE_POINTS,
         }
     }
 }
@@ -136,6 +154,19 @@ impl CpuBackend {
         })
     }
 
+    /// Fewest points for an MSM on lanes, with and without a table (`usize::MAX` with
+    /// `simd` off).
+    fn lanes_from(&self) -> (usize, usize) {
+        if self.options.simd {
+            (
+                self.options.simd_min_table_points,
+                self.options.simd_min_variable_points,
+            )
+        } else {
+            (usize::MAX, usize::MAX)
+        }
+    }
+
     /// The options this backend runs with.
     pub fn options(&self) -> CpuOptions {
         self.options
@@ -156,15 +187,15 @@ impl CpuBackend {
         &self,
         bases: &Bases<Affine<P>>,
     ) -> Option<Arc<FixedBaseTable<P>>> {
-        let simd = self.options.simd;
+        let lanes_from = self.lanes_from().0;
         let c = FixedBaseTable::<P>::choose_window(
             bases.points(),
             self.options.precompute_budget_bytes,
-            simd,
+            lanes_from,
         )?;
         let table = Arc::new(
             self.pool
-                .install(|| FixedBaseTable::build(bases.points(), c, simd)),
+                .install(|| FixedBaseTable::build(bases.points(), c, lanes_from)),
         );
         lock(&self.tables)
             .insert(
@@ -217,7 +248,12 @@ impl CpuBackend {
     {
         let table = self.table_for(bases, scalars.len());
         self.pool.install(|| {
-            msm::msm_batch(bases.points(), table.as_deref(), scalars, self.options.simd)
+            msm::msm_batch(
+                bases.points(),
+                table.as_deref(),
+                scalars,
+                self.lanes_from().1,
+            )
         })
     }
 }
@@ -287,77 +323,53 @@ impl Backend for CpuBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing;
 
-    /// Default options: every MSM in these tests takes the variable-base path (no set of bases
-    /// is used often enough to be prepared).
+    /// A CPU backend for the equivalence suites: `threads` threads, tables built on first
+    /// use when `fixed`, and every MSM on SIMD lanes when `lanes` (on a CPU with AVX-512 IFMA;
+    /// elsewhere the scalar path). Without `lanes` no MSM goes there: the checkers' sizes are
+    /// at most 1025 points, some of them at infinity.
+    fn suite_backend(threads: usize, fixed: bool, lanes: bool) -> CpuBackend {
+        CpuBackend::with_options(CpuOptions {
+            threads: Some(threads),
+            prepare_after: if fixed {
+                1
+            } else {
+                CpuOptions::default().prepare_after
+            },
+            simd_min_table_points: if lanes { 1 } else { usize::MAX },
+            simd_min_variable_points: if lanes { 1 } else { usize::MAX },
+            ..CpuOptions::default()
+        })
+        .expect("cpu backend")
+    }
+
+    // The generic equivalence checkers compare against naive reference implementations
+    // (schoolbook DFT, double-and-add sums), not arkworks.
+
+    /// The variable-base path (no set of bases is used often enough to be prepared), scalar.
     mod variable_bases {
-        use super::*;
-        fn backend() -> CpuBackend {
-            CpuBackend::new(Some(2)).expect("cpu backend")
-        }
-        // The generic equivalence checkers compare against naive reference implementations
-        // (schoolbook DFT, double-and-add sums), not arkworks.
-        testing::backend_equivalence_tests!(backend());
+        crate::testing::backend_equivalence_tests!(super::suite_backend(2, false, false));
     }
 
-    /// The variable-base path without SIMD lanes (on a CPU without AVX-512 IFMA,
-    /// `variable_bases` already is this).
-    mod variable_bases_scalar {
-        use super::*;
-        fn backend() -> CpuBackend {
-            CpuBackend::with_options(CpuOptions {
-                threads: Some(2),
-                simd: false,
-                ..CpuOptions::default()
-            })
-            .expect("cpu backend")
-        }
-        testing::backend_equivalence_tests!(backend());
+    /// The variable-base path on SIMD lanes.
+    mod variable_bases_lanes {
+        crate::testing::backend_equivalence_tests!(super::suite_backend(2, false, true));
     }
 
-    /// Every set of bases is prepared on first use: the fixed-base path.
+    /// Every set of bases is prepared on first use: the fixed-base path, scalar.
     mod fixed_bases {
-        use super::*;
-        fn backend() -> CpuBackend {
-            CpuBackend::with_options(CpuOptions {
-                threads: Some(2),
-                prepare_after: 1,
-                ..CpuOptions::default()
-            })
-            .expect("cpu backend")
-        }
-        testing::backend_equivalence_tests!(backend());
+        crate::testing::backend_equivalence_tests!(super::suite_backend(2, true, false));
     }
 
-    /// The fixed-base path without SIMD lanes (on a CPU without AVX-512 IFMA, `fixed_bases`
-    /// already is this).
-    mod fixed_bases_scalar {
-        use super::*;
-        fn backend() -> CpuBackend {
-            CpuBackend::with_options(CpuOptions {
-                threads: Some(2),
-                prepare_after: 1,
-                simd: false,
-                ..CpuOptions::default()
-            })
-            .expect("cpu backend")
-        }
-        testing::backend_equivalence_tests!(backend());
+    /// The fixed-base path on SIMD lanes.
+    mod fixed_bases_lanes {
+        crate::testing::backend_equivalence_tests!(super::suite_backend(2, true, true));
     }
 
-    /// More threads than vectors: each vector's fixed-base MSM is split into runs of scalars.
+    /// More threads than vectors: each vector's fixed-base MSM is split into runs of scalars
+    /// (on lanes where the CPU has them).
     mod fixed_bases_split {
-        use super::*;
-        fn backend() -> CpuBackend {
-            CpuBackend::with_options(CpuOptions {
-                threads: Some(7),
-                prepare_after: 1,
-                ..CpuOptions::default()
-            })
-            .expect("cpu backend")
-        }
-        testing::backend_equivalence_tests!(backend());
+        crate::testing::backend_equivalence_tests!(super::suite_backend(7, true, true));
     }
 
     /// A budget too small for any table falls back to the variable-base path; explicit
@@ -379,7 +391,7 @@ mod tests {
             threads: Some(2),
             precompute_budget_bytes: 100,
             prepare_after: 0,
-            simd: true,
+            ..CpuOptions::default()
         })
         .expect("cpu");
         tiny.prepare_g1(&bases).expect("prepare");

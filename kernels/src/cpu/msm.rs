@@ -110,14 +110,15 @@ fn variable_window(m: usize, lanes: bool) -> u32 {
 }
 
 /// `Σ_i s[i]·bases[i]` for each scalar vector `s`, using `table` (precomputed multiples of
-/// the same bases) when given. `simd`: bucket additions on AVX-512 IFMA lanes where the CPU
-/// has them (a table brings its own lane form; without one the bases are converted once for
-/// the whole batch, two multiplications per base).
+/// the same bases) when given. Bucket additions run on AVX-512 IFMA lanes where the CPU has
+/// them: with a table when it was built in lane form; without one when a vector has at least
+/// `lanes_from` general scalars (the bases are converted once for the whole batch, two
+/// multiplications per base).
 pub(super) fn msm_batch<P>(
     bases: &[Affine<P>],
     table: Option<&FixedBaseTable<P>>,
     scalars: &[&[Fr]],
-    simd: bool,
+    lanes_from: usize,
 ) -> Vec<Projective<P>>
 where
     P: SWCurveConfig<ScalarField = Fr> + CachedCurve,
@@ -130,12 +131,13 @@ where
         threads.div_ceil(scalars.len().max(1))
     };
     let lane_bases = match table {
-        None if simd => P::lane_table(bases),
+        None if bases.len() >= lanes_from => P::lane_table(bases),
         _ => None,
     };
     let variable = VariableBases {
         points: bases,
         lanes: lane_bases.as_deref(),
+        lanes_from,
     };
     scalars
         .par_iter()
@@ -148,6 +150,8 @@ where
 struct VariableBases<'a, P: SWCurveConfig> {
     points: &'a [Affine<P>],
     lanes: Option<&'a [u64]>,
+    /// Fewest general scalars for a vector to use `lanes`.
+    lanes_from: usize,
 }
 
 /// A scalar vector sorted for the bucket method.
@@ -293,7 +297,10 @@ where
     P: SWCurveConfig<ScalarField = Fr> + CachedCurve,
 {
     let bases = variable.points;
-    let c = variable_window(general.len(), variable.lanes.is_some());
+    let lanes = variable
+        .lanes
+        .filter(|_| general.len() >= variable.lanes_from);
+    let c = variable_window(general.len(), lanes.is_some());
     let windows = windows_for(c);
     let digits = digits_of(scalars, general, c, windows);
     let n_buckets = 1usize << (c - 1);
@@ -305,7 +312,7 @@ where
                 .zip(digits[j..].iter().step_by(windows))
                 .filter(|(_, d)| **d != 0)
                 .map(|(&i, &d)| (d.unsigned_abs() - 1, signed_reference(i as usize, d)));
-            match P::lane_weighted_sum(variable.lanes, n_buckets, entries) {
+            match P::lane_weighted_sum(lanes, n_buckets, entries) {
                 Ok(sum) => sum,
                 Err(entries) => {
                     weighted_bucket_sum(n_buckets, entries.map(|(b, r)| (b, lookup(bases, r)))).0
