@@ -19,6 +19,13 @@
 //! Tables live within [`CpuOptions::precompute_budget_bytes`]; the least recently used table
 //! is evicted to make room, and bases whose table does not fit take the variable-base path.
 //!
+//! ## SIMD lanes (AVX-512 IFMA)
+//! On a CPU with AVX-512F and AVX-512 IFMA (checked at run time) bucket additions run eight at
+//! a time in 52-bit-digit arithmetic (`ifma`, `lane_field`, `lane_bucket`): tables of at least
+//! [`CpuOptions::simd_min_table_points`] bases are kept in that form only, and a vector
+//! without a table takes the lanes from [`CpuOptions::simd_min_variable_points`] general
+//! scalars. [`CpuOptions::simd`] turns it off; elsewhere everything is the scalar path.
+//!
 //! ## Module map
 //! - [`msm`] — classification (0, ±1, general), signed digits, variable- and fixed-base paths.
 //! - [`bucket`] — batch-affine bucket accumulation and the running-sum reduction.
