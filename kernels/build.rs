@@ -8,15 +8,7 @@ fn main() {
     if std::env::var_os("CARGO_FEATURE_CUDA").is_none() {
         return;
     }
-    for dir in [
-        "cuda",
-        "cuda/ff",
-        "cuda/ec",
-        "cuda/msm",
-        "cuda/ntt",
-        "cuda/groth16",
-        "cuda/host",
-    ] {
+    for dir in ["cuda", "cuda/ff", "cuda/ec", "cuda/msm", "cuda/ntt", "cuda/groth16", "cuda/host"] {
         println!("cargo:rerun-if-changed={dir}");
     }
     cc::Build::new()

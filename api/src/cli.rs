@@ -198,17 +198,12 @@ pub(crate) struct BackendArgs {
 impl BackendArgs {
     /// The kernels' configuration for these flags.
     pub(crate) fn config(&self) -> zkq_kernels::BackendConfig {
-        zkq_kernels::BackendConfig {
-            kind: self.backend,
-            cpu_threads: self.threads,
-            fallback: self.fallback,
-        }
+        zkq_kernels::BackendConfig { kind: self.backend, cpu_threads: self.threads, fallback: self.fallback }
     }
 }
 
 fn parse_backend(s: &str) -> Result<BackendKind, String> {
-    s.parse()
-        .map_err(|e: zkq_kernels::KernelError| e.to_string())
+    s.parse().map_err(|e: zkq_kernels::KernelError| e.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -296,18 +291,10 @@ pub(crate) enum Format {
 #[derive(Debug, Args)]
 pub(crate) struct ServiceArgs {
     /// RabbitMQ URI.
-    #[arg(
-        long,
-        env = "ZKQ_AMQP_URL",
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
-    )]
+    #[arg(long, env = "ZKQ_AMQP_URL", default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
     pub(crate) amqp: String,
     /// PostgreSQL connection string.
-    #[arg(
-        long,
-        env = "ZKQ_PG_URL",
-        default_value = "host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq"
-    )]
+    #[arg(long, env = "ZKQ_PG_URL", default_value = "host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq")]
     pub(crate) pg: String,
     /// Prefix of exchange and queue names.
     #[arg(long, env = "ZKQ_QUEUE_PREFIX", default_value = "zkq")]

@@ -56,11 +56,7 @@ pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
                 },
                 S::KeyStore { .. } => ExitCode::Io,
                 S::Invalid(_) => ExitCode::BadInput,
-                S::Amqp(_)
-                | S::BrokerLost(_)
-                | S::Postgres(_)
-                | S::Pool(_)
-                | S::Migration { .. } => ExitCode::Service,
+                S::Amqp(_) | S::BrokerLost(_) | S::Postgres(_) | S::Pool(_) | S::Migration { .. } => ExitCode::Service,
             };
         }
         if cause.downcast_ref::<std::io::Error>().is_some() {
@@ -83,9 +79,5 @@ pub(crate) fn one_line(err: &anyhow::Error) -> String {
         }
         text.push_str(&part);
     }
-    text.split('\n')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
+    text.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
 }

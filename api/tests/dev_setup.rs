@@ -18,24 +18,12 @@ use process::{code, run, snarkjs, stderr, zkq, ZKQ};
 
 fn snarkjs_ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
     let o = run(Command::new(snarkjs()).args(args.iter().map(|a| a.as_ref())));
-    assert!(
-        o.status.success(),
-        "snarkjs {:?} failed: {}{}",
-        args.iter()
-            .map(|a| a.as_ref().to_owned())
-            .collect::<Vec<_>>(),
-        String::from_utf8_lossy(&o.stdout),
-        stderr(&o)
-    );
+    assert!(o.status.success(), "snarkjs {:?} failed: {}{}", args.iter().map(|a| a.as_ref().to_owned()).collect::<Vec<_>>(), String::from_utf8_lossy(&o.stdout), stderr(&o));
     o
 }
 
 fn snarkjs_verify(vk: &Path, public: &Path, proof: &Path) -> bool {
-    let o = run(Command::new(snarkjs())
-        .args(["groth16", "verify"])
-        .arg(vk)
-        .arg(public)
-        .arg(proof));
+    let o = run(Command::new(snarkjs()).args(["groth16", "verify"]).arg(vk).arg(public).arg(proof));
     o.status.success() && String::from_utf8_lossy(&o.stdout).contains("OK!")
 }
 
@@ -48,13 +36,7 @@ fn dev_setup(r1cs: &Path, zkey: &Path, seed: Option<&str>) -> Output {
         Some(s) => zkq(&[&"dev", &"setup", &r1cs, &zkey, &"--seed", &s]),
         None => zkq(&[&"dev", &"setup", &r1cs, &zkey]),
     };
-    assert_eq!(
-        code(&o),
-        0,
-        "zkq dev setup {}: {}",
-        r1cs.display(),
-        stderr(&o)
-    );
+    assert_eq!(code(&o), 0, "zkq dev setup {}: {}", r1cs.display(), stderr(&o));
     o
 }
 
@@ -72,62 +54,24 @@ fn dev_keys_interoperate_with_snarkjs_for_every_fixture() {
         let o = zkq(&[&"zkey", &"export-vk", &zkey, &vk]);
         assert_eq!(code(&o), 0, "{}: {}", f.name, stderr(&o));
         snarkjs_ok(&[&"zkey", &"export", &"verificationkey", &zkey, &vk_snarkjs]);
-        assert_eq!(
-            json(&vk),
-            json(&vk_snarkjs),
-            "{}: exported verification keys differ",
-            f.name
-        );
-        assert_ne!(
-            json(&vk),
-            json(&f.vk_json()),
-            "{}: the dev key must not equal the fixture's",
-            f.name
-        );
+        assert_eq!(json(&vk), json(&vk_snarkjs), "{}: exported verification keys differ", f.name);
+        assert_ne!(json(&vk), json(&f.vk_json()), "{}: the dev key must not equal the fixture's", f.name);
 
         // zkq proves → both verify.
         let (proof, public) = (p("proof.json"), p("public.json"));
         let o = zkq(&[&"prove", &zkey, &f.wtns(), &proof, &public]);
         assert_eq!(code(&o), 0, "{}: zkq prove: {}", f.name, stderr(&o));
-        assert_eq!(
-            json(&public),
-            json(&f.public_json()),
-            "{}: public signals differ",
-            f.name
-        );
-        assert!(
-            snarkjs_verify(&vk_snarkjs, &public, &proof),
-            "{}: snarkjs rejects zkq's proof with the dev key",
-            f.name
-        );
-        assert_eq!(
-            code(&zkq(&[&"verify", &vk, &public, &proof])),
-            0,
-            "{}: zkq rejects its own proof",
-            f.name
-        );
-        assert!(
-            !snarkjs_verify(&f.vk_json(), &public, &proof),
-            "{}: the fixture's key accepts a dev-key proof",
-            f.name
-        );
+        assert_eq!(json(&public), json(&f.public_json()), "{}: public signals differ", f.name);
+        assert!(snarkjs_verify(&vk_snarkjs, &public, &proof), "{}: snarkjs rejects zkq's proof with the dev key", f.name);
+        assert_eq!(code(&zkq(&[&"verify", &vk, &public, &proof])), 0, "{}: zkq rejects its own proof", f.name);
+        assert!(!snarkjs_verify(&f.vk_json(), &public, &proof), "{}: the fixture's key accepts a dev-key proof", f.name);
 
         // snarkjs proves with our zkey → both verify.
         let (sproof, spublic) = (p("snarkjs.proof.json"), p("snarkjs.public.json"));
         snarkjs_ok(&[&"groth16", &"prove", &zkey, &f.wtns(), &sproof, &spublic]);
         let o = zkq(&[&"verify", &vk, &spublic, &sproof]);
-        assert_eq!(
-            code(&o),
-            0,
-            "{}: zkq rejects snarkjs's proof with the dev key: {}",
-            f.name,
-            String::from_utf8_lossy(&o.stdout)
-        );
-        assert!(
-            snarkjs_verify(&vk_snarkjs, &spublic, &sproof),
-            "{}: snarkjs rejects its own proof with the dev key",
-            f.name
-        );
+        assert_eq!(code(&o), 0, "{}: zkq rejects snarkjs's proof with the dev key: {}", f.name, String::from_utf8_lossy(&o.stdout));
+        assert!(snarkjs_verify(&vk_snarkjs, &spublic, &sproof), "{}: snarkjs rejects its own proof with the dev key", f.name);
     }
 }
 
@@ -150,15 +94,8 @@ fn unsatisfying_witness_gives_a_proof_nobody_accepts() {
     assert!(!proof.exists());
     // snarkjs proves anyway; neither verifier accepts the result.
     snarkjs_ok(&[&"groth16", &"prove", &zkey, &unsat, &proof, &public]);
-    assert!(
-        !snarkjs_verify(&vk, &public, &proof),
-        "snarkjs accepts a proof of an unsatisfied witness"
-    );
-    assert_eq!(
-        code(&zkq(&[&"verify", &vk, &public, &proof])),
-        1,
-        "zkq accepts a proof of an unsatisfied witness"
-    );
+    assert!(!snarkjs_verify(&vk, &public, &proof), "snarkjs accepts a proof of an unsatisfied witness");
+    assert_eq!(code(&zkq(&[&"verify", &vk, &public, &proof])), 1, "zkq accepts a proof of an unsatisfied witness");
 }
 
 #[test]
@@ -170,23 +107,10 @@ fn warning_summary_seeds_and_errors() {
 
     let o = dev_setup(&r1cs, &a, Some("0x01"));
     let err = stderr(&o);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one warning line: {err:?}"
-    );
-    assert!(
-        err.contains("WARNING: INSECURE") && err.contains("--seed"),
-        "{err}"
-    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one warning line: {err:?}");
+    assert!(err.contains("WARNING: INSECURE") && err.contains("--seed"), "{err}");
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        out.contains("nVars 46")
-            && out.contains("nPublic 7")
-            && out.contains("constraints 39")
-            && out.contains("2^6"),
-        "{out}"
-    );
+    assert!(out.contains("nVars 46") && out.contains("nPublic 7") && out.contains("constraints 39") && out.contains("2^6"), "{out}");
 
     // Same seed → same bytes; no seed → OS randomness, a different key.
     dev_setup(&r1cs, &b, Some("01"));
@@ -195,70 +119,23 @@ fn warning_summary_seeds_and_errors() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("INSECURE"));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    assert_eq!(
-        (
-            v["insecure"].as_bool(),
-            v["seeded"].as_bool(),
-            v["domainSize"].as_u64()
-        ),
-        (Some(true), Some(false), Some(64))
-    );
+    assert_eq!((v["insecure"].as_bool(), v["seeded"].as_bool(), v["domainSize"].as_u64()), (Some(true), Some(false), Some(64)));
     assert!(std::fs::read(&a).expect("read") != std::fs::read(&c).expect("read"));
 
     // Errors: one line, exit code by class, nothing written.
     let out = d.join("never.zkey");
     for (args, expected, needle) in [
-        (
-            vec![
-                r1cs.clone().into_os_string(),
-                out.clone().into(),
-                "--seed".into(),
-                "xyz".into(),
-            ],
-            2,
-            "--seed",
-        ),
-        (
-            vec![
-                r1cs.clone().into_os_string(),
-                out.clone().into(),
-                "--seed".into(),
-                "".into(),
-            ],
-            2,
-            "--seed",
-        ),
-        (
-            vec![d.join("missing.r1cs").into_os_string(), out.clone().into()],
-            3,
-            "missing.r1cs",
-        ),
-        (
-            vec![MULTI_PUBLIC.zkey().into_os_string(), out.clone().into()],
-            2,
-            "circuit.zkey",
-        ),
-        (
-            vec![
-                r1cs.clone().into_os_string(),
-                d.join("no/such/dir/x.zkey").into_os_string(),
-            ],
-            3,
-            "x.zkey",
-        ),
+        (vec![r1cs.clone().into_os_string(), out.clone().into(), "--seed".into(), "xyz".into()], 2, "--seed"),
+        (vec![r1cs.clone().into_os_string(), out.clone().into(), "--seed".into(), "".into()], 2, "--seed"),
+        (vec![d.join("missing.r1cs").into_os_string(), out.clone().into()], 3, "missing.r1cs"),
+        (vec![MULTI_PUBLIC.zkey().into_os_string(), out.clone().into()], 2, "circuit.zkey"),
+        (vec![r1cs.clone().into_os_string(), d.join("no/such/dir/x.zkey").into_os_string()], 3, "x.zkey"),
     ] {
         let o = run(Command::new(ZKQ).args(["dev", "setup"]).args(&args));
         let err = stderr(&o);
         assert_eq!(code(&o), expected, "{args:?}: {err}");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{args:?}: error must be one line: {err:?}"
-        );
-        assert!(
-            err.starts_with("zkq: error: ") && err.contains(needle),
-            "{args:?}: {err}"
-        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: error must be one line: {err:?}");
+        assert!(err.starts_with("zkq: error: ") && err.contains(needle), "{args:?}: {err}");
         assert!(!out.exists());
     }
 }

@@ -18,36 +18,18 @@ fn forwards_arguments_and_the_exit_code() {
     let zkq = lone_zkq(dir.path());
     let tool = dir.path().join("zkq-finops");
     let log = dir.path().join("args");
-    std::fs::write(
-        &tool,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nexit 42\n",
-            log.display()
-        ),
-    )
-    .expect("script");
+    std::fs::write(&tool, format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nexit 42\n", log.display())).expect("script");
     std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let o = Command::new(&zkq)
-        .args(["finops", "report", "--from", "2026-11-16", "--help", "-x"])
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .expect("run");
+    let o = Command::new(&zkq).args(["finops", "report", "--from", "2026-11-16", "--help", "-x"]).env("PATH", "/usr/bin:/bin").output().expect("run");
     assert_eq!(o.status.code(), Some(42));
-    assert_eq!(
-        std::fs::read_to_string(&log).expect("args"),
-        "report\n--from\n2026-11-16\n--help\n-x\n"
-    );
+    assert_eq!(std::fs::read_to_string(&log).expect("args"), "report\n--from\n2026-11-16\n--help\n-x\n");
 }
 
 #[test]
 fn a_missing_tool_is_one_line_and_exit_code_9() {
     let dir = tempfile::tempdir().expect("tempdir");
     let zkq = lone_zkq(dir.path());
-    let o = Command::new(&zkq)
-        .args(["finops", "report"])
-        .env("PATH", dir.path().join("nowhere"))
-        .output()
-        .expect("run");
+    let o = Command::new(&zkq).args(["finops", "report"]).env("PATH", dir.path().join("nowhere")).output().expect("run");
     assert_eq!(o.status.code(), Some(9));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");

@@ -21,9 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use lapin::options::{
-    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::BasicProperties;
 use zkq_engine::encoding::{field_to_canonical_le, field_to_decimal};
@@ -32,16 +30,12 @@ use zkq_engine::json::{proof_from_json, public_from_json, read_public, read_veri
 use zkq_engine::Witness;
 use zkq_scheduler::client::{now_ms, OutgoingJob, Submitter};
 use zkq_scheduler::model::Outcome;
-use zkq_scheduler::protocol::{
-    self, JobResult, ReasonCode, H_CIRCUIT, H_DEADLINE_MS, H_FAILURE_CODE, H_FAILURE_REASON,
-    H_PROTOCOL, H_TENANT,
-};
+use zkq_scheduler::protocol::{self, JobResult, ReasonCode, H_CIRCUIT, H_DEADLINE_MS, H_FAILURE_CODE, H_FAILURE_REASON, H_PROTOCOL, H_TENANT};
 use zkq_scheduler::topology;
 
 use common::{
-    collect_replies, drain_queue, header_string, log_tail, publish_confirmed, ready_jobs,
-    ready_messages, record_queued, run_pipeline_test, witness_bytes, Db, Env, Rng, ServiceOutage,
-    Worker, TENANT,
+    collect_replies, drain_queue, header_string, log_tail, publish_confirmed, ready_jobs, ready_messages, record_queued, run_pipeline_test, witness_bytes, Db,
+    Env, Rng, ServiceOutage, Worker, TENANT,
 };
 
 /// Jobs in each reliability test.
@@ -56,9 +50,7 @@ const OUTAGE: Duration = Duration::from_secs(3);
 /// Waits until the job queue has `n` consumers (a worker has connected and consumes).
 async fn wait_consumers(env: &Env, n: u32, within: Duration, worker: &Worker) {
     let (conn, ch) = common::amqp_channel(env).await;
-    topology::declare(&ch, &env.amqp)
-        .await
-        .expect("declare the topology");
+    topology::declare(&ch, &env.amqp).await.expect("declare the topology");
     let _ = conn.close(200, "bye".into()).await;
     let t = Instant::now();
     loop {
@@ -66,11 +58,7 @@ async fn wait_consumers(env: &Env, n: u32, within: Duration, worker: &Worker) {
         if consumers >= n {
             return;
         }
-        assert!(
-            t.elapsed() < within,
-            "{consumers} consumers on the job queue after {within:?}, waiting for {n}\n{}",
-            worker.log_tail(20)
-        );
+        assert!(t.elapsed() < within, "{consumers} consumers on the job queue after {within:?}, waiting for {n}\n{}", worker.log_tail(20));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -78,14 +66,7 @@ async fn wait_consumers(env: &Env, n: u32, within: Duration, worker: &Worker) {
 /// Polls the results table until it holds at least `target` rows. Panics, with the counts,
 /// the queues and the worker's log, when no new row has appeared for `stall` (a hang, not a
 /// slow shared machine) or after 10 minutes in all.
-async fn wait_results(
-    db: &mut Db,
-    target: i64,
-    stall: Duration,
-    worker: &mut Worker,
-    env: &Env,
-    what: &str,
-) -> i64 {
+async fn wait_results(db: &mut Db, target: i64, stall: Duration, worker: &mut Worker, env: &Env, what: &str) -> i64 {
     let t = Instant::now();
     let mut progress_at = Instant::now();
     let (mut first, mut last) = (None, None);
@@ -101,10 +82,7 @@ async fn wait_results(
             }
         }
         if progress_at.elapsed() > stall || t.elapsed() > Duration::from_secs(600) {
-            let jobs = (
-                common::try_queue_counts(env, &env.amqp.jobs_queue()).await,
-                common::try_queue_counts(env, &env.amqp.tenant_queue(common::TENANT, 0)).await,
-            );
+            let jobs = (common::try_queue_counts(env, &env.amqp.jobs_queue()).await, common::try_queue_counts(env, &env.amqp.tenant_queue(common::TENANT, 0)).await);
             let dead = common::try_queue_counts(env, &env.amqp.dead_letter_queue()).await;
             panic!(
                 "{what}: waiting for {target} result rows: {last:?} now, {first:?} {:.0} s ago, none new for {:.0} s; \
@@ -137,9 +115,7 @@ impl Bulk {
     /// Records `n` good jobs as queued (this needs the database).
     async fn prepare(env: &Env, n: usize) -> Vec<OutgoingJob> {
         let witness = witness_bytes(MULTI_PUBLIC);
-        let jobs: Vec<OutgoingJob> = (0..n)
-            .map(|i| env.good_job(&format!("{}-{i:05}", env.name), &witness))
-            .collect();
+        let jobs: Vec<OutgoingJob> = (0..n).map(|i| env.good_job(&format!("{}-{i:05}", env.name), &witness)).collect();
         record_queued(env, &jobs).await;
         jobs
     }
@@ -148,36 +124,21 @@ impl Bulk {
     /// their replies.
     async fn publish(env: &Env, jobs: Vec<OutgoingJob>) -> Bulk {
         let n = jobs.len();
-        let submitter = Submitter::connect(&env.amqp)
-            .await
-            .expect("submitter connects");
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
         let t = Instant::now();
         let confirmed = publish_confirmed(&submitter, &jobs).await;
-        eprintln!(
-            "{}: {} jobs published and confirmed in {:.2} s",
-            env.name,
-            confirmed.len(),
-            t.elapsed().as_secs_f64()
-        );
+        eprintln!("{}: {} jobs published and confirmed in {:.2} s", env.name, confirmed.len(), t.elapsed().as_secs_f64());
         assert_eq!(confirmed.len(), n, "every job is confirmed by the broker");
         let (_task, replies) = collect_replies(submitter);
-        Bulk {
-            ids: jobs.into_iter().map(|j| j.job_id).collect(),
-            confirmed,
-            replies,
-        }
+        Bulk { ids: jobs.into_iter().map(|j| j.job_id).collect(), confirmed, replies }
     }
 
     /// Publishes `n` more good jobs (confirmed; their replies are not collected).
     async fn submit_more(&mut self, env: &Env, n: usize) {
         let witness = witness_bytes(MULTI_PUBLIC);
-        let jobs: Vec<OutgoingJob> = (self.ids.len()..self.ids.len() + n)
-            .map(|i| env.good_job(&format!("{}-{i:05}", env.name), &witness))
-            .collect();
+        let jobs: Vec<OutgoingJob> = (self.ids.len()..self.ids.len() + n).map(|i| env.good_job(&format!("{}-{i:05}", env.name), &witness)).collect();
         record_queued(env, &jobs).await;
-        let submitter = Submitter::connect(&env.amqp)
-            .await
-            .expect("submitter connects");
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
         let confirmed = publish_confirmed(&submitter, &jobs).await;
         assert_eq!(confirmed.len(), n, "every job is confirmed by the broker");
         self.confirmed.extend(confirmed);
@@ -185,10 +146,7 @@ impl Bulk {
     }
 
     fn replies(&self) -> HashMap<String, u32> {
-        self.replies
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.replies.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Waits until every confirmed job has had at least one reply; returns (replies, unique).
@@ -196,11 +154,7 @@ impl Bulk {
         let t = Instant::now();
         loop {
             let r = self.replies();
-            let missing: Vec<&String> = self
-                .confirmed
-                .iter()
-                .filter(|id| !r.contains_key(*id))
-                .collect();
+            let missing: Vec<&String> = self.confirmed.iter().filter(|id| !r.contains_key(*id)).collect();
             if missing.is_empty() {
                 return (r.values().sum(), r.len());
             }
@@ -221,86 +175,31 @@ impl Bulk {
 /// is still queued, and both queues are empty (nothing left unacked or dead-lettered).
 async fn assert_exactly_once(env: &Env, bulk: &Bulk) {
     let pg = env.pg().await;
-    let row = pg
-        .query_one(
-            "select count(*), count(distinct job_id) from job_results",
-            &[],
-        )
-        .await
-        .expect("count results");
+    let row = pg.query_one("select count(*), count(distinct job_id) from job_results", &[]).await.expect("count results");
     let (rows, distinct): (i64, i64) = (row.get(0), row.get(1));
     assert_eq!(rows, distinct, "duplicate result rows");
     let unknown: Vec<String> = pg
-        .query(
-            "select job_id from job_results where not (job_id = any($1)) order by job_id limit 5",
-            &[&bulk.ids],
-        )
+        .query("select job_id from job_results where not (job_id = any($1)) order by job_id limit 5", &[&bulk.ids])
         .await
         .expect("unknown rows")
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert!(
-        unknown.is_empty(),
-        "result rows for job ids nobody submitted: {unknown:?}"
-    );
+    assert!(unknown.is_empty(), "result rows for job ids nobody submitted: {unknown:?}");
     let confirmed: Vec<String> = bulk.confirmed.iter().cloned().collect();
-    let missing = env
-        .store()
-        .await
-        .missing_results(&confirmed)
-        .await
-        .expect("missing_results");
-    assert!(
-        missing.is_empty(),
-        "{} confirmed jobs lost (no result row), e.g. {:?}",
-        missing.len(),
-        &missing[..missing.len().min(5)]
-    );
-    assert_eq!(
-        rows,
-        bulk.confirmed.len() as i64,
-        "exactly one result row per confirmed job"
-    );
+    let missing = env.store().await.missing_results(&confirmed).await.expect("missing_results");
+    assert!(missing.is_empty(), "{} confirmed jobs lost (no result row), e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert_eq!(rows, bulk.confirmed.len() as i64, "exactly one result row per confirmed job");
     let count = |sql: &'static str| {
         let pg = &pg;
-        async move {
-            pg.query_one(sql, &[])
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"))
-                .get::<_, i64>(0)
-        }
+        async move { pg.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get::<_, i64>(0) }
     };
-    assert_eq!(
-        count("select count(*) from job_results where status <> 'proved'").await,
-        0,
-        "every job proved"
-    );
-    assert_eq!(
-        count("select count(*) from job_costs").await,
-        rows,
-        "one cost row per result"
-    );
-    assert_eq!(
-        count("select count(*) from jobs where state = 'queued'").await,
-        0,
-        "no job left queued"
-    );
-    assert_eq!(
-        count("select count(*) from jobs where state <> 'proved'").await,
-        0,
-        "every job's state is proved"
-    );
-    assert_eq!(
-        ready_jobs(env).await,
-        0,
-        "the job queues are empty at the end"
-    );
-    assert_eq!(
-        ready_messages(env, &env.amqp.dead_letter_queue()).await,
-        0,
-        "no job was dead-lettered"
-    );
+    assert_eq!(count("select count(*) from job_results where status <> 'proved'").await, 0, "every job proved");
+    assert_eq!(count("select count(*) from job_costs").await, rows, "one cost row per result");
+    assert_eq!(count("select count(*) from jobs where state = 'queued'").await, 0, "no job left queued");
+    assert_eq!(count("select count(*) from jobs where state <> 'proved'").await, 0, "every job's state is proved");
+    assert_eq!(ready_jobs(env).await, 0, "the job queues are empty at the end");
+    assert_eq!(ready_messages(env, &env.amqp.dead_letter_queue()).await, 0, "no job was dead-lettered");
 }
 
 // ------------------------------------------------------------------------------- bad input
@@ -334,11 +233,7 @@ fn bad_input_fails_alone_with_reason_in_reply_and_dead_letter_queue() {
         let good = witness_bytes(MULTI_PUBLIC);
         let circuit = format!("sha256:{}", env.circuit_id);
         let witness = Witness::parse("fixture", &good).expect("fixture witness parses");
-        let fixture_public: Vec<String> = read_public(&MULTI_PUBLIC.public_json())
-            .expect("public.json")
-            .iter()
-            .map(field_to_decimal)
-            .collect();
+        let fixture_public: Vec<String> = read_public(&MULTI_PUBLIC.public_json()).expect("public.json").iter().map(field_to_decimal).collect();
 
         // An unsatisfying witness: its last (private) value plus one.
         let mut unsat = witness.clone();
@@ -356,163 +251,50 @@ fn bad_input_fails_alone_with_reason_in_reply_and_dead_letter_queue() {
         }
 
         let mut no_tenant = FieldTable::default();
-        for (k, v) in headers(TENANT, &circuit)
-            .inner()
-            .iter()
-            .filter(|(k, _)| k.as_str() != H_TENANT)
-        {
+        for (k, v) in headers(TENANT, &circuit).inner().iter().filter(|(k, _)| k.as_str() != H_TENANT) {
             no_tenant.insert(k.clone(), v.clone());
         }
         let mut v2 = headers(TENANT, &circuit);
         v2.insert(H_PROTOCOL.into(), AMQPValue::LongLongInt(2));
         let mut expired = headers(TENANT, &circuit);
-        expired.insert(
-            H_DEADLINE_MS.into(),
-            AMQPValue::LongLongInt(now_ms() - 60_000),
-        );
+        expired.insert(H_DEADLINE_MS.into(), AMQPValue::LongLongInt(now_ms() - 60_000));
         let mut unknown_circuit = headers(TENANT, &circuit);
         unknown_circuit.insert(H_CIRCUIT.into(), AMQPValue::LongString("nope@1".into()));
 
         let id = |s: &str| Some(format!("{}-{s}", env.name));
-        let case = |name: &str,
-                    job_id: Option<String>,
-                    headers: FieldTable,
-                    body: &[u8],
-                    expect: Option<ReasonCode>| Case {
+        let case = |name: &str, job_id: Option<String>, headers: FieldTable, body: &[u8], expect: Option<ReasonCode>| Case {
             name: name.to_owned(),
             job_id,
             headers,
             body: body.to_vec(),
             expect,
         };
-        let mut cases: Vec<Case> = (0..8)
-            .map(|i| {
-                case(
-                    &format!("good-{i}"),
-                    id(&format!("good-{i}")),
-                    headers(TENANT, &circuit),
-                    &good,
-                    None,
-                )
-            })
-            .collect();
+        let mut cases: Vec<Case> = (0..8).map(|i| case(&format!("good-{i}"), id(&format!("good-{i}")), headers(TENANT, &circuit), &good, None)).collect();
         cases.extend([
-            case(
-                "no-tenant",
-                id("no-tenant"),
-                no_tenant,
-                &good,
-                Some(ReasonCode::MalformedMessage),
-            ),
-            case(
-                "no-message-id",
-                None,
-                headers(TENANT, &circuit),
-                &good,
-                Some(ReasonCode::MalformedMessage),
-            ),
-            case(
-                "invalid-message-id",
-                Some("has spaces/and slashes".into()),
-                headers(TENANT, &circuit),
-                &good,
-                Some(ReasonCode::MalformedMessage),
-            ),
-            case(
-                "protocol-2",
-                id("protocol-2"),
-                v2,
-                &good,
-                Some(ReasonCode::UnsupportedProtocol),
-            ),
-            case(
-                "unknown-circuit",
-                id("unknown-circuit"),
-                unknown_circuit,
-                &good,
-                Some(ReasonCode::UnknownCircuit),
-            ),
-            case(
-                "unknown-tenant",
-                id("unknown-tenant"),
-                headers("nobody", &circuit),
-                &good,
-                Some(ReasonCode::UnknownTenant),
-            ),
-            case(
-                "wrong-size",
-                id("wrong-size"),
-                headers(TENANT, &circuit),
-                &witness_bytes(POSEIDON_MERKLE),
-                Some(ReasonCode::BadWitness),
-            ),
-            case(
-                "bad-prime",
-                id("bad-prime"),
-                headers(TENANT, &circuit),
-                &bad_prime,
-                Some(ReasonCode::BadWitness),
-            ),
-            case(
-                "garbage",
-                id("garbage"),
-                headers(TENANT, &circuit),
-                &garbage,
-                Some(ReasonCode::BadWitness),
-            ),
-            case(
-                "unsatisfied",
-                id("unsatisfied"),
-                headers(TENANT, &circuit),
-                &unsat_bytes,
-                Some(ReasonCode::Unsatisfied),
-            ),
-            case(
-                "oversize",
-                id("oversize"),
-                headers(TENANT, &circuit),
-                &oversize,
-                Some(ReasonCode::Oversize),
-            ),
-            case(
-                "expired",
-                id("expired"),
-                expired,
-                &good,
-                Some(ReasonCode::DeadlineExceeded),
-            ),
+            case("no-tenant", id("no-tenant"), no_tenant, &good, Some(ReasonCode::MalformedMessage)),
+            case("no-message-id", None, headers(TENANT, &circuit), &good, Some(ReasonCode::MalformedMessage)),
+            case("invalid-message-id", Some("has spaces/and slashes".into()), headers(TENANT, &circuit), &good, Some(ReasonCode::MalformedMessage)),
+            case("protocol-2", id("protocol-2"), v2, &good, Some(ReasonCode::UnsupportedProtocol)),
+            case("unknown-circuit", id("unknown-circuit"), unknown_circuit, &good, Some(ReasonCode::UnknownCircuit)),
+            case("unknown-tenant", id("unknown-tenant"), headers("nobody", &circuit), &good, Some(ReasonCode::UnknownTenant)),
+            case("wrong-size", id("wrong-size"), headers(TENANT, &circuit), &witness_bytes(POSEIDON_MERKLE), Some(ReasonCode::BadWitness)),
+            case("bad-prime", id("bad-prime"), headers(TENANT, &circuit), &bad_prime, Some(ReasonCode::BadWitness)),
+            case("garbage", id("garbage"), headers(TENANT, &circuit), &garbage, Some(ReasonCode::BadWitness)),
+            case("unsatisfied", id("unsatisfied"), headers(TENANT, &circuit), &unsat_bytes, Some(ReasonCode::Unsatisfied)),
+            case("oversize", id("oversize"), headers(TENANT, &circuit), &oversize, Some(ReasonCode::Oversize)),
+            case("expired", id("expired"), expired, &good, Some(ReasonCode::DeadlineExceeded)),
         ]);
 
         // Publish everything before the worker starts, so that it all lands in one batch window.
         let (conn, ch) = common::amqp_channel(&env).await;
-        ch.confirm_select(ConfirmSelectOptions::default())
-            .await
-            .expect("confirm.select");
-        topology::declare(&ch, &env.amqp)
-            .await
-            .expect("declare the topology");
+        ch.confirm_select(ConfirmSelectOptions::default()).await.expect("confirm.select");
+        topology::declare(&ch, &env.amqp).await.expect("declare the topology");
         let reply_q = ch
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
+            .queue_declare("".into(), QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() }, FieldTable::default())
             .await
             .expect("reply queue");
         let mut replies_in = ch
-            .basic_consume(
-                reply_q.name().clone(),
-                "".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
+            .basic_consume(reply_q.name().clone(), "".into(), BasicConsumeOptions { no_ack: true, ..Default::default() }, FieldTable::default())
             .await
             .expect("consume replies");
         for c in &cases {
@@ -525,37 +307,13 @@ fn bad_input_fails_alone_with_reason_in_reply_and_dead_letter_queue() {
                 props = props.with_message_id(id.as_str().into());
             }
             let confirm = ch
-                .basic_publish(
-                    env.amqp.jobs_exchange().as_str().into(),
-                    env.amqp.jobs_routing_key().as_str().into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..Default::default()
-                    },
-                    &c.body,
-                    props,
-                )
+                .basic_publish(env.amqp.jobs_exchange().as_str().into(), env.amqp.jobs_routing_key().as_str().into(), BasicPublishOptions { mandatory: true, ..Default::default() }, &c.body, props)
                 .await
                 .expect("publish");
-            assert!(
-                confirm.await.expect("confirm").is_ack(),
-                "{}: the broker refused it",
-                c.name
-            );
+            assert!(confirm.await.expect("confirm").is_ack(), "{}: the broker refused it", c.name);
         }
 
-        let mut worker = Worker::start(
-            &env,
-            "badinput",
-            &[
-                "--max-batch",
-                "32",
-                "--max-wait-ms",
-                "1000",
-                "--max-message-mib",
-                "1",
-            ],
-        );
+        let mut worker = Worker::start(&env, "badinput", &["--max-batch", "32", "--max-wait-ms", "1000", "--max-message-mib", "1"]);
         let mut replies: BTreeMap<String, Vec<JobResult>> = BTreeMap::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         while replies.len() < cases.len() {
@@ -566,44 +324,20 @@ fn bad_input_fails_alone_with_reason_in_reply_and_dead_letter_queue() {
                     "replies for {:?} of {} cases, then {}\n{}",
                     replies.keys().collect::<Vec<_>>(),
                     cases.len(),
-                    if other.is_err() {
-                        "timed out".to_owned()
-                    } else {
-                        format!("{other:?}")
-                    },
+                    if other.is_err() { "timed out".to_owned() } else { format!("{other:?}") },
                     worker.log_tail(40)
                 ),
             };
-            let corr = d
-                .properties
-                .correlation_id()
-                .as_ref()
-                .map(|c| c.as_str().to_owned())
-                .unwrap_or_default();
-            let r: JobResult = serde_json::from_slice(&d.data)
-                .unwrap_or_else(|e| panic!("reply for {corr} is not a JobResult: {e}"));
+            let corr = d.properties.correlation_id().as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default();
+            let r: JobResult = serde_json::from_slice(&d.data).unwrap_or_else(|e| panic!("reply for {corr} is not a JobResult: {e}"));
             replies.entry(corr).or_default().push(r);
         }
         let (status, _) = worker.terminate(Duration::from_secs(30)).await;
-        assert!(
-            status.success(),
-            "worker exit: {status}\n{}",
-            worker.log_tail(30)
-        );
+        assert!(status.success(), "worker exit: {status}\n{}", worker.log_tail(30));
         // Anything still in flight would show up as an extra reply now.
-        while let Ok(Some(Ok(d))) =
-            tokio::time::timeout(Duration::from_millis(300), replies_in.next()).await
-        {
-            let corr = d
-                .properties
-                .correlation_id()
-                .as_ref()
-                .map(|c| c.as_str().to_owned())
-                .unwrap_or_default();
-            replies
-                .entry(corr)
-                .or_default()
-                .push(serde_json::from_slice(&d.data).expect("JobResult"));
+        while let Ok(Some(Ok(d))) = tokio::time::timeout(Duration::from_millis(300), replies_in.next()).await {
+            let corr = d.properties.correlation_id().as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default();
+            replies.entry(corr).or_default().push(serde_json::from_slice(&d.data).expect("JobResult"));
         }
         let _ = conn.close(200, "bye".into()).await;
 
@@ -611,49 +345,20 @@ fn bad_input_fails_alone_with_reason_in_reply_and_dead_letter_queue() {
         let vk = read_verifying_key(&MULTI_PUBLIC.vk_json()).expect("verification key");
         for c in &cases {
             let got = replies.get(&c.name).map(Vec::as_slice).unwrap_or(&[]);
-            assert_eq!(
-                got.len(),
-                1,
-                "{}: expected exactly one reply, got {got:?}",
-                c.name
-            );
+            assert_eq!(got.len(), 1, "{}: expected exactly one reply, got {got:?}", c.name);
             let r = &got[0];
-            let expected_id = c
-                .job_id
-                .clone()
-                .filter(|id| protocol::valid_job_id(id))
-                .unwrap_or_default();
+            let expected_id = c.job_id.clone().filter(|id| protocol::valid_job_id(id)).unwrap_or_default();
             assert_eq!(r.job_id, expected_id, "{}: job id in the reply", c.name);
             match (&r.outcome, c.expect) {
-                (
-                    Outcome::Proved {
-                        proof,
-                        public_signals,
-                    },
-                    None,
-                ) => {
+                (Outcome::Proved { proof, public_signals }, None) => {
                     let proof = proof_from_json("reply", proof).expect("proof JSON");
-                    let public =
-                        public_from_json("reply", public_signals).expect("public signals JSON");
-                    assert_eq!(
-                        public.iter().map(field_to_decimal).collect::<Vec<_>>(),
-                        fixture_public,
-                        "{}: public signals",
-                        c.name
-                    );
-                    assert!(
-                        zkq_engine::verify(&vk, &public, &proof).expect("verify runs"),
-                        "{}: the proof does not verify",
-                        c.name
-                    );
+                    let public = public_from_json("reply", public_signals).expect("public signals JSON");
+                    assert_eq!(public.iter().map(field_to_decimal).collect::<Vec<_>>(), fixture_public, "{}: public signals", c.name);
+                    assert!(zkq_engine::verify(&vk, &public, &proof).expect("verify runs"), "{}: the proof does not verify", c.name);
                     assert!(r.batch_size >= 9, "{}: proved in a batch of {} (expected the 8 good jobs and the unsatisfied one together)", c.name, r.batch_size);
                 }
                 (Outcome::Failed { code, reason }, Some(expected)) => {
-                    assert_eq!(
-                        *code, expected,
-                        "{}: failure code (reason: {reason})",
-                        c.name
-                    );
+                    assert_eq!(*code, expected, "{}: failure code (reason: {reason})", c.name);
                     assert!(!reason.trim().is_empty(), "{}: empty reason", c.name);
                 }
                 (outcome, expected) => panic!("{}: expected {expected:?}, got {outcome:?}", c.name),
@@ -662,23 +367,10 @@ fn bad_input_fails_alone_with_reason_in_reply_and_dead_letter_queue() {
 
         // Dead-letter queue: every bad message, none of the good ones, with code and reason.
         let dead = drain_queue(&env, &env.amqp.dead_letter_queue()).await;
-        let mut dead_by_name: BTreeMap<String, (Option<String>, Option<String>, usize)> =
-            BTreeMap::new();
+        let mut dead_by_name: BTreeMap<String, (Option<String>, Option<String>, usize)> = BTreeMap::new();
         for d in &dead {
-            let corr = d
-                .properties
-                .correlation_id()
-                .as_ref()
-                .map(|c| c.as_str().to_owned())
-                .unwrap_or_default();
-            let previous = dead_by_name.insert(
-                corr.clone(),
-                (
-                    header_string(d, H_FAILURE_CODE),
-                    header_string(d, H_FAILURE_REASON),
-                    d.data.len(),
-                ),
-            );
+            let corr = d.properties.correlation_id().as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default();
+            let previous = dead_by_name.insert(corr.clone(), (header_string(d, H_FAILURE_CODE), header_string(d, H_FAILURE_REASON), d.data.len()));
             assert!(previous.is_none(), "{corr} dead-lettered twice");
         }
         let bad: Vec<&Case> = cases.iter().filter(|c| c.expect.is_some()).collect();
@@ -689,82 +381,32 @@ fn bad_input_fails_alone_with_reason_in_reply_and_dead_letter_queue() {
         );
         for c in &bad {
             let (code, reason, len) = &dead_by_name[&c.name];
-            assert_eq!(
-                code.as_deref(),
-                c.expect.map(ReasonCode::as_str),
-                "{}: {H_FAILURE_CODE}",
-                c.name
-            );
-            assert!(
-                reason.as_deref().is_some_and(|r| !r.trim().is_empty()),
-                "{}: {H_FAILURE_REASON} missing",
-                c.name
-            );
-            assert_eq!(
-                *len,
-                c.body.len(),
-                "{}: the dead letter keeps the original body",
-                c.name
-            );
+            assert_eq!(code.as_deref(), c.expect.map(ReasonCode::as_str), "{}: {H_FAILURE_CODE}", c.name);
+            assert!(reason.as_deref().is_some_and(|r| !r.trim().is_empty()), "{}: {H_FAILURE_REASON} missing", c.name);
+            assert_eq!(*len, c.body.len(), "{}: the dead letter keeps the original body", c.name);
         }
 
         // PostgreSQL: one row per message with a valid job id, `failed` with its code for bad ones.
         let pg = env.pg().await;
-        let rows = pg
-            .query(
-                "select job_id, status, reason_code, batch_id from job_results",
-                &[],
-            )
-            .await
-            .expect("results");
-        let mut by_id: HashMap<String, (String, Option<String>, Option<uuid::Uuid>)> =
-            HashMap::new();
+        let rows = pg.query("select job_id, status, reason_code, batch_id from job_results", &[]).await.expect("results");
+        let mut by_id: HashMap<String, (String, Option<String>, Option<uuid::Uuid>)> = HashMap::new();
         for r in &rows {
-            assert!(
-                by_id
-                    .insert(r.get(0), (r.get(1), r.get(2), r.get(3)))
-                    .is_none(),
-                "duplicate row"
-            );
+            assert!(by_id.insert(r.get(0), (r.get(1), r.get(2), r.get(3))).is_none(), "duplicate row");
         }
-        let with_row: Vec<&Case> = cases
-            .iter()
-            .filter(|c| c.job_id.as_deref().is_some_and(protocol::valid_job_id))
-            .collect();
-        assert_eq!(
-            rows.len(),
-            with_row.len(),
-            "one result row per message with a valid job id, no others: {by_id:?}"
-        );
+        let with_row: Vec<&Case> = cases.iter().filter(|c| c.job_id.as_deref().is_some_and(protocol::valid_job_id)).collect();
+        assert_eq!(rows.len(), with_row.len(), "one result row per message with a valid job id, no others: {by_id:?}");
         for c in &with_row {
             let id = c.job_id.as_deref().unwrap_or_default();
-            let (status, code, _) = by_id
-                .get(id)
-                .unwrap_or_else(|| panic!("{}: no result row", c.name));
+            let (status, code, _) = by_id.get(id).unwrap_or_else(|| panic!("{}: no result row", c.name));
             match c.expect {
-                None => assert_eq!(
-                    (status.as_str(), code.as_deref()),
-                    ("proved", None),
-                    "{}",
-                    c.name
-                ),
-                Some(e) => assert_eq!(
-                    (status.as_str(), code.as_deref()),
-                    ("failed", Some(e.as_str())),
-                    "{}",
-                    c.name
-                ),
+                None => assert_eq!((status.as_str(), code.as_deref()), ("proved", None), "{}", c.name),
+                Some(e) => assert_eq!((status.as_str(), code.as_deref()), ("failed", Some(e.as_str())), "{}", c.name),
             }
         }
         // The unsatisfying witness was proved in the same batch as the good jobs, and failed alone.
         let batch_of = |name: &str| by_id[&format!("{}-{name}", env.name)].2;
         let batch = batch_of("good-0").expect("good jobs have a batch");
-        for c in cases
-            .iter()
-            .filter(|c| c.expect.is_none())
-            .map(|c| c.name.as_str())
-            .chain(["unsatisfied"])
-        {
+        for c in cases.iter().filter(|c| c.expect.is_none()).map(|c| c.name.as_str()).chain(["unsatisfied"]) {
             assert_eq!(batch_of(c), Some(batch), "{c}: not in the good jobs' batch");
         }
 
@@ -776,21 +418,9 @@ fn bad_input_fails_alone_with_reason_in_reply_and_dead_letter_queue() {
             .filter(|d| !fixture_public.contains(d))
             .max_by_key(String::len)
             .expect("the fixture has private values");
-        assert!(
-            private.len() >= 18,
-            "no distinctive private value in the fixture: {private}"
-        );
-        let private_fr = witness
-            .values
-            .iter()
-            .find(|v| field_to_decimal(&**v) == private)
-            .expect("value");
-        let mut needles = vec![
-            private.clone(),
-            field_to_decimal(&unsat.values[last]),
-            MARKER.to_lowercase(),
-            "987654321987654321".to_owned(),
-        ];
+        assert!(private.len() >= 18, "no distinctive private value in the fixture: {private}");
+        let private_fr = witness.values.iter().find(|v| field_to_decimal(&**v) == private).expect("value");
+        let mut needles = vec![private.clone(), field_to_decimal(&unsat.values[last]), MARKER.to_lowercase(), "987654321987654321".to_owned()];
         needles.extend(field_hexes(private_fr));
         needles.extend(field_hexes(&unsat.values[last]));
         let tables: Vec<String> = pg
@@ -800,33 +430,18 @@ fn bad_input_fails_alone_with_reason_in_reply_and_dead_letter_queue() {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert!(
-            tables.iter().any(|t| t == "job_results") && tables.iter().any(|t| t == "jobs"),
-            "tables: {tables:?}"
-        );
+        assert!(tables.iter().any(|t| t == "job_results") && tables.iter().any(|t| t == "jobs"), "tables: {tables:?}");
         // Positive control: the search does find what is stored (a public signal, in the results).
         let control: i64 = pg
-            .query_one(
-                "select count(*) from job_results x where strpos(lower(x::text), $1) > 0",
-                &[&fixture_public[0]],
-            )
+            .query_one("select count(*) from job_results x where strpos(lower(x::text), $1) > 0", &[&fixture_public[0]])
             .await
             .expect("search")
             .get(0);
-        assert_eq!(
-            control, 8,
-            "the search finds the public signal {} in the 8 proved results",
-            fixture_public[0]
-        );
+        assert_eq!(control, 8, "the search finds the public signal {} in the 8 proved results", fixture_public[0]);
         for t in &tables {
             for n in &needles {
                 let hits: i64 = pg
-                    .query_one(
-                        &format!(
-                            "select count(*) from \"{t}\" x where strpos(lower(x::text), $1) > 0"
-                        ),
-                        &[&n.to_lowercase()],
-                    )
+                    .query_one(&format!("select count(*) from \"{t}\" x where strpos(lower(x::text), $1) > 0"), &[&n.to_lowercase()])
                     .await
                     .expect("search")
                     .get(0);
@@ -835,11 +450,7 @@ fn bad_input_fails_alone_with_reason_in_reply_and_dead_letter_queue() {
         }
         let log = std::fs::read_to_string(&worker.log).expect("worker log");
         for n in &needles {
-            assert!(
-                !log.to_lowercase().contains(&n.to_lowercase()),
-                "the worker logged witness data ({n})\n{}",
-                log_tail(&worker.log, 40)
-            );
+            assert!(!log.to_lowercase().contains(&n.to_lowercase()), "the worker logged witness data ({n})\n{}", log_tail(&worker.log, 40));
         }
     });
 }
@@ -851,55 +462,23 @@ fn kill_9_twice_mid_run_loses_nothing_and_duplicates_nothing() {
     run_pipeline_test("kill9", |env| async move {
         let mut rng = Rng::from_env("kill9");
         let bulk = Bulk::submit(&env, BULK).await;
-        let kill_at = [
-            rng.range(BULK as u64 / 10, BULK as u64 * 6 / 10),
-            rng.range(BULK as u64 * 6 / 10, BULK as u64 * 9 / 10),
-        ];
+        let kill_at = [rng.range(BULK as u64 / 10, BULK as u64 * 6 / 10), rng.range(BULK as u64 * 6 / 10, BULK as u64 * 9 / 10)];
         let mut db = Db::new(&env);
         let t = Instant::now();
         let mut worker = Worker::start(&env, "kill9-0", &BULK_ARGS);
         for (i, at) in kill_at.iter().enumerate() {
-            let n = wait_results(
-                &mut db,
-                *at as i64,
-                STALL,
-                &mut worker,
-                &env,
-                "before kill -9",
-            )
-            .await;
-            assert!(
-                worker.is_running(),
-                "the worker died on its own\n{}",
-                worker.log_tail(30)
-            );
+            let n = wait_results(&mut db, *at as i64, STALL, &mut worker, &env, "before kill -9").await;
+            assert!(worker.is_running(), "the worker died on its own\n{}", worker.log_tail(30));
             worker.kill9();
             let after = db.results().await.unwrap_or(-1);
-            eprintln!(
-                "kill9: kill -9 #{} at {n} result rows (target {at}); {after} just after",
-                i + 1
-            );
+            eprintln!("kill9: kill -9 #{} at {n} result rows (target {at}); {after} just after", i + 1);
             worker = Worker::start(&env, &format!("kill9-{}", i + 1), &BULK_ARGS);
         }
-        wait_results(
-            &mut db,
-            BULK as i64,
-            STALL,
-            &mut worker,
-            &env,
-            "after two kill -9",
-        )
-        .await;
+        wait_results(&mut db, BULK as i64, STALL, &mut worker, &env, "after two kill -9").await;
         let run = t.elapsed();
         let (status, _) = worker.terminate(Duration::from_secs(30)).await;
-        assert!(
-            status.success(),
-            "last worker's exit: {status}\n{}",
-            worker.log_tail(30)
-        );
-        let last = worker
-            .stopped_line()
-            .unwrap_or_else(|| panic!("no stopped line\n{}", worker.log_tail(10)));
+        assert!(status.success(), "last worker's exit: {status}\n{}", worker.log_tail(30));
+        let last = worker.stopped_line().unwrap_or_else(|| panic!("no stopped line\n{}", worker.log_tail(10)));
         assert_exactly_once(&env, &bulk).await;
         let (replies, unique) = bulk.wait_replies(Duration::from_secs(30)).await;
         eprintln!(
@@ -919,55 +498,21 @@ fn broker_restart_mid_run() {
         let mut worker = Worker::start(&env, "broker", &BULK_ARGS);
         let pid = worker.pid();
         let at = rng.range(BULK as u64 / 10, BULK as u64 * 6 / 10) as i64;
-        let n = wait_results(
-            &mut db,
-            at,
-            STALL,
-            &mut worker,
-            &env,
-            "before the broker restart",
-        )
-        .await;
+        let n = wait_results(&mut db, at, STALL, &mut worker, &env, "before the broker restart").await;
         let outage = tokio::task::block_in_place(ServiceOutage::stop_broker);
         let stopped_at = db.results().await.unwrap_or(-1);
         tokio::time::sleep(OUTAGE).await;
         let during = db.results().await.unwrap_or(-1);
         tokio::task::block_in_place(|| outage.restore());
         eprintln!("broker: stop_app at {n} rows ({stopped_at} after the stop, {during} 3 s later), start_app done");
-        assert!(
-            worker.is_running(),
-            "the worker exited while the broker was down\n{}",
-            worker.log_tail(30)
-        );
-        wait_results(
-            &mut db,
-            BULK as i64,
-            STALL,
-            &mut worker,
-            &env,
-            "after the broker restart",
-        )
-        .await;
-        assert!(
-            worker.is_running(),
-            "the worker exited after the broker restart\n{}",
-            worker.log_tail(30)
-        );
+        assert!(worker.is_running(), "the worker exited while the broker was down\n{}", worker.log_tail(30));
+        wait_results(&mut db, BULK as i64, STALL, &mut worker, &env, "after the broker restart").await;
+        assert!(worker.is_running(), "the worker exited after the broker restart\n{}", worker.log_tail(30));
         assert_eq!(worker.pid(), pid, "the same worker process");
         let (status, _) = worker.terminate(Duration::from_secs(30)).await;
-        assert!(
-            status.success(),
-            "worker exit: {status}\n{}",
-            worker.log_tail(30)
-        );
-        let line = worker
-            .stopped_line()
-            .unwrap_or_else(|| panic!("no stopped line\n{}", worker.log_tail(10)));
-        assert!(
-            line.sessions >= 2,
-            "the worker reconnected (broker sessions: {line:?})\n{}",
-            worker.log_tail(30)
-        );
+        assert!(status.success(), "worker exit: {status}\n{}", worker.log_tail(30));
+        let line = worker.stopped_line().unwrap_or_else(|| panic!("no stopped line\n{}", worker.log_tail(10)));
+        assert!(line.sessions >= 2, "the worker reconnected (broker sessions: {line:?})\n{}", worker.log_tail(30));
         eprintln!("broker: worker {line:?}");
         assert_exactly_once(&env, &bulk).await;
     });
@@ -990,60 +535,26 @@ fn postgres_restart_mid_run() {
         let bulk = Bulk::publish(&env, jobs).await;
         tokio::time::sleep(OUTAGE).await;
         tokio::task::block_in_place(|| outage.restore());
-        assert!(
-            worker.is_running(),
-            "the worker exited while PostgreSQL was down\n{}",
-            worker.log_tail(30)
-        );
+        assert!(worker.is_running(), "the worker exited while PostgreSQL was down\n{}", worker.log_tail(30));
         let after = db.results().await.unwrap_or(-1);
         eprintln!("postgres: down {OUTAGE:?} while {BULK} jobs arrived at an idle worker; {after} rows just after the start");
 
         // 2. It stops again mid-run, while batches are being committed.
         let at = rng.range(BULK as u64 / 10, BULK as u64 * 6 / 10) as i64;
-        let n = wait_results(
-            &mut db,
-            at,
-            STALL,
-            &mut worker,
-            &env,
-            "before the PostgreSQL restart",
-        )
-        .await;
+        let n = wait_results(&mut db, at, STALL, &mut worker, &env, "before the PostgreSQL restart").await;
         let outage = tokio::task::block_in_place(ServiceOutage::stop_postgres);
         tokio::time::sleep(OUTAGE).await;
         tokio::task::block_in_place(|| outage.restore());
         let after = db.results().await.unwrap_or(-1);
         eprintln!("postgres: stop requested at {n} rows, down {OUTAGE:?}; {after} rows just after the start");
-        assert!(
-            worker.is_running(),
-            "the worker exited while PostgreSQL was down\n{}",
-            worker.log_tail(30)
-        );
+        assert!(worker.is_running(), "the worker exited while PostgreSQL was down\n{}", worker.log_tail(30));
 
-        wait_results(
-            &mut db,
-            BULK as i64,
-            STALL,
-            &mut worker,
-            &env,
-            "after the PostgreSQL restarts",
-        )
-        .await;
-        assert!(
-            worker.is_running(),
-            "the worker exited after the PostgreSQL restart\n{}",
-            worker.log_tail(30)
-        );
+        wait_results(&mut db, BULK as i64, STALL, &mut worker, &env, "after the PostgreSQL restarts").await;
+        assert!(worker.is_running(), "the worker exited after the PostgreSQL restart\n{}", worker.log_tail(30));
         assert_eq!(worker.pid(), pid, "the same worker process");
         let (status, _) = worker.terminate(Duration::from_secs(30)).await;
-        assert!(
-            status.success(),
-            "worker exit: {status}\n{}",
-            worker.log_tail(30)
-        );
-        let line = worker
-            .stopped_line()
-            .unwrap_or_else(|| panic!("no stopped line\n{}", worker.log_tail(10)));
+        assert!(status.success(), "worker exit: {status}\n{}", worker.log_tail(30));
+        let line = worker.stopped_line().unwrap_or_else(|| panic!("no stopped line\n{}", worker.log_tail(10)));
         eprintln!("postgres: worker {line:?}");
         assert_eq!(line.sessions, 1, "the worker kept its broker session (and its unacked deliveries) while PostgreSQL was down\n{}", worker.log_tail(40));
         assert_exactly_once(&env, &bulk).await;
@@ -1068,28 +579,12 @@ fn sigterm_drains_in_flight_batches() {
 
         // After a worker exits: every delivery it held was committed and acked, or returned to
         // the queue unacked; none was acked without its result or committed without its ack.
-        async fn after_exit(
-            env: &Env,
-            db: &mut Db,
-            worker: &Worker,
-            total: i64,
-        ) -> (i64, common::StoppedLine) {
+        async fn after_exit(env: &Env, db: &mut Db, worker: &Worker, total: i64) -> (i64, common::StoppedLine) {
             let done = db.results().await.expect("results");
             let ready = ready_jobs(env).await;
-            assert_eq!(
-                i64::from(ready) + done,
-                total,
-                "{ready} ready + {done} results after {} exited",
-                worker.label
-            );
-            let stats = worker
-                .stopped_line()
-                .unwrap_or_else(|| panic!("no stopped line\n{}", worker.log_tail(10)));
-            assert_eq!(
-                stats.resent, 0,
-                "{}: no job came back after its commit (every commit was acked)",
-                worker.label
-            );
+            assert_eq!(i64::from(ready) + done, total, "{ready} ready + {done} results after {} exited", worker.label);
+            let stats = worker.stopped_line().unwrap_or_else(|| panic!("no stopped line\n{}", worker.log_tail(10)));
+            assert_eq!(stats.resent, 0, "{}: no job came back after its commit (every commit was acked)", worker.label);
             (done, stats)
         }
 
@@ -1098,11 +593,7 @@ fn sigterm_drains_in_flight_batches() {
         wait_results(&mut db, 100, STALL, &mut first, &env, "before SIGTERM").await;
         let at_signal = db.results().await.expect("results");
         let (status, took) = first.terminate(Duration::from_secs(30)).await;
-        assert!(
-            status.success(),
-            "exit after SIGTERM: {status}\n{}",
-            first.log_tail(30)
-        );
+        assert!(status.success(), "exit after SIGTERM: {status}\n{}", first.log_tail(30));
         let (done, stats) = after_exit(&env, &mut db, &first, TOTAL as i64).await;
         eprintln!("sigterm: worker 0 exited 0 in {:.2} s; {at_signal} results at SIGTERM, {done} after; {stats:?}", took.as_secs_f64());
         assert!(done > at_signal, "the jobs it held at SIGTERM were proved and committed before exit ({at_signal} -> {done})");
@@ -1111,41 +602,19 @@ fn sigterm_drains_in_flight_batches() {
         // 2. SIGTERM while PostgreSQL is down: the drain waits for the database, retrying with
         //    backoff, and finishes once it is back.
         let mut second = Worker::start(&env, "sigterm-1", &args);
-        wait_results(
-            &mut db,
-            done + 48,
-            STALL,
-            &mut second,
-            &env,
-            "second worker",
-        )
-        .await;
+        wait_results(&mut db, done + 48, STALL, &mut second, &env, "second worker").await;
         let outage = tokio::task::block_in_place(ServiceOutage::stop_postgres);
         let signalled = Instant::now();
         let pid = libc::pid_t::try_from(second.pid()).expect("pid");
         // SAFETY: kill(2) on our own, unreaped child.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "kill -TERM");
         tokio::time::sleep(OUTAGE).await;
-        assert!(
-            second.is_running(),
-            "the worker exited during the outage instead of waiting to commit what it held\n{}",
-            second.log_tail(20)
-        );
+        assert!(second.is_running(), "the worker exited during the outage instead of waiting to commit what it held\n{}", second.log_tail(20));
         tokio::task::block_in_place(|| outage.restore());
         let (status, _) = second.terminate(Duration::from_secs(30)).await;
-        assert!(
-            status.success(),
-            "exit after SIGTERM: {status}\n{}",
-            second.log_tail(30)
-        );
-        let retries = std::fs::read_to_string(&second.log)
-            .expect("log")
-            .matches("PostgreSQL unavailable")
-            .count();
-        assert!(
-            retries < 40,
-            "{retries} database retries in {OUTAGE:?}: the drain spins instead of backing off"
-        );
+        assert!(status.success(), "exit after SIGTERM: {status}\n{}", second.log_tail(30));
+        let retries = std::fs::read_to_string(&second.log).expect("log").matches("PostgreSQL unavailable").count();
+        assert!(retries < 40, "{retries} database retries in {OUTAGE:?}: the drain spins instead of backing off");
         let (done2, stats2) = after_exit(&env, &mut db, &second, TOTAL as i64).await;
         eprintln!(
             "sigterm: worker 1 got SIGTERM with PostgreSQL down, retried {retries} times, exited 0 {:.2} s after the signal; {done2} results; {stats2:?}",
@@ -1162,44 +631,18 @@ fn sigterm_drains_in_flight_batches() {
         let remainder = (total - done2) % 16;
         let mut third = Worker::start(&env, "sigterm-2", &args);
         let full = total - remainder;
-        wait_results(
-            &mut db,
-            full,
-            STALL,
-            &mut third,
-            &env,
-            "third worker, full batches",
-        )
-        .await;
+        wait_results(&mut db, full, STALL, &mut third, &env, "third worker, full batches").await;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(
-            db.results().await,
-            Some(full),
-            "the partial batch of {remainder} waits (max wait 20 s)"
-        );
-        assert_eq!(
-            ready_jobs(&env).await,
-            0,
-            "the partial batch is held by the worker"
-        );
+        assert_eq!(db.results().await, Some(full), "the partial batch of {remainder} waits (max wait 20 s)");
+        assert_eq!(ready_jobs(&env).await, 0, "the partial batch is held by the worker");
         let (status, took) = third.terminate(Duration::from_secs(30)).await;
-        assert!(
-            status.success(),
-            "exit after SIGTERM: {status}\n{}",
-            third.log_tail(30)
-        );
-        assert!(
-            took < Duration::from_secs(10),
-            "drain took {took:?}: the partial batch was not dispatched at shutdown"
-        );
+        assert!(status.success(), "exit after SIGTERM: {status}\n{}", third.log_tail(30));
+        assert!(took < Duration::from_secs(10), "drain took {took:?}: the partial batch was not dispatched at shutdown");
         let (done3, stats3) = after_exit(&env, &mut db, &third, total).await;
         eprintln!("sigterm: worker 2 drained a partial batch of {remainder} and exited 0 in {:.2} s; {stats3:?}", took.as_secs_f64());
         assert_eq!(done3, total, "all jobs have a result");
         proved_by_workers += stats3.proved;
-        assert_eq!(
-            proved_by_workers, total as u64,
-            "each job proved exactly once across the three workers"
-        );
+        assert_eq!(proved_by_workers, total as u64, "each job proved exactly once across the three workers");
         assert_exactly_once(&env, &bulk).await;
     });
 }
@@ -1215,31 +658,16 @@ fn witness_references_are_read_from_the_store_and_checked() {
         let digest = |b: &[u8]| hex::encode(sha2::Sha256::digest(b));
         let store = env.dir.join("witnesses");
         std::fs::create_dir_all(&store).expect("witness store");
-        std::fs::write(store.join(format!("{}.wtns", digest(&good))), &good)
-            .expect("store the witness");
+        std::fs::write(store.join(format!("{}.wtns", digest(&good))), &good).expect("store the witness");
         let corrupt = digest(b"not the bytes stored under this name");
-        std::fs::write(store.join(format!("{corrupt}.wtns")), &good)
-            .expect("store a mismatching file");
+        std::fs::write(store.join(format!("{corrupt}.wtns")), &good).expect("store a mismatching file");
         let missing = digest(b"never stored");
-        let worker = Worker::start(
-            &env,
-            "witnessref",
-            &["--max-batch", "4", "--max-wait-ms", "50"],
-        );
+        let worker = Worker::start(&env, "witnessref", &["--max-batch", "4", "--max-wait-ms", "50"]);
         let mut sub = Submitter::connect(&env.amqp).await.expect("submitter");
-        let cases = [
-            ("stored", digest(&good), None),
-            ("corrupt", corrupt, Some(ReasonCode::BadWitness)),
-            ("missing", missing, Some(ReasonCode::BadWitness)),
-        ];
+        let cases = [("stored", digest(&good), None), ("corrupt", corrupt, Some(ReasonCode::BadWitness)), ("missing", missing, Some(ReasonCode::BadWitness))];
         for (name, d, _) in &cases {
             let job = env.good_job(&format!("{}-{name}", env.name), &[]);
-            sub.publish_with_witness_ref(&job, d)
-                .await
-                .expect("publish")
-                .confirmed()
-                .await
-                .expect("confirmed");
+            sub.publish_with_witness_ref(&job, d).await.expect("publish").confirmed().await.expect("confirmed");
         }
         let mut results: HashMap<String, JobResult> = HashMap::new();
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -1249,28 +677,18 @@ fn witness_references_are_read_from_the_store_and_checked() {
                 Ok(Some(Ok(r))) => {
                     results.insert(r.job_id.clone(), r);
                 }
-                other => panic!(
-                    "waiting for witness-ref results: {other:?}; worker log: {}",
-                    worker.log_tail(40)
-                ),
+                other => panic!("waiting for witness-ref results: {other:?}; worker log: {}", worker.log_tail(40)),
             }
         }
         for (name, _, expect) in &cases {
             let r = &results[&format!("{}-{name}", env.name)];
             match (&r.outcome, expect) {
                 (Outcome::Proved { public_signals, .. }, None) => {
-                    assert_eq!(
-                        public_signals.as_array().map(Vec::len),
-                        Some(7),
-                        "{name}: public signals"
-                    );
+                    assert_eq!(public_signals.as_array().map(Vec::len), Some(7), "{name}: public signals");
                 }
                 (Outcome::Failed { code, reason }, Some(want)) => {
                     assert_eq!(code, want, "{name}: {reason}");
-                    assert!(
-                        reason.contains("stored witness"),
-                        "{name}: reason should name the store: {reason}"
-                    );
+                    assert!(reason.contains("stored witness"), "{name}: reason should name the store: {reason}");
                 }
                 (got, want) => panic!("{name}: got {got:?}, expected {want:?}"),
             }
@@ -1300,13 +718,8 @@ fn fairness_under_a_flood_against_the_real_broker() {
             store.add_tenant(n, weight(i)).await.expect("add tenant");
         }
         let witness = witness_bytes(MULTI_PUBLIC);
-        let job = |tenant: &str, k: usize| OutgoingJob {
-            tenant: tenant.to_owned(),
-            ..env.good_job(&format!("fair-{tenant}-{k:05}"), &witness)
-        };
-        let submitter = Submitter::connect(&env.amqp)
-            .await
-            .expect("submitter connects");
+        let job = |tenant: &str, k: usize| OutgoingJob { tenant: tenant.to_owned(), ..env.good_job(&format!("fair-{tenant}-{k:05}"), &witness) };
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
         // The flood and the backlogs, queued before the worker starts.
         let mut queued: Vec<OutgoingJob> = (0..FLOOD).map(|k| job(&names[0], k)).collect();
         for (i, n) in names.iter().enumerate().take(9).skip(1) {
@@ -1315,49 +728,24 @@ fn fairness_under_a_flood_against_the_real_broker() {
         let t = Instant::now();
         let confirmed = publish_confirmed(&submitter, &queued).await;
         assert_eq!(confirmed.len(), queued.len(), "every job is confirmed");
-        eprintln!(
-            "fairness: {} jobs queued in {:.1} s",
-            queued.len(),
-            t.elapsed().as_secs_f64()
-        );
-        let args = [
-            "--null-prover",
-            "--null-prover-ms",
-            "5,2",
-            "--max-batch",
-            "16",
-            "--max-wait-ms",
-            "20",
-        ];
+        eprintln!("fairness: {} jobs queued in {:.1} s", queued.len(), t.elapsed().as_secs_f64());
+        let args = ["--null-prover", "--null-prover-ms", "5,2", "--max-batch", "16", "--max-wait-ms", "20"];
         let mut worker = Worker::start(&env, "fairness", &args);
         // Figures from the moment the worker consumes every tenant's queues (the last tenant,
         // by name, is subscribed last): its start-up is not what is measured.
         let subscribed = Instant::now();
-        while common::try_queue_counts(&env, &env.amqp.tenant_queue(&names[9], 0))
-            .await
-            .is_none_or(|c| c.1 == 0)
-        {
-            assert!(
-                subscribed.elapsed() < Duration::from_secs(60),
-                "the worker never consumed {}'s queue\n{}",
-                names[9],
-                worker.log_tail(20)
-            );
+        while common::try_queue_counts(&env, &env.amqp.tenant_queue(&names[9], 0)).await.is_none_or(|c| c.1 == 0) {
+            assert!(subscribed.elapsed() < Duration::from_secs(60), "the worker never consumed {}'s queue\n{}", names[9], worker.log_tail(20));
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let measure_from = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_secs_f64();
+        let measure_from = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64();
         // While it works: the flooder keeps sending (20× its share of ~430 jobs/s, w 1 of 25 →
         // ~340 jobs/s) and the quiet tenant sends one job every 300 ms, for 10 s.
         let mut quiet = 0;
         let mut flood_more = 0;
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
-            let mut more: Vec<OutgoingJob> = (0..100)
-                .map(|k| job(&names[0], FLOOD + flood_more + k))
-                .collect();
+            let mut more: Vec<OutgoingJob> = (0..100).map(|k| job(&names[0], FLOOD + flood_more + k)).collect();
             flood_more += 100;
             more.push(job(&names[9], quiet));
             quiet += 1;
@@ -1384,20 +772,14 @@ fn fairness_under_a_flood_against_the_real_broker() {
             .expect("job rows");
         assert_eq!(rows.len() as i64, total, "every job ran in a batch");
         let mut starts: Vec<f64> = pg
-            .query(
-                "select extract(epoch from started_at)::float8 from batches",
-                &[],
-            )
+            .query("select extract(epoch from started_at)::float8 from batches", &[])
             .await
             .expect("batches")
             .iter()
             .map(|r| r.get(0))
             .collect();
         starts.sort_by(f64::total_cmp);
-        let t0 = rows
-            .iter()
-            .map(|r| r.get::<_, f64>("at"))
-            .fold(f64::INFINITY, f64::min);
+        let t0 = rows.iter().map(|r| r.get::<_, f64>("at")).fold(f64::INFINITY, f64::min);
         let secs = |v: f64| Duration::from_secs_f64((v - t0).max(0.0));
         // Backlog events (+1 at arrival, -1 at start) and service, per tenant.
         let mut events: Vec<(f64, String, i64)> = Vec::new();
@@ -1408,22 +790,16 @@ fn fairness_under_a_flood_against_the_real_broker() {
             log.set_weight(n, f64::from(weight(i)));
         }
         for r in &rows {
-            let (tenant, at, start): (String, f64, f64) =
-                (r.get("tenant"), r.get("at"), r.get("start"));
+            let (tenant, at, start): (String, f64, f64) = (r.get("tenant"), r.get("at"), r.get("start"));
             events.push((at, tenant.clone(), 1));
             events.push((start, tenant.clone(), -1));
             log.served(&tenant, secs(start), 1.0);
-            waits
-                .entry(tenant.clone())
-                .or_default()
-                .push((start - at).max(0.0) * 1e3);
+            waits.entry(tenant.clone()).or_default().push((start - at).max(0.0) * 1e3);
             if tenant == names[9] {
                 // Batches that started between the job's arrival at the scheduler (the worker's
                 // receipt) and its own batch's start.
                 let received: f64 = r.get("received");
-                let between = starts
-                    .partition_point(|s| *s < start)
-                    .saturating_sub(starts.partition_point(|s| *s <= received));
+                let between = starts.partition_point(|s| *s < start).saturating_sub(starts.partition_point(|s| *s <= received));
                 quiet_batches = quiet_batches.max(between);
             }
         }
@@ -1437,80 +813,34 @@ fn fairness_under_a_flood_against_the_real_broker() {
         let end = starts.last().copied().unwrap_or(t0);
         let windows = log.windows(secs(measure_from), secs(end), Duration::from_secs(2));
         let summary = FairnessSummary::of(&windows).expect("windows with backlogged tenants");
-        eprintln!(
-            "fairness: {} jobs in {} batches over {:.1} s; {summary:?}",
-            rows.len(),
-            starts.len(),
-            end - t0
-        );
+        eprintln!("fairness: {} jobs in {} batches over {:.1} s; {summary:?}", rows.len(), starts.len(), end - t0);
         for w in &windows {
             eprintln!("fairness: window {:.0}-{:.0} s: {} backlogged, Gini {:.4}, Jain {:.4}, floor {:.3} ({})", w.start_s, w.end_s, w.backlogged, w.gini, w.jain, w.floor, w.floor_tenant);
         }
         for (t, w) in &waits {
-            eprintln!(
-                "fairness: {t}: {} jobs, p50 wait {:.0} ms, p95 wait {:.0} ms",
-                w.len(),
-                percentile(w, 50.0).unwrap_or(0.0),
-                percentile(w, 95.0).unwrap_or(0.0)
-            );
+            eprintln!("fairness: {t}: {} jobs, p50 wait {:.0} ms, p95 wait {:.0} ms", w.len(), percentile(w, 50.0).unwrap_or(0.0), percentile(w, 95.0).unwrap_or(0.0));
         }
-        eprintln!(
-            "fairness: the quiet tenant's jobs started within {quiet_batches} batches of arriving"
-        );
+        eprintln!("fairness: the quiet tenant's jobs started within {quiet_batches} batches of arriving");
         assert!(summary.windows >= 5, "enough windows: {summary:?}");
         assert!(summary.gini_worst <= 0.05, "Gini {summary:?}");
         assert!(summary.jain_worst >= 0.99, "Jain {summary:?}");
         assert!(summary.floor_worst >= 0.8, "floor {summary:?}");
-        assert!(
-            quiet_batches <= 2,
-            "a quiet job waited {quiet_batches} batches behind the flood"
-        );
+        assert!(quiet_batches <= 2, "a quiet job waited {quiet_batches} batches behind the flood");
         drop(submitter);
 
         // Point 6: record this run as a trace and replay it through the simulator.
         let trace = env.dir.join("trace.json");
+        let o = env.zkq().args(["sched", "trace", "--out"]).arg(&trace).output().expect("run zkq sched trace");
+        assert!(o.status.success(), "zkq sched trace: {}", String::from_utf8_lossy(&o.stderr));
         let o = env
             .zkq()
-            .args(["sched", "trace", "--out"])
-            .arg(&trace)
-            .output()
-            .expect("run zkq sched trace");
-        assert!(
-            o.status.success(),
-            "zkq sched trace: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let o = env
-            .zkq()
-            .args([
-                "sched",
-                "simulate",
-                "--max-batch",
-                "16",
-                "--max-wait-ms",
-                "20",
-                "--devices",
-                "cpu:8GiB",
-                "--window-ms",
-                "2000",
-                "--format",
-                "json",
-                "--trace",
-            ])
+            .args(["sched", "simulate", "--max-batch", "16", "--max-wait-ms", "20", "--devices", "cpu:8GiB", "--window-ms", "2000", "--format", "json", "--trace"])
             .arg(&trace)
             .output()
             .expect("run zkq sched simulate");
-        assert!(
-            o.status.success(),
-            "zkq sched simulate: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.status.success(), "zkq sched simulate: {}", String::from_utf8_lossy(&o.stderr));
         let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("a JSON report");
-        assert_eq!(
-            report["jobs"].as_i64(),
-            Some(total),
-            "the trace holds every job"
-        );
+        assert_eq!(report["jobs"].as_i64(), Some(total), "the trace holds every job");
         let per_proof = report["tenants"].as_array().map_or(0, Vec::len);
         assert_eq!(per_proof, 10, "every tenant is in the report");
         eprintln!(
@@ -1528,48 +858,21 @@ fn fairness_under_a_flood_against_the_real_broker() {
 fn priorities_deadlines_and_memory_admission() {
     run_pipeline_test("prio", |env| async move {
         let witness = witness_bytes(MULTI_PUBLIC);
-        let args = [
-            "--null-prover",
-            "--null-prover-ms",
-            "100,0",
-            "--max-batch",
-            "1",
-            "--max-wait-ms",
-            "0",
-        ];
+        let args = ["--null-prover", "--null-prover-ms", "100,0", "--max-batch", "1", "--max-wait-ms", "0"];
         let mut worker = Worker::start(&env, "prio", &args);
         wait_consumers(&env, 1, Duration::from_secs(60), &worker).await;
-        let submitter = Submitter::connect(&env.amqp)
-            .await
-            .expect("submitter connects");
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
         // 40 low-priority jobs, then 4 urgent ones; one job per batch, 100 ms each.
-        let mut jobs: Vec<OutgoingJob> = (0..40)
-            .map(|k| env.good_job(&format!("low-{k:02}"), &witness))
-            .collect();
-        jobs.extend((0..4).map(|k| OutgoingJob {
-            priority: 9,
-            ..env.good_job(&format!("high-{k}"), &witness)
-        }));
+        let mut jobs: Vec<OutgoingJob> = (0..40).map(|k| env.good_job(&format!("low-{k:02}"), &witness)).collect();
+        jobs.extend((0..4).map(|k| OutgoingJob { priority: 9, ..env.good_job(&format!("high-{k}"), &witness) }));
         // And 20 at priority 5 with a deadline 1.2 s out: after the urgent ones, a few make it.
         let deadline = now_ms() + 1200;
-        jobs.extend((0..20).map(|k| OutgoingJob {
-            priority: 5,
-            deadline_ms: Some(deadline),
-            ..env.good_job(&format!("dl-{k:02}"), &witness)
-        }));
+        jobs.extend((0..20).map(|k| OutgoingJob { priority: 5, deadline_ms: Some(deadline), ..env.good_job(&format!("dl-{k:02}"), &witness) }));
         let confirmed = publish_confirmed(&submitter, &jobs).await;
         assert_eq!(confirmed.len(), jobs.len());
         let (_task, replies) = collect_replies(submitter);
         let mut db = Db::new(&env);
-        wait_results(
-            &mut db,
-            jobs.len() as i64,
-            STALL,
-            &mut worker,
-            &env,
-            "priority run",
-        )
-        .await;
+        wait_results(&mut db, jobs.len() as i64, STALL, &mut worker, &env, "priority run").await;
         let pg = env.pg().await;
         let rows = pg
             .query(
@@ -1580,23 +883,12 @@ fn priorities_deadlines_and_memory_admission() {
             )
             .await
             .expect("results");
-        let start_of = |prefix: &str| -> Vec<f64> {
-            rows.iter()
-                .filter(|r| r.get::<_, String>("job_id").starts_with(prefix))
-                .filter_map(|r| r.get::<_, Option<f64>>("start"))
-                .collect()
-        };
+        let start_of = |prefix: &str| -> Vec<f64> { rows.iter().filter(|r| r.get::<_, String>("job_id").starts_with(prefix)).filter_map(|r| r.get::<_, Option<f64>>("start")).collect() };
         let last_high = start_of("high-").into_iter().fold(f64::MIN, f64::max);
-        let low_after = start_of("low-")
-            .into_iter()
-            .filter(|s| *s < last_high)
-            .count();
+        let low_after = start_of("low-").into_iter().filter(|s| *s < last_high).count();
         // The urgent jobs have their own queue, consumed beside the routine one: at most the few
         // low jobs already dispatched or held start first, never the backlog.
-        assert!(
-            low_after <= 6,
-            "{low_after} low-priority jobs started before the last urgent one"
-        );
+        assert!(low_after <= 6, "{low_after} low-priority jobs started before the last urgent one");
         let (mut expired, mut proved) = (0, 0);
         for r in &rows {
             let id: String = r.get("job_id");
@@ -1605,18 +897,11 @@ fn priorities_deadlines_and_memory_admission() {
             }
             let status: String = r.get("status");
             if status == "failed" {
-                assert_eq!(
-                    r.get::<_, Option<String>>("reason_code").as_deref(),
-                    Some("deadline_exceeded"),
-                    "{id}"
-                );
+                assert_eq!(r.get::<_, Option<String>>("reason_code").as_deref(), Some("deadline_exceeded"), "{id}");
                 expired += 1;
             } else {
                 let done: f64 = r.get("done_ms");
-                assert!(
-                    done <= deadline as f64 + 50.0,
-                    "{id} was delivered proved after its deadline"
-                );
+                assert!(done <= deadline as f64 + 50.0, "{id} was delivered proved after its deadline");
                 proved += 1;
             }
         }
@@ -1627,44 +912,16 @@ fn priorities_deadlines_and_memory_admission() {
         assert!(status.success());
 
         // (c) A device too small for the circuit.
-        let submitter = Submitter::connect(&env.amqp)
-            .await
-            .expect("submitter connects");
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
         let job = env.good_job("too-big", &witness);
-        assert_eq!(
-            publish_confirmed(&submitter, std::slice::from_ref(&job))
-                .await
-                .len(),
-            1
-        );
+        assert_eq!(publish_confirmed(&submitter, std::slice::from_ref(&job)).await.len(), 1);
         let mut small = Worker::start(&env, "small", &["--device-memory", "4096"]);
-        wait_results(
-            &mut db,
-            jobs.len() as i64 + 1,
-            STALL,
-            &mut small,
-            &env,
-            "small device",
-        )
-        .await;
-        let row = pg
-            .query_one(
-                "select status, reason_code, reason from job_results where job_id = 'too-big'",
-                &[],
-            )
-            .await
-            .expect("result");
+        wait_results(&mut db, jobs.len() as i64 + 1, STALL, &mut small, &env, "small device").await;
+        let row = pg.query_one("select status, reason_code, reason from job_results where job_id = 'too-big'", &[]).await.expect("result");
         assert_eq!(row.get::<_, String>("status"), "failed");
-        assert_eq!(
-            row.get::<_, Option<String>>("reason_code").as_deref(),
-            Some("exceeds_device_memory")
-        );
+        assert_eq!(row.get::<_, Option<String>>("reason_code").as_deref(), Some("exceeds_device_memory"));
         let reason: String = row.get("reason");
-        assert!(
-            reason.contains("of device memory for a single proof")
-                && reason.contains(CIRCUIT_LABEL),
-            "a clear reason: {reason}"
-        );
+        assert!(reason.contains("of device memory for a single proof") && reason.contains(CIRCUIT_LABEL), "a clear reason: {reason}");
         eprintln!("prio: too-big rejected: {reason}");
     });
 }
@@ -1684,16 +941,10 @@ fn the_worker_exports_fairness_metrics() {
         let store = env.store().await;
         store.add_tenant("light", 1).await.expect("tenant");
         store.add_tenant("heavy", 3).await.expect("tenant");
-        let metrics = Arc::new(FairnessMetrics::new(
-            Duration::from_secs(1),
-            DEFAULT_WAIT_BUCKETS.to_vec(),
-        ));
+        let metrics = Arc::new(FairnessMetrics::new(Duration::from_secs(1), DEFAULT_WAIT_BUCKETS.to_vec()));
         let config = zkq_scheduler::WorkerConfig {
             amqp: env.amqp.clone(),
-            store: zkq_scheduler::StoreConfig {
-                url: env.pg_url.clone(),
-                ..Default::default()
-            },
+            store: zkq_scheduler::StoreConfig { url: env.pg_url.clone(), ..Default::default() },
             key_dir: env.key_dir(),
             witness_dir: env.dir.join("witnesses"),
             null_prover: true,
@@ -1706,27 +957,15 @@ fn the_worker_exports_fairness_metrics() {
         let witness = witness_bytes(MULTI_PUBLIC);
         let jobs: Vec<OutgoingJob> = ["light", "heavy"]
             .iter()
-            .flat_map(|t| {
-                (0..600)
-                    .map(|k| OutgoingJob {
-                        tenant: (*t).to_owned(),
-                        ..env.good_job(&format!("m-{t}-{k:03}"), &witness)
-                    })
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|t| (0..600).map(|k| OutgoingJob { tenant: (*t).to_owned(), ..env.good_job(&format!("m-{t}-{k:03}"), &witness) }).collect::<Vec<_>>())
             .collect();
-        let submitter = Submitter::connect(&env.amqp)
-            .await
-            .expect("submitter connects");
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
         assert_eq!(publish_confirmed(&submitter, &jobs).await.len(), jobs.len());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         // The worker's future is not Send (it is meant for `block_on` in `zkq worker`): its own
         // thread and runtime, as in the binary.
         let worker = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(zkq_scheduler::worker::run(config, async move {
                 let _ = stop_rx.await;
             }))
@@ -1734,56 +973,29 @@ fn the_worker_exports_fairness_metrics() {
         let mut db = Db::new(&env);
         let t = Instant::now();
         while db.results().await.unwrap_or(0) < jobs.len() as i64 {
-            assert!(
-                t.elapsed() < Duration::from_secs(120),
-                "the in-process worker did not finish"
-            );
+            assert!(t.elapsed() < Duration::from_secs(120), "the in-process worker did not finish");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let _ = stop_tx.send(());
-        let stats = tokio::task::block_in_place(|| worker.join())
-            .expect("worker thread")
-            .expect("worker run");
+        let stats = tokio::task::block_in_place(|| worker.join()).expect("worker thread").expect("worker run");
         assert_eq!(stats.proved, jobs.len() as u64);
 
         let mut text = String::new();
         metrics.render(&mut text);
         let sample = |key: &str| -> f64 {
             text.lines()
-                .find_map(|l| {
-                    l.strip_prefix(key)
-                        .and_then(|rest| rest.strip_prefix(' '))
-                        .and_then(|v| v.parse().ok())
-                })
+                .find_map(|l| l.strip_prefix(key).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.parse().ok()))
                 .unwrap_or_else(|| panic!("no sample {key} in\n{text}"))
         };
         for name in FAIRNESS_METRIC_NAMES {
             assert!(text.contains(&format!("# TYPE {name} ")), "family {name}");
         }
-        assert_eq!(
-            sample("zkq_tenant_wait_seconds_count{tenant=\"light\"}"),
-            600.0
-        );
-        assert_eq!(
-            sample("zkq_tenant_wait_seconds_count{tenant=\"heavy\"}"),
-            600.0
-        );
-        assert!(
-            sample("zkq_fairness_windows_total") >= 1.0,
-            "at least one window had both tenants backlogged"
-        );
-        let (gini, floor) = (
-            sample("zkq_fairness_gini"),
-            sample("zkq_fairness_floor_ratio"),
-        );
-        eprintln!(
-            "metrics: gini {gini:.4}, floor {floor:.3}, jain {:.4}",
-            sample("zkq_fairness_jain")
-        );
-        assert!(
-            gini <= 0.05 && floor >= 0.8,
-            "fair while both were backlogged: gini {gini}, floor {floor}\n{text}"
-        );
+        assert_eq!(sample("zkq_tenant_wait_seconds_count{tenant=\"light\"}"), 600.0);
+        assert_eq!(sample("zkq_tenant_wait_seconds_count{tenant=\"heavy\"}"), 600.0);
+        assert!(sample("zkq_fairness_windows_total") >= 1.0, "at least one window had both tenants backlogged");
+        let (gini, floor) = (sample("zkq_fairness_gini"), sample("zkq_fairness_floor_ratio"));
+        eprintln!("metrics: gini {gini:.4}, floor {floor:.3}, jain {:.4}", sample("zkq_fairness_jain"));
+        assert!(gini <= 0.05 && floor >= 0.8, "fair while both were backlogged: gini {gini}, floor {floor}\n{text}");
         drop(submitter);
     });
 }

@@ -37,24 +37,15 @@ type Prepare<G> = fn(&CpuBackend, &Bases<<G as CurveGroup>::Affine>);
 
 /// Benchmarks sizes `2^10, 2^12, …` up to `2^hi_log` (and the env cap) in group `name`, with
 /// criterion's minimum of 10 samples from `2^few_samples_log` up (those take ~0.1 s or more).
-fn msm_group<G>(
-    c: &mut Criterion,
-    name: &str,
-    hi_log: u32,
-    few_samples_log: u32,
-    zkq: ZkqMsm<G>,
-    prepare: Prepare<G>,
-) where
+fn msm_group<G>(c: &mut Criterion, name: &str, hi_log: u32, few_samples_log: u32, zkq: ZkqMsm<G>, prepare: Prepare<G>)
+where
     G: CurveGroup<ScalarField = Fr> + VariableBaseMSM<MulBase = <G as CurveGroup>::Affine>,
 {
     let sizes = inputs::log_sizes(10, hi_log, 2);
     let Some(&top) = sizes.last() else { return };
     // Cold: bases never prepared (the variable-base path, as a one-shot `zkq prove` runs).
-    let cold = CpuBackend::with_options(CpuOptions {
-        prepare_after: usize::MAX,
-        ..CpuOptions::default()
-    })
-    .expect("cpu backend");
+    let cold = CpuBackend::with_options(CpuOptions { prepare_after: usize::MAX, ..CpuOptions::default() })
+        .expect("cpu backend");
     // Warm: bases prepared once before timing (fixed-base tables, as a warm engine runs).
     let warm = CpuBackend::new(None).expect("cpu backend");
     let mut rng = inputs::rng();
@@ -73,9 +64,7 @@ fn msm_group<G>(
 
         group.sample_size(if log >= few_samples_log { 10 } else { 20 });
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_with_input(BenchmarkId::new("zkq-cpu", n), &n, |b, _| {
-            b.iter(|| zkq(&cold, &bases, scalars))
-        });
+        group.bench_with_input(BenchmarkId::new("zkq-cpu", n), &n, |b, _| b.iter(|| zkq(&cold, &bases, scalars)));
         group.bench_with_input(BenchmarkId::new("zkq-cpu-prepared", n), &n, |b, _| {
             b.iter(|| zkq(&warm, &bases, scalars))
         });
@@ -96,16 +85,12 @@ fn zkq_g2(backend: &CpuBackend, bases: &G2Bases, s: &[Fr]) -> G2Projective {
 
 /// G1 MSM, 2^10 … 2^18 (proving-key sections A, B1, C, H).
 fn msm_g1(c: &mut Criterion) {
-    msm_group::<G1Projective>(c, "msm_g1", 20, 14, zkq_g1, |b, bases| {
-        b.prepare_g1(bases).expect("prepare")
-    });
+    msm_group::<G1Projective>(c, "msm_g1", 20, 14, zkq_g1, |b, bases| b.prepare_g1(bases).expect("prepare"));
 }
 
 /// G2 MSM, 2^10 … 2^14 (section B2; one per proof, about three times a G1 MSM's cost).
 fn msm_g2(c: &mut Criterion) {
-    msm_group::<G2Projective>(c, "msm_g2", 16, 12, zkq_g2, |b, bases| {
-        b.prepare_g2(bases).expect("prepare")
-    });
+    msm_group::<G2Projective>(c, "msm_g2", 16, 12, zkq_g2, |b, bases| b.prepare_g2(bases).expect("prepare"));
 }
 
 criterion_group!(benches, msm_g1, msm_g2);

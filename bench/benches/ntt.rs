@@ -54,23 +54,14 @@ fn ntt_resample(c: &mut Criterion) {
         let coset = subgroup.get_coset(shift).expect("coset");
         let mut ours = input[..n].to_vec();
         let mut theirs = input[..n].to_vec();
-        backend
-            .ntt_resample(&mut [&mut ours[..]], shift)
-            .expect("resample");
+        backend.ntt_resample(&mut [&mut ours[..]], shift).expect("resample");
         subgroup.ifft_in_place(&mut theirs);
         coset.fft_in_place(&mut theirs);
-        assert!(
-            ours == theirs,
-            "ntt_resample 2^{log}: zkq and arkworks disagree"
-        );
+        assert!(ours == theirs, "ntt_resample 2^{log}: zkq and arkworks disagree");
         group.sample_size(if log >= 16 { 20 } else { 50 });
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::new("zkq-cpu", n), &n, |b, _| {
-            b.iter(|| {
-                backend
-                    .ntt_resample(&mut [&mut ours[..]], shift)
-                    .expect("resample")
-            })
+            b.iter(|| backend.ntt_resample(&mut [&mut ours[..]], shift).expect("resample"))
         });
         group.bench_with_input(BenchmarkId::new("arkworks", n), &n, |b, _| {
             b.iter(|| {

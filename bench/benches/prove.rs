@@ -23,9 +23,9 @@
 )]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use std::sync::Arc;
 use zkq_engine::fixtures::ALL;
 use zkq_engine::{verify, zkey, Prover, Witness};
+use std::sync::Arc;
 
 use zkq_kernels::{CpuBackend, CpuOptions};
 
@@ -33,10 +33,7 @@ use zkq_kernels::{CpuBackend, CpuOptions};
 const WARM_BATCH: usize = 32;
 
 fn prove(c: &mut Criterion) {
-    let cold = CpuBackend::with_options(CpuOptions {
-        prepare_after: usize::MAX,
-        ..CpuOptions::default()
-    });
+    let cold = CpuBackend::with_options(CpuOptions { prepare_after: usize::MAX, ..CpuOptions::default() });
     let prover = Prover::new(Arc::new(cold.expect("cpu backend")));
     let warm = Prover::new(Arc::new(CpuBackend::new(None).expect("cpu backend")));
     for fixture in ALL {
@@ -59,11 +56,7 @@ fn prove(c: &mut Criterion) {
         let batch = vec![witness.clone(); WARM_BATCH];
         let out = warm.prove_batch(&pk, &batch).expect("prove");
         for (public, proof) in out.public_signals.iter().zip(&out.proofs) {
-            assert!(
-                verify(&pk.vk, public, proof).expect("verify"),
-                "{} warm",
-                fixture.name
-            );
+            assert!(verify(&pk.vk, public, proof).expect("verify"), "{} warm", fixture.name);
         }
 
         let mut group = c.benchmark_group(format!("prove/{}", fixture.name));
@@ -74,11 +67,9 @@ fn prove(c: &mut Criterion) {
             b.iter(|| prover.prove_batch(&pk, ws).expect("prove"))
         });
         group.throughput(Throughput::Elements(WARM_BATCH as u64));
-        group.bench_with_input(
-            BenchmarkId::new("warm-batch", WARM_BATCH),
-            &batch,
-            |b, ws| b.iter(|| warm.prove_batch(&pk, ws).expect("prove")),
-        );
+        group.bench_with_input(BenchmarkId::new("warm-batch", WARM_BATCH), &batch, |b, ws| {
+            b.iter(|| warm.prove_batch(&pk, ws).expect("prove"))
+        });
         group.finish();
     }
 }

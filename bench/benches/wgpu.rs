@@ -36,11 +36,7 @@ use zkq_kernels::{Backend, Bases, CpuBackend, G2Placement, NttOp, WgpuBackend, W
 fn backends(options: WgpuOptions) -> (CpuBackend, WgpuBackend) {
     let cpu = CpuBackend::new(None).expect("cpu backend");
     let gpu = WgpuBackend::new(options).unwrap_or_else(|e| panic!("wgpu backend: {e}"));
-    eprintln!(
-        "wgpu device: {}; cpu: {}",
-        gpu.device_name(),
-        cpu.device_name()
-    );
+    eprintln!("wgpu device: {}; cpu: {}", gpu.device_name(), cpu.device_name());
     (cpu, gpu)
 }
 
@@ -71,18 +67,10 @@ fn msm_group<G: CurveGroup<ScalarField = Fr>>(
         let n = 1usize << log;
         let bases = Bases::new(points[..n].to_vec());
         let s = &scalars[..n];
-        assert_eq!(
-            msm(&cpu, &bases, s).into_affine(),
-            msm(&gpu, &bases, s).into_affine(),
-            "{name} 2^{log}"
-        );
+        assert_eq!(msm(&cpu, &bases, s).into_affine(), msm(&gpu, &bases, s).into_affine(), "{name} 2^{log}");
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_with_input(BenchmarkId::new("cpu", n), &n, |b, _| {
-            b.iter(|| msm(&cpu, &bases, s))
-        });
-        group.bench_with_input(BenchmarkId::new("wgpu", n), &n, |b, _| {
-            b.iter(|| msm(&gpu, &bases, s))
-        });
+        group.bench_with_input(BenchmarkId::new("cpu", n), &n, |b, _| b.iter(|| msm(&cpu, &bases, s)));
+        group.bench_with_input(BenchmarkId::new("wgpu", n), &n, |b, _| b.iter(|| msm(&gpu, &bases, s)));
     }
     group.finish();
 }
@@ -94,30 +82,18 @@ fn selected(group: &str) -> bool {
 
 /// `ZKQ_BENCH_MIN_LOG`, default 10.
 fn min_log() -> u32 {
-    std::env::var("ZKQ_BENCH_MIN_LOG")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10)
+    std::env::var("ZKQ_BENCH_MIN_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or(10)
 }
 
 fn msm_g1(c: &mut Criterion) {
-    msm_group::<G1Projective>(
-        c,
-        "wgpu_msm_g1",
-        22,
-        WgpuOptions::default(),
-        |b, bases, s| b.msm_g1(bases, &[s]).expect("msm_g1")[0],
-    );
+    msm_group::<G1Projective>(c, "wgpu_msm_g1", 22, WgpuOptions::default(), |b, bases, s| {
+        b.msm_g1(bases, &[s]).expect("msm_g1")[0]
+    });
 }
 
 fn msm_g2(c: &mut Criterion) {
-    let device = WgpuOptions {
-        g2: Some(G2Placement::Device),
-        ..Default::default()
-    };
-    msm_group::<G2Projective>(c, "wgpu_msm_g2", 20, device, |b, bases, s| {
-        b.msm_g2(bases, &[s]).expect("msm_g2")[0]
-    });
+    let device = WgpuOptions { g2: Some(G2Placement::Device), ..Default::default() };
+    msm_group::<G2Projective>(c, "wgpu_msm_g2", 20, device, |b, bases, s| b.msm_g2(bases, &[s]).expect("msm_g2")[0]);
 }
 
 fn ntt(c: &mut Criterion) {
@@ -134,23 +110,15 @@ fn ntt(c: &mut Criterion) {
         let shift = Fr::get_root_of_unity(2 * n as u64).expect("2n-th root");
         let v: Vec<Fr> = inputs::random_scalars(n, &mut rng);
         let (mut a, mut b) = (v.clone(), v.clone());
-        cpu.ntt(&mut [&mut a[..]], NttOp::ForwardCoset(shift))
-            .expect("cpu");
-        gpu.ntt(&mut [&mut b[..]], NttOp::ForwardCoset(shift))
-            .expect("wgpu");
+        cpu.ntt(&mut [&mut a[..]], NttOp::ForwardCoset(shift)).expect("cpu");
+        gpu.ntt(&mut [&mut b[..]], NttOp::ForwardCoset(shift)).expect("wgpu");
         assert_eq!(a, b, "NTT 2^{log}");
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::new("cpu", n), &n, |bch, _| {
-            bch.iter(|| {
-                cpu.ntt(&mut [&mut a[..]], NttOp::ForwardCoset(shift))
-                    .expect("cpu")
-            })
+            bch.iter(|| cpu.ntt(&mut [&mut a[..]], NttOp::ForwardCoset(shift)).expect("cpu"))
         });
         group.bench_with_input(BenchmarkId::new("wgpu", n), &n, |bch, _| {
-            bch.iter(|| {
-                gpu.ntt(&mut [&mut b[..]], NttOp::ForwardCoset(shift))
-                    .expect("wgpu")
-            })
+            bch.iter(|| gpu.ntt(&mut [&mut b[..]], NttOp::ForwardCoset(shift)).expect("wgpu"))
         });
     }
     group.finish();
@@ -164,18 +132,11 @@ fn split(c: &mut Criterion) {
     if !selected("wgpu_split") {
         return;
     }
-    let log: u32 = std::env::var("ZKQ_BENCH_SPLIT_LOG")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(14);
+    let log: u32 = std::env::var("ZKQ_BENCH_SPLIT_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or(14);
     let n = 1usize << log;
-    let whole =
-        WgpuBackend::new(WgpuOptions::default()).unwrap_or_else(|e| panic!("wgpu backend: {e}"));
-    let quarter = WgpuBackend::new(WgpuOptions {
-        max_binding_bytes: Some(8 * n as u64),
-        ..Default::default()
-    })
-    .unwrap_or_else(|e| panic!("wgpu backend: {e}"));
+    let whole = WgpuBackend::new(WgpuOptions::default()).unwrap_or_else(|e| panic!("wgpu backend: {e}"));
+    let quarter = WgpuBackend::new(WgpuOptions { max_binding_bytes: Some(8 * n as u64), ..Default::default() })
+        .unwrap_or_else(|e| panic!("wgpu backend: {e}"));
     let mut rng = inputs::rng();
     let mut group = c.benchmark_group("wgpu_split");
     group.sample_size(10);
@@ -183,23 +144,12 @@ fn split(c: &mut Criterion) {
     let shift = Fr::get_root_of_unity(2 * n as u64).expect("2n-th root");
     let v: Vec<Fr> = inputs::random_scalars(n, &mut rng);
     let (mut a, mut b) = (v.clone(), v);
-    whole
-        .ntt(&mut [&mut a[..]], NttOp::ForwardCoset(shift))
-        .expect("wgpu");
-    quarter
-        .ntt(&mut [&mut b[..]], NttOp::ForwardCoset(shift))
-        .expect("wgpu split");
+    whole.ntt(&mut [&mut a[..]], NttOp::ForwardCoset(shift)).expect("wgpu");
+    quarter.ntt(&mut [&mut b[..]], NttOp::ForwardCoset(shift)).expect("wgpu split");
     assert_eq!(a, b, "split NTT 2^{log}");
-    for (name, backend, v) in [
-        ("ntt_coset/whole", &whole, &mut a),
-        ("ntt_coset/4_blocks", &quarter, &mut b),
-    ] {
+    for (name, backend, v) in [("ntt_coset/whole", &whole, &mut a), ("ntt_coset/4_blocks", &quarter, &mut b)] {
         group.bench_with_input(BenchmarkId::new(name, n), &n, |bch, _| {
-            bch.iter(|| {
-                backend
-                    .ntt(&mut [&mut v[..]], NttOp::ForwardCoset(shift))
-                    .expect("ntt")
-            })
+            bch.iter(|| backend.ntt(&mut [&mut v[..]], NttOp::ForwardCoset(shift)).expect("ntt"))
         });
     }
     let bases = Bases::new(inputs::random_points::<G1Projective>(n, &mut rng));
@@ -207,9 +157,7 @@ fn split(c: &mut Criterion) {
     let msm = |b: &WgpuBackend| b.msm_g1(&bases, &[&scalars]).expect("msm_g1")[0].into_affine();
     assert_eq!(msm(&whole), msm(&quarter), "split MSM 2^{log}");
     for (name, backend) in [("msm_g1/whole", &whole), ("msm_g1/4_chunks", &quarter)] {
-        group.bench_with_input(BenchmarkId::new(name, n), &n, |bch, _| {
-            bch.iter(|| msm(backend))
-        });
+        group.bench_with_input(BenchmarkId::new(name, n), &n, |bch, _| bch.iter(|| msm(backend)));
     }
     group.finish();
 }

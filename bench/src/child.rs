@@ -51,9 +51,7 @@ pub fn run_measured(cmd: &mut Command, log: &Path) -> Result<Measurement> {
 
 /// Reaps `child` with `wait4`, returning its exit status and `ru_maxrss` in bytes.
 #[cfg(unix)]
-fn wait_with_rusage(
-    child: std::process::Child,
-) -> Result<(ExitStatus, Option<u64>, Option<Duration>)> {
+fn wait_with_rusage(child: std::process::Child) -> Result<(ExitStatus, Option<u64>, Option<Duration>)> {
     use std::os::unix::process::ExitStatusExt;
 
     let pid = libc::pid_t::try_from(child.id()).context("child pid does not fit pid_t")?;
@@ -84,8 +82,7 @@ fn wait_with_rusage(
         maxrss * 1024
     };
     let seconds = |t: libc::timeval| {
-        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
-            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0)) + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
     };
     let cpu = seconds(usage.ru_utime) + seconds(usage.ru_stime);
     Ok((ExitStatus::from_raw(status), Some(bytes), Some(cpu)))
@@ -93,14 +90,8 @@ fn wait_with_rusage(
 
 /// Off Unix: plain wait, no RSS.
 #[cfg(not(unix))]
-fn wait_with_rusage(
-    mut child: std::process::Child,
-) -> Result<(ExitStatus, Option<u64>, Option<Duration>)> {
-    Ok((
-        child.wait().context("waiting for child failed")?,
-        None,
-        None,
-    ))
+fn wait_with_rusage(mut child: std::process::Child) -> Result<(ExitStatus, Option<u64>, Option<Duration>)> {
+    Ok((child.wait().context("waiting for child failed")?, None, None))
 }
 
 /// The last `max_lines` lines of a log file, for error messages (empty if unreadable).

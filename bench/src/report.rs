@@ -58,16 +58,7 @@ pub fn table(report: &Report) -> String {
     let _ = writeln!(
         out,
         "{:<fw$}  {:<tw$}  {:>4}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>12}  {:>8}",
-        "fixture",
-        "tool",
-        "runs",
-        "median s",
-        "min s",
-        "max s",
-        "proofs/s",
-        "CPU s",
-        "peak RSS MiB",
-        "vs zkq"
+        "fixture", "tool", "runs", "median s", "min s", "max s", "proofs/s", "CPU s", "peak RSS MiB", "vs zkq"
     );
     for r in &report.results {
         let rss = r
@@ -76,22 +67,11 @@ pub fn table(report: &Report) -> String {
         let ratio = r
             .ratio_vs_zkq
             .map_or_else(|| "n/a".to_owned(), |x| format!("{x:.2}x"));
-        let cpu = r
-            .cpu_median_s
-            .map_or_else(|| "n/a".to_owned(), |c| format!("{c:.4}"));
+        let cpu = r.cpu_median_s.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.4}"));
         let _ = writeln!(
             out,
             "{:<fw$}  {:<tw$}  {:>4}  {:>9.4}  {:>9.4}  {:>9.4}  {:>9.2}  {:>9}  {:>12}  {:>8}",
-            r.fixture,
-            r.tool,
-            r.runs,
-            r.median_s,
-            r.min_s,
-            r.max_s,
-            r.proofs_per_s,
-            cpu,
-            rss,
-            ratio
+            r.fixture, r.tool, r.runs, r.median_s, r.min_s, r.max_s, r.proofs_per_s, cpu, rss, ratio
         );
     }
     let _ = writeln!(

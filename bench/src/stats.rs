@@ -70,14 +70,10 @@ impl Summary {
 impl Summary {
     /// Sets [`Summary::cpu_median_s`] from per-run CPU times (`None` if any run lacks one).
     pub fn with_cpu(mut self, cpu: &[Option<Duration>]) -> Self {
-        self.cpu_median_s = cpu
-            .iter()
-            .map(|c| c.map(|d| d.as_secs_f64()))
-            .collect::<Option<Vec<f64>>>()
-            .and_then(|mut v| {
-                v.sort_by(f64::total_cmp);
-                (!v.is_empty()).then(|| median_sorted(&v))
-            });
+        self.cpu_median_s = cpu.iter().map(|c| c.map(|d| d.as_secs_f64())).collect::<Option<Vec<f64>>>().and_then(|mut v| {
+            v.sort_by(f64::total_cmp);
+            (!v.is_empty()).then(|| median_sorted(&v))
+        });
         self
     }
 }
@@ -141,18 +137,8 @@ mod tests {
         assert!((rows[0].ratio_vs_zkq.expect("ratio") - 1.0).abs() < 1e-12);
         assert!(Summary::new("f", "zkq", &[], &[]).is_none());
         assert!((rows[0].proofs_per_s - 50.0).abs() < 1e-9);
-        let with = rows[0].clone().with_cpu(&[
-            Some(Duration::from_millis(5)),
-            Some(Duration::from_millis(9)),
-            Some(Duration::from_millis(7)),
-        ]);
+        let with = rows[0].clone().with_cpu(&[Some(Duration::from_millis(5)), Some(Duration::from_millis(9)), Some(Duration::from_millis(7))]);
         assert!((with.cpu_median_s.expect("cpu") - 0.007).abs() < 1e-12);
-        assert_eq!(
-            rows[0]
-                .clone()
-                .with_cpu(&[Some(Duration::from_millis(5)), None])
-                .cpu_median_s,
-            None
-        );
+        assert_eq!(rows[0].clone().with_cpu(&[Some(Duration::from_millis(5)), None]).cpu_median_s, None);
     }
 }

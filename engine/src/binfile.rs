@@ -24,13 +24,7 @@ impl<'a> BinFile<'a> {
     /// Parses the header and section table of `bytes`, expecting `magic`. `name` labels errors.
     pub fn parse(name: &str, bytes: &'a [u8], magic: &[u8; 4]) -> Result<Self, EngineError> {
         if bytes.is_empty() {
-            return Err(EngineError::format(
-                name,
-                format!(
-                    "file is empty (expected a .{} file)",
-                    String::from_utf8_lossy(magic)
-                ),
-            ));
+            return Err(EngineError::format(name, format!("file is empty (expected a .{} file)", String::from_utf8_lossy(magic))));
         }
         let mut r = Reader::new(name, bytes, 0);
         let found = r.bytes(4, "magic")?;
@@ -54,9 +48,7 @@ impl<'a> BinFile<'a> {
             let size = r.u64("section size")?;
             let start = r.pos;
             let declared = size;
-            let size = usize::try_from(size)
-                .ok()
-                .filter(|s| start.checked_add(*s).is_some_and(|e| e <= bytes.len()));
+            let size = usize::try_from(size).ok().filter(|s| start.checked_add(*s).is_some_and(|e| e <= bytes.len()));
             let Some(size) = size else {
                 return Err(EngineError::format(
                     name,
@@ -71,13 +63,7 @@ impl<'a> BinFile<'a> {
             order.push((ty, start..start + size));
             r.pos = start + size;
         }
-        Ok(Self {
-            name: name.to_owned(),
-            bytes,
-            version,
-            sections,
-            order,
-        })
+        Ok(Self { name: name.to_owned(), bytes, version, sections, order })
     }
 
     /// The name used in error messages.
@@ -89,14 +75,8 @@ impl<'a> BinFile<'a> {
     pub fn section(&self, ty: u32) -> Result<&'a [u8], EngineError> {
         match self.sections.get(&ty).map(Vec::as_slice) {
             Some([range]) => Ok(&self.bytes[range.clone()]),
-            Some(_) => Err(EngineError::format(
-                &self.name,
-                format!("section {ty} appears more than once"),
-            )),
-            None => Err(EngineError::format(
-                &self.name,
-                format!("section {ty} is missing"),
-            )),
+            Some(_) => Err(EngineError::format(&self.name, format!("section {ty} appears more than once"))),
+            None => Err(EngineError::format(&self.name, format!("section {ty} is missing"))),
         }
     }
 
@@ -105,20 +85,12 @@ impl<'a> BinFile<'a> {
         let range = self.sections.get(&ty).and_then(|v| v.first()).cloned();
         self.section(ty)?;
         let range = range.unwrap_or(0..0);
-        Ok(Reader {
-            name: format!("{} section {ty}", self.name),
-            bytes: &self.bytes[range],
-            pos: 0,
-            base: 0,
-        })
+        Ok(Reader { name: format!("{} section {ty}", self.name), bytes: &self.bytes[range], pos: 0, base: 0 })
     }
 
     /// `(type, size)` of every section in file order.
     pub fn section_table(&self) -> Vec<(u32, u64)> {
-        self.order
-            .iter()
-            .map(|(t, r)| (*t, r.len() as u64))
-            .collect()
+        self.order.iter().map(|(t, r)| (*t, r.len() as u64)).collect()
     }
 }
 
@@ -135,12 +107,7 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// A cursor at `pos` within `bytes`.
     pub fn new(name: &str, bytes: &'a [u8], pos: usize) -> Self {
-        Self {
-            name: name.to_owned(),
-            bytes,
-            pos,
-            base: 0,
-        }
+        Self { name: name.to_owned(), bytes, pos, base: 0 }
     }
 
     /// Error naming this reader's source.
@@ -150,17 +117,13 @@ impl<'a> Reader<'a> {
 
     /// The next `n` bytes.
     pub fn bytes(&mut self, n: usize, what: &str) -> Result<&'a [u8], EngineError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.bytes.len())
-            .ok_or_else(|| {
-                self.error(format!(
-                    "truncated: {what} needs {n} bytes at offset {} but only {} remain",
-                    self.base + self.pos,
-                    self.bytes.len().saturating_sub(self.pos)
-                ))
-            })?;
+        let end = self.pos.checked_add(n).filter(|e| *e <= self.bytes.len()).ok_or_else(|| {
+            self.error(format!(
+                "truncated: {what} needs {n} bytes at offset {} but only {} remain",
+                self.base + self.pos,
+                self.bytes.len().saturating_sub(self.pos)
+            ))
+        })?;
         let out = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(out)
@@ -188,10 +151,7 @@ impl<'a> Reader<'a> {
     /// Fails unless every byte was consumed.
     pub fn expect_end(&self, what: &str) -> Result<(), EngineError> {
         if self.remaining() != 0 {
-            return Err(self.error(format!(
-                "{} unexpected trailing bytes after {what}",
-                self.remaining()
-            )));
+            return Err(self.error(format!("{} unexpected trailing bytes after {what}", self.remaining())));
         }
         Ok(())
     }

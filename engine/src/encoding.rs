@@ -121,10 +121,7 @@ pub fn g1_from_zkey(bytes: &[u8]) -> Result<G1Affine, PointError> {
 /// verifying-key points, where a bad point would make forged proofs verify).
 pub fn g2_from_zkey(bytes: &[u8], check_subgroup: bool) -> Result<G2Affine, PointError> {
     let x = Fq2::new(fq_mont(&bytes[..N8])?, fq_mont(&bytes[N8..2 * N8])?);
-    let y = Fq2::new(
-        fq_mont(&bytes[2 * N8..3 * N8])?,
-        fq_mont(&bytes[3 * N8..4 * N8])?,
-    );
+    let y = Fq2::new(fq_mont(&bytes[2 * N8..3 * N8])?, fq_mont(&bytes[3 * N8..4 * N8])?);
     if x.is_zero() && y.is_zero() {
         return Ok(G2Affine::zero());
     }
@@ -247,22 +244,13 @@ mod tests {
     fn decimal_round_trip_and_range() {
         let x = -Fr::one();
         let s = field_to_decimal(&x);
-        assert_eq!(
-            s,
-            "21888242871839275222246405745257275088548364400416034343698204186575808495616"
-        );
+        assert_eq!(s, "21888242871839275222246405745257275088548364400416034343698204186575808495616");
         assert_eq!(field_from_decimal::<Fr>(&s), Ok(x));
         let r = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
         assert_eq!(field_from_decimal::<Fr>(r), Err(DecimalError::OutOfRange));
-        assert_eq!(
-            field_from_decimal::<Fr>("12a"),
-            Err(DecimalError::NotDecimal)
-        );
+        assert_eq!(field_from_decimal::<Fr>("12a"), Err(DecimalError::NotDecimal));
         assert_eq!(field_from_decimal::<Fr>(""), Err(DecimalError::NotDecimal));
-        assert_eq!(
-            field_from_decimal::<Fr>("-1"),
-            Err(DecimalError::NotDecimal)
-        );
+        assert_eq!(field_from_decimal::<Fr>("-1"), Err(DecimalError::NotDecimal));
     }
 
     #[test]
@@ -275,24 +263,14 @@ mod tests {
         assert_eq!(g1_from_zkey(&[0u8; 64]), Ok(G1Affine::zero()));
         bytes[40] ^= 1;
         assert_eq!(g1_from_zkey(&bytes), Err(PointError::NotOnCurve));
-        assert_eq!(
-            g1_from_zkey(&[0xffu8; 64]),
-            Err(PointError::CoordinateOutOfRange)
-        );
+        assert_eq!(g1_from_zkey(&[0xffu8; 64]), Err(PointError::CoordinateOutOfRange));
     }
 
     #[test]
     fn primes_are_recognised() {
-        assert!(prime_matches::<Fr>(
-            &field_to_canonical_le(&Fr::zero())[..0]
-                .iter()
-                .copied()
-                .chain(Fr::MODULUS.to_bytes_le())
-                .collect::<Vec<_>>()
-        ));
-        assert_eq!(
-            describe_prime(&Fq::MODULUS.to_bytes_le()),
-            "BN254 base field q"
-        );
+        assert!(prime_matches::<Fr>(&field_to_canonical_le(&Fr::zero())[..0].iter().copied().chain(
+            Fr::MODULUS.to_bytes_le()
+        ).collect::<Vec<_>>()));
+        assert_eq!(describe_prime(&Fq::MODULUS.to_bytes_le()), "BN254 base field q");
     }
 }

@@ -75,9 +75,9 @@ impl EngineError {
     pub fn class(&self) -> ErrorClass {
         match self {
             EngineError::Io { .. } => ErrorClass::Io,
-            EngineError::Format { .. }
-            | EngineError::WrongCurve { .. }
-            | EngineError::WitnessLength { .. } => ErrorClass::BadInput,
+            EngineError::Format { .. } | EngineError::WrongCurve { .. } | EngineError::WitnessLength { .. } => {
+                ErrorClass::BadInput
+            }
             EngineError::Unsatisfied { .. } => ErrorClass::Unsatisfied,
             EngineError::Kernel(KernelError::InvalidInput(_)) => ErrorClass::BadInput,
             EngineError::Kernel(_) => ErrorClass::Backend,
@@ -86,9 +86,6 @@ impl EngineError {
 
     /// A [`EngineError::Format`] error.
     pub fn format(source_name: impl Into<String>, what: impl Into<String>) -> Self {
-        EngineError::Format {
-            source_name: source_name.into(),
-            what: what.into(),
-        }
+        EngineError::Format { source_name: source_name.into(), what: what.into() }
     }
 }

@@ -11,17 +11,11 @@ pub struct Fixture {
 }
 
 /// 39 constraints, 3 public inputs and 4 outputs (nPublic 7), domain 2^6.
-pub const MULTI_PUBLIC: Fixture = Fixture {
-    name: "multi_public",
-};
+pub const MULTI_PUBLIC: Fixture = Fixture { name: "multi_public" };
 /// 3,647 constraints: a depth-7 Merkle inclusion proof with circomlib's Poseidon, domain 2^12.
-pub const POSEIDON_MERKLE: Fixture = Fixture {
-    name: "poseidon_merkle",
-};
+pub const POSEIDON_MERKLE: Fixture = Fixture { name: "poseidon_merkle" };
 /// 4,200 multiplication constraints, domain 2^13.
-pub const MUL_CHAIN_4K: Fixture = Fixture {
-    name: "mul_chain_4k",
-};
+pub const MUL_CHAIN_4K: Fixture = Fixture { name: "mul_chain_4k" };
 /// Every fixture, smallest first.
 pub const ALL: [Fixture; 3] = [MULTI_PUBLIC, POSEIDON_MERKLE, MUL_CHAIN_4K];
 

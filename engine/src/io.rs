@@ -27,11 +27,7 @@ impl std::ops::Deref for FileBytes {
 
 /// Maps `path` read-only. Large zkeys are read in place rather than copied.
 pub fn map_file(path: &Path) -> Result<FileBytes, EngineError> {
-    let io_err = |action, source| EngineError::Io {
-        path: path.to_owned(),
-        action,
-        source,
-    };
+    let io_err = |action, source| EngineError::Io { path: path.to_owned(), action, source };
     let file = File::open(path).map_err(|e| io_err("open", e))?;
     let len = file.metadata().map_err(|e| io_err("stat", e))?.len();
     if len == 0 {
@@ -49,19 +45,12 @@ pub fn map_file(path: &Path) -> Result<FileBytes, EngineError> {
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename.
 /// A crash or error never leaves a half-written `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
-    let io_err = |action, source| EngineError::Io {
-        path: path.to_owned(),
-        action,
-        source,
-    };
+    let io_err = |action, source| EngineError::Io { path: path.to_owned(), action, source };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => std::path::PathBuf::from("."),
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.zkq-tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = File::create(&tmp).map_err(|e| io_err("create", e))?;

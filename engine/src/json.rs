@@ -30,8 +30,7 @@ impl Doc<'_> {
     }
 
     fn field<'v>(&self, v: &'v Value, key: &str) -> Result<&'v Value, EngineError> {
-        v.get(key)
-            .ok_or_else(|| self.err(format!("missing field `{key}`")))
+        v.get(key).ok_or_else(|| self.err(format!("missing field `{key}`")))
     }
 
     fn array<'v>(&self, v: &'v Value, len: usize, at: &str) -> Result<&'v Vec<Value>, EngineError> {
@@ -43,18 +42,13 @@ impl Doc<'_> {
     }
 
     fn fe<F: PrimeField>(&self, v: &Value, at: &str) -> Result<F, EngineError> {
-        let s = v
-            .as_str()
-            .ok_or_else(|| self.err(format!("`{at}` is not a decimal string")))?;
+        let s = v.as_str().ok_or_else(|| self.err(format!("`{at}` is not a decimal string")))?;
         field_from_decimal::<F>(s).map_err(|e| self.err(format!("`{at}`: {e}")))
     }
 
     fn fq2(&self, v: &Value, at: &str) -> Result<Fq2, EngineError> {
         let a = self.array(v, 2, at)?;
-        Ok(Fq2::new(
-            self.fe(&a[0], &format!("{at}[0]"))?,
-            self.fe(&a[1], &format!("{at}[1]"))?,
-        ))
+        Ok(Fq2::new(self.fe(&a[0], &format!("{at}[0]"))?, self.fe(&a[1], &format!("{at}[1]"))?))
     }
 
     fn g1(&self, v: &Value, at: &str) -> Result<G1Affine, EngineError> {
@@ -144,12 +138,7 @@ pub fn proof_to_json(p: &Proof) -> Value {
 
 /// `public.json`.
 pub fn public_to_json(public: &[Fr]) -> Value {
-    Value::Array(
-        public
-            .iter()
-            .map(|x| Value::String(field_to_decimal(x)))
-            .collect(),
-    )
+    Value::Array(public.iter().map(|x| Value::String(field_to_decimal(x))).collect())
 }
 
 /// `verification_key.json`, with `vk_alphabeta_12 = e(α, β)` as snarkjs exports it.
@@ -170,8 +159,7 @@ pub fn verifying_key_to_json(vk: &VerifyingKey) -> Value {
 }
 
 fn parse_json(name: &str, bytes: &[u8]) -> Result<Value, EngineError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| EngineError::format(name, format!("invalid JSON: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| EngineError::format(name, format!("invalid JSON: {e}")))
 }
 
 /// Parses `proof.json` (snarkjs or rapidsnark; rapidsnark omits `curve`).
@@ -183,23 +171,14 @@ pub fn proof_from_json(name: &str, v: &Value) -> Result<Proof, EngineError> {
     if v.get("curve").is_some() {
         d.expect_str(v, "curve", "bn128")?;
     }
-    Ok(Proof {
-        a: d.g1(d.field(v, "pi_a")?, "pi_a")?,
-        b: d.g2(d.field(v, "pi_b")?, "pi_b")?,
-        c: d.g1(d.field(v, "pi_c")?, "pi_c")?,
-    })
+    Ok(Proof { a: d.g1(d.field(v, "pi_a")?, "pi_a")?, b: d.g2(d.field(v, "pi_b")?, "pi_b")?, c: d.g1(d.field(v, "pi_c")?, "pi_c")? })
 }
 
 /// Parses `public.json`.
 pub fn public_from_json(name: &str, v: &Value) -> Result<Vec<Fr>, EngineError> {
     let d = Doc { name };
-    let a = v
-        .as_array()
-        .ok_or_else(|| d.err("expected a JSON array of decimal strings"))?;
-    a.iter()
-        .enumerate()
-        .map(|(i, x)| d.fe(x, &format!("[{i}]")))
-        .collect()
+    let a = v.as_array().ok_or_else(|| d.err("expected a JSON array of decimal strings"))?;
+    a.iter().enumerate().map(|(i, x)| d.fe(x, &format!("[{i}]"))).collect()
 }
 
 /// Parses `verification_key.json`.
@@ -207,27 +186,15 @@ pub fn verifying_key_from_json(name: &str, v: &Value) -> Result<VerifyingKey, En
     let d = Doc { name };
     d.expect_str(v, "protocol", "groth16")?;
     d.expect_str(v, "curve", "bn128")?;
-    let ic_v = d
-        .field(v, "IC")?
-        .as_array()
-        .ok_or_else(|| d.err("`IC` is not an array"))?;
+    let ic_v = d.field(v, "IC")?.as_array().ok_or_else(|| d.err("`IC` is not an array"))?;
     if ic_v.is_empty() {
         return Err(d.err("`IC` is empty"));
     }
-    let ic = ic_v
-        .iter()
-        .enumerate()
-        .map(|(i, p)| d.g1(p, &format!("IC[{i}]")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let ic = ic_v.iter().enumerate().map(|(i, p)| d.g1(p, &format!("IC[{i}]"))).collect::<Result<Vec<_>, _>>()?;
     if let Some(n) = v.get("nPublic") {
-        let n = n
-            .as_u64()
-            .ok_or_else(|| d.err("`nPublic` is not a non-negative integer"))?;
+        let n = n.as_u64().ok_or_else(|| d.err("`nPublic` is not a non-negative integer"))?;
         if n.checked_add(1) != Some(ic.len() as u64) {
-            return Err(d.err(format!(
-                "`nPublic` is {n} but `IC` has {} points (expected nPublic + 1)",
-                ic.len()
-            )));
+            return Err(d.err(format!("`nPublic` is {n} but `IC` has {} points (expected nPublic + 1)", ic.len())));
         }
     }
     Ok(VerifyingKey {

@@ -34,16 +34,11 @@ impl Randomness {
     /// bits so the bias modulo the 254-bit order is negligible (< 2^-250).
     pub fn from_os() -> Result<Self, EngineError> {
         let mut bytes = [0u8; 128];
-        getrandom::getrandom(&mut bytes).map_err(|e| {
-            EngineError::Kernel(zkq_kernels::KernelError::Unavailable {
-                backend: "os-rng".into(),
-                reason: format!("the OS random number generator failed: {e}"),
-            })
-        })?;
-        Ok(Self {
-            r: Fr::from_le_bytes_mod_order(&bytes[..64]),
-            s: Fr::from_le_bytes_mod_order(&bytes[64..]),
-        })
+        getrandom::getrandom(&mut bytes).map_err(|e| EngineError::Kernel(zkq_kernels::KernelError::Unavailable {
+            backend: "os-rng".into(),
+            reason: format!("the OS random number generator failed: {e}"),
+        }))?;
+        Ok(Self { r: Fr::from_le_bytes_mod_order(&bytes[..64]), s: Fr::from_le_bytes_mod_order(&bytes[64..]) })
     }
 }
 
@@ -123,11 +118,7 @@ pub struct Prover {
     backend: Arc<dyn Backend>,
 }
 
-fn timed<T>(
-    name: &'static str,
-    slot: &mut Duration,
-    f: impl FnOnce() -> Result<T, EngineError>,
-) -> Result<T, EngineError> {
+fn timed<T>(name: &'static str, slot: &mut Duration, f: impl FnOnce() -> Result<T, EngineError>) -> Result<T, EngineError> {
     let _span = tracing::info_span!("phase", name).entered();
     let start = Instant::now();
     let out = f();
@@ -138,9 +129,7 @@ fn timed<T>(
 
 /// Joins a scoped thread, re-raising its panic (if any) on this thread.
 fn join_or_resume<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 impl Prover {
@@ -169,15 +158,8 @@ impl Prover {
     }
 
     /// Proves every witness with fresh OS randomness.
-    pub fn prove_batch(
-        &self,
-        pk: &ProvingKey,
-        witnesses: &[Witness],
-    ) -> Result<BatchOutput, EngineError> {
-        let randomness = witnesses
-            .iter()
-            .map(|_| Randomness::from_os())
-            .collect::<Result<Vec<_>, _>>()?;
+    pub fn prove_batch(&self, pk: &ProvingKey, witnesses: &[Witness]) -> Result<BatchOutput, EngineError> {
+        let randomness = witnesses.iter().map(|_| Randomness::from_os()).collect::<Result<Vec<_>, _>>()?;
         self.prove_batch_with_randomness(pk, witnesses, &randomness)
     }
 
@@ -190,14 +172,7 @@ impl Prover {
         randomness: &[Randomness],
     ) -> Result<BatchOutput, EngineError> {
         if witnesses.len() != randomness.len() {
-            return Err(EngineError::format(
-                "prove_batch",
-                format!(
-                    "{} witnesses but {} randomness pairs",
-                    witnesses.len(),
-                    randomness.len()
-                ),
-            ));
+            return Err(EngineError::format("prove_batch", format!("{} witnesses but {} randomness pairs", witnesses.len(), randomness.len())));
         }
         for w in witnesses {
             w.check_shape(pk.n_vars)?;
@@ -214,8 +189,7 @@ impl Prover {
         // MSM call already spreads its vectors over the cores). On a backend that places G2
         // on the host (the WebGPU backend's default), the G2 MSM runs on the CPU while the
         // device proves the G1 side.
-        let (mut h_time, mut c_time, mut b2_time) =
-            (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        let (mut h_time, mut c_time, mut b2_time) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
         let parent = tracing::Span::current();
         let (h_acc, b2, rest) = std::thread::scope(|scope| {
             let h_thread = scope.spawn(|| {
@@ -230,33 +204,19 @@ impl Prover {
                 let _parent = parent.enter();
                 timed("compute B in G2", &mut b2_time, || {
                     let acc = backend.msm_g2(&pk.b_g2_query, &full)?;
-                    Ok(acc
-                        .into_iter()
-                        .zip(randomness)
-                        .map(|(acc, rs)| acc + pk.vk.beta_g2 + pk.vk.delta_g2 * rs.s)
-                        .collect::<Vec<G2Projective>>())
+                    Ok(acc.into_iter().zip(randomness).map(|(acc, rs)| acc + pk.vk.beta_g2 + pk.vk.delta_g2 * rs.s).collect::<Vec<G2Projective>>())
                 })
             });
             let rest = (|| {
                 let a = timed("compute A", &mut t.compute_a, || {
                     let acc = backend.msm_g1(&pk.a_query, &full)?;
-                    Ok(acc
-                        .into_iter()
-                        .zip(randomness)
-                        .map(|(acc, rs)| acc + pk.vk.alpha_g1 + pk.delta_g1 * rs.r)
-                        .collect::<Vec<G1Projective>>())
+                    Ok(acc.into_iter().zip(randomness).map(|(acc, rs)| acc + pk.vk.alpha_g1 + pk.delta_g1 * rs.r).collect::<Vec<G1Projective>>())
                 })?;
                 let b1 = timed("compute B in G1", &mut t.compute_b_g1, || {
                     let acc = backend.msm_g1(&pk.b_g1_query, &full)?;
-                    Ok(acc
-                        .into_iter()
-                        .zip(randomness)
-                        .map(|(acc, rs)| acc + pk.beta_g1 + pk.delta_g1 * rs.s)
-                        .collect::<Vec<G1Projective>>())
+                    Ok(acc.into_iter().zip(randomness).map(|(acc, rs)| acc + pk.beta_g1 + pk.delta_g1 * rs.s).collect::<Vec<G1Projective>>())
                 })?;
-                let c_acc = timed("compute C", &mut c_time, || {
-                    Ok(backend.msm_g1(&pk.c_query, &private)?)
-                })?;
+                let c_acc = timed("compute C", &mut c_time, || Ok(backend.msm_g1(&pk.c_query, &private)?))?;
                 Ok::<_, EngineError>((a, b1, c_acc))
             })();
             let h_acc = join_or_resume(h_thread);
@@ -281,21 +241,8 @@ impl Prover {
         let a = G1Projective::normalize_batch(&a);
         let b2 = G2Projective::normalize_batch(&b2);
         let c = G1Projective::normalize_batch(&c);
-        let proofs = (0..witnesses.len())
-            .map(|k| Proof {
-                a: a[k],
-                b: b2[k],
-                c: c[k],
-            })
-            .collect();
-        let public_signals = witnesses
-            .iter()
-            .map(|w| w.public_signals(pk.n_public).to_vec())
-            .collect();
-        Ok(BatchOutput {
-            proofs,
-            public_signals,
-            timings: t,
-        })
+        let proofs = (0..witnesses.len()).map(|k| Proof { a: a[k], b: b2[k], c: c[k] }).collect();
+        let public_signals = witnesses.iter().map(|w| w.public_signals(pk.n_public).to_vec()).collect();
+        Ok(BatchOutput { proofs, public_signals, timings: t })
     }
 }

@@ -31,18 +31,10 @@ fn matrix_times_witness(coefficients: &[Coefficient], w: &[Fr], n: usize) -> Vec
 
 /// The `h` evaluations for each witness of a batch. The witnesses' shapes must already be
 /// checked against the key. The 6 NTTs per witness go to the backend as one batched call.
-pub fn h_evaluations(
-    backend: &dyn Backend,
-    pk: &ProvingKey,
-    witnesses: &[&[Fr]],
-) -> Result<Vec<Vec<Fr>>, EngineError> {
+pub fn h_evaluations(backend: &dyn Backend, pk: &ProvingKey, witnesses: &[&[Fr]]) -> Result<Vec<Vec<Fr>>, EngineError> {
     let n = pk.domain_size;
-    let shift = Fr::get_root_of_unity(2 * n as u64).ok_or_else(|| {
-        EngineError::format(
-            "proving key",
-            format!("no 2n-th root of unity for domain {n}"),
-        )
-    })?;
+    let shift = Fr::get_root_of_unity(2 * n as u64)
+        .ok_or_else(|| EngineError::format("proving key", format!("no 2n-th root of unity for domain {n}")))?;
     // a, b, c per witness, laid out [a0, b0, c0, a1, b1, c1, …].
     let mut abc: Vec<Vec<Fr>> = {
         let _span = tracing::info_span!("build a, b, c").entered();
@@ -70,10 +62,7 @@ pub fn h_evaluations(
             let (a, rest) = v.split_at_mut(1);
             let (b, c) = rest.split_at_mut(1);
             let mut h = std::mem::take(&mut a[0]);
-            h.par_iter_mut()
-                .zip(&b[0])
-                .zip(&c[0])
-                .for_each(|((x, y), z)| *x = *x * y - z);
+            h.par_iter_mut().zip(&b[0]).zip(&c[0]).for_each(|((x, y), z)| *x = *x * y - z);
             h
         })
         .collect())

@@ -56,10 +56,7 @@ impl R1cs {
     pub fn parse(name: &str, bytes: &[u8]) -> Result<Self, EngineError> {
         let file = BinFile::parse(name, bytes, b"r1cs")?;
         if file.version != 1 {
-            return Err(EngineError::format(
-                name,
-                format!("unsupported r1cs version {} (expected 1)", file.version),
-            ));
+            return Err(EngineError::format(name, format!("unsupported r1cs version {} (expected 1)", file.version)));
         }
         let mut h = file.reader(1)?;
         let fs = h.u32("field size")? as usize;
@@ -67,10 +64,7 @@ impl R1cs {
         if fs != N8 || !encoding::prime_matches::<Fr>(prime) {
             return Err(EngineError::WrongCurve {
                 source_name: name.to_owned(),
-                what: format!(
-                    "r1cs prime is {} ({fs} bytes)",
-                    encoding::describe_prime(prime)
-                ),
+                what: format!("r1cs prime is {} ({fs} bytes)", encoding::describe_prime(prime)),
             });
         }
         let n_wires = h.u32("nWires")? as usize;
@@ -80,10 +74,7 @@ impl R1cs {
         let n_labels = h.u64("nLabels")?;
         let m = h.u32("mConstraints")? as usize;
         if n_pub_out + n_pub_in + n_prv_in + 1 > n_wires {
-            return Err(h.error(format!(
-                "{} declared inputs and outputs exceed nWires {n_wires}",
-                n_pub_out + n_pub_in + n_prv_in
-            )));
+            return Err(h.error(format!("{} declared inputs and outputs exceed nWires {n_wires}", n_pub_out + n_pub_in + n_prv_in)));
         }
         let mut r = file.reader(2)?;
         // Each constraint takes at least 12 bytes: never pre-allocate more than the data allows.
@@ -92,24 +83,17 @@ impl R1cs {
             let lc = |r: &mut Reader<'_>, which: &str| -> Result<LinearCombination, EngineError> {
                 let n = r.u32("term count")? as usize;
                 if n > r.remaining() / (4 + N8) {
-                    return Err(r.error(format!(
-                        "constraint {i} {which}: {n} terms do not fit in the section"
-                    )));
+                    return Err(r.error(format!("constraint {i} {which}: {n} terms do not fit in the section")));
                 }
                 (0..n)
                     .map(|_| {
                         let wire = r.u32("wire id")?;
                         if wire as usize >= n_wires {
-                            return Err(r.error(format!(
-                                "constraint {i} {which}: wire {wire} ≥ nWires {n_wires}"
-                            )));
+                            return Err(r.error(format!("constraint {i} {which}: wire {wire} ≥ nWires {n_wires}")));
                         }
                         let v = r.bytes(N8, "coefficient")?;
-                        let v = encoding::field_from_canonical_le::<Fr>(v).ok_or_else(|| {
-                            r.error(format!(
-                                "constraint {i} {which}: coefficient is not below the modulus"
-                            ))
-                        })?;
+                        let v = encoding::field_from_canonical_le::<Fr>(v)
+                            .ok_or_else(|| r.error(format!("constraint {i} {which}: coefficient is not below the modulus")))?;
                         Ok((wire, v))
                     })
                     .collect()
@@ -120,14 +104,7 @@ impl R1cs {
             constraints.push(Constraint { a, b, c });
         }
         r.expect_end("the last constraint")?;
-        Ok(Self {
-            n_wires,
-            n_pub_out,
-            n_pub_in,
-            n_prv_in,
-            n_labels,
-            constraints,
-        })
+        Ok(Self { n_wires, n_pub_out, n_pub_in, n_prv_in, n_labels, constraints })
     }
 
     /// Reads a `.r1cs` file.
@@ -140,21 +117,10 @@ impl R1cs {
     /// witness of the wrong length fails at constraint 0 (or is `Ok` only for an empty system).
     pub fn check_satisfied(&self, w: &[Fr]) -> Result<(), usize> {
         if w.len() != self.n_wires {
-            return if self.constraints.is_empty() {
-                Ok(())
-            } else {
-                Err(0)
-            };
+            return if self.constraints.is_empty() { Ok(()) } else { Err(0) };
         }
-        let eval = |lc: &LinearCombination| {
-            lc.iter()
-                .fold(Fr::zero(), |acc, (i, v)| acc + *v * w[*i as usize])
-        };
-        match self
-            .constraints
-            .iter()
-            .position(|k| eval(&k.a) * eval(&k.b) != eval(&k.c))
-        {
+        let eval = |lc: &LinearCombination| lc.iter().fold(Fr::zero(), |acc, (i, v)| acc + *v * w[*i as usize]);
+        match self.constraints.iter().position(|k| eval(&k.a) * eval(&k.b) != eval(&k.c)) {
             None => Ok(()),
             Some(i) => Err(i),
         }

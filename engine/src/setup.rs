@@ -115,13 +115,7 @@ impl ToxicWaste {
             }
             unreachable!("2^32 consecutive SHA-256 outputs reduced to zero")
         };
-        Self {
-            tau: derive("tau"),
-            alpha: derive("alpha"),
-            beta: derive("beta"),
-            gamma: derive("gamma"),
-            delta: derive("delta"),
-        }
+        Self { tau: derive("tau"), alpha: derive("alpha"), beta: derive("beta"), gamma: derive("gamma"), delta: derive("delta") }
     }
 
     /// Derives the toxic waste from a seed written in hex (`0x` prefix optional). Same caveat
@@ -129,13 +123,9 @@ impl ToxicWaste {
     pub fn from_hex_seed(hex_seed: &str) -> Result<Self, EngineError> {
         let digits = hex_seed.strip_prefix("0x").unwrap_or(hex_seed);
         if digits.is_empty() {
-            return Err(EngineError::format(
-                "--seed",
-                "the seed is empty (give at least one hex byte)",
-            ));
+            return Err(EngineError::format("--seed", "the seed is empty (give at least one hex byte)"));
         }
-        let seed = hex::decode(digits)
-            .map_err(|e| EngineError::format("--seed", format!("not a hex string: {e}")))?;
+        let seed = hex::decode(digits).map_err(|e| EngineError::format("--seed", format!("not a hex string: {e}")))?;
         Ok(Self::from_seed(&seed))
     }
 
@@ -174,10 +164,7 @@ impl SetupShape {
         let n_vars = r1cs.n_wires;
         let m = r1cs.constraints.len();
         if n_public + 1 > n_vars {
-            return Err(EngineError::format(
-                ERR_SOURCE,
-                format!("nPublic {n_public} + 1 exceeds nWires {n_vars}"),
-            ));
+            return Err(EngineError::format(ERR_SOURCE, format!("nPublic {n_public} + 1 exceeds nWires {n_vars}")));
         }
         // snarkjs: 2^(⌊log₂(m + nPublic)⌋ + 1), at least 2.
         let rows = m + n_public + 1;
@@ -188,17 +175,9 @@ impl SetupShape {
             )
         })?;
         if u32::try_from(n_vars).is_err() {
-            return Err(EngineError::format(
-                ERR_SOURCE,
-                format!("nWires {n_vars} does not fit in 32 bits"),
-            ));
+            return Err(EngineError::format(ERR_SOURCE, format!("nWires {n_vars} does not fit in 32 bits")));
         }
-        Ok(Self {
-            n_vars,
-            n_public,
-            n_constraints: m,
-            domain_size,
-        })
+        Ok(Self { n_vars, n_public, n_constraints: m, domain_size })
     }
 }
 
@@ -224,25 +203,13 @@ fn qap_at_tau(r1cs: &R1cs, shape: &SetupShape, lagrange: &[Fr]) -> Result<QapAtT
     let n_terms: usize = r1cs.constraints.iter().map(|k| k.a.len() + k.b.len()).sum();
     let mut entries = Vec::with_capacity(n_terms + shape.n_public + 1);
     let bad_wire = |row: usize, which: &str, wire: u32| {
-        EngineError::format(
-            ERR_SOURCE,
-            format!(
-                "constraint {row} {which}: wire {wire} ≥ nWires {}",
-                shape.n_vars
-            ),
-        )
+        EngineError::format(ERR_SOURCE, format!("constraint {row} {which}: wire {wire} ≥ nWires {}", shape.n_vars))
     };
     for (row, k) in r1cs.constraints.iter().enumerate() {
         let l = lagrange[row];
-        for (matrix, which, lc, acc) in [
-            (0u32, "A", &k.a, &mut u),
-            (1, "B", &k.b, &mut v),
-            (2, "C", &k.c, &mut w),
-        ] {
+        for (matrix, which, lc, acc) in [(0u32, "A", &k.a, &mut u), (1, "B", &k.b, &mut v), (2, "C", &k.c, &mut w)] {
             for &(wire, coefficient) in lc {
-                let slot = acc
-                    .get_mut(wire as usize)
-                    .ok_or_else(|| bad_wire(row, which, wire))?;
+                let slot = acc.get_mut(wire as usize).ok_or_else(|| bad_wire(row, which, wire))?;
                 *slot += coefficient * l;
                 if matrix < 2 {
                     entries.push((matrix, row as u32, wire, coefficient));
@@ -263,9 +230,7 @@ fn qap_at_tau(r1cs: &R1cs, shape: &SetupShape, lagrange: &[Fr]) -> Result<QapAtT
 fn lagrange_at(tau: Fr, points: &[Fr], scale: Fr) -> Vec<Fr> {
     let mut out: Vec<Fr> = points.par_iter().map(|x| tau - x).collect();
     batch_inversion(&mut out);
-    out.par_iter_mut()
-        .zip(points)
-        .for_each(|(d, x)| *d *= scale * x);
+    out.par_iter_mut().zip(points).for_each(|(d, x)| *d *= scale * x);
     out
 }
 
@@ -273,15 +238,13 @@ fn lagrange_at(tau: Fr, points: &[Fr], scale: Fr) -> Vec<Fr> {
 fn geometric(start: Fr, step: Fr, len: usize) -> Vec<Fr> {
     const CHUNK: usize = 1 << 12;
     let mut out = vec![Fr::zero(); len];
-    out.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            let mut x = start * step.pow([(c * CHUNK) as u64]);
-            for slot in chunk {
-                *slot = x;
-                x *= step;
-            }
-        });
+    out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+        let mut x = start * step.pow([(c * CHUNK) as u64]);
+        for slot in chunk {
+            *slot = x;
+            x *= step;
+        }
+    });
     out
 }
 
@@ -314,19 +277,13 @@ impl ZkeyWriter {
 fn put_g1s(out: &mut Vec<u8>, points: &[G1Affine]) {
     let start = out.len();
     out.resize(start + points.len() * G1_BYTES, 0);
-    out[start..]
-        .par_chunks_exact_mut(G1_BYTES)
-        .zip(points)
-        .for_each(|(dst, p)| dst.copy_from_slice(&encoding::g1_to_zkey(p)));
+    out[start..].par_chunks_exact_mut(G1_BYTES).zip(points).for_each(|(dst, p)| dst.copy_from_slice(&encoding::g1_to_zkey(p)));
 }
 
 fn put_g2s(out: &mut Vec<u8>, points: &[G2Affine]) {
     let start = out.len();
     out.resize(start + points.len() * G2_BYTES, 0);
-    out[start..]
-        .par_chunks_exact_mut(G2_BYTES)
-        .zip(points)
-        .for_each(|(dst, p)| dst.copy_from_slice(&encoding::g2_to_zkey(p)));
+    out[start..].par_chunks_exact_mut(G2_BYTES).zip(points).for_each(|(dst, p)| dst.copy_from_slice(&encoding::g2_to_zkey(p)));
 }
 
 /// A zkey value: `v·R² mod r`, i.e. the Montgomery representation of `v·R`.
@@ -340,88 +297,49 @@ fn coefficient_bytes(v: &Fr) -> [u8; N8] {
 pub fn dev_setup(r1cs: &R1cs, waste: &ToxicWaste) -> Result<Vec<u8>, EngineError> {
     let shape = SetupShape::of(r1cs)?;
     let n = shape.domain_size;
-    let ToxicWaste {
-        tau,
-        alpha,
-        beta,
-        gamma,
-        delta,
-    } = *waste;
+    let ToxicWaste { tau, alpha, beta, gamma, delta } = *waste;
     let (Some(gamma_inv), Some(delta_inv)) = (gamma.inverse(), delta.inverse()) else {
         return Err(EngineError::format(ERR_SOURCE, "γ and δ must be non-zero"));
     };
     let _span = tracing::info_span!("dev setup", n_vars = shape.n_vars, domain = n).entered();
-    let (omega, omega_2n) = match (
-        Fr::get_root_of_unity(n as u64),
-        Fr::get_root_of_unity(2 * n as u64),
-    ) {
+    let (omega, omega_2n) = match (Fr::get_root_of_unity(n as u64), Fr::get_root_of_unity(2 * n as u64)) {
         (Some(w), Some(w2)) if w2.square() == w => (w, w2),
-        _ => {
-            return Err(EngineError::format(
-                ERR_SOURCE,
-                format!("no consistent roots of unity for domain {n}"),
-            ))
-        }
+        _ => return Err(EngineError::format(ERR_SOURCE, format!("no consistent roots of unity for domain {n}"))),
     };
     let tau_n = tau.pow([n as u64]);
     let t_tau = tau_n - Fr::one();
     let t2_tau = t_tau * (tau_n + Fr::one()); // τ^{2n} − 1
     if t2_tau.is_zero() {
-        return Err(EngineError::format(
-            ERR_SOURCE,
-            "τ is a 2n-th root of unity; choose another seed",
-        ));
+        return Err(EngineError::format(ERR_SOURCE, "τ is a 2n-th root of unity; choose another seed"));
     }
     let n_fr = Fr::from(n as u64);
     let (Some(n_inv), Some(two_n_inv)) = (n_fr.inverse(), (n_fr + n_fr).inverse()) else {
-        return Err(EngineError::format(
-            ERR_SOURCE,
-            "domain size is zero in the field",
-        ));
+        return Err(EngineError::format(ERR_SOURCE, "domain size is zero in the field"));
     };
 
     let (lagrange, h_scalars) = {
         let _span = tracing::info_span!("lagrange bases").entered();
         let lagrange = lagrange_at(tau, &geometric(Fr::one(), omega, n), t_tau * n_inv);
         // ℓ_{2j+1}(τ)/δ for j < n: the points x_j = ω₂ₙ·ωʲ.
-        let h = lagrange_at(
-            tau,
-            &geometric(omega_2n, omega, n),
-            t2_tau * two_n_inv * delta_inv,
-        );
+        let h = lagrange_at(tau, &geometric(omega_2n, omega, n), t2_tau * two_n_inv * delta_inv);
         (lagrange, h)
     };
     let QapAtTau { u, v, w, entries } = qap_at_tau(r1cs, &shape, &lagrange)?;
     let first_private = shape.n_public + 1;
     let combined = |i: usize| beta * u[i] + alpha * v[i] + w[i];
-    let ic_scalars: Vec<Fr> = (0..first_private)
-        .map(|i| combined(i) * gamma_inv)
-        .collect();
-    let c_scalars: Vec<Fr> = (first_private..shape.n_vars)
-        .into_par_iter()
-        .map(|i| combined(i) * delta_inv)
-        .collect();
+    let ic_scalars: Vec<Fr> = (0..first_private).map(|i| combined(i) * gamma_inv).collect();
+    let c_scalars: Vec<Fr> = (first_private..shape.n_vars).into_par_iter().map(|i| combined(i) * delta_inv).collect();
 
     // All G1 scalars in one batch against one table: header (α, β, δ), IC, A, B1, C, H.
-    let g1_scalars: Vec<Fr> = [
-        &[alpha, beta, delta][..],
-        &ic_scalars,
-        &u,
-        &v,
-        &c_scalars,
-        &h_scalars,
-    ]
-    .concat();
+    let g1_scalars: Vec<Fr> = [&[alpha, beta, delta][..], &ic_scalars, &u, &v, &c_scalars, &h_scalars].concat();
     let g1 = {
         let _span = tracing::info_span!("G1 points", count = g1_scalars.len()).entered();
-        BatchMulPreprocessing::new(G1Projective::generator(), g1_scalars.len())
-            .batch_mul(&g1_scalars)
+        BatchMulPreprocessing::new(G1Projective::generator(), g1_scalars.len()).batch_mul(&g1_scalars)
     };
     let g2_scalars: Vec<Fr> = [&[beta, gamma, delta][..], &v].concat();
     let g2 = {
         let _span = tracing::info_span!("G2 points", count = g2_scalars.len()).entered();
-        BatchMulPreprocessing::new(G2Projective::generator(), g2_scalars.len())
-            .batch_mul(&g2_scalars)
+        BatchMulPreprocessing::new(G2Projective::generator(), g2_scalars.len()).batch_mul(&g2_scalars)
     };
     let (g1_head, rest) = g1.split_at(3);
     let (ic, rest) = rest.split_at(ic_scalars.len());
@@ -433,14 +351,9 @@ pub fn dev_setup(r1cs: &R1cs, waste: &ToxicWaste) -> Result<Vec<u8>, EngineError
     let _span = tracing::info_span!("encode").entered();
     let size = 4096 + entries.len() * (12 + N8) + (g1.len() * G1_BYTES) + g2.len() * G2_BYTES;
     let mut z = ZkeyWriter::new(10, size);
-    z.section(section::HEADER, |o| {
-        o.extend_from_slice(&PROTOCOL_GROTH16.to_le_bytes())
-    });
+    z.section(section::HEADER, |o| o.extend_from_slice(&PROTOCOL_GROTH16.to_le_bytes()));
     z.section(section::GROTH_HEADER, |o| {
-        for modulus in [
-            ark_bn254::Fq::MODULUS.to_bytes_le(),
-            Fr::MODULUS.to_bytes_le(),
-        ] {
+        for modulus in [ark_bn254::Fq::MODULUS.to_bytes_le(), Fr::MODULUS.to_bytes_le()] {
             o.extend_from_slice(&(N8 as u32).to_le_bytes());
             o.extend_from_slice(&modulus);
         }
@@ -500,11 +413,7 @@ mod tests {
             n_pub_in: 0,
             n_prv_in: 2,
             n_labels: 4,
-            constraints: vec![Constraint {
-                a: vec![(2, Fr::one())],
-                b: vec![(3, Fr::one())],
-                c: vec![(1, Fr::one())],
-            }],
+            constraints: vec![Constraint { a: vec![(2, Fr::one())], b: vec![(3, Fr::one())], c: vec![(1, Fr::one())] }],
         }
     }
 
@@ -515,19 +424,11 @@ mod tests {
             let n = 1usize << log_n;
             let omega = Fr::get_root_of_unity(n as u64).expect("root");
             let n_inv = Fr::from(n as u64).inverse().expect("inv");
-            let l = lagrange_at(
-                tau,
-                &geometric(Fr::one(), omega, n),
-                (tau.pow([n as u64]) - Fr::one()) * n_inv,
-            );
+            let l = lagrange_at(tau, &geometric(Fr::one(), omega, n), (tau.pow([n as u64]) - Fr::one()) * n_inv);
             assert_eq!(l.iter().sum::<Fr>(), Fr::one(), "n = {n}");
             // Σ L_j(τ)·ω^j = τ (interpolates X, degree < n) for n ≥ 2.
             if n >= 2 {
-                let x: Fr = l
-                    .iter()
-                    .zip(geometric(Fr::one(), omega, n))
-                    .map(|(a, b)| *a * b)
-                    .sum();
+                let x: Fr = l.iter().zip(geometric(Fr::one(), omega, n)).map(|(a, b)| *a * b).sum();
                 assert_eq!(x, tau);
             }
         }
@@ -539,10 +440,7 @@ mod tests {
         assert_eq!(encoding::g1_from_zkey(&encoding::g1_to_zkey(&p)), Ok(p));
         assert_eq!(encoding::g1_to_zkey(&G1Affine::zero()), [0u8; G1_BYTES]);
         let q = (G2Projective::generator() * Fr::from(7u64)).into_affine();
-        assert_eq!(
-            encoding::g2_from_zkey(&encoding::g2_to_zkey(&q), true),
-            Ok(q)
-        );
+        assert_eq!(encoding::g2_from_zkey(&encoding::g2_to_zkey(&q), true), Ok(q));
         assert_eq!(encoding::g2_to_zkey(&G2Affine::zero()), [0u8; G2_BYTES]);
     }
 
@@ -552,28 +450,12 @@ mod tests {
         let bytes = dev_setup(&tiny(), &waste).expect("setup");
         let pk = parse_proving_key("tiny.zkey", &bytes).expect("parse");
         // 1 constraint + 1 public + 1 → domain 4.
-        assert_eq!(
-            (pk.n_vars, pk.n_public, pk.domain_size, pk.n_constraints),
-            (4, 1, 4, 1)
-        );
-        let ab: Vec<_> = pk
-            .a_coefficients
-            .iter()
-            .map(|c| (c.constraint, c.signal, c.value))
-            .collect();
-        assert_eq!(
-            ab,
-            vec![(0, 2, Fr::one()), (1, 0, Fr::one()), (2, 1, Fr::one())]
-        );
+        assert_eq!((pk.n_vars, pk.n_public, pk.domain_size, pk.n_constraints), (4, 1, 4, 1));
+        let ab: Vec<_> = pk.a_coefficients.iter().map(|c| (c.constraint, c.signal, c.value)).collect();
+        assert_eq!(ab, vec![(0, 2, Fr::one()), (1, 0, Fr::one()), (2, 1, Fr::one())]);
         assert_eq!(pk.b_coefficients.len(), 1);
-        assert_eq!(
-            pk.vk.alpha_g1,
-            (G1Projective::generator() * waste.alpha).into_affine()
-        );
-        assert_eq!(
-            pk.vk.delta_g2,
-            (G2Projective::generator() * waste.delta).into_affine()
-        );
+        assert_eq!(pk.vk.alpha_g1, (G1Projective::generator() * waste.alpha).into_affine());
+        assert_eq!(pk.vk.delta_g2, (G2Projective::generator() * waste.delta).into_affine());
         assert_eq!(&bytes[bytes.len() - 68..bytes.len() - 4], &DEV_CS_HASH[..]);
     }
 
@@ -581,17 +463,11 @@ mod tests {
     fn seeds_are_deterministic_and_distinct() {
         assert_eq!(ToxicWaste::from_seed(b"a"), ToxicWaste::from_seed(b"a"));
         assert_ne!(ToxicWaste::from_seed(b"a"), ToxicWaste::from_seed(b"b"));
-        assert_eq!(
-            ToxicWaste::from_hex_seed("0x6162").expect("hex"),
-            ToxicWaste::from_seed(b"ab")
-        );
+        assert_eq!(ToxicWaste::from_hex_seed("0x6162").expect("hex"), ToxicWaste::from_seed(b"ab"));
         assert!(ToxicWaste::from_hex_seed("").is_err());
         assert!(ToxicWaste::from_hex_seed("0x").is_err());
         assert!(ToxicWaste::from_hex_seed("xyz").is_err());
-        assert_ne!(
-            ToxicWaste::from_os().expect("os"),
-            ToxicWaste::from_os().expect("os")
-        );
+        assert_ne!(ToxicWaste::from_os().expect("os"), ToxicWaste::from_os().expect("os"));
     }
 
     #[test]
@@ -608,9 +484,6 @@ mod tests {
         assert!(dev_setup(&tiny(), &waste).is_err());
         waste = ToxicWaste::from_seed(b"x");
         waste.tau = Fr::get_root_of_unity(8).expect("root");
-        assert!(
-            dev_setup(&tiny(), &waste).is_err(),
-            "τ in the 2n-th roots must be refused"
-        );
+        assert!(dev_setup(&tiny(), &waste).is_err(), "τ in the 2n-th roots must be refused");
     }
 }

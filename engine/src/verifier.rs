@@ -40,10 +40,7 @@ impl PreparedVerifyingKey {
         if public.len() != n {
             return Err(EngineError::format(
                 "public signals",
-                format!(
-                    "{} public signals given, the verification key expects {n}",
-                    public.len()
-                ),
+                format!("{} public signals given, the verification key expects {n}", public.len()),
             ));
         }
         let Some(ic0) = self.vk.ic.first() else {
@@ -55,11 +52,7 @@ impl PreparedVerifyingKey {
         }
         let ml = Bn254::multi_miller_loop(
             [proof.a, acc.into_affine(), proof.c],
-            [
-                G2Prepared::from(proof.b),
-                self.gamma_neg.clone(),
-                self.delta_neg.clone(),
-            ],
+            [G2Prepared::from(proof.b), self.gamma_neg.clone(), self.delta_neg.clone()],
         );
         Ok(Bn254::final_exponentiation(ml).is_some_and(|out| out == self.alpha_beta))
     }

@@ -28,10 +28,7 @@ impl Witness {
     pub fn parse(name: &str, bytes: &[u8]) -> Result<Self, EngineError> {
         let file = BinFile::parse(name, bytes, b"wtns")?;
         if file.version != 2 {
-            return Err(EngineError::format(
-                name,
-                format!("unsupported wtns version {} (expected 2)", file.version),
-            ));
+            return Err(EngineError::format(name, format!("unsupported wtns version {} (expected 2)", file.version)));
         }
         let mut h = file.reader(1)?;
         let n8 = h.u32("n8")? as usize;
@@ -39,10 +36,7 @@ impl Witness {
         if n8 != N8 || !encoding::prime_matches::<Fr>(prime) {
             return Err(EngineError::WrongCurve {
                 source_name: name.to_owned(),
-                what: format!(
-                    "witness prime is {} ({n8} bytes), expected the BN254 scalar field",
-                    encoding::describe_prime(prime)
-                ),
+                what: format!("witness prime is {} ({n8} bytes), expected the BN254 scalar field", encoding::describe_prime(prime)),
             });
         }
         let n = h.u32("nWitness")? as usize;
@@ -50,11 +44,7 @@ impl Witness {
         if data.len() != n * N8 {
             return Err(EngineError::format(
                 name,
-                format!(
-                    "section 2 has {} bytes, expected {} for {n} values",
-                    data.len(),
-                    n * N8
-                ),
+                format!("section 2 has {} bytes, expected {} for {n} values", data.len(), n * N8),
             ));
         }
         let values = data
@@ -62,17 +52,11 @@ impl Witness {
             .enumerate()
             .map(|(i, b)| {
                 encoding::field_from_canonical_le::<Fr>(b).ok_or_else(|| {
-                    EngineError::format(
-                        name,
-                        format!("witness value {i} is not below the BN254 scalar-field modulus"),
-                    )
+                    EngineError::format(name, format!("witness value {i} is not below the BN254 scalar-field modulus"))
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
-            source: name.to_owned(),
-            values,
-        })
+        Ok(Self { source: name.to_owned(), values })
     }
 
     /// Reads a `.wtns` file.
@@ -102,25 +86,16 @@ impl Witness {
 
     /// The public signals `w[1..=n_public]` (what `public.json` holds).
     pub fn public_signals(&self, n_public: usize) -> &[Fr] {
-        self.values
-            .get(1..=n_public.min(self.values.len().saturating_sub(1)))
-            .unwrap_or(&[])
+        self.values.get(1..=n_public.min(self.values.len().saturating_sub(1))).unwrap_or(&[])
     }
 
     /// Checks the witness fits a key of `n_vars` variables and starts with the constant 1.
     pub fn check_shape(&self, n_vars: usize) -> Result<(), EngineError> {
         if self.values.len() != n_vars {
-            return Err(EngineError::WitnessLength {
-                source_name: self.source.clone(),
-                expected: n_vars,
-                found: self.values.len(),
-            });
+            return Err(EngineError::WitnessLength { source_name: self.source.clone(), expected: n_vars, found: self.values.len() });
         }
         if !self.values.first().is_some_and(|v| v.is_one()) {
-            return Err(EngineError::format(
-                &self.source,
-                "witness value 0 must be the constant 1",
-            ));
+            return Err(EngineError::format(&self.source, "witness value 0 must be the constant 1"));
         }
         Ok(())
     }

@@ -137,10 +137,7 @@ fn read_g2(r: &mut Reader<'_>, what: &str) -> Result<G2Affine, EngineError> {
 pub fn read_header(file: &BinFile<'_>) -> Result<GrothHeader, EngineError> {
     let name = file.name();
     if file.version != 1 {
-        return Err(EngineError::format(
-            name,
-            format!("unsupported zkey version {} (expected 1)", file.version),
-        ));
+        return Err(EngineError::format(name, format!("unsupported zkey version {} (expected 1)", file.version)));
     }
     let mut h = file.reader(section::HEADER)?;
     let protocol = h.u32("protocol")?;
@@ -161,10 +158,7 @@ pub fn read_header(file: &BinFile<'_>) -> Result<GrothHeader, EngineError> {
     if n8q != N8 || !encoding::prime_matches::<Fq>(q) {
         return Err(EngineError::WrongCurve {
             source_name: name.to_owned(),
-            what: format!(
-                "base field is {} ({n8q} bytes)",
-                encoding::describe_prime(q)
-            ),
+            what: format!("base field is {} ({n8q} bytes)", encoding::describe_prime(q)),
         });
     }
     let n8r = r.u32("n8r")? as usize;
@@ -172,10 +166,7 @@ pub fn read_header(file: &BinFile<'_>) -> Result<GrothHeader, EngineError> {
     if n8r != N8 || !encoding::prime_matches::<Fr>(rr) {
         return Err(EngineError::WrongCurve {
             source_name: name.to_owned(),
-            what: format!(
-                "scalar field is {} ({n8r} bytes)",
-                encoding::describe_prime(rr)
-            ),
+            what: format!("scalar field is {} ({n8r} bytes)", encoding::describe_prime(rr)),
         });
     }
     let n_vars = r.u32("nVars")? as usize;
@@ -185,9 +176,7 @@ pub fn read_header(file: &BinFile<'_>) -> Result<GrothHeader, EngineError> {
         return Err(r.error(format!("nPublic {n_public} + 1 exceeds nVars {n_vars}")));
     }
     if !domain_size.is_power_of_two() || domain_size.trailing_zeros() > MAX_LOG_DOMAIN {
-        return Err(r.error(format!(
-            "domainSize {domain_size} is not a power of two ≤ 2^{MAX_LOG_DOMAIN}"
-        )));
+        return Err(r.error(format!("domainSize {domain_size} is not a power of two ≤ 2^{MAX_LOG_DOMAIN}")));
     }
     let header = GrothHeader {
         n_vars,
@@ -203,12 +192,7 @@ pub fn read_header(file: &BinFile<'_>) -> Result<GrothHeader, EngineError> {
     Ok(header)
 }
 
-fn expect_len<'a>(
-    file: &BinFile<'a>,
-    id: u32,
-    expected: usize,
-    count_desc: &str,
-) -> Result<&'a [u8], EngineError> {
+fn expect_len<'a>(file: &BinFile<'a>, id: u32, expected: usize, count_desc: &str) -> Result<&'a [u8], EngineError> {
     let s = file.section(id)?;
     if s.len() != expected {
         return Err(EngineError::format(
@@ -230,10 +214,7 @@ fn g1_section(file: &BinFile<'_>, id: u32, count: usize) -> Result<Vec<G1Affine>
         .enumerate()
         .map(|(i, b)| {
             encoding::g1_from_zkey(b).map_err(|e| {
-                EngineError::format(
-                    file.name(),
-                    format!("section {id} ({}) point {i}: {e}", section_name(id)),
-                )
+                EngineError::format(file.name(), format!("section {id} ({}) point {i}: {e}", section_name(id)))
             })
         })
         .collect()
@@ -249,20 +230,14 @@ fn g2_section(file: &BinFile<'_>, id: u32, count: usize) -> Result<Vec<G2Affine>
         .enumerate()
         .map(|(i, b)| {
             encoding::g2_from_zkey(b, false).map_err(|e| {
-                EngineError::format(
-                    file.name(),
-                    format!("section {id} ({}) point {i}: {e}", section_name(id)),
-                )
+                EngineError::format(file.name(), format!("section {id} ({}) point {i}: {e}", section_name(id)))
             })
         })
         .collect()
 }
 
 /// Reads section 4 into the A and B matrices.
-fn coefficients(
-    file: &BinFile<'_>,
-    h: &GrothHeader,
-) -> Result<(Vec<Coefficient>, Vec<Coefficient>), EngineError> {
+fn coefficients(file: &BinFile<'_>, h: &GrothHeader) -> Result<(Vec<Coefficient>, Vec<Coefficient>), EngineError> {
     const ENTRY: usize = 12 + N8;
     let mut r = file.reader(section::COEFFICIENTS)?;
     let n = r.u32("coefficient count")? as usize;
@@ -270,36 +245,21 @@ fn coefficients(
     if body.len() != n * ENTRY {
         return Err(EngineError::format(
             file.name(),
-            format!(
-                "section 4 (coefficients) holds {} bytes of entries, expected {} for {n} entries",
-                body.len(),
-                n * ENTRY
-            ),
+            format!("section 4 (coefficients) holds {} bytes of entries, expected {} for {n} entries", body.len(), n * ENTRY),
         ));
     }
     let parsed: Result<Vec<(u32, Coefficient)>, EngineError> = body
         .par_chunks_exact(ENTRY)
         .enumerate()
         .map(|(i, e)| {
-            let word =
-                |k: usize| u32::from_le_bytes([e[4 * k], e[4 * k + 1], e[4 * k + 2], e[4 * k + 3]]);
+            let word = |k: usize| u32::from_le_bytes([e[4 * k], e[4 * k + 1], e[4 * k + 2], e[4 * k + 3]]);
             let (matrix, constraint, signal) = (word(0), word(1), word(2));
-            let bad = |what: String| {
-                EngineError::format(
-                    file.name(),
-                    format!("section 4 (coefficients) entry {i}: {what}"),
-                )
-            };
+            let bad = |what: String| EngineError::format(file.name(), format!("section 4 (coefficients) entry {i}: {what}"));
             if matrix > 1 {
-                return Err(bad(format!(
-                    "matrix {matrix} (expected 0 for A or 1 for B)"
-                )));
+                return Err(bad(format!("matrix {matrix} (expected 0 for A or 1 for B)")));
             }
             if constraint as usize >= h.domain_size {
-                return Err(bad(format!(
-                    "constraint {constraint} outside the domain of {}",
-                    h.domain_size
-                )));
+                return Err(bad(format!("constraint {constraint} outside the domain of {}", h.domain_size)));
             }
             if signal as usize >= h.n_vars {
                 return Err(bad(format!("signal {signal} ≥ nVars {}", h.n_vars)));
@@ -309,21 +269,11 @@ fn coefficients(
             let v_r = encoding::field_from_montgomery_le::<Fr>(&e[12..])
                 .ok_or_else(|| bad("value is not below the scalar-field modulus".into()))?;
             let value = <Fr as encoding::MontgomeryRepr>::from_montgomery(v_r.into_bigint());
-            Ok((
-                matrix,
-                Coefficient {
-                    constraint,
-                    signal,
-                    value,
-                },
-            ))
+            Ok((matrix, Coefficient { constraint, signal, value }))
         })
         .collect();
     let (a, b): (Vec<_>, Vec<_>) = parsed?.into_iter().partition(|(m, _)| *m == 0);
-    Ok((
-        a.into_iter().map(|(_, c)| c).collect(),
-        b.into_iter().map(|(_, c)| c).collect(),
-    ))
+    Ok((a.into_iter().map(|(_, c)| c).collect(), b.into_iter().map(|(_, c)| c).collect()))
 }
 
 /// Parses a Groth16 zkey held in memory. `name` labels errors.
@@ -340,23 +290,14 @@ pub fn parse_proving_key(name: &str, bytes: &[u8]) -> Result<ProvingKey, EngineE
     let hq = g1_section(&file, section::POINTS_H, h.domain_size)?;
     let n_constraints = count_constraints(&a_coefficients, &b_coefficients, h.n_public);
     if n_constraints + h.n_public + 1 > h.domain_size {
-        return Err(EngineError::format(
-            name,
-            "public-input rows do not fit in the domain",
-        ));
+        return Err(EngineError::format(name, "public-input rows do not fit in the domain"));
     }
     Ok(ProvingKey {
         n_vars: h.n_vars,
         n_public: h.n_public,
         domain_size: h.domain_size,
         n_constraints,
-        vk: VerifyingKey {
-            alpha_g1: h.alpha_g1,
-            beta_g2: h.beta_g2,
-            gamma_g2: h.gamma_g2,
-            delta_g2: h.delta_g2,
-            ic,
-        },
+        vk: VerifyingKey { alpha_g1: h.alpha_g1, beta_g2: h.beta_g2, gamma_g2: h.gamma_g2, delta_g2: h.delta_g2, ic },
         beta_g1: h.beta_g1,
         delta_g1: h.delta_g1,
         a_coefficients,
@@ -389,13 +330,7 @@ pub fn read_verifying_key(path: &Path) -> Result<VerifyingKey, EngineError> {
     let file = BinFile::parse(&name, &bytes, b"zkey")?;
     let h = read_header(&file)?;
     let ic = g1_section(&file, section::IC, h.n_public + 1)?;
-    Ok(VerifyingKey {
-        alpha_g1: h.alpha_g1,
-        beta_g2: h.beta_g2,
-        gamma_g2: h.gamma_g2,
-        delta_g2: h.delta_g2,
-        ic,
-    })
+    Ok(VerifyingKey { alpha_g1: h.alpha_g1, beta_g2: h.beta_g2, gamma_g2: h.gamma_g2, delta_g2: h.delta_g2, ic })
 }
 
 /// Header facts, section table and sha256 of a zkey.

@@ -48,24 +48,12 @@ const MAX_MESSAGE: usize = 400;
 /// `PROPTEST_RNG_SEED` is set, and no persistence files written into the repository.
 fn config(default_cases: u32, divisor: u32) -> Config {
     let env = Config::default(); // reads the PROPTEST_* environment
-    let cases = match std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse::<u32>().ok())
-    {
+    let cases = match std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse::<u32>().ok()) {
         Some(n) => (n / divisor).max(default_cases),
         None => default_cases,
     };
-    let rng_seed = if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
-        env.rng_seed
-    } else {
-        RngSeed::Fixed(SEED)
-    };
-    Config {
-        cases,
-        rng_seed,
-        failure_persistence: None,
-        ..env
-    }
+    let rng_seed = if std::env::var_os("PROPTEST_RNG_SEED").is_some() { env.rng_seed } else { RngSeed::Fixed(SEED) };
+    Config { cases, rng_seed, failure_persistence: None, ..env }
 }
 
 /// Runs `test` on `strategy` and panics with proptest's minimal failing case.
@@ -91,25 +79,10 @@ fn run<S: Strategy>(
 /// first, and is classed as bad input.
 fn check_error(name: &str, e: &EngineError) -> Result<(), TestCaseError> {
     let msg = e.to_string();
-    prop_assert!(
-        !msg.contains('\n') && !msg.contains('\r'),
-        "multi-line error: {msg:?}"
-    );
-    prop_assert!(
-        msg.starts_with(name),
-        "error does not start with the source name {name:?}: {msg:?}"
-    );
-    prop_assert!(
-        msg.len() <= MAX_MESSAGE,
-        "error of {} bytes: {msg:?}",
-        msg.len()
-    );
-    prop_assert_eq!(
-        e.class(),
-        ErrorClass::BadInput,
-        "error not classed as bad input: {}",
-        msg
-    );
+    prop_assert!(!msg.contains('\n') && !msg.contains('\r'), "multi-line error: {msg:?}");
+    prop_assert!(msg.starts_with(name), "error does not start with the source name {name:?}: {msg:?}");
+    prop_assert!(msg.len() <= MAX_MESSAGE, "error of {} bytes: {msg:?}", msg.len());
+    prop_assert_eq!(e.class(), ErrorClass::BadInput, "error not classed as bad input: {}", msg);
     Ok(())
 }
 
@@ -173,7 +146,7 @@ fn zkey_layout(bytes: &[u8]) -> Layout {
     fields.extend([0, 36, 72, 76, 80].map(|o| u32_field(s2.start + o)));
     let s4 = common::section(bytes, zkey::section::COEFFICIENTS);
     fields.push(u32_field(s4.start)); // coefficient count
-                                      // matrix, constraint and signal of some entries (4 + 44·k).
+    // matrix, constraint and signal of some entries (4 + 44·k).
     let n = common::u32_at(bytes, s4.start) as usize;
     let entries: Vec<usize> = (0..n).collect();
     for k in spread(&entries, 48) {
@@ -250,11 +223,7 @@ enum NewValue {
 
 impl NewValue {
     fn resolve(self, original: u64, width: usize) -> u64 {
-        let mask = if width == 8 {
-            u64::MAX
-        } else {
-            u64::from(u32::MAX)
-        };
+        let mask = if width == 8 { u64::MAX } else { u64::from(u32::MAX) };
         let v = match self {
             NewValue::Zero => 0,
             NewValue::One => 1,
@@ -308,22 +277,11 @@ enum Mutation {
     Insert(Index, Vec<u8>),
     Delete(Index, usize),
     SetField(Index, NewValue),
-    SetElement {
-        section: Index,
-        slot: Index,
-        value: Element,
-    },
+    SetElement { section: Index, slot: Index, value: Element },
     SwapSectionTypes(Index, Index),
     SetSectionType(Index, u32),
-    DuplicateSection {
-        section: Index,
-        header_only: bool,
-        bump_count: bool,
-    },
-    DropSection {
-        section: Index,
-        fix_count: bool,
-    },
+    DuplicateSection { section: Index, header_only: bool, bump_count: bool },
+    DropSection { section: Index, fix_count: bool },
 }
 
 fn patch(b: &mut [u8], at: usize, bytes: &[u8]) {
@@ -342,9 +300,7 @@ fn bump_section_count(b: &mut [u8], delta: i32) {
 impl Mutation {
     fn apply(&self, b: &mut Vec<u8>, layout: &Layout) {
         let len = b.len();
-        let section = |i: &Index| {
-            (!layout.sections.is_empty()).then(|| layout.sections[i.index(layout.sections.len())])
-        };
+        let section = |i: &Index| (!layout.sections.is_empty()).then(|| layout.sections[i.index(layout.sections.len())]);
         match self {
             Mutation::FlipBits(flips) if len > 0 => {
                 for (i, bit) in flips {
@@ -368,28 +324,20 @@ impl Mutation {
             }
             Mutation::SetField(i, v) if !layout.fields.is_empty() => {
                 let f = layout.fields[i.index(layout.fields.len())];
-                let Some(old) = b.get(f.at..f.at + f.width) else {
-                    return;
-                };
+                let Some(old) = b.get(f.at..f.at + f.width) else { return };
                 let mut le = [0u8; 8];
                 le[..f.width].copy_from_slice(old);
                 let new = v.resolve(u64::from_le_bytes(le), f.width);
                 patch(b, f.at, &new.to_le_bytes()[..f.width]);
             }
-            Mutation::SetElement {
-                section: s,
-                slot,
-                value,
-            } => {
+            Mutation::SetElement { section: s, slot, value } => {
                 let Some(s) = section(s) else { return };
                 if s.size >= 32 {
                     patch(b, s.start + 32 * slot.index(s.size / 32), &value.bytes());
                 }
             }
             Mutation::SwapSectionTypes(x, y) => {
-                let (Some(x), Some(y)) = (section(x), section(y)) else {
-                    return;
-                };
+                let (Some(x), Some(y)) = (section(x), section(y)) else { return };
                 if x.header + 4 <= len && y.header + 4 <= len {
                     let (tx, ty) = (common::u32_at(b, x.header), common::u32_at(b, y.header));
                     common::put_u32(b, x.header, ty);
@@ -401,16 +349,10 @@ impl Mutation {
                     patch(b, s.header, &ty.to_le_bytes());
                 }
             }
-            Mutation::DuplicateSection {
-                section: s,
-                header_only,
-                bump_count,
-            } => {
+            Mutation::DuplicateSection { section: s, header_only, bump_count } => {
                 let Some(s) = section(s) else { return };
                 let end = if *header_only { s.start } else { s.end() };
-                let Some(copy) = b.get(s.header..end).map(<[u8]>::to_vec) else {
-                    return;
-                };
+                let Some(copy) = b.get(s.header..end).map(<[u8]>::to_vec) else { return };
                 // A header-only copy goes in front of the original header; a whole section
                 // right after the original.
                 let at = if *header_only { s.header } else { end };
@@ -419,10 +361,7 @@ impl Mutation {
                     bump_section_count(b, 1);
                 }
             }
-            Mutation::DropSection {
-                section: s,
-                fix_count,
-            } => {
+            Mutation::DropSection { section: s, fix_count } => {
                 let Some(s) = section(s) else { return };
                 if s.end() <= len {
                     b.drain(s.header..s.end());
@@ -557,34 +496,25 @@ fn zkey_mutations_large() {
 #[test]
 fn wtns_mutations() {
     // Small witness mostly; the two large ones are cheap enough to share the cases.
-    let targets: Vec<(String, Target, usize)> =
-        [MULTI_PUBLIC, MULTI_PUBLIC, POSEIDON_MERKLE, MUL_CHAIN_4K]
-            .iter()
-            .map(|f| {
-                let t = target(&f.wtns(), wtns_layout);
-                let name = format!("{}/witness.wtns", f.name);
-                let n = Witness::parse(&name, &t.bytes)
-                    .expect("unmutated wtns parses")
-                    .values
-                    .len();
-                (name, t, n)
-            })
-            .collect();
-    run(
-        "wtns",
-        config(2000, 1),
-        (any::<Index>(), mutations()),
-        |(which, muts)| {
-            let (name, t, n_vars) = &targets[which.index(targets.len())];
-            let bytes = mutate(&t.bytes, &t.layout, &muts);
-            let r = Witness::parse(name, &bytes);
-            if let Ok(w) = &r {
-                let _ = w.public_signals(7);
-                check(name, &w.check_shape(*n_vars))?;
-            }
-            check(name, &r)
-        },
-    );
+    let targets: Vec<(String, Target, usize)> = [MULTI_PUBLIC, MULTI_PUBLIC, POSEIDON_MERKLE, MUL_CHAIN_4K]
+        .iter()
+        .map(|f| {
+            let t = target(&f.wtns(), wtns_layout);
+            let name = format!("{}/witness.wtns", f.name);
+            let n = Witness::parse(&name, &t.bytes).expect("unmutated wtns parses").values.len();
+            (name, t, n)
+        })
+        .collect();
+    run("wtns", config(2000, 1), (any::<Index>(), mutations()), |(which, muts)| {
+        let (name, t, n_vars) = &targets[which.index(targets.len())];
+        let bytes = mutate(&t.bytes, &t.layout, &muts);
+        let r = Witness::parse(name, &bytes);
+        if let Ok(w) = &r {
+            let _ = w.public_signals(7);
+            check(name, &w.check_shape(*n_vars))?;
+        }
+        check(name, &r)
+    });
 }
 
 #[test]
@@ -643,16 +573,8 @@ fn json_docs(kind: Kind) -> Vec<(String, Value)> {
     FIXTURES
         .iter()
         .map(|f| {
-            let name = format!(
-                "{}/{}",
-                f.name,
-                kind.path(*f)
-                    .file_name()
-                    .expect("file name")
-                    .to_string_lossy()
-            );
-            let v: Value =
-                serde_json::from_slice(&common::read(&kind.path(*f))).expect("fixture JSON");
+            let name = format!("{}/{}", f.name, kind.path(*f).file_name().expect("file name").to_string_lossy());
+            let v: Value = serde_json::from_slice(&common::read(&kind.path(*f))).expect("fixture JSON");
             kind.parse(&name, &v).expect("unmutated JSON parses");
             (name, v)
         })
@@ -678,9 +600,7 @@ impl Replacement {
         match self {
             Replacement::Str(s) => Value::String(s.clone()),
             Replacement::Num(n) => Value::Number(n.clone()),
-            Replacement::Float(x) => {
-                serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number)
-            }
+            Replacement::Float(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
             Replacement::Null => Value::Null,
             Replacement::Bool(b) => Value::Bool(*b),
             Replacement::EmptyObject => Value::Object(Default::default()),
@@ -706,17 +626,7 @@ enum JsonEdit {
 
 /// The top-level keys of the three documents.
 const KEYS: [&str; 12] = [
-    "protocol",
-    "curve",
-    "nPublic",
-    "IC",
-    "pi_a",
-    "pi_b",
-    "pi_c",
-    "vk_alpha_1",
-    "vk_beta_2",
-    "vk_gamma_2",
-    "vk_delta_2",
+    "protocol", "curve", "nPublic", "IC", "pi_a", "pi_b", "pi_c", "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2",
     "vk_alphabeta_12",
 ];
 
@@ -730,11 +640,7 @@ fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
         }
         Value::Object(o) => {
             for (k, x) in o {
-                pointers(
-                    x,
-                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
-                    out,
-                );
+                pointers(x, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
             }
         }
         _ => {}
@@ -745,9 +651,7 @@ fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
 fn nodes_where(v: &Value, keep: impl Fn(&Value) -> bool) -> Vec<String> {
     let mut all = Vec::new();
     pointers(v, String::new(), &mut all);
-    all.into_iter()
-        .filter(|p| v.pointer(p).is_some_and(&keep))
-        .collect()
+    all.into_iter().filter(|p| v.pointer(p).is_some_and(&keep)).collect()
 }
 
 impl JsonEdit {
@@ -856,43 +760,27 @@ fn json_edit() -> impl Strategy<Value = JsonEdit> {
 
 fn fuzz_json_documents(kind: Kind) {
     let docs = json_docs(kind);
-    run(
-        &format!("{kind:?} JSON documents"),
-        config(1500, 1),
-        (any::<Index>(), vec(json_edit(), 1..=3)),
-        |(which, edits)| {
-            let (name, doc) = &docs[which.index(docs.len())];
-            let mut doc = doc.clone();
-            for e in &edits {
-                e.apply(&mut doc);
-            }
-            check(name, &kind.parse(name, &doc))
-        },
-    );
+    run(&format!("{kind:?} JSON documents"), config(1500, 1), (any::<Index>(), vec(json_edit(), 1..=3)), |(which, edits)| {
+        let (name, doc) = &docs[which.index(docs.len())];
+        let mut doc = doc.clone();
+        for e in &edits {
+            e.apply(&mut doc);
+        }
+        check(name, &kind.parse(name, &doc))
+    });
 }
 
 fn fuzz_json_text(kind: Kind) {
-    let texts: Vec<Vec<u8>> = FIXTURES
-        .iter()
-        .map(|f| common::read(&kind.path(*f)))
-        .collect();
+    let texts: Vec<Vec<u8>> = FIXTURES.iter().map(|f| common::read(&kind.path(*f))).collect();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join(format!("{kind:?}.json"));
     let name = path.display().to_string();
-    let layout = Layout {
-        sections: vec![],
-        fields: vec![],
-    };
-    run(
-        &format!("{kind:?} JSON text"),
-        config(800, 1),
-        (any::<Index>(), vec(byte_mutation(), 1..=3)),
-        |(which, muts)| {
-            let text = mutate(&texts[which.index(texts.len())], &layout, &muts);
-            std::fs::write(&path, &text).map_err(|e| TestCaseError::fail(format!("write: {e}")))?;
-            check(&name, &kind.read(&path))
-        },
-    );
+    let layout = Layout { sections: vec![], fields: vec![] };
+    run(&format!("{kind:?} JSON text"), config(800, 1), (any::<Index>(), vec(byte_mutation(), 1..=3)), |(which, muts)| {
+        let text = mutate(&texts[which.index(texts.len())], &layout, &muts);
+        std::fs::write(&path, &text).map_err(|e| TestCaseError::fail(format!("write: {e}")))?;
+        check(&name, &kind.read(&path))
+    });
 }
 
 #[test]
@@ -919,11 +807,7 @@ fn vk_json_mutations() {
 fn layouts_find_their_fields() {
     let z = zkey_layout(&common::read(&MULTI_PUBLIC.zkey()));
     assert_eq!(z.sections.len(), 10);
-    assert!(
-        z.fields.len() > 12 + 7 + 3 * 20,
-        "{} zkey fields",
-        z.fields.len()
-    );
+    assert!(z.fields.len() > 12 + 7 + 3 * 20, "{} zkey fields", z.fields.len());
     let r = r1cs_layout(&common::read(&MULTI_PUBLIC.r1cs()));
     assert!(r.fields.len() > 100, "{} r1cs fields", r.fields.len());
     let mut runner = TestRunner::new(config(1, 1));

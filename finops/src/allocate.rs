@@ -47,9 +47,7 @@ impl std::str::FromStr for ShareMode {
             "weighted" => Ok(Self::Weighted),
             "even" => Ok(Self::Even),
             "none" => Ok(Self::None),
-            other => Err(FinopsError::BadInput(format!(
-                "--share {other:?} is not one of weighted, even, none"
-            ))),
+            other => Err(FinopsError::BadInput(format!("--share {other:?} is not one of weighted, even, none"))),
         }
     }
 }
@@ -90,24 +88,10 @@ pub struct WorkerIdle {
 
 /// The price rule of the price table (see the module docs): the row for `device_type` in
 /// force at `t`.
-pub fn price_at<'a>(
-    prices: &'a [PriceRow],
-    device_type: &str,
-    region: Option<&str>,
-    t: DateTime<Utc>,
-) -> Option<&'a PriceRow> {
-    let candidates = || {
-        prices
-            .iter()
-            .filter(move |p| p.device_type == device_type && p.valid_from <= t)
-    };
+pub fn price_at<'a>(prices: &'a [PriceRow], device_type: &str, region: Option<&str>, t: DateTime<Utc>) -> Option<&'a PriceRow> {
+    let candidates = || prices.iter().filter(move |p| p.device_type == device_type && p.valid_from <= t);
     let pick = |it: &mut dyn Iterator<Item = &'a PriceRow>| {
-        it.max_by(|a, b| {
-            a.valid_from
-                .cmp(&b.valid_from)
-                .then((a.pricing_category == "on-demand").cmp(&(b.pricing_category == "on-demand")))
-                .then(a.id.cmp(&b.id))
-        })
+        it.max_by(|a, b| a.valid_from.cmp(&b.valid_from).then((a.pricing_category == "on-demand").cmp(&(b.pricing_category == "on-demand"))).then(a.id.cmp(&b.id)))
     };
     if let Some(r) = region {
         if let Some(p) = pick(&mut candidates().filter(|p| p.region == r)) {
@@ -125,48 +109,35 @@ pub fn idle(ds: &Dataset, period: &Period) -> Vec<WorkerIdle> {
     }
     let mut by_worker: BTreeMap<&str, WorkerIdle> = BTreeMap::new();
     for u in &ds.uptime {
-        let (start, end) = (
-            u.started_at.max(period.start),
-            u.last_seen_at.min(period.end),
-        );
+        let (start, end) = (u.started_at.max(period.start), u.last_seen_at.min(period.end));
         if end <= start {
             continue;
         }
         let devices = f64::from(u.devices.max(1));
         // Cut the stretch at every price change of this device type.
-        let mut cuts: Vec<DateTime<Utc>> = ds
-            .prices
-            .iter()
-            .filter(|p| {
-                p.device_type == u.device_type && p.valid_from > start && p.valid_from < end
-            })
-            .map(|p| p.valid_from)
-            .collect();
+        let mut cuts: Vec<DateTime<Utc>> = ds.prices.iter().filter(|p| p.device_type == u.device_type && p.valid_from > start && p.valid_from < end).map(|p| p.valid_from).collect();
         cuts.push(end);
         cuts.sort();
         cuts.dedup();
         let (mut from, mut paid_s, mut paid_usd) = (start, 0.0, 0.0);
         for to in cuts {
             let secs = (to - from).num_milliseconds() as f64 / 1e3 * devices;
-            let rate = price_at(&ds.prices, &u.device_type, u.region.as_deref(), from)
-                .map_or(0.0, PriceRow::usd_per_device_second);
+            let rate = price_at(&ds.prices, &u.device_type, u.region.as_deref(), from).map_or(0.0, PriceRow::usd_per_device_second);
             paid_s += secs;
             paid_usd += secs * rate;
             from = to;
         }
-        let e = by_worker
-            .entry(u.worker_id.as_str())
-            .or_insert_with(|| WorkerIdle {
-                worker_id: u.worker_id.clone(),
-                device: u.device.clone(),
-                device_type: u.device_type.clone(),
-                region: u.region.clone().unwrap_or_else(|| "unknown".into()),
-                paid_seconds: 0.0,
-                paid_usd: 0.0,
-                proving_seconds: 0.0,
-                idle_seconds: 0.0,
-                idle_usd: 0.0,
-            });
+        let e = by_worker.entry(u.worker_id.as_str()).or_insert_with(|| WorkerIdle {
+            worker_id: u.worker_id.clone(),
+            device: u.device.clone(),
+            device_type: u.device_type.clone(),
+            region: u.region.clone().unwrap_or_else(|| "unknown".into()),
+            paid_seconds: 0.0,
+            paid_usd: 0.0,
+            proving_seconds: 0.0,
+            idle_seconds: 0.0,
+            idle_usd: 0.0,
+        });
         e.paid_seconds += paid_s;
         e.paid_usd += paid_usd;
     }
@@ -175,11 +146,7 @@ pub fn idle(ds: &Dataset, period: &Period) -> Vec<WorkerIdle> {
         .map(|mut w| {
             w.proving_seconds = proving.get(w.worker_id.as_str()).copied().unwrap_or(0.0);
             w.idle_seconds = (w.paid_seconds - w.proving_seconds).max(0.0);
-            w.idle_usd = if w.paid_seconds > 0.0 {
-                w.idle_seconds * w.paid_usd / w.paid_seconds
-            } else {
-                0.0
-            };
+            w.idle_usd = if w.paid_seconds > 0.0 { w.idle_seconds * w.paid_usd / w.paid_seconds } else { 0.0 };
             w
         })
         .collect()
@@ -188,25 +155,16 @@ pub fn idle(ds: &Dataset, period: &Period) -> Vec<WorkerIdle> {
 /// Shared cost per component in `period` (see the module docs).
 pub fn shared(rows: &[SharedCostRow], period: &Period) -> BTreeMap<String, f64> {
     let mut out: BTreeMap<String, f64> = BTreeMap::new();
-    let mut keys: Vec<(&str, Option<&str>)> = rows
-        .iter()
-        .map(|r| (r.component.as_str(), r.region.as_deref()))
-        .collect();
+    let mut keys: Vec<(&str, Option<&str>)> = rows.iter().map(|r| (r.component.as_str(), r.region.as_deref())).collect();
     keys.sort();
     keys.dedup();
     for (component, region) in keys {
-        let mut versions: Vec<&SharedCostRow> = rows
-            .iter()
-            .filter(|r| r.component == component && r.region.as_deref() == region)
-            .collect();
+        let mut versions: Vec<&SharedCostRow> = rows.iter().filter(|r| r.component == component && r.region.as_deref() == region).collect();
         versions.sort_by(|a, b| a.valid_from.cmp(&b.valid_from).then(a.id.cmp(&b.id)));
         let mut usd = 0.0;
         for (i, v) in versions.iter().enumerate() {
             // A later row with the same valid_from replaces this one entirely.
-            let until = versions[i + 1..]
-                .iter()
-                .map(|n| n.valid_from)
-                .find(|t| *t >= v.valid_from);
+            let until = versions[i + 1..].iter().map(|n| n.valid_from).find(|t| *t >= v.valid_from);
             let end = until.unwrap_or(period.end);
             usd += period.overlap_seconds(v.valid_from, end) / 3600.0 * v.usd_per_hour;
         }
@@ -260,45 +218,11 @@ mod tests {
             price(3, "on-demand", "us-east-1", 8.0, "2026-06-01T00:00:00Z"),
             price(4, "on-demand", "eu-west-1", 9.0, "2026-03-01T00:00:00Z"),
         ];
-        assert_eq!(
-            price_at(&prices, "gpu", None, at("2025-12-31T00:00:00Z")),
-            None
-        );
-        assert_eq!(
-            price_at(&prices, "gpu", None, at("2026-02-01T00:00:00Z")).map(|p| p.id),
-            Some(1)
-        );
-        assert_eq!(
-            price_at(
-                &prices,
-                "gpu",
-                Some("us-east-1"),
-                at("2026-07-01T00:00:00Z")
-            )
-            .map(|p| p.id),
-            Some(3)
-        );
-        assert_eq!(
-            price_at(
-                &prices,
-                "gpu",
-                Some("eu-west-1"),
-                at("2026-07-01T00:00:00Z")
-            )
-            .map(|p| p.id),
-            Some(4)
-        );
-        assert_eq!(
-            price_at(
-                &prices,
-                "gpu",
-                Some("ap-south-1"),
-                at("2026-07-01T00:00:00Z")
-            )
-            .map(|p| p.id),
-            Some(3),
-            "falls back to any region"
-        );
+        assert_eq!(price_at(&prices, "gpu", None, at("2025-12-31T00:00:00Z")), None);
+        assert_eq!(price_at(&prices, "gpu", None, at("2026-02-01T00:00:00Z")).map(|p| p.id), Some(1));
+        assert_eq!(price_at(&prices, "gpu", Some("us-east-1"), at("2026-07-01T00:00:00Z")).map(|p| p.id), Some(3));
+        assert_eq!(price_at(&prices, "gpu", Some("eu-west-1"), at("2026-07-01T00:00:00Z")).map(|p| p.id), Some(4));
+        assert_eq!(price_at(&prices, "gpu", Some("ap-south-1"), at("2026-07-01T00:00:00Z")).map(|p| p.id), Some(3), "falls back to any region");
     }
 
     #[test]
@@ -316,14 +240,10 @@ mod tests {
                 started_at: at("2026-11-16T10:00:00Z"),
                 last_seen_at: at("2026-11-16T12:00:00Z"),
             }],
-            prices: vec![
-                price(1, "on-demand", "us-east-1", 7.2, "2026-01-01T00:00:00Z"),
-                price(2, "on-demand", "us-east-1", 3.6, "2026-11-16T11:00:00Z"),
-            ],
+            prices: vec![price(1, "on-demand", "us-east-1", 7.2, "2026-01-01T00:00:00Z"), price(2, "on-demand", "us-east-1", 3.6, "2026-11-16T11:00:00Z")],
             shared: vec![],
         };
-        let period =
-            Period::new(at("2026-11-16T10:30:00Z"), at("2026-11-16T12:00:00Z")).expect("period");
+        let period = Period::new(at("2026-11-16T10:30:00Z"), at("2026-11-16T12:00:00Z")).expect("period");
         let idle = idle(&ds, &period);
         assert_eq!(idle.len(), 1);
         let w = &idle[0];
@@ -344,11 +264,7 @@ mod tests {
             valid_from: at(from),
             source: None,
         };
-        let rows = vec![
-            row(1, "broker", 2.0, "2026-11-01T00:00:00Z"),
-            row(2, "broker", 4.0, "2026-11-16T12:00:00Z"),
-            row(3, "database", 1.0, "2026-11-16T18:00:00Z"),
-        ];
+        let rows = vec![row(1, "broker", 2.0, "2026-11-01T00:00:00Z"), row(2, "broker", 4.0, "2026-11-16T12:00:00Z"), row(3, "database", 1.0, "2026-11-16T18:00:00Z")];
         let day = Period::parse("2026-11-16", "2026-11-16").expect("day");
         let s = shared(&rows, &day);
         // broker: 12 h × $2 + 12 h × $4 = $72; database: 6 h × $1 = $6.
@@ -361,11 +277,7 @@ mod tests {
         assert_eq!(spread(&[3.0, 1.0], ShareMode::Weighted), vec![0.75, 0.25]);
         assert_eq!(spread(&[3.0, 1.0], ShareMode::Even), vec![0.5, 0.5]);
         assert_eq!(spread(&[3.0, 1.0], ShareMode::None), vec![0.0, 0.0]);
-        assert_eq!(
-            spread(&[0.0, 0.0], ShareMode::Weighted),
-            vec![0.5, 0.5],
-            "no workload cost: even"
-        );
+        assert_eq!(spread(&[0.0, 0.0], ShareMode::Weighted), vec![0.5, 0.5], "no workload cost: even");
         assert!(spread(&[], ShareMode::Weighted).is_empty());
     }
 }

@@ -35,10 +35,7 @@ fn ensure_font() -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(FinopsError::Chart {
-            what: "the bundled font".into(),
-            reason: "DejaVuSans.ttf could not be loaded".into(),
-        })
+        Err(FinopsError::Chart { what: "the bundled font".into(), reason: "DejaVuSans.ttf could not be loaded".into() })
     }
 }
 
@@ -65,21 +62,8 @@ pub struct SplitChart {
 impl TrendChart {
     /// From a report by day or week.
     pub fn from_report(r: &Report, target: Option<(f64, String)>) -> Self {
-        let points = r
-            .rows
-            .iter()
-            .filter(|c| c.current.kind == LineKind::Workload)
-            .map(|c| (c.current.group.clone(), c.current.usd_per_1k()))
-            .collect();
-        TrendChart {
-            title: format!(
-                "Cost per 1k proofs by {}, {}",
-                r.by.as_str(),
-                r.period.label()
-            ),
-            points,
-            target,
-        }
+        let points = r.rows.iter().filter(|c| c.current.kind == LineKind::Workload).map(|c| (c.current.group.clone(), c.current.usd_per_1k())).collect();
+        TrendChart { title: format!("Cost per 1k proofs by {}, {}", r.by.as_str(), r.period.label()), points, target }
     }
 }
 
@@ -101,23 +85,12 @@ impl SplitChart {
                 (l.group.clone(), parts)
             })
             .collect();
-        SplitChart {
-            title: format!(
-                "Cost by {}, {} (shared spread {})",
-                r.by.as_str(),
-                r.period.label(),
-                r.share
-            ),
-            bars,
-        }
+        SplitChart { title: format!("Cost by {}, {} (shared spread {})", r.by.as_str(), r.period.label(), r.share), bars }
     }
 }
 
 fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> FinopsError + '_ {
-    move |e| FinopsError::Chart {
-        what: what.to_owned(),
-        reason: e.to_string(),
-    }
+    move |e| FinopsError::Chart { what: what.to_owned(), reason: e.to_string() }
 }
 
 fn draw_trend<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &TrendChart) -> Result<()>
@@ -127,12 +100,7 @@ where
     let e = err("the cost trend chart");
     root.fill(&WHITE).map_err(&e)?;
     let n = c.points.len().max(1);
-    let values: Vec<f64> = c
-        .points
-        .iter()
-        .filter_map(|p| p.1)
-        .chain(c.target.as_ref().map(|t| t.0))
-        .collect();
+    let values: Vec<f64> = c.points.iter().filter_map(|p| p.1).chain(c.target.as_ref().map(|t| t.0)).collect();
     let top = values.iter().copied().fold(0.0_f64, f64::max);
     let top = if top > 0.0 { top * 1.2 } else { 1.0 };
     let labels: Vec<String> = c.points.iter().map(|p| p.0.clone()).collect();
@@ -175,29 +143,15 @@ where
         runs.push(run);
     }
     for (k, r) in runs.iter().enumerate() {
-        let series = chart
-            .draw_series(LineSeries::new(r.iter().copied(), BLUE.stroke_width(2)))
-            .map_err(&e)?;
+        let series = chart.draw_series(LineSeries::new(r.iter().copied(), BLUE.stroke_width(2))).map_err(&e)?;
         if k == 0 {
-            series
-                .label("cost per 1k proofs")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(3)));
+            series.label("cost per 1k proofs").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(3)));
         }
-        chart
-            .draw_series(
-                r.iter()
-                    .map(|&(x, y)| Circle::new((x, y), 5, BLUE.filled())),
-            )
-            .map_err(&e)?;
+        chart.draw_series(r.iter().map(|&(x, y)| Circle::new((x, y), 5, BLUE.filled()))).map_err(&e)?;
     }
     if let Some((target, what)) = &c.target {
         chart
-            .draw_series(DashedLineSeries::new(
-                vec![(-0.5, *target), (n as f64 - 0.5, *target)],
-                10,
-                6,
-                RED.stroke_width(2),
-            ))
+            .draw_series(DashedLineSeries::new(vec![(-0.5, *target), (n as f64 - 0.5, *target)], 10, 6, RED.stroke_width(2)))
             .map_err(&e)?
             .label(format!("target ${} ({what})", num(*target)))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
@@ -230,94 +184,45 @@ where
     root.fill(&WHITE).map_err(&e)?;
     let title = TextStyle::from((FAMILY, 22).into_font()).color(&BLACK);
     let text = TextStyle::from((FAMILY, 14).into_font()).color(&BLACK);
-    root.draw(&Text::new(c.title.clone(), (16, 12), title))
-        .map_err(&e)?;
+    root.draw(&Text::new(c.title.clone(), (16, 12), title)).map_err(&e)?;
     // Legend.
     let mut x = 16;
     for (name, color) in [("workload", BLUE), ("idle", ORANGE), ("shared", GREY)] {
-        root.draw(&Rectangle::new([(x, 50), (x + 14, 64)], color.filled()))
-            .map_err(&e)?;
-        root.draw(&Text::new(name, (x + 20, 50), text.clone()))
-            .map_err(&e)?;
+        root.draw(&Rectangle::new([(x, 50), (x + 14, 64)], color.filled())).map_err(&e)?;
+        root.draw(&Text::new(name, (x + 20, 50), text.clone())).map_err(&e)?;
         x += 110;
     }
     let (left, right, top) = (200_i32, SPLIT_W as i32 - 110, 84_i32);
-    let max = c
-        .bars
-        .iter()
-        .map(|b| b.1.iter().sum::<f64>())
-        .fold(0.0_f64, f64::max);
+    let max = c.bars.iter().map(|b| b.1.iter().sum::<f64>()).fold(0.0_f64, f64::max);
     let (step, ticks) = nice_ticks(max);
     let axis_max = step * ticks as f64;
-    let scale = if axis_max > 0.0 {
-        f64::from(right - left) / axis_max
-    } else {
-        0.0
-    };
+    let scale = if axis_max > 0.0 { f64::from(right - left) / axis_max } else { 0.0 };
     if c.bars.is_empty() {
-        root.draw(&Text::new(
-            "no cost in this period",
-            (left, top + 8),
-            text.clone(),
-        ))
-        .map_err(&e)?;
+        root.draw(&Text::new("no cost in this period", (left, top + 8), text.clone())).map_err(&e)?;
     }
     for (i, (name, parts)) in c.bars.iter().enumerate() {
         let y = top + i as i32 * ROW_H as i32;
-        let label: String = if name.chars().count() > 24 {
-            name.chars().take(23).chain(std::iter::once('…')).collect()
-        } else {
-            name.clone()
-        };
-        root.draw(&Text::new(label, (16, y + 8), text.clone()))
-            .map_err(&e)?;
+        let label: String = if name.chars().count() > 24 { name.chars().take(23).chain(std::iter::once('…')).collect() } else { name.clone() };
+        root.draw(&Text::new(label, (16, y + 8), text.clone())).map_err(&e)?;
         let mut x0 = f64::from(left);
         for (v, color) in parts.iter().zip([BLUE, ORANGE, GREY]) {
             if *v <= 0.0 {
                 continue;
             }
             let x1 = x0 + v * scale;
-            root.draw(&Rectangle::new(
-                [
-                    (x0.round() as i32, y + 4),
-                    (
-                        (x1.round() as i32).max(x0.round() as i32 + 1),
-                        y + ROW_H as i32 - 6,
-                    ),
-                ],
-                color.filled(),
-            ))
-            .map_err(&e)?;
+            root.draw(&Rectangle::new([(x0.round() as i32, y + 4), ((x1.round() as i32).max(x0.round() as i32 + 1), y + ROW_H as i32 - 6)], color.filled())).map_err(&e)?;
             x0 = x1;
         }
         let total: f64 = parts.iter().sum();
-        root.draw(&Text::new(
-            format!("${}", num(total)),
-            (x0.round() as i32 + 6, y + 8),
-            text.clone(),
-        ))
-        .map_err(&e)?;
+        root.draw(&Text::new(format!("${}", num(total)), (x0.round() as i32 + 6, y + 8), text.clone())).map_err(&e)?;
     }
     // Axis with five ticks.
     let axis_y = top + (c.bars.len().max(1) as i32) * ROW_H as i32 + 4;
-    root.draw(&PathElement::new(
-        vec![(left, axis_y), (right, axis_y)],
-        BLACK.stroke_width(1),
-    ))
-    .map_err(&e)?;
+    root.draw(&PathElement::new(vec![(left, axis_y), (right, axis_y)], BLACK.stroke_width(1))).map_err(&e)?;
     for k in 0..=ticks {
         let x = left + ((right - left) as f64 * k as f64 / ticks as f64).round() as i32;
-        root.draw(&PathElement::new(
-            vec![(x, axis_y), (x, axis_y + 5)],
-            BLACK.stroke_width(1),
-        ))
-        .map_err(&e)?;
-        root.draw(&Text::new(
-            axis_money(step * k as f64, axis_max),
-            (x - 14, axis_y + 9),
-            text.clone(),
-        ))
-        .map_err(&e)?;
+        root.draw(&PathElement::new(vec![(x, axis_y), (x, axis_y + 5)], BLACK.stroke_width(1))).map_err(&e)?;
+        root.draw(&Text::new(axis_money(step * k as f64, axis_max), (x - 14, axis_y + 9), text.clone())).map_err(&e)?;
     }
     root.present().map_err(&e)?;
     Ok(())
@@ -327,11 +232,7 @@ const TREND_SIZE: (u32, u32) = (960, 540);
 
 /// A money axis label with as many decimals as the axis range needs (same for every tick).
 fn axis_money(v: f64, range: f64) -> String {
-    let decimals = if range >= 20.0 {
-        0
-    } else {
-        ((2.0 - range.max(1e-12).log10()).floor() as usize).min(10)
-    };
+    let decimals = if range >= 20.0 { 0 } else { ((2.0 - range.max(1e-12).log10()).floor() as usize).min(10) };
     format!("${v:.decimals$}")
 }
 
@@ -342,11 +243,7 @@ fn nice_ticks(max: f64) -> (f64, u32) {
     }
     let raw = max / 5.0;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| max / s <= 5.0)
-        .unwrap_or(10.0 * mag);
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| max / s <= 5.0).unwrap_or(10.0 * mag);
     (step, ((max / step).ceil() as u32).max(1))
 }
 
@@ -354,10 +251,7 @@ fn nice_ticks(max: f64) -> (f64, u32) {
 pub fn trend_svg(c: &TrendChart) -> Result<String> {
     ensure_font()?;
     let mut s = String::new();
-    draw_trend(
-        &SVGBackend::with_string(&mut s, TREND_SIZE).into_drawing_area(),
-        c,
-    )?;
+    draw_trend(&SVGBackend::with_string(&mut s, TREND_SIZE).into_drawing_area(), c)?;
     Ok(s)
 }
 
@@ -366,18 +260,14 @@ pub fn trend_png(c: &TrendChart, path: &Path) -> Result<()> {
     ensure_font()?;
     let tmp = temp_path(path).with_extension("png");
     draw_trend(&BitMapBackend::new(&tmp, TREND_SIZE).into_drawing_area(), c)?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| FinopsError::io(format!("cannot write {}", path.display()), e))
+    std::fs::rename(&tmp, path).map_err(|e| FinopsError::io(format!("cannot write {}", path.display()), e))
 }
 
 /// The split chart as SVG.
 pub fn split_svg(c: &SplitChart) -> Result<String> {
     ensure_font()?;
     let mut s = String::new();
-    draw_split(
-        &SVGBackend::with_string(&mut s, (SPLIT_W, split_height(c))).into_drawing_area(),
-        c,
-    )?;
+    draw_split(&SVGBackend::with_string(&mut s, (SPLIT_W, split_height(c))).into_drawing_area(), c)?;
     Ok(s)
 }
 
@@ -385,12 +275,8 @@ pub fn split_svg(c: &SplitChart) -> Result<String> {
 pub fn split_png(c: &SplitChart, path: &Path) -> Result<()> {
     ensure_font()?;
     let tmp = temp_path(path).with_extension("png");
-    draw_split(
-        &BitMapBackend::new(&tmp, (SPLIT_W, split_height(c))).into_drawing_area(),
-        c,
-    )?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| FinopsError::io(format!("cannot write {}", path.display()), e))
+    draw_split(&BitMapBackend::new(&tmp, (SPLIT_W, split_height(c))).into_drawing_area(), c)?;
+    std::fs::rename(&tmp, path).map_err(|e| FinopsError::io(format!("cannot write {}", path.display()), e))
 }
 
 #[cfg(test)]
@@ -400,12 +286,7 @@ mod tests {
     fn trend() -> TrendChart {
         TrendChart {
             title: "Cost per 1k proofs by day".into(),
-            points: vec![
-                ("2026-11-16".into(), Some(12.0)),
-                ("2026-11-17".into(), None),
-                ("2026-11-18".into(), Some(9.5)),
-                ("2026-11-19".into(), Some(10.5)),
-            ],
+            points: vec![("2026-11-16".into(), Some(12.0)), ("2026-11-17".into(), None), ("2026-11-18".into(), Some(9.5)), ("2026-11-19".into(), Some(10.5))],
             target: Some((10.8, "previous period −10%".into())),
         }
     }
@@ -413,17 +294,8 @@ mod tests {
     #[test]
     fn charts_render_to_svg_and_png_with_the_bundled_font() {
         let svg = trend_svg(&trend()).expect("svg");
-        assert!(
-            svg.starts_with("<svg") && svg.contains("2026-11-18") && svg.contains("target $10.80"),
-            "labels and target are drawn"
-        );
-        let split = SplitChart {
-            title: "Cost by tenant".into(),
-            bars: vec![
-                ("acme".into(), [3.0, 24.0, 6.0]),
-                ("beta".into(), [1.0, 8.0, 2.0]),
-            ],
-        };
+        assert!(svg.starts_with("<svg") && svg.contains("2026-11-18") && svg.contains("target $10.80"), "labels and target are drawn");
+        let split = SplitChart { title: "Cost by tenant".into(), bars: vec![("acme".into(), [3.0, 24.0, 6.0]), ("beta".into(), [1.0, 8.0, 2.0])] };
         let svg = split_svg(&split).expect("svg");
         assert!(svg.contains("acme") && svg.contains("$33.00"));
         let dir = tempfile::tempdir().expect("tempdir");
@@ -432,11 +304,7 @@ mod tests {
         let bytes = std::fs::read(&png).expect("read");
         assert_eq!(&bytes[1..4], b"PNG");
         split_png(&split, &dir.path().join("split.png")).expect("png");
-        assert_eq!(
-            std::fs::read_dir(dir.path()).expect("list").count(),
-            2,
-            "no temporary files left"
-        );
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 2, "no temporary files left");
     }
 
     #[test]
@@ -450,17 +318,8 @@ mod tests {
 
     #[test]
     fn an_empty_chart_still_draws() {
-        let c = TrendChart {
-            title: "t".into(),
-            points: vec![],
-            target: None,
-        };
+        let c = TrendChart { title: "t".into(), points: vec![], target: None };
         assert!(trend_svg(&c).is_ok());
-        assert!(split_svg(&SplitChart {
-            title: "s".into(),
-            bars: vec![]
-        })
-        .expect("svg")
-        .contains("no cost in this period"));
+        assert!(split_svg(&SplitChart { title: "s".into(), bars: vec![] }).expect("svg").contains("no cost in this period"));
     }
 }

@@ -24,22 +24,16 @@ pub const DEFAULT_PG: &str = "host=127.0.0.1 port=5432 user=zkq password=zkq dbn
 
 /// Connects (5 s connect timeout unless the string sets one).
 pub fn connect(url: &str) -> Result<Client> {
-    let mut config: postgres::Config = url
-        .parse()
-        .map_err(|e| FinopsError::BadInput(format!("invalid PostgreSQL connection string: {e}")))?;
+    let mut config: postgres::Config = url.parse().map_err(|e| FinopsError::BadInput(format!("invalid PostgreSQL connection string: {e}")))?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(5));
     }
-    config
-        .connect(NoTls)
-        .map_err(|e| FinopsError::db("cannot connect to PostgreSQL", e))
+    config.connect(NoTls).map_err(|e| FinopsError::db("cannot connect to PostgreSQL", e))
 }
 
 /// Maps "table missing" to a hint about migrations.
 fn query_error(what: &str, e: postgres::Error) -> FinopsError {
-    if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE)
-        || e.code() == Some(&postgres::error::SqlState::UNDEFINED_COLUMN)
-    {
+    if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) || e.code() == Some(&postgres::error::SqlState::UNDEFINED_COLUMN) {
         return FinopsError::db(format!("{what}: the database lacks zkq's schema (start a `zkq worker` once to apply the migrations)"), e);
     }
     FinopsError::db(what, e)
@@ -106,9 +100,7 @@ fn job_row(r: &Row) -> JobRow {
 /// Loads every row a report of `window` needs (jobs completed in it, uptime overlapping it,
 /// the price and shared-cost tables).
 pub fn load(client: &mut Client, window: &Period) -> Result<Dataset> {
-    let jobs = client
-        .query(JOBS_SQL, &[&window.start, &window.end])
-        .map_err(|e| query_error("reading jobs and costs", e))?;
+    let jobs = client.query(JOBS_SQL, &[&window.start, &window.end]).map_err(|e| query_error("reading jobs and costs", e))?;
     let uptime = client
         .query(
             "select worker_id, device, device_type, region, devices, started_at, last_seen_at from worker_uptime
@@ -190,9 +182,7 @@ pub fn add_prices(client: &mut Client, prices: &[NewPrice]) -> Result<Vec<i64>> 
     for p in prices {
         p.validate().map_err(FinopsError::BadInput)?;
     }
-    let mut tx = client
-        .transaction()
-        .map_err(|e| FinopsError::db("starting a transaction", e))?;
+    let mut tx = client.transaction().map_err(|e| FinopsError::db("starting a transaction", e))?;
     let mut ids = Vec::new();
     for (i, p) in prices.iter().enumerate() {
         let row = tx
@@ -219,8 +209,7 @@ pub fn add_prices(client: &mut Client, prices: &[NewPrice]) -> Result<Vec<i64>> 
             })?;
         ids.push(row.get::<_, i64>(0));
     }
-    tx.commit()
-        .map_err(|e| FinopsError::db("committing prices", e))?;
+    tx.commit().map_err(|e| FinopsError::db("committing prices", e))?;
     Ok(ids)
 }
 

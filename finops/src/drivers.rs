@@ -42,16 +42,8 @@ impl Factors {
         (self.proofs > 0.0).then(|| 1000.0 * self.total_usd / self.proofs)
     }
     fn parts(&self) -> Option<(f64, f64, f64)> {
-        if self.total_usd > 0.0
-            && self.proofs > 0.0
-            && self.proving_seconds > 0.0
-            && self.paid_seconds > 0.0
-        {
-            Some((
-                self.total_usd / self.paid_seconds,
-                self.proving_seconds / self.proofs,
-                self.proving_seconds / self.paid_seconds,
-            ))
+        if self.total_usd > 0.0 && self.proofs > 0.0 && self.proving_seconds > 0.0 && self.paid_seconds > 0.0 {
+            Some((self.total_usd / self.paid_seconds, self.proving_seconds / self.proofs, self.proving_seconds / self.paid_seconds))
         } else {
             None
         }
@@ -81,11 +73,7 @@ pub fn attribute(previous: &Factors, current: &Factors) -> Option<Drivers> {
     let (p1, s1, u1) = current.parts()?;
     let k0 = 1000.0 * p0 * s0 / u0;
     let k1 = 1000.0 * p1 * s1 / u1;
-    let l = if (k1 - k0).abs() <= f64::EPSILON * k0.abs().max(k1.abs()) {
-        k1
-    } else {
-        (k1 - k0) / (k1 / k0).ln()
-    };
+    let l = if (k1 - k0).abs() <= f64::EPSILON * k0.abs().max(k1.abs()) { k1 } else { (k1 - k0) / (k1 / k0).ln() };
     // A factor that did not move (up to rounding in the ratios) contributes exactly zero.
     let noise = 1e-12 * k0.abs().max(k1.abs());
     let clean = |x: f64| if x.abs() <= noise { 0.0 } else { x };
@@ -110,47 +98,22 @@ mod tests {
         // Week 1: $9 over 1000 paid, 900 proving, 600 proofs → K₁ = $15/1k (p = 0.009, s = 1.5, u = 0.9).
         // L = −10 / ln(0.6) = 19.576152; price: L·ln(0.9) = −2.062553; seconds: L·ln(0.75) =
         // −5.631708; utilisation: −L·ln(1.125) = −2.305739; sum −10.
-        let w0 = Factors {
-            total_usd: 10.0,
-            proofs: 400.0,
-            proving_seconds: 800.0,
-            paid_seconds: 1000.0,
-        };
-        let w1 = Factors {
-            total_usd: 9.0,
-            proofs: 600.0,
-            proving_seconds: 900.0,
-            paid_seconds: 1000.0,
-        };
+        let w0 = Factors { total_usd: 10.0, proofs: 400.0, proving_seconds: 800.0, paid_seconds: 1000.0 };
+        let w1 = Factors { total_usd: 9.0, proofs: 600.0, proving_seconds: 900.0, paid_seconds: 1000.0 };
         let d = attribute(&w0, &w1).expect("attribution");
-        assert!(
-            (d.previous_usd_per_1k - 25.0).abs() < 1e-12
-                && (d.current_usd_per_1k - 15.0).abs() < 1e-12
-        );
+        assert!((d.previous_usd_per_1k - 25.0).abs() < 1e-12 && (d.current_usd_per_1k - 15.0).abs() < 1e-12);
         assert!((d.change + 10.0).abs() < 1e-12);
         assert!((d.price_mix + 2.062553).abs() < 1e-6, "{d:?}");
         assert!((d.device_seconds_per_proof + 5.631708).abs() < 1e-6);
         assert!((d.utilisation + 2.305739).abs() < 1e-6);
-        assert!(
-            (d.price_mix + d.device_seconds_per_proof + d.utilisation - d.change).abs() < 1e-12
-        );
+        assert!((d.price_mix + d.device_seconds_per_proof + d.utilisation - d.change).abs() < 1e-12);
     }
 
     #[test]
     fn an_unchanged_total_can_still_have_offsetting_drivers() {
         // Price up 56.25 %, device-seconds per proof down 20 %, utilisation up 25 %: K unchanged ($80/1k).
-        let a = Factors {
-            total_usd: 8.0,
-            proofs: 100.0,
-            proving_seconds: 500.0,
-            paid_seconds: 1000.0,
-        };
-        let b = Factors {
-            total_usd: 10.0,
-            proofs: 125.0,
-            proving_seconds: 500.0,
-            paid_seconds: 800.0,
-        };
+        let a = Factors { total_usd: 8.0, proofs: 100.0, proving_seconds: 500.0, paid_seconds: 1000.0 };
+        let b = Factors { total_usd: 10.0, proofs: 125.0, proving_seconds: 500.0, paid_seconds: 800.0 };
         let d = attribute(&a, &b).expect("attribution");
         assert!(d.change.abs() < 1e-12);
         assert!((d.price_mix + d.device_seconds_per_proof + d.utilisation).abs() < 1e-9);
@@ -159,18 +122,8 @@ mod tests {
 
     #[test]
     fn no_proofs_means_no_attribution_and_no_nan() {
-        let a = Factors {
-            total_usd: 8.0,
-            proofs: 0.0,
-            proving_seconds: 0.0,
-            paid_seconds: 1000.0,
-        };
-        let b = Factors {
-            total_usd: 8.0,
-            proofs: 10.0,
-            proving_seconds: 5.0,
-            paid_seconds: 1000.0,
-        };
+        let a = Factors { total_usd: 8.0, proofs: 0.0, proving_seconds: 0.0, paid_seconds: 1000.0 };
+        let b = Factors { total_usd: 8.0, proofs: 10.0, proving_seconds: 5.0, paid_seconds: 1000.0 };
         assert_eq!(attribute(&a, &b), None);
         assert_eq!(a.usd_per_1k(), None);
     }

@@ -51,23 +51,14 @@ pub type Result<T> = std::result::Result<T, FinopsError>;
 impl FinopsError {
     /// A [`FinopsError::Io`] for `what`.
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
-        Self::Io {
-            what: what.into(),
-            source,
-        }
+        Self::Io { what: what.into(), source }
     }
     /// A [`FinopsError::Database`] for `what`.
     pub fn db(what: impl Into<String>, source: postgres::Error) -> Self {
-        Self::Database {
-            what: what.into(),
-            source,
-        }
+        Self::Database { what: what.into(), source }
     }
     /// A [`FinopsError::Frame`] for `what`.
     pub fn frame(what: impl Into<String>, source: polars::error::PolarsError) -> Self {
-        Self::Frame {
-            what: what.into(),
-            source,
-        }
+        Self::Frame { what: what.into(), source }
     }
 }

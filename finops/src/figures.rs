@@ -46,10 +46,7 @@ pub fn jobs_frame(jobs: &[&JobRow], key: impl Fn(&JobRow) -> String) -> Result<D
 }
 
 /// Workload figures of `jobs` per `key(job)`.
-pub fn workload_by(
-    jobs: &[&JobRow],
-    key: impl Fn(&JobRow) -> String,
-) -> Result<BTreeMap<String, Workload>> {
+pub fn workload_by(jobs: &[&JobRow], key: impl Fn(&JobRow) -> String) -> Result<BTreeMap<String, Workload>> {
     let mut out = BTreeMap::new();
     if jobs.is_empty() {
         return Ok(out);
@@ -64,41 +61,21 @@ pub fn workload_by(
             col("device_seconds").sum().alias("proving_seconds"),
             col("usd").sum().alias("usd"),
             col("list_usd").sum().alias("list_usd"),
-            col("prove_ms")
-                .quantile(lit(0.95), QuantileMethod::Linear)
-                .alias("p95_prove_ms"),
+            col("prove_ms").quantile(lit(0.95), QuantileMethod::Linear).alias("p95_prove_ms"),
             col("cache_hit").mean().alias("cache_hit_rate"),
         ])
         .collect()
         .map_err(|e| FinopsError::frame("aggregating jobs", e))?;
-    let get = |name: &str| {
-        agg.column(name)
-            .map_err(|e| FinopsError::frame(format!("column {name}"), e))
-            .cloned()
-    };
+    let get = |name: &str| agg.column(name).map_err(|e| FinopsError::frame(format!("column {name}"), e)).cloned();
     let groups = get("group")?;
-    let groups = groups
-        .str()
-        .map_err(|e| FinopsError::frame("group column", e))?;
+    let groups = groups.str().map_err(|e| FinopsError::frame("group column", e))?;
     let cast_f64 = |name: &str| -> Result<Vec<Option<f64>>> {
-        let c = get(name)?
-            .cast(&DataType::Float64)
-            .map_err(|e| FinopsError::frame(format!("column {name}"), e))?;
-        let ca = c
-            .f64()
-            .map_err(|e| FinopsError::frame(format!("column {name}"), e))?
-            .clone();
+        let c = get(name)?.cast(&DataType::Float64).map_err(|e| FinopsError::frame(format!("column {name}"), e))?;
+        let ca = c.f64().map_err(|e| FinopsError::frame(format!("column {name}"), e))?.clone();
         Ok((0..ca.len()).map(|i| ca.get(i)).collect())
     };
-    let (jobs_n, proofs, secs, usd, list, p95, hit) = (
-        cast_f64("jobs")?,
-        cast_f64("proofs")?,
-        cast_f64("proving_seconds")?,
-        cast_f64("usd")?,
-        cast_f64("list_usd")?,
-        cast_f64("p95_prove_ms")?,
-        cast_f64("cache_hit_rate")?,
-    );
+    let (jobs_n, proofs, secs, usd, list, p95, hit) =
+        (cast_f64("jobs")?, cast_f64("proofs")?, cast_f64("proving_seconds")?, cast_f64("usd")?, cast_f64("list_usd")?, cast_f64("p95_prove_ms")?, cast_f64("cache_hit_rate")?);
     for i in 0..groups.len() {
         let g = groups.get(i);
         let finite = |v: Option<f64>| v.filter(|x| x.is_finite());

@@ -87,21 +87,8 @@ struct Acc {
 pub fn rows(ds: &Dataset, period: &Period) -> Vec<FocusRow> {
     let mut out = Vec::new();
     for (_, day) in period.buckets(Bucket::Day) {
-        let (start, end) = (
-            day.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            day.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        );
-        type Key = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-        );
+        let (start, end) = (day.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), day.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        type Key = (String, String, String, String, String, String, String, String, String);
         let mut groups: BTreeMap<Key, Acc> = BTreeMap::new();
         for j in ds.jobs.iter().filter(|j| day.contains(j.completed_at)) {
             let key = (
@@ -125,9 +112,7 @@ pub fn rows(ds: &Dataset, period: &Period) -> Vec<FocusRow> {
                 a.hits += if h { 1.0 } else { 0.0 };
             }
         }
-        for ((tenant, circuit, device_type, region, category, provider, sku, worker, device), a) in
-            groups
-        {
+        for ((tenant, circuit, device_type, region, category, provider, sku, worker, device), a) in groups {
             out.push(FocusRow {
                 charge_period_start: start.clone(),
                 charge_period_end: end.clone(),
@@ -148,10 +133,7 @@ pub fn rows(ds: &Dataset, period: &Period) -> Vec<FocusRow> {
                 cache_hit_rate: (a.known > 0.0).then(|| a.hits / a.known),
             });
         }
-        for w in allocate::idle(ds, &day)
-            .into_iter()
-            .filter(|w| w.idle_seconds > 0.0)
-        {
+        for w in allocate::idle(ds, &day).into_iter().filter(|w| w.idle_seconds > 0.0) {
             out.push(FocusRow {
                 charge_period_start: start.clone(),
                 charge_period_end: end.clone(),
@@ -172,10 +154,7 @@ pub fn rows(ds: &Dataset, period: &Period) -> Vec<FocusRow> {
                 cache_hit_rate: None,
             });
         }
-        for (component, usd) in allocate::shared(&ds.shared, &day)
-            .into_iter()
-            .filter(|(_, usd)| *usd > 0.0)
-        {
+        for (component, usd) in allocate::shared(&ds.shared, &day).into_iter().filter(|(_, usd)| *usd > 0.0) {
             out.push(FocusRow {
                 charge_period_start: start.clone(),
                 charge_period_end: end.clone(),
@@ -205,139 +184,45 @@ pub fn frame(rows: &[FocusRow], period: &Period) -> Result<DataFrame> {
     let n = rows.len();
     let s = |name: &str, v: Vec<Option<String>>| Column::new(name.into(), v);
     let fixed = |name: &str, v: &str| Column::new(name.into(), vec![v.to_owned(); n]);
-    let fmt =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let columns = vec![
         fixed("BillingAccountId", "zkq"),
         fixed("BillingCurrency", "USD"),
         fixed("BillingPeriodStart", &fmt(period.start)),
         fixed("BillingPeriodEnd", &fmt(period.end)),
-        Column::new(
-            "ChargePeriodStart".into(),
-            rows.iter()
-                .map(|r| r.charge_period_start.clone())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "ChargePeriodEnd".into(),
-            rows.iter()
-                .map(|r| r.charge_period_end.clone())
-                .collect::<Vec<_>>(),
-        ),
+        Column::new("ChargePeriodStart".into(), rows.iter().map(|r| r.charge_period_start.clone()).collect::<Vec<_>>()),
+        Column::new("ChargePeriodEnd".into(), rows.iter().map(|r| r.charge_period_end.clone()).collect::<Vec<_>>()),
         fixed("ChargeCategory", "Usage"),
         fixed("ChargeFrequency", "Usage-Based"),
-        Column::new(
-            "ChargeDescription".into(),
-            rows.iter()
-                .map(|r| r.description.clone())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "BilledCost".into(),
-            rows.iter().map(|r| r.cost).collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "EffectiveCost".into(),
-            rows.iter().map(|r| r.cost).collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "ContractedCost".into(),
-            rows.iter().map(|r| r.cost).collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "ListCost".into(),
-            rows.iter().map(|r| r.list_cost).collect::<Vec<f64>>(),
-        ),
-        s(
-            "PricingCategory",
-            rows.iter()
-                .map(|r| {
-                    r.pricing_category
-                        .as_deref()
-                        .and_then(focus_pricing_category)
-                        .map(str::to_owned)
-                })
-                .collect(),
-        ),
-        Column::new(
-            "ConsumedQuantity".into(),
-            rows.iter()
-                .map(|r| r.device_hours)
-                .collect::<Vec<Option<f64>>>(),
-        ),
-        s(
-            "ConsumedUnit",
-            rows.iter()
-                .map(|r| r.device_hours.map(|_| "Device-Hours".to_owned()))
-                .collect(),
-        ),
-        Column::new(
-            "PricingQuantity".into(),
-            rows.iter()
-                .map(|r| r.device_hours)
-                .collect::<Vec<Option<f64>>>(),
-        ),
-        s(
-            "PricingUnit",
-            rows.iter()
-                .map(|r| r.device_hours.map(|_| "Hours".to_owned()))
-                .collect(),
-        ),
+        Column::new("ChargeDescription".into(), rows.iter().map(|r| r.description.clone()).collect::<Vec<_>>()),
+        Column::new("BilledCost".into(), rows.iter().map(|r| r.cost).collect::<Vec<f64>>()),
+        Column::new("EffectiveCost".into(), rows.iter().map(|r| r.cost).collect::<Vec<f64>>()),
+        Column::new("ContractedCost".into(), rows.iter().map(|r| r.cost).collect::<Vec<f64>>()),
+        Column::new("ListCost".into(), rows.iter().map(|r| r.list_cost).collect::<Vec<f64>>()),
+        s("PricingCategory", rows.iter().map(|r| r.pricing_category.as_deref().and_then(focus_pricing_category).map(str::to_owned)).collect()),
+        Column::new("ConsumedQuantity".into(), rows.iter().map(|r| r.device_hours).collect::<Vec<Option<f64>>>()),
+        s("ConsumedUnit", rows.iter().map(|r| r.device_hours.map(|_| "Device-Hours".to_owned())).collect()),
+        Column::new("PricingQuantity".into(), rows.iter().map(|r| r.device_hours).collect::<Vec<Option<f64>>>()),
+        s("PricingUnit", rows.iter().map(|r| r.device_hours.map(|_| "Hours".to_owned())).collect()),
         s("RegionId", rows.iter().map(|r| r.region.clone()).collect()),
-        s(
-            "ResourceId",
-            rows.iter().map(|r| r.resource_id.clone()).collect(),
-        ),
-        s(
-            "ResourceType",
-            rows.iter().map(|r| r.resource_type.clone()).collect(),
-        ),
+        s("ResourceId", rows.iter().map(|r| r.resource_id.clone()).collect()),
+        s("ResourceType", rows.iter().map(|r| r.resource_type.clone()).collect()),
         fixed("ServiceCategory", "Compute"),
         fixed("ServiceName", SERVICE_NAME),
-        s(
-            "ProviderName",
-            rows.iter().map(|r| r.provider.clone()).collect(),
-        ),
+        s("ProviderName", rows.iter().map(|r| r.provider.clone()).collect()),
         s("SkuId", rows.iter().map(|r| r.sku.clone()).collect()),
-        s(
-            "x_TenantId",
-            rows.iter().map(|r| r.tenant.clone()).collect(),
-        ),
-        s(
-            "x_CircuitId",
-            rows.iter().map(|r| r.circuit.clone()).collect(),
-        ),
-        Column::new(
-            "x_ProofsCompleted".into(),
-            rows.iter().map(|r| r.proofs).collect::<Vec<Option<u64>>>(),
-        ),
+        s("x_TenantId", rows.iter().map(|r| r.tenant.clone()).collect()),
+        s("x_CircuitId", rows.iter().map(|r| r.circuit.clone()).collect()),
+        Column::new("x_ProofsCompleted".into(), rows.iter().map(|r| r.proofs).collect::<Vec<Option<u64>>>()),
         Column::new(
             "x_CostPer1kProofs".into(),
-            rows.iter()
-                .map(|r| {
-                    r.proofs
-                        .filter(|p| *p > 0)
-                        .map(|p| 1000.0 * r.cost / p as f64)
-                })
-                .collect::<Vec<Option<f64>>>(),
+            rows.iter().map(|r| r.proofs.filter(|p| *p > 0).map(|p| 1000.0 * r.cost / p as f64)).collect::<Vec<Option<f64>>>(),
         ),
-        Column::new(
-            "x_CacheHitRate".into(),
-            rows.iter()
-                .map(|r| r.cache_hit_rate)
-                .collect::<Vec<Option<f64>>>(),
-        ),
-        s(
-            "x_ChargeKind",
-            rows.iter().map(|r| Some(r.kind.to_owned())).collect(),
-        ),
-        s(
-            "x_PricingCategory",
-            rows.iter().map(|r| r.pricing_category.clone()).collect(),
-        ),
+        Column::new("x_CacheHitRate".into(), rows.iter().map(|r| r.cache_hit_rate).collect::<Vec<Option<f64>>>()),
+        s("x_ChargeKind", rows.iter().map(|r| Some(r.kind.to_owned())).collect()),
+        s("x_PricingCategory", rows.iter().map(|r| r.pricing_category.clone()).collect()),
     ];
-    DataFrame::new_infer_height(columns)
-        .map_err(|e| FinopsError::frame("building the FOCUS frame", e))
+    DataFrame::new_infer_height(columns).map_err(|e| FinopsError::frame("building the FOCUS frame", e))
 }
 
 #[cfg(test)]
@@ -357,10 +242,7 @@ mod tests {
         assert_eq!((a.tenant.as_deref(), a.proofs), (Some("a"), Some(5)));
         assert!((a.cost - 6.0).abs() < 1e-9, "a: 2 × $1.50 + 3 × $1");
         assert!((a.device_hours.expect("hours") - 600.0 / 3600.0).abs() < 1e-12);
-        assert!(
-            (rows[2].cost - 65.0).abs() < 1e-9,
-            "idle: 7200 − 700 s at $0.01"
-        );
+        assert!((rows[2].cost - 65.0).abs() < 1e-9, "idle: 7200 − 700 s at $0.01");
         assert!((rows[3].cost - 48.0).abs() < 1e-9, "broker: 24 h × $2");
         let total: f64 = rows.iter().map(|r| r.cost).sum();
         assert!((total - (7.0 + 65.0 + 48.0 + 144.0)).abs() < 1e-9);
@@ -369,37 +251,15 @@ mod tests {
         let csv = String::from_utf8(csv_bytes(&mut df).expect("csv")).expect("utf8");
         let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
         for col in [
-            "ChargePeriodStart",
-            "ChargePeriodEnd",
-            "BilledCost",
-            "EffectiveCost",
-            "ListCost",
-            "BillingCurrency",
-            "PricingCategory",
-            "RegionId",
-            "ResourceId",
-            "ResourceType",
-            "ServiceName",
-            "ConsumedQuantity",
-            "ConsumedUnit",
-            "x_TenantId",
-            "x_CircuitId",
-            "x_ProofsCompleted",
-            "x_CostPer1kProofs",
-            "x_CacheHitRate",
+            "ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost", "ListCost", "BillingCurrency", "PricingCategory", "RegionId",
+            "ResourceId", "ResourceType", "ServiceName", "ConsumedQuantity", "ConsumedUnit", "x_TenantId", "x_CircuitId", "x_ProofsCompleted",
+            "x_CostPer1kProofs", "x_CacheHitRate",
         ] {
             assert!(header.contains(&col), "{col} missing");
         }
         let first = csv.lines().nth(1).expect("row");
-        assert!(
-            first.contains("2026-11-16T00:00:00Z,2026-11-17T00:00:00Z")
-                && first.contains(",Standard,"),
-            "{first}"
-        );
+        assert!(first.contains("2026-11-16T00:00:00Z,2026-11-17T00:00:00Z") && first.contains(",Standard,"), "{first}");
         // x_CostPer1kProofs for a: $6 / 5 proofs × 1000.
-        assert!(
-            first.contains(",1200.0,") || first.contains(",1200,"),
-            "{first}"
-        );
+        assert!(first.contains(",1200.0,") || first.contains(",1200,"), "{first}");
     }
 }

@@ -6,10 +6,7 @@ use crate::report::{Compared, LineKind, Report, FIGURES};
 
 /// Escapes text for HTML.
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -18,33 +15,18 @@ fn opt(v: Option<f64>) -> String {
 
 fn pct(v: Option<f64>) -> String {
     // Round first so that −0.04 % prints as +0.0 %, not −0.0 %.
-    v.map_or_else(
-        || "n/a".into(),
-        |p| format!("{:+.1}%", (p * 10.0).round() / 10.0 + 0.0),
-    )
+    v.map_or_else(|| "n/a".into(), |p| format!("{:+.1}%", (p * 10.0).round() / 10.0 + 0.0))
 }
 
 fn row_html(c: &Compared) -> String {
     let l = &c.current;
-    let ch = |name: &str| {
-        FIGURES
-            .iter()
-            .find(|f| f.0 == name)
-            .map(|f| c.change_of(f))
-            .and_then(|x| x.pct)
-    };
+    let ch = |name: &str| FIGURES.iter().find(|f| f.0 == name).map(|f| c.change_of(f)).and_then(|x| x.pct);
     let class = match l.kind {
         LineKind::Total => " class=\"total\"",
         LineKind::Idle | LineKind::Shared => " class=\"pool\"",
         LineKind::Workload => "",
     };
-    let pool = |v: f64| {
-        if l.spread && l.kind != LineKind::Workload {
-            format!("({})", num(v))
-        } else {
-            num(v)
-        }
-    };
+    let pool = |v: f64| if l.spread && l.kind != LineKind::Workload { format!("({})", num(v)) } else { num(v) };
     format!(
         "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         escape(&l.group),
@@ -76,10 +58,7 @@ pub fn page(report: &Report, charts: &[(String, String)]) -> String {
         report.share
     ));
     if report.empty {
-        body.push_str(&format!(
-            "<p class=\"empty\">{}</p>\n",
-            escape(&report.empty_message())
-        ));
+        body.push_str(&format!("<p class=\"empty\">{}</p>\n", escape(&report.empty_message())));
     }
     body.push_str(&format!(
         "<div class=\"cards\"><div><b>${}</b><span>total cost</span></div><div><b>{}</b><span>proofs</span></div><div><b>{}</b><span>USD per 1k proofs ({})</span></div><div><b>${}</b><span>idle</span></div><div><b>${}</b><span>shared</span></div></div>\n",
@@ -112,10 +91,7 @@ pub fn page(report: &Report, charts: &[(String, String)]) -> String {
             Some(i) => &svg[i..],
             None => svg,
         };
-        body.push_str(&format!(
-            "<figure>{svg}<figcaption>{}</figcaption></figure>\n",
-            escape(caption)
-        ));
+        body.push_str(&format!("<figure>{svg}<figcaption>{}</figcaption></figure>\n", escape(caption)));
     }
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>zkq cost report {}</title>\n<style>\nbody{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}tr.total{{font-weight:bold}}tr.pool{{color:#777}}.cards{{display:flex;gap:1em}}.cards div{{border:1px solid #ccc;padding:0.8em 1.2em;border-radius:6px}}.cards b{{display:block;font-size:1.4em}}.cards span{{color:#666}}.note,.meta{{color:#666}}.empty{{font-weight:bold;color:#b00}}figure{{margin:1.5em 0}}svg{{max-width:100%;height:auto}}\n</style></head><body>\n{body}</body></html>\n",
@@ -132,28 +108,12 @@ mod tests {
 
     #[test]
     fn the_page_holds_tables_and_charts_inline() {
-        let hour = Period::new(
-            "2026-11-16T10:00:00Z".parse().expect("t"),
-            "2026-11-16T11:00:00Z".parse().expect("t"),
-        )
-        .expect("p");
+        let hour = Period::new("2026-11-16T10:00:00Z".parse().expect("t"), "2026-11-16T11:00:00Z".parse().expect("t")).expect("p");
         let r = build(&dataset(), &hour, By::Tenant, ShareMode::Weighted).expect("report");
-        let html = page(
-            &r,
-            &[(
-                "trend".into(),
-                "<?xml version=\"1.0\"?>\n<svg width=\"10\"></svg>".into(),
-            )],
-        );
+        let html = page(&r, &[("trend".into(), "<?xml version=\"1.0\"?>\n<svg width=\"10\"></svg>".into())]);
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains("<svg width=\"10\"></svg>") && !html.contains("<?xml"));
         assert!(html.contains("<td>a</td>") && html.contains("Why cost per 1k proofs changed"));
-        assert!(
-            !html.contains("<script")
-                && !html.contains("<link")
-                && !html.contains("http://")
-                && !html.contains("https://"),
-            "self-contained"
-        );
+        assert!(!html.contains("<script") && !html.contains("<link") && !html.contains("http://") && !html.contains("https://"), "self-contained");
     }
 }

@@ -194,8 +194,7 @@ enum SharedCommand {
 
 fn say(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .context("writing to stdout")?;
+    out.write_all(text.as_bytes()).context("writing to stdout")?;
     if !text.ends_with('\n') {
         out.write_all(b"\n").context("writing to stdout")?;
     }
@@ -212,37 +211,19 @@ fn run_report(a: ReportArgs) -> anyhow::Result<()> {
     let format: Format = a.format.parse()?;
     let share: ShareMode = a.share.parse()?;
     if format == Format::Parquet && a.out.is_none() {
-        return Err(bad(
-            "--format parquet needs --out DIR (Parquet is binary)".into()
-        ));
+        return Err(bad("--format parquet needs --out DIR (Parquet is binary)".into()));
     }
-    if a.target_usd_per_1k
-        .is_some_and(|t| !t.is_finite() || t < 0.0)
-        || !a.target_change_pct.is_finite()
-    {
-        return Err(bad(
-            "--target-usd-per-1k must be a non-negative number and --target-change-pct a number"
-                .into(),
-        ));
+    if a.target_usd_per_1k.is_some_and(|t| !t.is_finite() || t < 0.0) || !a.target_change_pct.is_finite() {
+        return Err(bad("--target-usd-per-1k must be a non-negative number and --target-change-pct a number".into()));
     }
     if let Some(out) = &a.out {
         files::ensure_dir(out)?;
     }
     let mut client = db::connect(&a.db.pg)?;
     let window = Period::new(period.previous().start, period.end)?;
-    eprintln!(
-        "zkq-finops: reading jobs, costs and uptime for {} and {} from PostgreSQL",
-        period.label(),
-        period.previous().label()
-    );
+    eprintln!("zkq-finops: reading jobs, costs and uptime for {} and {} from PostgreSQL", period.label(), period.previous().label());
     let ds = db::load(&mut client, &window)?;
-    eprintln!(
-        "zkq-finops: {} costed jobs, {} uptime rows, {} prices, {} shared costs",
-        ds.jobs.len(),
-        ds.uptime.len(),
-        ds.prices.len(),
-        ds.shared.len()
-    );
+    eprintln!("zkq-finops: {} costed jobs, {} uptime rows, {} prices, {} shared costs", ds.jobs.len(), ds.uptime.len(), ds.prices.len(), ds.shared.len());
     let r = report::build(&ds, &period, by, share)?;
     if r.empty && format != Format::Table {
         eprintln!("zkq-finops: {}", r.empty_message());
@@ -250,9 +231,7 @@ fn run_report(a: ReportArgs) -> anyhow::Result<()> {
     let Some(out) = &a.out else {
         return match format {
             Format::Table => say(&output::table(&r)),
-            Format::Csv => say(&String::from_utf8_lossy(&output::csv_bytes(
-                &mut output::frame(&r)?,
-            )?)),
+            Format::Csv => say(&String::from_utf8_lossy(&output::csv_bytes(&mut output::frame(&r)?)?)),
             Format::Json => say(&serde_json::to_string_pretty(&output::json(&r))?),
             Format::Parquet => Err(bad("--format parquet needs --out DIR".into())),
         };
@@ -267,46 +246,18 @@ fn run_report(a: ReportArgs) -> anyhow::Result<()> {
     match format {
         Format::Table => write("report.txt", output::table(&r).as_bytes())?,
         Format::Csv => write("report.csv", &output::csv_bytes(&mut output::frame(&r)?)?)?,
-        Format::Parquet => write(
-            "report.parquet",
-            &output::parquet_bytes(&mut output::frame(&r)?)?,
-        )?,
-        Format::Json => write(
-            "report.json",
-            serde_json::to_string_pretty(&output::json(&r))?.as_bytes(),
-        )?,
+        Format::Parquet => write("report.parquet", &output::parquet_bytes(&mut output::frame(&r)?)?)?,
+        Format::Json => write("report.json", serde_json::to_string_pretty(&output::json(&r))?.as_bytes())?,
     }
     // Charts: the trend by day (by week beyond 62 days) and the split by tenant.
-    let trend_by = if by == By::Week || period.seconds() > 62.0 * 86_400.0 {
-        By::Week
-    } else {
-        By::Day
-    };
-    let trend_report = if by == trend_by {
-        r.clone()
-    } else {
-        report::build(&ds, &period, trend_by, share)?
-    };
+    let trend_by = if by == By::Week || period.seconds() > 62.0 * 86_400.0 { By::Week } else { By::Day };
+    let trend_report = if by == trend_by { r.clone() } else { report::build(&ds, &period, trend_by, share)? };
     let target = match a.target_usd_per_1k {
         Some(t) => Some((t, "target".to_owned())),
-        None => r
-            .total
-            .previous
-            .as_ref()
-            .and_then(|p| p.usd_per_1k())
-            .map(|k| {
-                (
-                    k * (1.0 + a.target_change_pct / 100.0),
-                    format!("previous period {:+}%", a.target_change_pct),
-                )
-            }),
+        None => r.total.previous.as_ref().and_then(|p| p.usd_per_1k()).map(|k| (k * (1.0 + a.target_change_pct / 100.0), format!("previous period {:+}%", a.target_change_pct))),
     };
     let trend = TrendChart::from_report(&trend_report, target);
-    let split_report = if by == By::Tenant {
-        r.clone()
-    } else {
-        report::build(&ds, &period, By::Tenant, share)?
-    };
+    let split_report = if by == By::Tenant { r.clone() } else { report::build(&ds, &period, By::Tenant, share)? };
     let split = SplitChart::from_report(&split_report);
     let trend_svg = charts::trend_svg(&trend)?;
     let split_svg = charts::split_svg(&split)?;
@@ -316,26 +267,13 @@ fn run_report(a: ReportArgs) -> anyhow::Result<()> {
     charts::split_png(&split, &out.join("cost_by_tenant.png"))?;
     written.push(out.join("cost_per_1k_proofs.png"));
     written.push(out.join("cost_by_tenant.png"));
-    let page = html::page(
-        &r,
-        &[
-            (trend.title.clone(), trend_svg),
-            (split.title.clone(), split_svg),
-        ],
-    );
+    let page = html::page(&r, &[(trend.title.clone(), trend_svg), (split.title.clone(), split_svg)]);
     files::write_atomic(&out.join("report.html"), page.as_bytes())?;
     written.push(out.join("report.html"));
     if r.empty {
         say(&r.empty_message())?;
     }
-    say(&format!(
-        "wrote {}",
-        written
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
+    say(&format!("wrote {}", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")))
 }
 
 fn run_focus(period: PeriodArgs, format: &str, out: &Path, db_args: DbArgs) -> anyhow::Result<()> {
@@ -344,21 +282,14 @@ fn run_focus(period: PeriodArgs, format: &str, out: &Path, db_args: DbArgs) -> a
         "csv" => (true, false),
         "parquet" => (false, true),
         "both" => (true, true),
-        other => {
-            return Err(bad(format!(
-                "--format {other:?} is not one of csv, parquet, both"
-            )))
-        }
+        other => return Err(bad(format!("--format {other:?} is not one of csv, parquet, both"))),
     };
     files::ensure_dir(out)?;
     let mut client = db::connect(&db_args.pg)?;
     let ds = db::load(&mut client, &period)?;
     let rows = focus::rows(&ds, &period);
     if ds.jobs.is_empty() {
-        eprintln!(
-            "zkq-finops: no proofs in {} (idle and shared charges only)",
-            period.label()
-        );
+        eprintln!("zkq-finops: no proofs in {} (idle and shared charges only)", period.label());
     }
     let mut df = focus::frame(&rows, &period)?;
     let mut written = Vec::new();
@@ -372,25 +303,14 @@ fn run_focus(period: PeriodArgs, format: &str, out: &Path, db_args: DbArgs) -> a
         files::write_atomic(&p, &output::parquet_bytes(&mut df)?)?;
         written.push(p);
     }
-    say(&format!(
-        "wrote {} FOCUS rows for {} to {}",
-        rows.len(),
-        period.label(),
-        written
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
+    say(&format!("wrote {} FOCUS rows for {} to {}", rows.len(), period.label(), written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")))
 }
 
 fn run_prices(cmd: PricesCommand) -> anyhow::Result<()> {
     match cmd {
         PricesCommand::List { format, db: d } => {
             if !["table", "csv", "json"].contains(&format.as_str()) {
-                return Err(bad(format!(
-                    "--format {format:?} is not one of table, csv, json"
-                )));
+                return Err(bad(format!("--format {format:?} is not one of table, csv, json")));
             }
             let prices = db::list_prices(&mut db::connect(&d.pg)?)?;
             match format.as_str() {
@@ -401,97 +321,35 @@ fn run_prices(cmd: PricesCommand) -> anyhow::Result<()> {
                         let source = p.source.clone().unwrap_or_default().replace('"', "\"\"");
                         s.push_str(&format!(
                             "{},{},{},{},{},{},{},{},{},\"{}\"\n",
-                            p.id,
-                            p.provider,
-                            p.region,
-                            p.instance_type,
-                            p.device_type,
-                            p.devices_per_instance,
-                            p.pricing_category,
-                            p.usd_per_hour,
-                            p.valid_from.to_rfc3339(),
-                            source
+                            p.id, p.provider, p.region, p.instance_type, p.device_type, p.devices_per_instance, p.pricing_category, p.usd_per_hour, p.valid_from.to_rfc3339(), source
                         ));
                     }
                     say(&s)
                 }
                 _ => {
-                    let mut s = format!(
-                        "{:>4}  {:<8} {:<12} {:<14} {:<12} {:>4}  {:<12} {:>12}  {}\n",
-                        "id",
-                        "provider",
-                        "region",
-                        "instance",
-                        "device",
-                        "devs",
-                        "category",
-                        "usd/hour",
-                        "valid from"
-                    );
+                    let mut s = format!("{:>4}  {:<8} {:<12} {:<14} {:<12} {:>4}  {:<12} {:>12}  {}\n", "id", "provider", "region", "instance", "device", "devs", "category", "usd/hour", "valid from");
                     for p in &prices {
                         s.push_str(&format!(
                             "{:>4}  {:<8} {:<12} {:<14} {:<12} {:>4}  {:<12} {:>12}  {}\n",
-                            p.id,
-                            p.provider,
-                            p.region,
-                            p.instance_type,
-                            p.device_type,
-                            p.devices_per_instance,
-                            p.pricing_category,
-                            p.usd_per_hour,
-                            p.valid_from.to_rfc3339()
+                            p.id, p.provider, p.region, p.instance_type, p.device_type, p.devices_per_instance, p.pricing_category, p.usd_per_hour, p.valid_from.to_rfc3339()
                         ));
                     }
                     say(&s)
                 }
             }
         }
-        PricesCommand::Add {
-            provider,
-            region,
-            instance_type,
-            device_type,
-            devices_per_instance,
-            pricing_category,
-            usd_per_hour,
-            valid_from,
-            source,
-            db: d,
-        } => {
-            let valid_from =
-                parse_valid_from(&valid_from).map_err(|e| bad(format!("--valid-from: {e}")))?;
-            let price = NewPrice {
-                provider,
-                region,
-                instance_type,
-                device_type,
-                devices_per_instance,
-                pricing_category,
-                usd_per_hour,
-                valid_from,
-                source,
-            };
-            price
-                .validate()
-                .map_err(|e| bad(format!("--{}", e.replacen('_', "-", 2))))?;
+        PricesCommand::Add { provider, region, instance_type, device_type, devices_per_instance, pricing_category, usd_per_hour, valid_from, source, db: d } => {
+            let valid_from = parse_valid_from(&valid_from).map_err(|e| bad(format!("--valid-from: {e}")))?;
+            let price = NewPrice { provider, region, instance_type, device_type, devices_per_instance, pricing_category, usd_per_hour, valid_from, source };
+            price.validate().map_err(|e| bad(format!("--{}", e.replacen('_', "-", 2))))?;
             let ids = db::add_prices(&mut db::connect(&d.pg)?, &[price])?;
-            say(&format!(
-                "added price {}",
-                ids.first().copied().unwrap_or_default()
-            ))
+            say(&format!("added price {}", ids.first().copied().unwrap_or_default()))
         }
         PricesCommand::Import { file, db: d } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| FinopsError::io(format!("cannot read {}", file.display()), e))?;
+            let text = std::fs::read_to_string(&file).map_err(|e| FinopsError::io(format!("cannot read {}", file.display()), e))?;
             let prices = parse_price_csv(&file.display().to_string(), &text)?;
             let ids = db::add_prices(&mut db::connect(&d.pg)?, &prices)?;
-            say(&format!(
-                "imported {} prices from {} (ids {}–{})",
-                ids.len(),
-                file.display(),
-                ids.first().copied().unwrap_or_default(),
-                ids.last().copied().unwrap_or_default()
-            ))
+            say(&format!("imported {} prices from {} (ids {}–{})", ids.len(), file.display(), ids.first().copied().unwrap_or_default(), ids.last().copied().unwrap_or_default()))
         }
     }
 }
@@ -503,44 +361,19 @@ fn run_shared(cmd: SharedCommand) -> anyhow::Result<()> {
             match format.as_str() {
                 "json" => say(&serde_json::to_string_pretty(&rows)?),
                 "table" => {
-                    let mut s = format!(
-                        "{:>4}  {:<12} {:<12} {:>10}  {}\n",
-                        "id", "component", "region", "usd/hour", "valid from"
-                    );
+                    let mut s = format!("{:>4}  {:<12} {:<12} {:>10}  {}\n", "id", "component", "region", "usd/hour", "valid from");
                     for r in &rows {
-                        s.push_str(&format!(
-                            "{:>4}  {:<12} {:<12} {:>10}  {}\n",
-                            r.id,
-                            r.component,
-                            r.region.as_deref().unwrap_or("-"),
-                            r.usd_per_hour,
-                            r.valid_from.to_rfc3339()
-                        ));
+                        s.push_str(&format!("{:>4}  {:<12} {:<12} {:>10}  {}\n", r.id, r.component, r.region.as_deref().unwrap_or("-"), r.usd_per_hour, r.valid_from.to_rfc3339()));
                     }
                     say(&s)
                 }
                 other => Err(bad(format!("--format {other:?} is not one of table, json"))),
             }
         }
-        SharedCommand::Add {
-            component,
-            usd_per_hour,
-            valid_from,
-            region,
-            source,
-            db: d,
-        } => {
-            let valid_from =
-                parse_valid_from(&valid_from).map_err(|e| bad(format!("--valid-from: {e}")))?;
-            let s = NewSharedCost {
-                component,
-                region,
-                usd_per_hour,
-                valid_from,
-                source,
-            };
-            s.validate()
-                .map_err(|e| bad(format!("--{}", e.replacen('_', "-", 2))))?;
+        SharedCommand::Add { component, usd_per_hour, valid_from, region, source, db: d } => {
+            let valid_from = parse_valid_from(&valid_from).map_err(|e| bad(format!("--valid-from: {e}")))?;
+            let s = NewSharedCost { component, region, usd_per_hour, valid_from, source };
+            s.validate().map_err(|e| bad(format!("--{}", e.replacen('_', "-", 2))))?;
             let id = db::add_shared(&mut db::connect(&d.pg)?, &s)?;
             say(&format!("added shared cost {id}"))
         }
@@ -582,48 +415,25 @@ fn one_line(e: &anyhow::Error) -> String {
         }
         text.push_str(&part);
     }
-    text.split('\n')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
+    text.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
 }
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e)
-            if matches!(
-                e.kind(),
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
-            ) =>
-        {
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            let first = e
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim()
-                .to_owned();
-            eprintln!(
-                "zkq finops: {} (see --help)",
-                first.trim_start_matches("error: ")
-            );
+            let first = e.to_string().lines().next().unwrap_or("invalid arguments").trim().to_owned();
+            eprintln!("zkq finops: {} (see --help)", first.trim_start_matches("error: "));
             return ExitCode::from(2);
         }
     };
     let result = match cli.command {
         Command::Report(a) => run_report(a),
-        Command::Export(ExportCommand::Focus {
-            period,
-            format,
-            out,
-            db,
-        }) => run_focus(period, &format, &out, db),
+        Command::Export(ExportCommand::Focus { period, format, out, db }) => run_focus(period, &format, &out, db),
         Command::Prices(p) => run_prices(p),
         Command::Shared(s) => run_shared(s),
     };

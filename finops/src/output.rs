@@ -38,9 +38,7 @@ impl std::str::FromStr for Format {
             "csv" => Ok(Self::Csv),
             "parquet" => Ok(Self::Parquet),
             "json" => Ok(Self::Json),
-            other => Err(FinopsError::BadInput(format!(
-                "--format {other:?} is not one of table, csv, parquet, json"
-            ))),
+            other => Err(FinopsError::BadInput(format!("--format {other:?} is not one of table, csv, parquet, json"))),
         }
     }
 }
@@ -69,10 +67,7 @@ fn opt(v: Option<f64>) -> String {
 
 fn pct(v: Option<f64>) -> String {
     // Round first so that −0.04 % prints as +0.0 %, not −0.0 %.
-    v.map_or_else(
-        || "n/a".into(),
-        |p| format!("{:+.1}%", (p * 10.0).round() / 10.0 + 0.0),
-    )
+    v.map_or_else(|| "n/a".into(), |p| format!("{:+.1}%", (p * 10.0).round() / 10.0 + 0.0))
 }
 
 fn all_rows(r: &Report) -> impl Iterator<Item = &Compared> {
@@ -94,44 +89,18 @@ pub fn table(r: &Report) -> String {
         out.push('\n');
         let t = &r.total.current;
         if t.total_usd > 0.0 {
-            out.push_str(&format!(
-                "paid without proofs: ${} (idle ${}, shared ${})\n",
-                num(t.total_usd),
-                num(t.idle_usd),
-                num(t.shared_usd)
-            ));
+            out.push_str(&format!("paid without proofs: ${} (idle ${}, shared ${})\n", num(t.total_usd), num(t.idle_usd), num(t.shared_usd)));
         }
         return out;
     }
-    let header = [
-        "group",
-        "proofs",
-        "Δ%",
-        "device-s",
-        "cost $",
-        "Δ%",
-        "$/proof",
-        "$/1k proofs",
-        "prev $/1k",
-        "Δ%",
-        "p95 ms",
-        "cache hit",
-        "idle $",
-        "shared $",
-    ];
+    let header = ["group", "proofs", "Δ%", "device-s", "cost $", "Δ%", "$/proof", "$/1k proofs", "prev $/1k", "Δ%", "p95 ms", "cache hit", "idle $", "shared $"];
     let f = |name: &str| FIGURES.iter().find(|f| f.0 == name).copied();
     let mut cells: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for c in all_rows(r) {
         let l = &c.current;
         let prev_1k = c.previous.as_ref().and_then(|p| p.usd_per_1k());
         let ch = |name: &str| f(name).map(|fig| c.change_of(&fig).pct);
-        let pool = |v: f64| {
-            if l.spread {
-                format!("({})", num(v))
-            } else {
-                num(v)
-            }
-        };
+        let pool = |v: f64| if l.spread { format!("({})", num(v)) } else { num(v) };
         let (idle, shared) = match l.kind {
             LineKind::Idle => (pool(l.idle_usd), String::new()),
             LineKind::Shared => (String::new(), pool(l.shared_usd)),
@@ -139,21 +108,9 @@ pub fn table(r: &Report) -> String {
         };
         cells.push(vec![
             l.group.clone(),
-            if l.kind == LineKind::Workload || l.kind == LineKind::Total {
-                l.proofs.to_string()
-            } else {
-                "".into()
-            },
-            if l.kind == LineKind::Workload || l.kind == LineKind::Total {
-                pct(ch("proofs").flatten())
-            } else {
-                "".into()
-            },
-            num(if l.kind == LineKind::Idle {
-                l.idle_seconds
-            } else {
-                l.proving_seconds
-            }),
+            if l.kind == LineKind::Workload || l.kind == LineKind::Total { l.proofs.to_string() } else { "".into() },
+            if l.kind == LineKind::Workload || l.kind == LineKind::Total { pct(ch("proofs").flatten()) } else { "".into() },
+            num(if l.kind == LineKind::Idle { l.idle_seconds } else { l.proving_seconds }),
             num(l.cost_usd()),
             pct(ch("total_usd").flatten()),
             opt(l.usd_per_proof()),
@@ -161,32 +118,19 @@ pub fn table(r: &Report) -> String {
             opt(prev_1k),
             pct(ch("usd_per_1k_proofs").flatten()),
             opt(l.p95_prove_ms),
-            l.cache_hit_rate
-                .map_or_else(|| "–".into(), |h| format!("{:.1}%", 100.0 * h)),
+            l.cache_hit_rate.map_or_else(|| "–".into(), |h| format!("{:.1}%", 100.0 * h)),
             idle,
             shared,
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|row| row[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths: Vec<usize> = (0..header.len()).map(|i| cells.iter().map(|row| row[i].chars().count()).max().unwrap_or(0)).collect();
     for (n, row) in cells.iter().enumerate() {
         let line: Vec<String> = row
             .iter()
             .enumerate()
             .map(|(i, s)| {
                 let pad = widths[i] - s.chars().count();
-                if i == 0 {
-                    format!("{s}{}", " ".repeat(pad))
-                } else {
-                    format!("{}{s}", " ".repeat(pad))
-                }
+                if i == 0 { format!("{s}{}", " ".repeat(pad)) } else { format!("{}{s}", " ".repeat(pad)) }
             })
             .collect();
         out.push_str(line.join("  ").trim_end());
@@ -197,10 +141,7 @@ pub fn table(r: &Report) -> String {
         }
     }
     if r.rows.iter().any(|c| c.current.spread) {
-        out.push_str(&format!(
-            "(idle) and (shared) pools are spread into the rows above ({}).\n",
-            r.share
-        ));
+        out.push_str(&format!("(idle) and (shared) pools are spread into the rows above ({}).\n", r.share));
     }
     let t = &r.total;
     match (&t.drivers, t.previous.as_ref().and_then(|p| p.usd_per_1k()), t.current.usd_per_1k()) {
@@ -251,71 +192,21 @@ pub fn frame(r: &Report) -> Result<DataFrame> {
     let mut columns = vec![
         text("period_start", vec![r.period.start.to_rfc3339(); n]),
         text("period_end", vec![r.period.end.to_rfc3339(); n]),
-        text(
-            "previous_start",
-            vec![r.previous_period.start.to_rfc3339(); n],
-        ),
+        text("previous_start", vec![r.previous_period.start.to_rfc3339(); n]),
         text("previous_end", vec![r.previous_period.end.to_rfc3339(); n]),
-        text(
-            "group",
-            rows.iter().map(|c| c.current.group.clone()).collect(),
-        ),
-        text(
-            "kind",
-            rows.iter()
-                .map(|c| {
-                    serde_json::to_value(c.current.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                })
-                .collect(),
-        ),
-        Column::new(
-            "jobs".into(),
-            rows.iter().map(|c| c.current.jobs).collect::<Vec<u64>>(),
-        ),
-        Column::new(
-            "idle_device_seconds".into(),
-            rows.iter()
-                .map(|c| c.current.idle_seconds)
-                .collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "workload_usd".into(),
-            rows.iter()
-                .map(|c| c.current.workload_usd)
-                .collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "idle_usd".into(),
-            rows.iter()
-                .map(|c| c.current.idle_usd)
-                .collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "shared_usd".into(),
-            rows.iter()
-                .map(|c| c.current.shared_usd)
-                .collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "list_usd".into(),
-            rows.iter()
-                .map(|c| c.current.list_usd)
-                .collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "spread".into(),
-            rows.iter().map(|c| c.current.spread).collect::<Vec<bool>>(),
-        ),
+        text("group", rows.iter().map(|c| c.current.group.clone()).collect()),
+        text("kind", rows.iter().map(|c| serde_json::to_value(c.current.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()).collect()),
+        Column::new("jobs".into(), rows.iter().map(|c| c.current.jobs).collect::<Vec<u64>>()),
+        Column::new("idle_device_seconds".into(), rows.iter().map(|c| c.current.idle_seconds).collect::<Vec<f64>>()),
+        Column::new("workload_usd".into(), rows.iter().map(|c| c.current.workload_usd).collect::<Vec<f64>>()),
+        Column::new("idle_usd".into(), rows.iter().map(|c| c.current.idle_usd).collect::<Vec<f64>>()),
+        Column::new("shared_usd".into(), rows.iter().map(|c| c.current.shared_usd).collect::<Vec<f64>>()),
+        Column::new("list_usd".into(), rows.iter().map(|c| c.current.list_usd).collect::<Vec<f64>>()),
+        Column::new("spread".into(), rows.iter().map(|c| c.current.spread).collect::<Vec<bool>>()),
     ];
     for f in FIGURES {
         let cur: Vec<Option<f64>> = rows.iter().map(|c| (f.1)(&c.current)).collect();
-        let prev: Vec<Option<f64>> = rows
-            .iter()
-            .map(|c| c.previous.as_ref().and_then(|p| (f.1)(p)))
-            .collect();
+        let prev: Vec<Option<f64>> = rows.iter().map(|c| c.previous.as_ref().and_then(|p| (f.1)(p))).collect();
         let abs: Vec<Option<f64>> = rows.iter().map(|c| c.change_of(f).abs).collect();
         let pct: Vec<Option<f64>> = rows.iter().map(|c| c.change_of(f).pct).collect();
         columns.push(Column::new(f.0.into(), cur));
@@ -323,44 +214,23 @@ pub fn frame(r: &Report) -> Result<DataFrame> {
         columns.push(Column::new(format!("{}_change", f.0).into(), abs));
         columns.push(Column::new(format!("{}_change_pct", f.0).into(), pct));
     }
-    columns.push(Column::new(
-        "driver_price_mix".into(),
-        rows.iter()
-            .map(|c| c.drivers.map(|d| d.price_mix))
-            .collect::<Vec<Option<f64>>>(),
-    ));
-    columns.push(Column::new(
-        "driver_device_seconds_per_proof".into(),
-        rows.iter()
-            .map(|c| c.drivers.map(|d| d.device_seconds_per_proof))
-            .collect::<Vec<Option<f64>>>(),
-    ));
-    columns.push(Column::new(
-        "driver_utilisation".into(),
-        rows.iter()
-            .map(|c| c.drivers.map(|d| d.utilisation))
-            .collect::<Vec<Option<f64>>>(),
-    ));
-    DataFrame::new_infer_height(columns)
-        .map_err(|e| FinopsError::frame("building the report frame", e))
+    columns.push(Column::new("driver_price_mix".into(), rows.iter().map(|c| c.drivers.map(|d| d.price_mix)).collect::<Vec<Option<f64>>>()));
+    columns.push(Column::new("driver_device_seconds_per_proof".into(), rows.iter().map(|c| c.drivers.map(|d| d.device_seconds_per_proof)).collect::<Vec<Option<f64>>>()));
+    columns.push(Column::new("driver_utilisation".into(), rows.iter().map(|c| c.drivers.map(|d| d.utilisation)).collect::<Vec<Option<f64>>>()));
+    DataFrame::new_infer_height(columns).map_err(|e| FinopsError::frame("building the report frame", e))
 }
 
 /// A frame as CSV bytes.
 pub fn csv_bytes(df: &mut DataFrame) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
-    CsvWriter::new(&mut buf)
-        .include_header(true)
-        .finish(df)
-        .map_err(|e| FinopsError::frame("writing CSV", e))?;
+    CsvWriter::new(&mut buf).include_header(true).finish(df).map_err(|e| FinopsError::frame("writing CSV", e))?;
     Ok(buf)
 }
 
 /// A frame as Parquet bytes.
 pub fn parquet_bytes(df: &mut DataFrame) -> Result<Vec<u8>> {
     let mut cursor = Cursor::new(Vec::new());
-    ParquetWriter::new(&mut cursor)
-        .finish(df)
-        .map_err(|e| FinopsError::frame("writing Parquet", e))?;
+    ParquetWriter::new(&mut cursor).finish(df).map_err(|e| FinopsError::frame("writing Parquet", e))?;
     Ok(cursor.into_inner())
 }
 
@@ -372,11 +242,7 @@ mod tests {
     use crate::report::{build, tests::dataset, By};
 
     fn report() -> Report {
-        let hour = Period::new(
-            "2026-11-16T10:00:00Z".parse().expect("t"),
-            "2026-11-16T11:00:00Z".parse().expect("t"),
-        )
-        .expect("period");
+        let hour = Period::new("2026-11-16T10:00:00Z".parse().expect("t"), "2026-11-16T11:00:00Z".parse().expect("t")).expect("period");
         build(&dataset(), &hour, By::Tenant, ShareMode::Weighted).expect("report")
     }
 
@@ -387,10 +253,7 @@ mod tests {
         let a = text.lines().find(|l| l.starts_with("a ")).expect("row a");
         assert!(a.contains("11000") && a.contains("+50.0%"), "{a}");
         assert!(text.contains("__idle__") && text.contains("(32.00)"));
-        assert!(
-            text.contains("cost per 1k proofs $22000 → $11000 (-50.0%)"),
-            "{text}"
-        );
+        assert!(text.contains("cost per 1k proofs $22000 → $11000 (-50.0%)"), "{text}");
         assert!(!text.contains("NaN"));
     }
 
@@ -400,23 +263,11 @@ mod tests {
         assert_eq!(df.height(), 5, "a, b, __idle__, __shared__, TOTAL");
         let csv = String::from_utf8(csv_bytes(&mut df).expect("csv")).expect("utf8");
         let header = csv.lines().next().expect("header");
-        for col in [
-            "usd_per_1k_proofs",
-            "usd_per_1k_proofs_prev",
-            "usd_per_1k_proofs_change_pct",
-            "driver_utilisation",
-            "cache_hit_rate",
-        ] {
-            assert!(
-                header.split(',').any(|h| h == col),
-                "{col} missing: {header}"
-            );
+        for col in ["usd_per_1k_proofs", "usd_per_1k_proofs_prev", "usd_per_1k_proofs_change_pct", "driver_utilisation", "cache_hit_rate"] {
+            assert!(header.split(',').any(|h| h == col), "{col} missing: {header}");
         }
         let total = csv.lines().last().expect("total");
-        assert!(
-            total.contains(",TOTAL,total,") && total.contains("11000"),
-            "{total}"
-        );
+        assert!(total.contains(",TOTAL,total,") && total.contains("11000"), "{total}");
         assert!(!csv.contains("NaN"));
         let pq = parquet_bytes(&mut df).expect("parquet");
         assert_eq!(&pq[..4], b"PAR1");
@@ -424,18 +275,9 @@ mod tests {
 
     #[test]
     fn json_says_an_empty_period_is_empty() {
-        let r = build(
-            &dataset(),
-            &Period::parse("2026-12-01", "2026-12-07").expect("p"),
-            By::Tenant,
-            ShareMode::Weighted,
-        )
-        .expect("report");
+        let r = build(&dataset(), &Period::parse("2026-12-01", "2026-12-07").expect("p"), By::Tenant, ShareMode::Weighted).expect("report");
         let v = json(&r);
         assert_eq!(v["message"], "no proofs in 2026-12-01 – 2026-12-07");
-        assert!(
-            table(&r).starts_with("zkq cost report")
-                && table(&r).contains("no proofs in 2026-12-01 – 2026-12-07")
-        );
+        assert!(table(&r).starts_with("zkq cost report") && table(&r).contains("no proofs in 2026-12-01 – 2026-12-07"));
     }
 }

@@ -23,11 +23,7 @@ fn midnight(d: NaiveDate) -> DateTime<Utc> {
 /// a bare date means the END of that day (so `--to 2026-11-22` includes the 22nd).
 fn parse_instant(flag: &str, text: &str, to_inclusive_day: bool) -> Result<DateTime<Utc>> {
     if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(if to_inclusive_day {
-            midnight(d) + Duration::days(1)
-        } else {
-            midnight(d)
-        });
+        return Ok(if to_inclusive_day { midnight(d) + Duration::days(1) } else { midnight(d) });
     }
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
         FinopsError::BadInput(format!("{flag} {text:?} is not a date (YYYY-MM-DD) or an RFC 3339 instant (2026-11-16T00:00:00Z)"))
@@ -38,11 +34,7 @@ impl Period {
     /// A period; `end` must be after `start`.
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self> {
         if end <= start {
-            return Err(FinopsError::BadInput(format!(
-                "the period must end after it starts ({} is not after {})",
-                end.to_rfc3339(),
-                start.to_rfc3339()
-            )));
+            return Err(FinopsError::BadInput(format!("the period must end after it starts ({} is not after {})", end.to_rfc3339(), start.to_rfc3339())));
         }
         Ok(Self { start, end })
     }
@@ -50,10 +42,7 @@ impl Period {
     /// `--from` / `--to`: dates are whole UTC days, both inclusive (`--from 2026-11-16 --to
     /// 2026-11-22` is that week); RFC 3339 instants are used as given (`--to` exclusive).
     pub fn parse(from: &str, to: &str) -> Result<Self> {
-        Self::new(
-            parse_instant("--from", from, false)?,
-            parse_instant("--to", to, true)?,
-        )
+        Self::new(parse_instant("--from", from, false)?, parse_instant("--to", to, true)?)
     }
 
     /// Length in seconds.
@@ -63,10 +52,7 @@ impl Period {
 
     /// The equal-length period just before this one.
     pub fn previous(&self) -> Period {
-        Period {
-            start: self.start - (self.end - self.start),
-            end: self.start,
-        }
+        Period { start: self.start - (self.end - self.start), end: self.start }
     }
 
     /// Whether `t` lies in `[start, end)`.
@@ -107,12 +93,8 @@ impl Period {
                 Bucket::Day => (day.to_string(), midnight(day) + Duration::days(1)),
                 Bucket::Week => {
                     let w = day.iso_week();
-                    let monday =
-                        day - Duration::days(i64::from(day.weekday().num_days_from_monday()));
-                    (
-                        format!("{}-W{:02}", w.year(), w.week()),
-                        midnight(monday) + Duration::days(7),
-                    )
+                    let monday = day - Duration::days(i64::from(day.weekday().num_days_from_monday()));
+                    (format!("{}-W{:02}", w.year(), w.week()), midnight(monday) + Duration::days(7))
                 }
             };
             let end = next.min(self.end);
@@ -153,17 +135,8 @@ mod tests {
     #[test]
     fn dates_are_whole_inclusive_days_and_the_previous_period_has_equal_length() {
         let p = Period::parse("2026-11-16", "2026-11-22").expect("period");
-        assert_eq!(
-            (p.start, p.end),
-            (at("2026-11-16T00:00:00Z"), at("2026-11-23T00:00:00Z"))
-        );
-        assert_eq!(
-            p.previous(),
-            Period {
-                start: at("2026-11-09T00:00:00Z"),
-                end: at("2026-11-16T00:00:00Z")
-            }
-        );
+        assert_eq!((p.start, p.end), (at("2026-11-16T00:00:00Z"), at("2026-11-23T00:00:00Z")));
+        assert_eq!(p.previous(), Period { start: at("2026-11-09T00:00:00Z"), end: at("2026-11-16T00:00:00Z") });
         assert_eq!(p.label(), "2026-11-16 – 2026-11-22");
         let q = Period::parse("2026-11-16T06:00:00Z", "2026-11-16T18:00:00Z").expect("instants");
         assert_eq!(q.seconds(), 43_200.0);
@@ -182,16 +155,7 @@ mod tests {
     fn buckets_follow_days_and_iso_weeks() {
         let p = Period::parse("2026-11-20", "2026-11-24").expect("period");
         let days: Vec<String> = p.buckets(Bucket::Day).into_iter().map(|(l, _)| l).collect();
-        assert_eq!(
-            days,
-            [
-                "2026-11-20",
-                "2026-11-21",
-                "2026-11-22",
-                "2026-11-23",
-                "2026-11-24"
-            ]
-        );
+        assert_eq!(days, ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24"]);
         // 2026-11-20 is a Friday: ISO week 47 ends on Sunday the 22nd.
         let weeks = p.buckets(Bucket::Week);
         assert_eq!(weeks.len(), 2);

@@ -39,34 +39,19 @@ pub struct NewPrice {
 impl NewPrice {
     /// Checks every field; the error names the field.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        for (what, v) in [
-            ("provider", &self.provider),
-            ("region", &self.region),
-            ("instance_type", &self.instance_type),
-            ("device_type", &self.device_type),
-        ] {
+        for (what, v) in [("provider", &self.provider), ("region", &self.region), ("instance_type", &self.instance_type), ("device_type", &self.device_type)] {
             if v.trim().is_empty() {
                 return Err(format!("{what}: empty"));
             }
         }
         if !PRICING_CATEGORIES.contains(&self.pricing_category.as_str()) {
-            return Err(format!(
-                "pricing_category: {:?} is not one of {}",
-                self.pricing_category,
-                PRICING_CATEGORIES.join(", ")
-            ));
+            return Err(format!("pricing_category: {:?} is not one of {}", self.pricing_category, PRICING_CATEGORIES.join(", ")));
         }
         if self.devices_per_instance < 1 {
-            return Err(format!(
-                "devices_per_instance: must be at least 1, got {}",
-                self.devices_per_instance
-            ));
+            return Err(format!("devices_per_instance: must be at least 1, got {}", self.devices_per_instance));
         }
         if !self.usd_per_hour.is_finite() || self.usd_per_hour < 0.0 || self.usd_per_hour >= 1e8 {
-            return Err(format!(
-                "usd_per_hour: must be a non-negative number below 100000000, got {}",
-                self.usd_per_hour
-            ));
+            return Err(format!("usd_per_hour: must be a non-negative number below 100000000, got {}", self.usd_per_hour));
         }
         Ok(())
     }
@@ -90,23 +75,13 @@ pub struct NewSharedCost {
 impl NewSharedCost {
     /// Checks every field; the error names the field.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        let ok = self
-            .component
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase())
-            && self
-                .component
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        let ok = self.component.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && self.component.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if !ok {
             return Err(format!("component: {:?} must be lowercase letters, digits, - or _ (starting with a letter)", self.component));
         }
         if !self.usd_per_hour.is_finite() || self.usd_per_hour < 0.0 || self.usd_per_hour >= 1e8 {
-            return Err(format!(
-                "usd_per_hour: must be a non-negative number below 100000000, got {}",
-                self.usd_per_hour
-            ));
+            return Err(format!("usd_per_hour: must be a non-negative number below 100000000, got {}", self.usd_per_hour));
         }
         Ok(())
     }
@@ -149,46 +124,17 @@ fn split_csv(line: &str) -> std::result::Result<Vec<String>, String> {
 
 /// Parses a price CSV (see the module docs). `name` is used in error messages.
 pub fn parse_price_csv(name: &str, text: &str) -> Result<Vec<NewPrice>> {
-    const REQUIRED: [&str; 8] = [
-        "provider",
-        "region",
-        "instance_type",
-        "device_type",
-        "devices_per_instance",
-        "pricing_category",
-        "usd_per_hour",
-        "valid_from",
-    ];
+    const REQUIRED: [&str; 8] = ["provider", "region", "instance_type", "device_type", "devices_per_instance", "pricing_category", "usd_per_hour", "valid_from"];
     let bad = |line: usize, what: String| FinopsError::BadInput(format!("{name}:{line}: {what}"));
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((hl, header)) = lines.next() else {
-        return Err(FinopsError::BadInput(format!(
-            "{name}: empty file (expected a header: {})",
-            REQUIRED.join(",")
-        )));
-    };
-    let header: Vec<String> = split_csv(header.trim_start_matches('\u{feff}'))
-        .map_err(|e| bad(hl + 1, e))?
-        .into_iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let Some((hl, header)) = lines.next() else { return Err(FinopsError::BadInput(format!("{name}: empty file (expected a header: {})", REQUIRED.join(",")))) };
+    let header: Vec<String> = split_csv(header.trim_start_matches('\u{feff}')).map_err(|e| bad(hl + 1, e))?.into_iter().map(|h| h.trim().to_owned()).collect();
     let index = |col: &str| header.iter().position(|h| h == col);
     let mut at = Vec::new();
     for col in REQUIRED {
-        at.push(index(col).ok_or_else(|| {
-            bad(
-                hl + 1,
-                format!("missing column {col} (header needs {})", REQUIRED.join(",")),
-            )
-        })?);
+        at.push(index(col).ok_or_else(|| bad(hl + 1, format!("missing column {col} (header needs {})", REQUIRED.join(","))))?);
     }
-    if let Some(unknown) = header
-        .iter()
-        .find(|h| !REQUIRED.contains(&h.as_str()) && h.as_str() != "source")
-    {
+    if let Some(unknown) = header.iter().find(|h| !REQUIRED.contains(&h.as_str()) && h.as_str() != "source") {
         return Err(bad(hl + 1, format!("unknown column {unknown:?}")));
     }
     let source_at = index("source");
@@ -197,21 +143,11 @@ pub fn parse_price_csv(name: &str, text: &str) -> Result<Vec<NewPrice>> {
         let n = i + 1;
         let fields = split_csv(line).map_err(|e| bad(n, e))?;
         if fields.len() != header.len() {
-            return Err(bad(
-                n,
-                format!("{} fields, the header has {}", fields.len(), header.len()),
-            ));
+            return Err(bad(n, format!("{} fields, the header has {}", fields.len(), header.len())));
         }
         let f = |k: usize| fields[at[k]].trim().to_owned();
-        let devices = f(4).parse::<i32>().map_err(|_| {
-            bad(
-                n,
-                format!("devices_per_instance: {:?} is not a whole number", f(4)),
-            )
-        })?;
-        let usd = f(6)
-            .parse::<f64>()
-            .map_err(|_| bad(n, format!("usd_per_hour: {:?} is not a number", f(6))))?;
+        let devices = f(4).parse::<i32>().map_err(|_| bad(n, format!("devices_per_instance: {:?} is not a whole number", f(4))))?;
+        let usd = f(6).parse::<f64>().map_err(|_| bad(n, format!("usd_per_hour: {:?} is not a number", f(6))))?;
         let valid_from = parse_valid_from(&f(7)).map_err(|e| bad(n, format!("valid_from: {e}")))?;
         let price = NewPrice {
             provider: f(0),
@@ -222,17 +158,13 @@ pub fn parse_price_csv(name: &str, text: &str) -> Result<Vec<NewPrice>> {
             pricing_category: f(5),
             usd_per_hour: usd,
             valid_from,
-            source: source_at
-                .map(|k| fields[k].trim().to_owned())
-                .filter(|s| !s.is_empty()),
+            source: source_at.map(|k| fields[k].trim().to_owned()).filter(|s| !s.is_empty()),
         };
         price.validate().map_err(|e| bad(n, e))?;
         out.push(price);
     }
     if out.is_empty() {
-        return Err(FinopsError::BadInput(format!(
-            "{name}: no price rows after the header"
-        )));
+        return Err(FinopsError::BadInput(format!("{name}: no price rows after the header")));
     }
     Ok(out)
 }
@@ -249,66 +181,30 @@ mod tests {
         let rows = parse_price_csv("p.csv", &text).expect("parse");
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].source.as_deref(), Some("dstack offer, Aug 2026"));
-        assert_eq!(
-            rows[0].valid_from,
-            "2026-08-01T00:00:00Z".parse::<DateTime<Utc>>().expect("t")
-        );
+        assert_eq!(rows[0].valid_from, "2026-08-01T00:00:00Z".parse::<DateTime<Utc>>().expect("t"));
         let swapped = "usd_per_hour,provider,region,instance_type,device_type,devices_per_instance,pricing_category,valid_from\n1.5,aws,eu,x,gpu,1,on-demand,2026-01-01T00:00:00Z\n";
-        assert_eq!(
-            parse_price_csv("s.csv", swapped).expect("parse")[0].usd_per_hour,
-            1.5
-        );
+        assert_eq!(parse_price_csv("s.csv", swapped).expect("parse")[0].usd_per_hour, 1.5);
     }
 
     #[test]
     fn bad_rows_name_the_line_and_column() {
         let e = parse_price_csv("p.csv", &format!("{HEADER}\naws,us-east-1,x,gpu,8,spot,1,2026-01-01,\naws,us-east-1,x,gpu,8,preemptible,1,2026-01-01,\n")).expect_err("category");
-        assert!(
-            e.to_string().starts_with("p.csv:3: pricing_category:"),
-            "{e}"
-        );
-        let e = parse_price_csv(
-            "p.csv",
-            &format!("{HEADER}\naws,us-east-1,x,gpu,8,spot,-1,2026-01-01,\n"),
-        )
-        .expect_err("negative");
+        assert!(e.to_string().starts_with("p.csv:3: pricing_category:"), "{e}");
+        let e = parse_price_csv("p.csv", &format!("{HEADER}\naws,us-east-1,x,gpu,8,spot,-1,2026-01-01,\n")).expect_err("negative");
         assert!(e.to_string().starts_with("p.csv:2: usd_per_hour:"), "{e}");
-        let e = parse_price_csv(
-            "p.csv",
-            &format!("{HEADER}\naws,us-east-1,x,gpu,8,spot,1,last tuesday,\n"),
-        )
-        .expect_err("date");
+        let e = parse_price_csv("p.csv", &format!("{HEADER}\naws,us-east-1,x,gpu,8,spot,1,last tuesday,\n")).expect_err("date");
         assert!(e.to_string().starts_with("p.csv:2: valid_from:"), "{e}");
         let e = parse_price_csv("p.csv", "provider,region\naws,x\n").expect_err("header");
-        assert!(
-            e.to_string().contains("missing column instance_type"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("missing column instance_type"), "{e}");
         assert!(parse_price_csv("p.csv", "").is_err());
         assert!(parse_price_csv("p.csv", HEADER).is_err(), "no rows");
     }
 
     #[test]
     fn shared_costs_are_checked() {
-        let ok = NewSharedCost {
-            component: "broker".into(),
-            region: None,
-            usd_per_hour: 0.5,
-            valid_from: Utc::now(),
-            source: None,
-        };
+        let ok = NewSharedCost { component: "broker".into(), region: None, usd_per_hour: 0.5, valid_from: Utc::now(), source: None };
         assert!(ok.validate().is_ok());
-        assert!(NewSharedCost {
-            component: "Broker X".into(),
-            ..ok.clone()
-        }
-        .validate()
-        .is_err());
-        assert!(NewSharedCost {
-            usd_per_hour: f64::NAN,
-            ..ok
-        }
-        .validate()
-        .is_err());
+        assert!(NewSharedCost { component: "Broker X".into(), ..ok.clone() }.validate().is_err());
+        assert!(NewSharedCost { usd_per_hour: f64::NAN, ..ok }.validate().is_err());
     }
 }

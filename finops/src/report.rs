@@ -57,11 +57,7 @@ impl std::str::FromStr for By {
             "region" => Self::Region,
             "day" => Self::Day,
             "week" => Self::Week,
-            other => {
-                return Err(FinopsError::BadInput(format!(
-                    "--by {other:?} is not one of tenant, circuit, device, region, day, week"
-                )))
-            }
+            other => return Err(FinopsError::BadInput(format!("--by {other:?} is not one of tenant, circuit, device, region, day, week"))),
         })
     }
 }
@@ -204,12 +200,7 @@ impl Line {
 
     /// The driver factors.
     pub fn factors(&self) -> Factors {
-        Factors {
-            total_usd: self.total_usd,
-            proofs: self.proofs as f64,
-            proving_seconds: self.proving_seconds,
-            paid_seconds: self.paid_seconds(),
-        }
+        Factors { total_usd: self.total_usd, proofs: self.proofs as f64, proving_seconds: self.proving_seconds, paid_seconds: self.paid_seconds() }
     }
 }
 
@@ -239,14 +230,8 @@ pub struct Change {
 /// The change from `previous` to `current`.
 pub fn change(current: Option<f64>, previous: Option<f64>) -> Change {
     match (current, previous) {
-        (Some(c), Some(p)) => Change {
-            abs: Some(c - p),
-            pct: (p != 0.0).then(|| 100.0 * (c - p) / p),
-        },
-        _ => Change {
-            abs: None,
-            pct: None,
-        },
+        (Some(c), Some(p)) => Change { abs: Some(c - p), pct: (p != 0.0).then(|| 100.0 * (c - p) / p) },
+        _ => Change { abs: None, pct: None },
     }
 }
 
@@ -263,22 +248,13 @@ pub struct Compared {
 
 impl Compared {
     fn new(current: Line, previous: Option<Line>) -> Self {
-        let drivers = previous
-            .as_ref()
-            .and_then(|p| drivers::attribute(&p.factors(), &current.factors()));
-        Compared {
-            current,
-            previous,
-            drivers,
-        }
+        let drivers = previous.as_ref().and_then(|p| drivers::attribute(&p.factors(), &current.factors()));
+        Compared { current, previous, drivers }
     }
 
     /// The change of figure `f`.
     pub fn change_of(&self, f: &Figure) -> Change {
-        change(
-            (f.1)(&self.current),
-            self.previous.as_ref().and_then(|p| (f.1)(p)),
-        )
+        change((f.1)(&self.current), self.previous.as_ref().and_then(|p| (f.1)(p)))
     }
 }
 
@@ -296,48 +272,28 @@ pub struct PeriodLines {
 }
 
 /// Allocates one period by a non-time dimension (by day/week, use [`build`]).
-pub fn period_lines(
-    ds: &Dataset,
-    period: &Period,
-    by: By,
-    share: ShareMode,
-) -> Result<PeriodLines> {
-    let jobs: Vec<&JobRow> = ds
-        .jobs
-        .iter()
-        .filter(|j| period.contains(j.completed_at))
-        .collect();
+pub fn period_lines(ds: &Dataset, period: &Period, by: By, share: ShareMode) -> Result<PeriodLines> {
+    let jobs: Vec<&JobRow> = ds.jobs.iter().filter(|j| period.contains(j.completed_at)).collect();
     let groups = workload_by(&jobs, |j| by.key(j))?;
-    let all = workload_by(&jobs, |_| "total".into())?
-        .remove("total")
-        .unwrap_or_default();
+    let all = workload_by(&jobs, |_| "total".into())?.remove("total").unwrap_or_default();
     let idle = allocate::idle(ds, period);
     let shared = allocate::shared(&ds.shared, period);
     let idle_s: f64 = idle.iter().map(|w| w.idle_seconds).fold(0.0, |a, b| a + b);
     let idle_usd: f64 = idle.iter().map(|w| w.idle_usd).fold(0.0, |a, b| a + b);
     let shared_usd: f64 = shared.values().fold(0.0, |a, b| a + b);
 
-    let mut lines: Vec<Line> = groups
-        .iter()
-        .map(|(g, w)| Line::from_workload(g, w))
-        .collect();
+    let mut lines: Vec<Line> = groups.iter().map(|(g, w)| Line::from_workload(g, w)).collect();
     // By device type or region, idle stays where it happened.
     let direct = share != ShareMode::None && matches!(by, By::Device | By::Region);
     let (mut pool_s, mut pool_usd) = (idle_s, idle_usd);
     if direct {
         for w in &idle {
-            let key = if by == By::Device {
-                &w.device_type
-            } else {
-                &w.region
-            };
+            let key = if by == By::Device { &w.device_type } else { &w.region };
             let line = match lines.iter_mut().position(|l| &l.group == key) {
                 Some(i) => &mut lines[i],
                 None => {
                     lines.push(Line::empty(key, LineKind::Workload));
-                    lines
-                        .last_mut()
-                        .ok_or_else(|| FinopsError::BadInput("internal: no line".into()))?
+                    lines.last_mut().ok_or_else(|| FinopsError::BadInput("internal: no line".into()))?
                 }
             };
             line.idle_seconds += w.idle_seconds;
@@ -347,10 +303,7 @@ pub fn period_lines(
         pool_s = 0.0;
         pool_usd = 0.0;
     }
-    let weights = allocate::spread(
-        &lines.iter().map(|l| l.workload_usd).collect::<Vec<_>>(),
-        share,
-    );
+    let weights = allocate::spread(&lines.iter().map(|l| l.workload_usd).collect::<Vec<_>>(), share);
     let spread = share != ShareMode::None && !lines.is_empty();
     for (line, w) in lines.iter_mut().zip(&weights) {
         line.idle_seconds += pool_s * w;
@@ -376,18 +329,10 @@ pub fn period_lines(
         total_usd: workload_usd + idle_usd + shared_usd,
         ..Line::from_workload("TOTAL", &all)
     };
-    let total = Line {
-        kind: LineKind::Total,
-        ..total
-    };
+    let total = Line { kind: LineKind::Total, ..total };
     lines.push(idle_line);
     lines.push(shared_line);
-    Ok(PeriodLines {
-        lines,
-        total,
-        idle,
-        shared,
-    })
+    Ok(PeriodLines { lines, total, idle, shared })
 }
 
 /// A complete report.
@@ -437,42 +382,22 @@ pub fn build(ds: &Dataset, period: &Period, by: By, share: ShareMode) -> Result<
             rows
         }
         None => {
-            let mut previous: BTreeMap<(String, u8), Line> = prev
-                .lines
-                .into_iter()
-                .map(|l| ((l.group.clone(), kind_order(l.kind)), l))
-                .collect();
+            let mut previous: BTreeMap<(String, u8), Line> = prev.lines.into_iter().map(|l| ((l.group.clone(), kind_order(l.kind)), l)).collect();
             let mut rows: Vec<Compared> = Vec::new();
             for line in cur.lines {
-                let p = previous
-                    .remove(&(line.group.clone(), kind_order(line.kind)))
-                    .unwrap_or_else(|| Line::empty(&line.group, line.kind));
+                let p = previous.remove(&(line.group.clone(), kind_order(line.kind))).unwrap_or_else(|| Line::empty(&line.group, line.kind));
                 rows.push(Compared::new(line, Some(p)));
             }
             // Groups that had jobs only in the previous period: shown with zero figures now.
             for ((group, _), p) in previous {
-                let at = rows
-                    .iter()
-                    .position(|r| r.current.kind != LineKind::Workload)
-                    .unwrap_or(rows.len());
-                rows.insert(
-                    at,
-                    Compared::new(Line::empty(&group, LineKind::Workload), Some(p)),
-                );
+                let at = rows.iter().position(|r| r.current.kind != LineKind::Workload).unwrap_or(rows.len());
+                rows.insert(at, Compared::new(Line::empty(&group, LineKind::Workload), Some(p)));
             }
             rows
         }
     };
     let empty = cur.total.jobs == 0;
-    Ok(Report {
-        by,
-        share: share.as_str(),
-        period: *period,
-        previous_period,
-        rows,
-        total: Compared::new(cur.total, Some(prev.total)),
-        empty,
-    })
+    Ok(Report { by, share: share.as_str(), period: *period, previous_period, rows, total: Compared::new(cur.total, Some(prev.total)), empty })
 }
 
 fn kind_order(k: LineKind) -> u8 {
@@ -495,14 +420,7 @@ pub(crate) mod tests {
         s.parse().expect("instant")
     }
 
-    pub(crate) fn job(
-        id: &str,
-        tenant: &str,
-        completed: &str,
-        seconds: f64,
-        prove_ms: f64,
-        hit: bool,
-    ) -> JobRow {
+    pub(crate) fn job(id: &str, tenant: &str, completed: &str, seconds: f64, prove_ms: f64, hit: bool) -> JobRow {
         JobRow {
             job_id: id.into(),
             tenant: tenant.into(),
@@ -562,22 +480,8 @@ pub(crate) mod tests {
                 source: None,
             }],
             shared: vec![
-                SharedCostRow {
-                    id: 1,
-                    component: "broker".into(),
-                    region: None,
-                    usd_per_hour: 2.0,
-                    valid_from: at("2026-01-01T00:00:00Z"),
-                    source: None,
-                },
-                SharedCostRow {
-                    id: 2,
-                    component: "database".into(),
-                    region: None,
-                    usd_per_hour: 6.0,
-                    valid_from: at("2026-01-01T00:00:00Z"),
-                    source: None,
-                },
+                SharedCostRow { id: 1, component: "broker".into(), region: None, usd_per_hour: 2.0, valid_from: at("2026-01-01T00:00:00Z"), source: None },
+                SharedCostRow { id: 2, component: "database".into(), region: None, usd_per_hour: 6.0, valid_from: at("2026-01-01T00:00:00Z"), source: None },
             ],
         }
     }
@@ -591,10 +495,7 @@ pub(crate) mod tests {
     }
 
     fn row<'a>(r: &'a Report, group: &str) -> &'a Compared {
-        r.rows
-            .iter()
-            .find(|c| c.current.group == group)
-            .expect(group)
+        r.rows.iter().find(|c| c.current.group == group).expect(group)
     }
 
     #[test]
@@ -603,18 +504,9 @@ pub(crate) mod tests {
         let a = &row(&r, "a").current;
         // a: 3/4 of the $32 idle and of the $8 shared: 3 + 24 + 6 = $33 for 3 proofs.
         assert_eq!((a.jobs, a.proofs), (3, 3));
-        assert!(
-            close(a.workload_usd, 3.0)
-                && close(a.idle_usd, 24.0)
-                && close(a.shared_usd, 6.0)
-                && close(a.total_usd, 33.0),
-            "{a:?}"
-        );
+        assert!(close(a.workload_usd, 3.0) && close(a.idle_usd, 24.0) && close(a.shared_usd, 6.0) && close(a.total_usd, 33.0), "{a:?}");
         assert!(close(a.idle_seconds, 2400.0));
-        assert!(
-            close(a.usd_per_proof().expect("proofs"), 11.0)
-                && close(a.usd_per_1k().expect("proofs"), 11_000.0)
-        );
+        assert!(close(a.usd_per_proof().expect("proofs"), 11.0) && close(a.usd_per_1k().expect("proofs"), 11_000.0));
         // p95 of 100, 200, 300 ms (linear): 200 + 0.9 × 100 = 290; 2 of 3 batches hit the key cache.
         assert!(close(a.p95_prove_ms.expect("p95"), 290.0));
         assert!(close(a.cache_hit_rate.expect("rate"), 2.0 / 3.0));
@@ -622,21 +514,13 @@ pub(crate) mod tests {
         assert!(close(b.total_usd, 11.0), "b: 1 + 8 + 2");
         // The idle and shared rows show their pools, already spread.
         let idle = &row(&r, IDLE_ROW).current;
-        assert!(
-            close(idle.idle_seconds, 3200.0)
-                && close(idle.idle_usd, 32.0)
-                && idle.spread
-                && idle.total_usd == 0.0
-        );
+        assert!(close(idle.idle_seconds, 3200.0) && close(idle.idle_usd, 32.0) && idle.spread && idle.total_usd == 0.0);
         let shared = &row(&r, SHARED_ROW).current;
         assert!(close(shared.shared_usd, 8.0) && shared.spread);
         // Rows sum to the total.
         let sum: f64 = r.rows.iter().map(|c| c.current.total_usd).sum();
         assert!(close(sum, 44.0) && close(r.total.current.total_usd, 44.0));
-        assert!(close(
-            r.total.current.usd_per_1k().expect("proofs"),
-            11_000.0
-        ));
+        assert!(close(r.total.current.usd_per_1k().expect("proofs"), 11_000.0));
     }
 
     #[test]
@@ -646,10 +530,7 @@ pub(crate) mod tests {
         assert!(close(row(&even, "b").current.total_usd, 21.0), "1 + 16 + 4");
         let none = build(&dataset(), &hour(), By::Tenant, ShareMode::None).expect("report");
         assert!(close(row(&none, "a").current.total_usd, 3.0));
-        assert!(
-            close(row(&none, IDLE_ROW).current.total_usd, 32.0)
-                && !row(&none, IDLE_ROW).current.spread
-        );
+        assert!(close(row(&none, IDLE_ROW).current.total_usd, 32.0) && !row(&none, IDLE_ROW).current.spread);
         assert!(close(row(&none, SHARED_ROW).current.total_usd, 8.0));
         let sum: f64 = none.rows.iter().map(|c| c.current.total_usd).sum();
         assert!(close(sum, 44.0));
@@ -662,10 +543,7 @@ pub(crate) mod tests {
         let prev = t.previous.as_ref().expect("previous");
         assert_eq!((prev.proofs, t.current.proofs), (2, 4));
         assert!(close(prev.total_usd, 44.0) && close(prev.idle_seconds, 3300.0));
-        let k = FIGURES
-            .iter()
-            .find(|f| f.0 == "usd_per_1k_proofs")
-            .expect("figure");
+        let k = FIGURES.iter().find(|f| f.0 == "usd_per_1k_proofs").expect("figure");
         let c = t.change_of(k);
         // $22 000 → $11 000 per 1k proofs: −11 000, −50 %.
         assert!(close(c.abs.expect("abs"), -11_000.0) && close(c.pct.expect("pct"), -50.0));
@@ -675,15 +553,9 @@ pub(crate) mod tests {
         // −L·ln(4/3) = −4565.412.
         let d = t.drivers.expect("drivers");
         assert!(d.price_mix.abs() < 1e-9, "{d:?}");
-        assert!(
-            (d.device_seconds_per_proof + 6434.588).abs() < 0.001,
-            "{d:?}"
-        );
+        assert!((d.device_seconds_per_proof + 6434.588).abs() < 0.001, "{d:?}");
         assert!((d.utilisation + 4565.412).abs() < 0.001, "{d:?}");
-        assert!(close(
-            d.price_mix + d.device_seconds_per_proof + d.utilisation,
-            d.change
-        ));
+        assert!(close(d.price_mix + d.device_seconds_per_proof + d.utilisation, d.change));
         // Tenant b had no jobs the hour before: no percent change against zero proofs.
         let b = row(&r, "b");
         let proofs = b.change_of(&FIGURES[0]);
@@ -695,8 +567,7 @@ pub(crate) mod tests {
         let r = build(&dataset(), &hour(), By::Region, ShareMode::Weighted).expect("report");
         let us = &row(&r, "us-east-1").current;
         assert!(close(us.idle_usd, 32.0) && close(us.total_usd, 44.0));
-        let two_hours =
-            Period::new(at("2026-11-16T09:00:00Z"), at("2026-11-16T11:00:00Z")).expect("period");
+        let two_hours = Period::new(at("2026-11-16T09:00:00Z"), at("2026-11-16T11:00:00Z")).expect("period");
         let days = build(&dataset(), &two_hours, By::Day, ShareMode::Weighted).expect("report");
         assert_eq!(days.rows.len(), 1);
         let d = &days.rows[0];

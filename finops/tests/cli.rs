@@ -25,30 +25,15 @@ struct Schema {
 impl Schema {
     fn new(test: &str) -> Schema {
         let name = format!("zkq_fin_{test}_{}", std::process::id());
-        let mut admin = Client::connect(&base_url(), NoTls).unwrap_or_else(|e| {
-            panic!(
-                "cannot connect to the test database ({}): {e}; run scripts/services.sh",
-                base_url()
-            )
-        });
-        admin
-            .batch_execute(&format!(
-                "drop schema if exists {name} cascade; create schema {name}"
-            ))
-            .expect("schema");
+        let mut admin = Client::connect(&base_url(), NoTls).unwrap_or_else(|e| panic!("cannot connect to the test database ({}): {e}; run scripts/services.sh", base_url()));
+        admin.batch_execute(&format!("drop schema if exists {name} cascade; create schema {name}")).expect("schema");
         let url = format!("{} options=-csearch_path={name}", base_url());
         let mut c = Client::connect(&url, NoTls).expect("connect to the schema");
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scheduler/migrations");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .expect("migrations")
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-            .collect();
+        let mut files: Vec<_> = std::fs::read_dir(&dir).expect("migrations").filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "sql")).collect();
         files.sort();
         for f in files {
-            c.batch_execute(&std::fs::read_to_string(&f).expect("sql"))
-                .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            c.batch_execute(&std::fs::read_to_string(&f).expect("sql")).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         }
         Schema { name, url }
     }
@@ -82,10 +67,7 @@ fn seed(c: &mut Client) {
          insert into shared_costs (component, usd_per_hour, valid_from) values ('broker', 2, '2026-01-01'), ('database', 6, '2026-01-01');"
     ))
     .expect("seed");
-    let price_id: i64 = c
-        .query_one("select id from prices where device_type = 'gpu'", &[])
-        .expect("price")
-        .get(0);
+    let price_id: i64 = c.query_one("select id from prices where device_type = 'gpu'", &[]).expect("price").get(0);
     let jobs = [
         ("p1", "a", "2026-11-16T09:20:00Z", 150.0, 100.0, false),
         ("p2", "a", "2026-11-16T09:40:00Z", 150.0, 300.0, true),
@@ -122,18 +104,12 @@ fn seed(c: &mut Client) {
 }
 
 fn uuid_for(id: &str) -> String {
-    let n: u32 = id
-        .bytes()
-        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let n: u32 = id.bytes().fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
     format!("00000000-0000-4000-8000-{n:012x}")
 }
 
 fn finops(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkq-finops"))
-        .args(args)
-        .env("ZKQ_PG_URL", url)
-        .output()
-        .expect("run zkq-finops")
+    Command::new(env!("CARGO_BIN_EXE_zkq-finops")).args(args).env("ZKQ_PG_URL", url).output().expect("run zkq-finops")
 }
 
 fn stdout(o: &Output) -> String {
@@ -148,134 +124,49 @@ fn close(v: &serde_json::Value, expected: f64) -> bool {
     v.as_f64().is_some_and(|x| (x - expected).abs() < 1e-6)
 }
 
-const HOUR: [&str; 4] = [
-    "--from",
-    "2026-11-16T10:00:00Z",
-    "--to",
-    "2026-11-16T11:00:00Z",
-];
+const HOUR: [&str; 4] = ["--from", "2026-11-16T10:00:00Z", "--to", "2026-11-16T11:00:00Z"];
 
 #[test]
 fn report_allocates_idle_and_shared_and_attributes_the_change() {
     let s = Schema::new("report");
     seed(&mut s.client());
-    let o = finops(
-        &s.url,
-        &[
-            &["report"],
-            &HOUR[..],
-            &["--by", "tenant", "--format", "json"],
-        ]
-        .concat(),
-    );
+    let o = finops(&s.url, &[&["report"], &HOUR[..], &["--by", "tenant", "--format", "json"]].concat());
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
-    let row = |g: &str| {
-        v["rows"]
-            .as_array()
-            .expect("rows")
-            .iter()
-            .find(|r| r["group"] == g)
-            .cloned()
-            .expect(g)
-    };
+    let row = |g: &str| v["rows"].as_array().expect("rows").iter().find(|r| r["group"] == g).cloned().expect(g);
     // a: $3 workload + 3/4 × $32 idle + 3/4 × $8 shared = $33 for 3 proofs.
     let a = row("a");
-    assert!(
-        close(&a["current"]["total_usd"], 33.0)
-            && close(&a["current"]["idle_usd"], 24.0)
-            && close(&a["current"]["shared_usd"], 6.0),
-        "{a}"
-    );
-    assert!(close(
-        &a["figures"]["usd_per_1k_proofs"]["current"],
-        11_000.0
-    ));
-    assert!(
-        close(&a["current"]["p95_prove_ms"], 290.0),
-        "p95 of 100, 200, 300"
-    );
+    assert!(close(&a["current"]["total_usd"], 33.0) && close(&a["current"]["idle_usd"], 24.0) && close(&a["current"]["shared_usd"], 6.0), "{a}");
+    assert!(close(&a["figures"]["usd_per_1k_proofs"]["current"], 11_000.0));
+    assert!(close(&a["current"]["p95_prove_ms"], 290.0), "p95 of 100, 200, 300");
     assert!(close(&a["current"]["cache_hit_rate"], 2.0 / 3.0));
     assert!(close(&row("__idle__")["current"]["idle_seconds"], 3200.0));
     // Total: $44 for 4 proofs now, $44 for 2 proofs the hour before: −50 % per 1k proofs.
     let t = &v["total"];
-    assert!(
-        close(&t["figures"]["usd_per_1k_proofs"]["current"], 11_000.0)
-            && close(&t["figures"]["usd_per_1k_proofs"]["previous"], 22_000.0)
-    );
+    assert!(close(&t["figures"]["usd_per_1k_proofs"]["current"], 11_000.0) && close(&t["figures"]["usd_per_1k_proofs"]["previous"], 22_000.0));
     assert!(close(&t["figures"]["usd_per_1k_proofs"]["pct"], -50.0));
     assert!(close(&t["drivers"]["price_mix"], 0.0));
-    assert!(
-        (t["drivers"]["device_seconds_per_proof"]
-            .as_f64()
-            .expect("d")
-            + 6434.5875)
-            .abs()
-            < 1e-3
-    );
+    assert!((t["drivers"]["device_seconds_per_proof"].as_f64().expect("d") + 6434.5875).abs() < 1e-3);
     assert!((t["drivers"]["utilisation"].as_f64().expect("d") + 4565.4125).abs() < 1e-3);
 
     // --share even: a gets half of idle and shared: 3 + 16 + 4.
-    let o = finops(
-        &s.url,
-        &[
-            &["report"],
-            &HOUR[..],
-            &["--share", "even", "--format", "json"],
-        ]
-        .concat(),
-    );
+    let o = finops(&s.url, &[&["report"], &HOUR[..], &["--share", "even", "--format", "json"]].concat());
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
-    let a = v["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .find(|r| r["group"] == "a")
-        .cloned()
-        .expect("a");
+    let a = v["rows"].as_array().expect("rows").iter().find(|r| r["group"] == "a").cloned().expect("a");
     assert!(close(&a["current"]["total_usd"], 23.0), "{a}");
 
     // The table, by day, and the files under --out.
     let o = finops(&s.url, &[&["report"], &HOUR[..]].concat());
     assert!(o.status.success());
-    assert!(
-        stdout(&o).contains("cost per 1k proofs $22000 → $11000 (-50.0%)"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("cost per 1k proofs $22000 → $11000 (-50.0%)"), "{}", stdout(&o));
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
-    let o = finops(
-        &s.url,
-        &[
-            "report",
-            "--from",
-            "2026-11-16",
-            "--to",
-            "2026-11-16",
-            "--by",
-            "day",
-            "--format",
-            "parquet",
-            "--out",
-            out.to_str().expect("utf8"),
-        ],
-    );
+    let o = finops(&s.url, &["report", "--from", "2026-11-16", "--to", "2026-11-16", "--by", "day", "--format", "parquet", "--out", out.to_str().expect("utf8")]);
     assert!(o.status.success(), "{}", stderr(&o));
-    for f in [
-        "report.parquet",
-        "cost_per_1k_proofs.svg",
-        "cost_per_1k_proofs.png",
-        "cost_by_tenant.svg",
-        "cost_by_tenant.png",
-        "report.html",
-    ] {
+    for f in ["report.parquet", "cost_per_1k_proofs.svg", "cost_per_1k_proofs.png", "cost_by_tenant.svg", "cost_by_tenant.png", "report.html"] {
         assert!(out.join(f).is_file(), "{f} written");
     }
-    assert_eq!(
-        &std::fs::read(out.join("report.parquet")).expect("read")[..4],
-        b"PAR1"
-    );
+    assert_eq!(&std::fs::read(out.join("report.parquet")).expect("read")[..4], b"PAR1");
     let html = std::fs::read_to_string(out.join("report.html")).expect("html");
     assert!(html.contains("<svg") && html.contains("2026-11-16"));
 }
@@ -287,54 +178,13 @@ fn a_backdated_price_reprices_the_jobs_it_covers() {
     seed(&mut c);
     // From 10:00 the same instance costs $72/h: only the 10:xx jobs double (batches started
     // at 10:08:20 and later): workload $3 + $1 → $6 + $2; the idle hour also doubles.
-    let o = finops(
-        &s.url,
-        &[
-            "prices",
-            "add",
-            "--provider",
-            "aws",
-            "--region",
-            "us-east-1",
-            "--instance-type",
-            "g1",
-            "--device-type",
-            "gpu",
-            "--usd-per-hour",
-            "72",
-            "--valid-from",
-            "2026-11-16T10:00:00Z",
-        ],
-    );
+    let o = finops(&s.url, &["prices", "add", "--provider", "aws", "--region", "us-east-1", "--instance-type", "g1", "--device-type", "gpu", "--usd-per-hour", "72", "--valid-from", "2026-11-16T10:00:00Z"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = finops(
-        &s.url,
-        &[
-            &["report"],
-            &HOUR[..],
-            &["--format", "json", "--share", "none"],
-        ]
-        .concat(),
-    );
+    let o = finops(&s.url, &[&["report"], &HOUR[..], &["--format", "json", "--share", "none"]].concat());
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
-    let row = |g: &str| {
-        v["rows"]
-            .as_array()
-            .expect("rows")
-            .iter()
-            .find(|r| r["group"] == g)
-            .cloned()
-            .expect(g)
-    };
-    assert!(
-        close(&row("a")["current"]["workload_usd"], 6.0),
-        "{}",
-        row("a")
-    );
-    assert!(
-        close(&row("a")["previous"]["workload_usd"], 3.0),
-        "the 09:xx jobs keep the old price"
-    );
+    let row = |g: &str| v["rows"].as_array().expect("rows").iter().find(|r| r["group"] == g).cloned().expect(g);
+    assert!(close(&row("a")["current"]["workload_usd"], 6.0), "{}", row("a"));
+    assert!(close(&row("a")["previous"]["workload_usd"], 3.0), "the 09:xx jobs keep the old price");
     assert!(close(&row("__idle__")["current"]["idle_usd"], 64.0));
     // The price mix driver now carries the change in price.
     assert!(v["total"]["drivers"]["price_mix"].as_f64().expect("driver") > 0.0);
@@ -345,29 +195,12 @@ fn focus_export_writes_csv_and_parquet() {
     let s = Schema::new("focus");
     seed(&mut s.client());
     let dir = tempfile::tempdir().expect("tempdir");
-    let o = finops(
-        &s.url,
-        &[
-            "export",
-            "focus",
-            "--from",
-            "2026-11-16",
-            "--to",
-            "2026-11-16",
-            "--out",
-            dir.path().to_str().expect("utf8"),
-        ],
-    );
+    let o = finops(&s.url, &["export", "focus", "--from", "2026-11-16", "--to", "2026-11-16", "--out", dir.path().to_str().expect("utf8")]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("wrote 5 FOCUS rows"), "{}", stdout(&o));
     let csv = std::fs::read_to_string(dir.path().join("focus.csv")).expect("csv");
-    assert!(
-        csv.lines().next().expect("header").contains("x_TenantId") && csv.contains(",Standard,")
-    );
-    assert_eq!(
-        &std::fs::read(dir.path().join("focus.parquet")).expect("parquet")[..4],
-        b"PAR1"
-    );
+    assert!(csv.lines().next().expect("header").contains("x_TenantId") && csv.contains(",Standard,"));
+    assert_eq!(&std::fs::read(dir.path().join("focus.parquet")).expect("parquet")[..4], b"PAR1");
 }
 
 #[test]
@@ -383,153 +216,49 @@ fn prices_import_is_all_or_nothing_and_lists() {
     std::fs::write(&bad, "provider,region,instance_type,device_type,devices_per_instance,pricing_category,usd_per_hour,valid_from\naws,eu,x,gpu,1,spot,1,2026-09-01\naws,eu,x,gpu,1,spot,lots,2026-09-01\n").expect("write");
     let o = finops(&s.url, &["prices", "import", bad.to_str().expect("utf8")]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("bad.csv:3: usd_per_hour:") && stderr(&o).lines().count() == 1,
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("bad.csv:3: usd_per_hour:") && stderr(&o).lines().count() == 1, "{}", stderr(&o));
     // Importing the good file again: duplicates are refused, and nothing is written.
     let o = finops(&s.url, &["prices", "import", good.to_str().expect("utf8")]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let count: i64 = s
-        .client()
-        .query_one("select count(*) from prices", &[])
-        .expect("count")
-        .get(0);
+    let count: i64 = s.client().query_one("select count(*) from prices", &[]).expect("count").get(0);
     assert_eq!(count, 3 + 2, "the seed rows and the two imported");
     let o = finops(&s.url, &["prices", "list", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
-    assert!(v
-        .as_array()
-        .expect("list")
-        .iter()
-        .any(|p| p["pricing_category"] == "spot" && close(&p["usd_per_hour"], 26.57)));
+    assert!(v.as_array().expect("list").iter().any(|p| p["pricing_category"] == "spot" && close(&p["usd_per_hour"], 26.57)));
 }
 
 #[test]
 fn errors_are_one_line_with_distinct_exit_codes_and_empty_periods_say_so() {
     let s = Schema::new("errors");
     let one_line = |o: &Output| stderr(o).trim_end().lines().count() == 1;
-    let o = finops(
-        &s.url,
-        &["report", "--from", "2026-02-30", "--to", "2026-03-01"],
-    );
+    let o = finops(&s.url, &["report", "--from", "2026-02-30", "--to", "2026-03-01"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        one_line(&o) && stderr(&o).contains("--from \"2026-02-30\""),
-        "{}",
-        stderr(&o)
-    );
-    let o = finops(
-        &s.url,
-        &[
-            "report",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-02",
-            "--by",
-            "planet",
-        ],
-    );
+    assert!(one_line(&o) && stderr(&o).contains("--from \"2026-02-30\""), "{}", stderr(&o));
+    let o = finops(&s.url, &["report", "--from", "2026-03-01", "--to", "2026-03-02", "--by", "planet"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        one_line(&o) && stderr(&o).contains("--by \"planet\""),
-        "{}",
-        stderr(&o)
-    );
-    let o = finops(
-        &s.url,
-        &[
-            "report",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-02",
-            "--share",
-            "fair",
-        ],
-    );
+    assert!(one_line(&o) && stderr(&o).contains("--by \"planet\""), "{}", stderr(&o));
+    let o = finops(&s.url, &["report", "--from", "2026-03-01", "--to", "2026-03-02", "--share", "fair"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        one_line(&o) && stderr(&o).contains("--share \"fair\""),
-        "{}",
-        stderr(&o)
-    );
-    let o = finops(
-        &s.url,
-        &[
-            "report",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-02",
-            "--format",
-            "parquet",
-        ],
-    );
+    assert!(one_line(&o) && stderr(&o).contains("--share \"fair\""), "{}", stderr(&o));
+    let o = finops(&s.url, &["report", "--from", "2026-03-01", "--to", "2026-03-02", "--format", "parquet"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        one_line(&o) && stderr(&o).contains("--out"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(one_line(&o) && stderr(&o).contains("--out"), "{}", stderr(&o));
     let o = finops(&s.url, &["report", "--frm", "2026-03-01"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(one_line(&o), "{}", stderr(&o));
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("a-file");
     std::fs::write(&file, "x").expect("write");
-    let o = finops(
-        &s.url,
-        &[
-            "report",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-02",
-            "--out",
-            file.join("sub").to_str().expect("utf8"),
-        ],
-    );
+    let o = finops(&s.url, &["report", "--from", "2026-03-01", "--to", "2026-03-02", "--out", file.join("sub").to_str().expect("utf8")]);
     assert_eq!(o.status.code(), Some(3));
-    assert!(
-        one_line(&o) && stderr(&o).contains("output directory"),
-        "{}",
-        stderr(&o)
-    );
-    let o = finops(
-        "host=127.0.0.1 port=1 user=zkq password=zkq dbname=zkq connect_timeout=2",
-        &["report", "--from", "2026-03-01", "--to", "2026-03-02"],
-    );
+    assert!(one_line(&o) && stderr(&o).contains("output directory"), "{}", stderr(&o));
+    let o = finops("host=127.0.0.1 port=1 user=zkq password=zkq dbname=zkq connect_timeout=2", &["report", "--from", "2026-03-01", "--to", "2026-03-02"]);
     assert_eq!(o.status.code(), Some(8));
-    assert!(
-        one_line(&o) && stderr(&o).contains("cannot connect to PostgreSQL"),
-        "{}",
-        stderr(&o)
-    );
-    let o = finops(
-        &s.url,
-        &["report", "--from", "2026-03-01", "--to", "2026-03-07"],
-    );
+    assert!(one_line(&o) && stderr(&o).contains("cannot connect to PostgreSQL"), "{}", stderr(&o));
+    let o = finops(&s.url, &["report", "--from", "2026-03-01", "--to", "2026-03-07"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("no proofs in 2026-03-01 – 2026-03-07") && !stdout(&o).contains("NaN"),
-        "{}",
-        stdout(&o)
-    );
-    let o = finops(
-        &s.url,
-        &[
-            "report",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-07",
-            "--format",
-            "csv",
-        ],
-    );
+    assert!(stdout(&o).contains("no proofs in 2026-03-01 – 2026-03-07") && !stdout(&o).contains("NaN"), "{}", stdout(&o));
+    let o = finops(&s.url, &["report", "--from", "2026-03-01", "--to", "2026-03-07", "--format", "csv"]);
     assert!(o.status.success() && !stdout(&o).contains("NaN"));
     assert!(stderr(&o).contains("no proofs in 2026-03-01 – 2026-03-07"));
 }

@@ -62,11 +62,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// coset `shift·⟨ω⟩`: `Inverse` then `ForwardCoset(shift)`, the QAP's step. Same
     /// assumptions as [`Backend::ntt_unchecked`]. Default: exactly those two calls; a backend
     /// may fuse them (the CPU backend skips both bit-reversal permutations).
-    fn ntt_resample_unchecked(
-        &self,
-        vectors: &mut [&mut [Fr]],
-        shift: Fr,
-    ) -> Result<(), KernelError> {
+    fn ntt_resample_unchecked(&self, vectors: &mut [&mut [Fr]], shift: Fr) -> Result<(), KernelError> {
         self.ntt_unchecked(vectors, NttOp::Inverse)?;
         self.ntt_unchecked(vectors, NttOp::ForwardCoset(shift))
     }
@@ -78,9 +74,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
             return Ok(());
         }
         if ark_ff::Zero::is_zero(&shift) {
-            return Err(KernelError::InvalidInput(
-                "coset shift must be non-zero".into(),
-            ));
+            return Err(KernelError::InvalidInput("coset shift must be non-zero".into()));
         }
         self.ntt_resample_unchecked(vectors, shift)
     }
@@ -105,9 +99,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
         }
         if let NttOp::ForwardCoset(g) | NttOp::InverseCoset(g) = op {
             if ark_ff::Zero::is_zero(&g) {
-                return Err(KernelError::InvalidInput(
-                    "coset shift must be non-zero".into(),
-                ));
+                return Err(KernelError::InvalidInput("coset shift must be non-zero".into()));
             }
         }
         self.ntt_unchecked(vectors, op)
@@ -127,14 +119,10 @@ fn check_msm_lengths(n_bases: usize, scalars: &[&[Fr]]) -> Result<(), KernelErro
 }
 
 fn check_ntt_lengths(vectors: &[&mut [Fr]]) -> Result<(), KernelError> {
-    let Some(first) = vectors.first() else {
-        return Ok(());
-    };
+    let Some(first) = vectors.first() else { return Ok(()) };
     let n = first.len();
     if !n.is_power_of_two() {
-        return Err(KernelError::InvalidInput(format!(
-            "NTT size {n} is not a power of two"
-        )));
+        return Err(KernelError::InvalidInput(format!("NTT size {n} is not a power of two")));
     }
     if n.trailing_zeros() > MAX_LOG_SIZE {
         return Err(KernelError::InvalidInput(format!(
@@ -216,10 +204,11 @@ pub struct BackendConfig {
 /// [`KernelError::Unavailable`].
 pub fn open_backend(config: &BackendConfig) -> Result<Arc<dyn Backend>, KernelError> {
     match (open_kind(config.kind, config), config.fallback) {
-        (
-            Err(KernelError::Unavailable { .. } | KernelError::Unsupported { .. }),
-            Some(fallback),
-        ) if fallback != config.kind => open_kind(fallback, config),
+        (Err(KernelError::Unavailable { .. } | KernelError::Unsupported { .. }), Some(fallback))
+            if fallback != config.kind =>
+        {
+            open_kind(fallback, config)
+        }
         (result, _) => result,
     }
 }
@@ -228,21 +217,17 @@ fn open_kind(kind: BackendKind, config: &BackendConfig) -> Result<Arc<dyn Backen
     match kind {
         BackendKind::Cpu => Ok(Arc::new(CpuBackend::new(config.cpu_threads)?)),
         #[cfg(feature = "wgpu")]
-        BackendKind::Wgpu => Ok(Arc::new(crate::WgpuBackend::new(
-            crate::WgpuOptions::default(),
-        )?)),
+        BackendKind::Wgpu => Ok(Arc::new(crate::WgpuBackend::new(crate::WgpuOptions::default())?)),
         #[cfg(not(feature = "wgpu"))]
         BackendKind::Wgpu => Err(KernelError::Unsupported {
             backend: "wgpu".into(),
             reason: "this binary was built without the `wgpu` feature; use --backend cpu".into(),
         }),
         #[cfg(feature = "cuda")]
-        BackendKind::Cuda => Ok(Arc::new(crate::cuda::CudaBackend::open(
-            crate::cuda::CudaConfig {
-                cpu_threads: config.cpu_threads,
-                ..Default::default()
-            },
-        )?)),
+        BackendKind::Cuda => Ok(Arc::new(crate::cuda::CudaBackend::open(crate::cuda::CudaConfig {
+            cpu_threads: config.cpu_threads,
+            ..Default::default()
+        })?)),
         #[cfg(not(feature = "cuda"))]
         BackendKind::Cuda => Err(KernelError::Unsupported {
             backend: "cuda".into(),

@@ -24,10 +24,7 @@ pub type G2Bases = Bases<crate::G2Affine>;
 impl<A> Bases<A> {
     /// Wraps `points` and gives them a fresh id.
     pub fn new(points: Vec<A>) -> Self {
-        Self {
-            id: NEXT_BASES_ID.fetch_add(1, Ordering::Relaxed),
-            points: points.into(),
-        }
+        Self { id: NEXT_BASES_ID.fetch_add(1, Ordering::Relaxed), points: points.into() }
     }
 
     /// Process-unique identity of this set; clones share it.

@@ -15,9 +15,7 @@ use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
 use ark_ff::{FftField, Field, One, PrimeField, UniformRand, Zero};
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 
-use crate::{
-    Backend, Bases, Fr, G1Affine, G1Projective, G2Affine, G2Projective, KernelError, NttOp,
-};
+use crate::{Backend, Bases, Fr, G1Affine, G1Projective, G2Affine, G2Projective, KernelError, NttOp};
 
 /// MSM sizes every backend is checked at.
 pub const MSM_SIZES: [usize; 8] = [1, 2, 5, 64, 65, 1000, 1024, 1025];
@@ -40,10 +38,7 @@ fn scalar_patterns(n: usize, rng: &mut StdRng) -> Vec<(&'static str, Vec<Fr>)> {
         ("zeros", vec![Fr::zero(); n]),
         ("ones", vec![Fr::one(); n]),
         ("minus ones", vec![minus_one; n]),
-        (
-            "small",
-            (0..n).map(|_| Fr::from(rng.gen_range(0u64..16))).collect(),
-        ),
+        ("small", (0..n).map(|_| Fr::from(rng.gen_range(0u64..16))).collect()),
         (
             "mixed 0/1/−1/random",
             (0..n)
@@ -59,10 +54,7 @@ fn scalar_patterns(n: usize, rng: &mut StdRng) -> Vec<(&'static str, Vec<Fr>)> {
 }
 
 /// Base patterns: random points, with identities, repeated points, and `P, −P` pairs.
-fn base_patterns<G: CurveGroup + UniformRand>(
-    n: usize,
-    rng: &mut StdRng,
-) -> Vec<(&'static str, Vec<G::Affine>)> {
+fn base_patterns<G: CurveGroup + UniformRand>(n: usize, rng: &mut StdRng) -> Vec<(&'static str, Vec<G::Affine>)> {
     let random: Vec<G::Affine> = (0..n).map(|_| G::rand(rng).into_affine()).collect();
     let p = G::rand(rng).into_affine();
     let with_identity = random
@@ -71,15 +63,7 @@ fn base_patterns<G: CurveGroup + UniformRand>(
         .map(|(i, b)| if i % 3 == 0 { G::Affine::zero() } else { *b })
         .collect();
     let repeated = vec![p; n];
-    let p_minus_p = (0..n)
-        .map(|i| {
-            if i % 2 == 0 {
-                p
-            } else {
-                (-p.into_group()).into_affine()
-            }
-        })
-        .collect();
+    let p_minus_p = (0..n).map(|i| if i % 2 == 0 { p } else { (-p.into_group()).into_affine() }).collect();
     vec![
         ("random", random),
         ("identity every third", with_identity),
@@ -93,9 +77,7 @@ fn naive_msm<A: AffineRepr<ScalarField = Fr>>(bases: &[A], scalars: &[Fr]) -> A:
     bases
         .iter()
         .zip(scalars)
-        .fold(A::Group::zero(), |acc, (b, s)| {
-            acc + b.mul_bigint(s.into_bigint())
-        })
+        .fold(A::Group::zero(), |acc, (b, s)| acc + b.mul_bigint(s.into_bigint()))
 }
 
 fn check_msm_generic<A, G, F>(sizes: &[usize], seed: u64, msm: F)
@@ -110,13 +92,8 @@ where
             let bases = Bases::new(points);
             let patterns = scalar_patterns(n, &mut rng);
             let batch: Vec<&[Fr]> = patterns.iter().map(|(_, s)| s.as_slice()).collect();
-            let got =
-                msm(&bases, &batch).unwrap_or_else(|e| panic!("MSM n={n} bases={base_name}: {e}"));
-            assert_eq!(
-                got.len(),
-                batch.len(),
-                "MSM batch returned wrong number of results"
-            );
+            let got = msm(&bases, &batch).unwrap_or_else(|e| panic!("MSM n={n} bases={base_name}: {e}"));
+            assert_eq!(got.len(), batch.len(), "MSM batch returned wrong number of results");
             for ((scalar_name, scalars), got) in patterns.iter().zip(got) {
                 let want = naive_msm(bases.points(), scalars);
                 assert_eq!(
@@ -150,11 +127,7 @@ pub fn check_msm_empty<B: Backend + ?Sized>(backend: &B) {
 /// Mismatched lengths are a typed error, not a panic or a silently truncated sum.
 pub fn check_msm_rejects_bad_lengths<B: Backend + ?Sized>(backend: &B) {
     let mut rng = rng(3);
-    let bases = Bases::new(
-        (0..4)
-            .map(|_| G1Projective::rand(&mut rng).into_affine())
-            .collect::<Vec<_>>(),
-    );
+    let bases = Bases::new((0..4).map(|_| G1Projective::rand(&mut rng).into_affine()).collect::<Vec<_>>());
     let short = vec![Fr::one(); 3];
     match backend.msm_g1(&bases, &[&short]) {
         Err(KernelError::InvalidInput(_)) => {}
@@ -176,9 +149,7 @@ fn naive_dft(coeffs: &[Fr], shift: Fr) -> Vec<Fr> {
 
 fn run_ntt<B: Backend + ?Sized>(backend: &B, v: &[Fr], op: NttOp) -> Vec<Fr> {
     let mut out = v.to_vec();
-    backend
-        .ntt(&mut [&mut out[..]], op)
-        .unwrap_or_else(|e| panic!("NTT {op:?} n={}: {e}", v.len()));
+    backend.ntt(&mut [&mut out[..]], op).unwrap_or_else(|e| panic!("NTT {op:?} n={}: {e}", v.len()));
     out
 }
 
@@ -191,26 +162,10 @@ pub fn check_ntt_naive<B: Backend + ?Sized>(backend: &B) {
         let coeffs: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
         let evals = naive_dft(&coeffs, Fr::one());
         let coset_evals = naive_dft(&coeffs, shift);
-        assert_eq!(
-            run_ntt(backend, &coeffs, NttOp::Forward),
-            evals,
-            "Forward n={n}"
-        );
-        assert_eq!(
-            run_ntt(backend, &evals, NttOp::Inverse),
-            coeffs,
-            "Inverse n={n}"
-        );
-        assert_eq!(
-            run_ntt(backend, &coeffs, NttOp::ForwardCoset(shift)),
-            coset_evals,
-            "ForwardCoset n={n}"
-        );
-        assert_eq!(
-            run_ntt(backend, &coset_evals, NttOp::InverseCoset(shift)),
-            coeffs,
-            "InverseCoset n={n}"
-        );
+        assert_eq!(run_ntt(backend, &coeffs, NttOp::Forward), evals, "Forward n={n}");
+        assert_eq!(run_ntt(backend, &evals, NttOp::Inverse), coeffs, "Inverse n={n}");
+        assert_eq!(run_ntt(backend, &coeffs, NttOp::ForwardCoset(shift)), coset_evals, "ForwardCoset n={n}");
+        assert_eq!(run_ntt(backend, &coset_evals, NttOp::InverseCoset(shift)), coeffs, "InverseCoset n={n}");
     }
 }
 
@@ -227,9 +182,7 @@ pub fn check_ntt_roundtrip<B: Backend + ?Sized>(backend: &B) {
         let mut batch = [random.clone(), vec![Fr::zero(); n], vec![Fr::one(); n]];
         {
             let mut views: Vec<&mut [Fr]> = batch.iter_mut().map(|v| v.as_mut_slice()).collect();
-            backend
-                .ntt(&mut views, NttOp::ForwardCoset(shift))
-                .expect("coset NTT");
+            backend.ntt(&mut views, NttOp::ForwardCoset(shift)).expect("coset NTT");
         }
         let mut scaled = random.clone();
         let mut power = Fr::one();
@@ -237,36 +190,17 @@ pub fn check_ntt_roundtrip<B: Backend + ?Sized>(backend: &B) {
             *c *= power;
             power *= shift;
         }
-        assert_eq!(
-            batch[0],
-            run_ntt(backend, &scaled, NttOp::Forward),
-            "coset ≠ scaled NTT, n={n}"
-        );
-        assert!(
-            batch[1].iter().all(Zero::is_zero),
-            "NTT of zeros must be zeros, n={n}"
-        );
+        assert_eq!(batch[0], run_ntt(backend, &scaled, NttOp::Forward), "coset ≠ scaled NTT, n={n}");
+        assert!(batch[1].iter().all(Zero::is_zero), "NTT of zeros must be zeros, n={n}");
         let ones_alone = run_ntt(backend, &vec![Fr::one(); n], NttOp::ForwardCoset(shift));
-        assert_eq!(
-            batch[2], ones_alone,
-            "batch members must transform independently, n={n}"
-        );
+        assert_eq!(batch[2], ones_alone, "batch members must transform independently, n={n}");
         {
             let mut views: Vec<&mut [Fr]> = batch.iter_mut().map(|v| v.as_mut_slice()).collect();
-            backend
-                .ntt(&mut views, NttOp::InverseCoset(shift))
-                .expect("inverse coset NTT");
+            backend.ntt(&mut views, NttOp::InverseCoset(shift)).expect("inverse coset NTT");
         }
         assert_eq!(batch[0], random, "coset round trip n={n}");
-        assert!(
-            batch[2].iter().all(|x| x.is_one()),
-            "coset round trip of ones, n={n}"
-        );
-        let back = run_ntt(
-            backend,
-            &run_ntt(backend, &random, NttOp::Forward),
-            NttOp::Inverse,
-        );
+        assert!(batch[2].iter().all(|x| x.is_one()), "coset round trip of ones, n={n}");
+        let back = run_ntt(backend, &run_ntt(backend, &random, NttOp::Forward), NttOp::Inverse);
         assert_eq!(back, random, "round trip n={n}");
     }
 }
@@ -292,36 +226,21 @@ pub fn check_ntt_resample<B: Backend + ?Sized>(backend: &B) {
             backend.ntt_resample(&mut views, shift).expect("resample");
         }
         assert_eq!(batch[0], want, "resample n={n}");
-        assert!(
-            batch[1].iter().all(Zero::is_zero),
-            "resample of zeros, n={n}"
-        );
+        assert!(batch[1].iter().all(Zero::is_zero), "resample of zeros, n={n}");
         // The constant 1 interpolates to the constant polynomial 1: ones on every coset.
-        assert!(
-            batch[2].iter().all(|x| x.is_one()),
-            "resample of ones, n={n}"
-        );
+        assert!(batch[2].iter().all(|x| x.is_one()), "resample of ones, n={n}");
     }
     let mut v = [Fr::one(); 4];
-    assert!(matches!(
-        backend.ntt_resample(&mut [&mut v[..]], Fr::zero()),
-        Err(KernelError::InvalidInput(_))
-    ));
+    assert!(matches!(backend.ntt_resample(&mut [&mut v[..]], Fr::zero()), Err(KernelError::InvalidInput(_))));
     let mut five = [Fr::one(); 5];
-    assert!(matches!(
-        backend.ntt_resample(&mut [&mut five[..]], Fr::one()),
-        Err(KernelError::InvalidInput(_))
-    ));
+    assert!(matches!(backend.ntt_resample(&mut [&mut five[..]], Fr::one()), Err(KernelError::InvalidInput(_))));
 }
 
 /// Bad NTT inputs are typed errors: a size that is not a power of two, mixed lengths in one
 /// batch, a zero coset shift.
 pub fn check_ntt_rejects_bad_input<B: Backend + ?Sized>(backend: &B) {
     let mut five = [Fr::one(); 5];
-    assert!(matches!(
-        backend.ntt(&mut [&mut five[..]], NttOp::Forward),
-        Err(KernelError::InvalidInput(_))
-    ));
+    assert!(matches!(backend.ntt(&mut [&mut five[..]], NttOp::Forward), Err(KernelError::InvalidInput(_))));
     let (mut a, mut b) = (vec![Fr::one(); 4], vec![Fr::one(); 8]);
     assert!(matches!(
         backend.ntt(&mut [&mut a[..], &mut b[..]], NttOp::Forward),

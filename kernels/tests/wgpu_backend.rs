@@ -32,20 +32,8 @@ enum Config {
 fn shared(config: Config) -> &'static WgpuBackend {
     static CELLS: [OnceLock<WgpuBackend>; 4] = [const { OnceLock::new() }; 4];
     let (index, options) = match config {
-        Config::Int64 => (
-            0,
-            WgpuOptions {
-                arithmetic: Some(Arithmetic::Int64),
-                ..Default::default()
-            },
-        ),
-        Config::Portable32 => (
-            1,
-            WgpuOptions {
-                arithmetic: Some(Arithmetic::Portable32),
-                ..Default::default()
-            },
-        ),
+        Config::Int64 => (0, WgpuOptions { arithmetic: Some(Arithmetic::Int64), ..Default::default() }),
+        Config::Portable32 => (1, WgpuOptions { arithmetic: Some(Arithmetic::Portable32), ..Default::default() }),
         Config::Split => (
             2,
             WgpuOptions {
@@ -93,10 +81,7 @@ mod portable32 {
 
     #[test]
     fn uses_the_portable_path() {
-        assert_eq!(
-            shared(Config::Portable32).arithmetic(),
-            Arithmetic::Portable32
-        );
+        assert_eq!(shared(Config::Portable32).arithmetic(), Arithmetic::Portable32);
     }
 }
 

@@ -32,29 +32,16 @@ impl<T> Batcher<T> {
     /// A batcher cutting at `max_size` items (at least 1) or `max_wait` after a batch's
     /// first item.
     pub fn new(max_size: usize, max_wait: Duration) -> Self {
-        Self {
-            max_size: max_size.max(1),
-            max_wait,
-            pending: HashMap::new(),
-        }
+        Self { max_size: max_size.max(1), max_wait, pending: HashMap::new() }
     }
 
     /// Adds an item; returns its circuit's batch if that made it full.
     pub fn push(&mut self, circuit_id: &str, item: T, now: Instant) -> Option<Batch<T>> {
-        let p = self
-            .pending
-            .entry(circuit_id.to_owned())
-            .or_insert_with(|| Pending {
-                items: Vec::new(),
-                first_at: now,
-            });
+        let p = self.pending.entry(circuit_id.to_owned()).or_insert_with(|| Pending { items: Vec::new(), first_at: now });
         p.items.push(item);
         if p.items.len() >= self.max_size {
             let p = self.pending.remove(circuit_id)?;
-            return Some(Batch {
-                circuit_id: circuit_id.to_owned(),
-                items: p.items,
-            });
+            return Some(Batch { circuit_id: circuit_id.to_owned(), items: p.items });
         }
         None
     }
@@ -69,34 +56,20 @@ impl<T> Batcher<T> {
             .collect();
         due.sort();
         due.into_iter()
-            .filter_map(|(_, c)| {
-                self.pending.remove(&c).map(|p| Batch {
-                    circuit_id: c,
-                    items: p.items,
-                })
-            })
+            .filter_map(|(_, c)| self.pending.remove(&c).map(|p| Batch { circuit_id: c, items: p.items }))
             .collect()
     }
 
     /// When the next batch falls due, if any is pending.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.pending
-            .values()
-            .map(|p| p.first_at + self.max_wait)
-            .min()
+        self.pending.values().map(|p| p.first_at + self.max_wait).min()
     }
 
     /// Every pending batch, now (shutdown drains in-flight work).
     pub fn drain(&mut self) -> Vec<Batch<T>> {
-        let mut all: Vec<(Instant, String, Vec<T>)> = self
-            .pending
-            .drain()
-            .map(|(c, p)| (p.first_at, c, p.items))
-            .collect();
+        let mut all: Vec<(Instant, String, Vec<T>)> = self.pending.drain().map(|(c, p)| (p.first_at, c, p.items)).collect();
         all.sort_by_key(|(t, _, _)| *t);
-        all.into_iter()
-            .map(|(_, circuit_id, items)| Batch { circuit_id, items })
-            .collect()
+        all.into_iter().map(|(_, circuit_id, items)| Batch { circuit_id, items }).collect()
     }
 
     /// Items waiting.
@@ -122,13 +95,7 @@ mod tests {
         assert!(b.push("b", 10, t0).is_none());
         assert!(b.push("a", 2, t0).is_none());
         let full = b.push("a", 3, t0).expect("full");
-        assert_eq!(
-            full,
-            Batch {
-                circuit_id: "a".into(),
-                items: vec![1, 2, 3]
-            }
-        );
+        assert_eq!(full, Batch { circuit_id: "a".into(), items: vec![1, 2, 3] });
         assert_eq!(b.len(), 1);
     }
 
@@ -141,12 +108,7 @@ mod tests {
         assert_eq!(b.next_deadline(), Some(t0 + Duration::from_millis(50)));
         assert!(b.due(t0 + Duration::from_millis(49)).is_empty());
         let due = b.due(t0 + Duration::from_millis(60));
-        assert_eq!(
-            due.iter()
-                .map(|x| x.circuit_id.as_str())
-                .collect::<Vec<_>>(),
-            ["early", "late"]
-        );
+        assert_eq!(due.iter().map(|x| x.circuit_id.as_str()).collect::<Vec<_>>(), ["early", "late"]);
         assert!(b.is_empty());
         assert_eq!(b.next_deadline(), None);
     }
@@ -157,11 +119,7 @@ mod tests {
         let mut b = Batcher::new(100, Duration::from_millis(50));
         b.push("a", 1, t0);
         b.push("a", 2, t0 + Duration::from_millis(40));
-        assert_eq!(
-            b.due(t0 + Duration::from_millis(50)).len(),
-            1,
-            "the batch is due 50 ms after its first item"
-        );
+        assert_eq!(b.due(t0 + Duration::from_millis(50)).len(), 1, "the batch is due 50 ms after its first item");
         b.push("x", 3, t0);
         b.push("y", 4, t0);
         assert_eq!(b.drain().len(), 2);

@@ -5,11 +5,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
-use lapin::options::{
-    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
-};
-use lapin::types::FieldTable;
+use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
 use lapin::PublisherConfirm;
+use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
 
 use crate::config::AmqpConfig;
@@ -37,10 +35,7 @@ pub struct OutgoingJob {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// A connection for submitting jobs and reading their results.
@@ -56,9 +51,7 @@ pub struct Submitter {
 
 impl std::fmt::Debug for Submitter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Submitter")
-            .field("reply_queue", &self.reply_queue)
-            .finish()
+        f.debug_struct("Submitter").field("reply_queue", &self.reply_queue).finish()
     }
 }
 
@@ -75,10 +68,7 @@ impl Pending {
     pub async fn confirmed(self) -> Result<String, (String, SchedulerError)> {
         match self.confirm.await {
             Ok(c) if c.is_ack() => Ok(self.job_id),
-            Ok(_) => Err((
-                self.job_id,
-                SchedulerError::Invalid("the broker refused the job (nack)".into()),
-            )),
+            Ok(_) => Err((self.job_id, SchedulerError::Invalid("the broker refused the job (nack)".into()))),
             Err(e) => Err((self.job_id, e.into())),
         }
     }
@@ -89,41 +79,16 @@ impl Submitter {
     pub async fn connect(amqp: &AmqpConfig) -> Result<Self, SchedulerError> {
         let conn = Connection::connect(&amqp.uri, ConnectionProperties::default()).await?;
         let channel = conn.create_channel().await?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await?;
+        channel.confirm_select(ConfirmSelectOptions::default()).await?;
         topology::declare(&channel, amqp).await?;
         let q = channel
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
+            .queue_declare("".into(), QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() }, FieldTable::default())
             .await?;
         let reply_queue = q.name().as_str().to_owned();
         let replies = channel
-            .basic_consume(
-                reply_queue.as_str().into(),
-                "".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
+            .basic_consume(reply_queue.as_str().into(), "".into(), BasicConsumeOptions { no_ack: true, ..Default::default() }, FieldTable::default())
             .await?;
-        Ok(Self {
-            _conn: conn,
-            channel,
-            reply_queue,
-            replies,
-            amqp: amqp.clone(),
-            declared: Default::default(),
-        })
+        Ok(Self { _conn: conn, channel, reply_queue, replies, amqp: amqp.clone(), declared: Default::default() })
     }
 
     /// The private queue results arrive on.
@@ -140,52 +105,26 @@ impl Submitter {
     /// Publishes a job whose witness is already in the shared witness store as
     /// `<witness_dir>/<sha256>.wtns`: the body is empty and `zkq-witness-ref` names it.
     /// `job.witness` is not sent.
-    pub async fn publish_with_witness_ref(
-        &self,
-        job: &OutgoingJob,
-        sha256_hex: &str,
-    ) -> Result<Pending, SchedulerError> {
+    pub async fn publish_with_witness_ref(&self, job: &OutgoingJob, sha256_hex: &str) -> Result<Pending, SchedulerError> {
         self.publish_inner(job, Some(sha256_hex)).await
     }
 
-    async fn publish_inner(
-        &self,
-        job: &OutgoingJob,
-        witness_ref: Option<&str>,
-    ) -> Result<Pending, SchedulerError> {
+    async fn publish_inner(&self, job: &OutgoingJob, witness_ref: Option<&str>) -> Result<Pending, SchedulerError> {
         // Into the tenant's own queue (declared once per connection; declaring is idempotent).
         let priority = job.priority.min(9);
         let key = (job.tenant.clone(), priority);
-        let known = self
-            .declared
-            .lock()
-            .map(|d| d.contains(&key))
-            .unwrap_or(false);
+        let known = self.declared.lock().map(|d| d.contains(&key)).unwrap_or(false);
         if !known {
             topology::declare_tenant(&self.channel, &self.amqp, &job.tenant, priority).await?;
             if let Ok(mut d) = self.declared.lock() {
                 d.insert(key);
             }
         }
-        let mut headers = protocol::job_headers(
-            &job.tenant,
-            &job.circuit,
-            &job.purpose,
-            job.priority,
-            job.deadline_ms,
-            now_ms(),
-        );
+        let mut headers = protocol::job_headers(&job.tenant, &job.circuit, &job.purpose, job.priority, job.deadline_ms, now_ms());
         if let Some(digest) = witness_ref {
-            headers.insert(
-                protocol::H_WITNESS_REF.into(),
-                lapin::types::AMQPValue::LongString(format!("sha256:{digest}").into()),
-            );
+            headers.insert(protocol::H_WITNESS_REF.into(), lapin::types::AMQPValue::LongString(format!("sha256:{digest}").into()));
         }
-        let body: &[u8] = if witness_ref.is_some() {
-            &[]
-        } else {
-            &job.witness
-        };
+        let body: &[u8] = if witness_ref.is_some() { &[] } else { &job.witness };
         let props = BasicProperties::default()
             .with_message_id(job.job_id.as_str().into())
             .with_correlation_id(job.job_id.as_str().into())
@@ -197,21 +136,13 @@ impl Submitter {
             .channel
             .basic_publish(
                 self.amqp.jobs_exchange().as_str().into(),
-                AmqpConfig::tenant_routing_key(&job.tenant, priority)
-                    .as_str()
-                    .into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..Default::default()
-                },
+                AmqpConfig::tenant_routing_key(&job.tenant, priority).as_str().into(),
+                BasicPublishOptions { mandatory: true, ..Default::default() },
                 body,
                 props,
             )
             .await?;
-        Ok(Pending {
-            job_id: job.job_id.clone(),
-            confirm,
-        })
+        Ok(Pending { job_id: job.job_id.clone(), confirm })
     }
 
     /// The next result, or `None` if the connection closed.

@@ -24,11 +24,7 @@ pub struct AmqpConfig {
 
 impl Default for AmqpConfig {
     fn default() -> Self {
-        Self {
-            uri: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
-            prefix: "zkq".into(),
-            delivery_limit: 5,
-        }
+        Self { uri: "amqp://guest:guest@127.0.0.1:5672/%2f".into(), prefix: "zkq".into(), delivery_limit: 5 }
     }
 }
 
@@ -50,12 +46,7 @@ impl AmqpConfig {
     /// short ASCII of `[A-Za-z0-9._:-]`, else `h-` and the first 32 hex digits of its sha256
     /// (AMQP names are at most 255 bytes; tenant names may be 128 characters of any script).
     fn tenant_suffix(tenant: &str) -> String {
-        if !tenant.is_empty()
-            && tenant.len() <= 128
-            && tenant
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
-        {
+        if !tenant.is_empty() && tenant.len() <= 128 && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)) {
             tenant.to_owned()
         } else {
             let digest = <sha2::Sha256 as sha2::Digest>::digest(tenant.as_bytes());
@@ -68,11 +59,7 @@ impl AmqpConfig {
     /// an urgent job must not wait behind its own tenant's backlog of routine ones (RabbitMQ
     /// 3.10's quorum queues have no message priorities).
     pub fn tenant_queue(&self, tenant: &str, priority: u8) -> String {
-        format!(
-            "{}.jobs.{}",
-            self.prefix,
-            Self::tenant_routing_key(tenant, priority)
-        )
+        format!("{}.jobs.{}", self.prefix, Self::tenant_routing_key(tenant, priority))
     }
     /// The routing key of a tenant's jobs of one priority class: `tenant.<tenant>` or
     /// `p<k>.tenant.<tenant>`.
@@ -201,8 +188,6 @@ impl WorkerConfig {
     /// them; with two, a heavy tenant ran dry on a loaded machine and lost its share. (Quorum
     /// queues reject global QoS.) The worker holds at most queues × this many deliveries.
     pub fn prefetch(&self) -> u16 {
-        u16::try_from(self.max_batch.saturating_mul(4))
-            .unwrap_or(u16::MAX)
-            .max(1)
+        u16::try_from(self.max_batch.saturating_mul(4)).unwrap_or(u16::MAX).max(1)
     }
 }

@@ -21,9 +21,7 @@ use zkq_engine::{json as sjson, zkey, PreparedVerifyingKey, Prover, ProvingKey, 
 use zkq_kernels::BackendConfig;
 
 use crate::metrics::WorkerMetrics;
-use crate::model::{
-    BatchRecord, CircuitRecord, JobCost, JobMeta, JobOutcome, JobTimings, Outcome, Price,
-};
+use crate::model::{BatchRecord, CircuitRecord, JobCost, JobMeta, JobOutcome, JobTimings, Outcome, Price};
 use crate::protocol::ReasonCode;
 use crate::SchedulerError;
 
@@ -103,8 +101,7 @@ struct LoadedKey {
 impl Device {
     /// Starts the device thread. `queue` batches may wait for it (1 = one proving, one next).
     pub fn spawn(mut config: DeviceConfig, queue: usize) -> Result<Self, SchedulerError> {
-        let backend =
-            zkq_kernels::open_backend(&config.backend).map_err(zkq_engine::EngineError::from)?;
+        let backend = zkq_kernels::open_backend(&config.backend).map_err(zkq_engine::EngineError::from)?;
         if backend.kind() != config.backend.kind {
             tracing::warn!(wanted = %config.backend.kind, using = %backend.kind(), "backend unavailable; using the configured fallback");
             // Batch records name the backend that really ran.
@@ -117,13 +114,7 @@ impl Device {
         std::thread::Builder::new()
             .name("zkq-device".into())
             .spawn(move || {
-                let mut state = DeviceState {
-                    config,
-                    prover,
-                    keys: VecDeque::new(),
-                    device: thread_name,
-                    last_key_hit: None,
-                };
+                let mut state = DeviceState { config, prover, keys: VecDeque::new(), device: thread_name, last_key_hit: None };
                 while let Some((batch, reply)) = rx.blocking_recv() {
                     let result = state.run(batch);
                     let _ = reply.send(result);
@@ -139,15 +130,9 @@ impl Device {
     }
 
     /// Queues a batch; waits while the device's queue is full (backpressure).
-    pub async fn submit(
-        &self,
-        batch: DeviceBatch,
-    ) -> Result<oneshot::Receiver<DeviceResult>, SchedulerError> {
+    pub async fn submit(&self, batch: DeviceBatch) -> Result<oneshot::Receiver<DeviceResult>, SchedulerError> {
         let (tx, rx) = oneshot::channel();
-        self.tx
-            .send((batch, tx))
-            .await
-            .map_err(|_| SchedulerError::Invalid("the device thread has stopped".into()))?;
+        self.tx.send((batch, tx)).await.map_err(|_| SchedulerError::Invalid("the device thread has stopped".into()))?;
         Ok(rx)
     }
 }
@@ -165,23 +150,13 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn failed(
-    job: &DeviceJob,
-    circuit_id: &str,
-    code: ReasonCode,
-    reason: String,
-    witness_load_ms: f64,
-) -> JobOutcome {
+fn failed(job: &DeviceJob, circuit_id: &str, code: ReasonCode, reason: String, witness_load_ms: f64) -> JobOutcome {
     let mut meta = job.meta.clone();
     meta.circuit_id = Some(circuit_id.to_owned());
     JobOutcome {
         meta,
         outcome: Outcome::Failed { code, reason },
-        timings: JobTimings {
-            queue_wait_ms: job.queue_wait_ms,
-            witness_load_ms,
-            ..Default::default()
-        },
+        timings: JobTimings { queue_wait_ms: job.queue_wait_ms, witness_load_ms, ..Default::default() },
         received_at: job.received_at,
         cost: None,
         batch_id: None,
@@ -197,10 +172,7 @@ impl DeviceState {
         }
     }
 
-    fn key(
-        &mut self,
-        circuit: &CircuitRecord,
-    ) -> Result<(Arc<ProvingKey>, Arc<PreparedVerifyingKey>), String> {
+    fn key(&mut self, circuit: &CircuitRecord) -> Result<(Arc<ProvingKey>, Arc<PreparedVerifyingKey>), String> {
         if let Some(pos) = self.keys.iter().position(|k| k.id == circuit.id) {
             let k = self.keys.remove(pos).ok_or("key cache")?;
             let out = (k.pk.clone(), k.pvk.clone());
@@ -211,15 +183,10 @@ impl DeviceState {
         }
         self.note_key_lookup(false);
         let path = self.config.key_dir.join(format!("{}.zkey", circuit.id));
-        let pk = zkey::read_proving_key(&path)
-            .map_err(|e| format!("cannot load the proving key of {}: {e}", circuit.label()))?;
+        let pk = zkey::read_proving_key(&path).map_err(|e| format!("cannot load the proving key of {}: {e}", circuit.label()))?;
         let pvk = Arc::new(PreparedVerifyingKey::new(&pk.vk));
         let pk = Arc::new(pk);
-        self.keys.push_front(LoadedKey {
-            id: circuit.id.clone(),
-            pk: pk.clone(),
-            pvk: pvk.clone(),
-        });
+        self.keys.push_front(LoadedKey { id: circuit.id.clone(), pk: pk.clone(), pvk: pvk.clone() });
         self.keys.truncate(self.config.key_cache.max(1));
         tracing::info!(circuit = %circuit.label(), "proving key loaded");
         Ok((pk, pvk))
@@ -231,13 +198,10 @@ impl DeviceState {
             return Err("the job has neither a witness nor a witness reference".into());
         };
         let path = self.config.witness_dir.join(format!("{digest}.wtns"));
-        let bytes = std::fs::read(&path)
-            .map_err(|e| format!("stored witness sha256:{digest} cannot be read: {e}"))?;
+        let bytes = std::fs::read(&path).map_err(|e| format!("stored witness sha256:{digest} cannot be read: {e}"))?;
         let actual = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         if actual != digest {
-            return Err(format!(
-                "stored witness sha256:{digest} is corrupt (its sha256 is {actual})"
-            ));
+            return Err(format!("stored witness sha256:{digest} is corrupt (its sha256 is {actual})"));
         }
         Ok(bytes)
     }
@@ -247,15 +211,8 @@ impl DeviceState {
         let (pk, pvk) = match self.key(&batch.circuit) {
             Ok(k) => k,
             Err(reason) => {
-                let outcomes = batch
-                    .jobs
-                    .iter()
-                    .map(|j| failed(j, &circuit_id, ReasonCode::ProverError, reason.clone(), 0.0))
-                    .collect();
-                return DeviceResult {
-                    batch: None,
-                    outcomes,
-                };
+                let outcomes = batch.jobs.iter().map(|j| failed(j, &circuit_id, ReasonCode::ProverError, reason.clone(), 0.0)).collect();
+                return DeviceResult { batch: None, outcomes };
             }
         };
         // Parse and check each witness; bad ones and expired deadlines fail alone.
@@ -265,13 +222,7 @@ impl DeviceState {
         for (i, job) in batch.jobs.iter().enumerate() {
             let t = Instant::now();
             if job.meta.deadline_ms.is_some_and(|d| d <= now_ms) {
-                outcomes[i] = Some(failed(
-                    job,
-                    &circuit_id,
-                    ReasonCode::DeadlineExceeded,
-                    "the deadline passed before the job could be proved".into(),
-                    0.0,
-                ));
+                outcomes[i] = Some(failed(job, &circuit_id, ReasonCode::DeadlineExceeded, "the deadline passed before the job could be proved".into(), 0.0));
                 continue;
             }
             let stored;
@@ -282,36 +233,21 @@ impl DeviceState {
                         &stored
                     }
                     Err(reason) => {
-                        outcomes[i] = Some(failed(
-                            job,
-                            &circuit_id,
-                            ReasonCode::BadWitness,
-                            reason,
-                            ms(t.elapsed()),
-                        ));
+                        outcomes[i] = Some(failed(job, &circuit_id, ReasonCode::BadWitness, reason, ms(t.elapsed())));
                         continue;
                     }
                 }
             } else {
                 &job.witness
             };
-            let parsed = Witness::parse(&format!("job {} witness", job.meta.job_id), bytes)
-                .and_then(|w| {
-                    w.check_shape(pk.n_vars)?;
-                    Ok(w)
-                });
+            let parsed = Witness::parse(&format!("job {} witness", job.meta.job_id), bytes).and_then(|w| {
+                w.check_shape(pk.n_vars)?;
+                Ok(w)
+            });
             let load = ms(t.elapsed());
             match parsed {
                 Ok(w) => ready.push((i, w, load)),
-                Err(e) => {
-                    outcomes[i] = Some(failed(
-                        job,
-                        &circuit_id,
-                        ReasonCode::BadWitness,
-                        e.to_string(),
-                        load,
-                    ))
-                }
+                Err(e) => outcomes[i] = Some(failed(job, &circuit_id, ReasonCode::BadWitness, e.to_string(), load)),
             }
         }
         let record = if ready.is_empty() {
@@ -322,22 +258,9 @@ impl DeviceState {
         let outcomes = outcomes
             .into_iter()
             .zip(&batch.jobs)
-            .map(|(o, j)| {
-                o.unwrap_or_else(|| {
-                    failed(
-                        j,
-                        &circuit_id,
-                        ReasonCode::ProverError,
-                        "internal: no outcome".into(),
-                        0.0,
-                    )
-                })
-            })
+            .map(|(o, j)| o.unwrap_or_else(|| failed(j, &circuit_id, ReasonCode::ProverError, "internal: no outcome".into(), 0.0)))
             .collect();
-        DeviceResult {
-            batch: record,
-            outcomes,
-        }
+        DeviceResult { batch: record, outcomes }
     }
 
     /// Proves the parsed jobs as one batch (falling back to singletons), verifies, and fills
@@ -355,12 +278,8 @@ impl DeviceState {
         let batch_id = Uuid::new_v4();
         let n = ready.len();
         // (index, proof+public or error, phase timings share, verify time)
-        let mut proved: Vec<(
-            usize,
-            Result<(zkq_engine::Proof, Vec<zkq_kernels::Fr>), (ReasonCode, String)>,
-            zkq_engine::PhaseTimings,
-            f64,
-        )> = Vec::with_capacity(n);
+        let mut proved: Vec<(usize, Result<(zkq_engine::Proof, Vec<zkq_kernels::Fr>), (ReasonCode, String)>, zkq_engine::PhaseTimings, f64)> =
+            Vec::with_capacity(n);
         if self.config.null_prover {
             let (fixed, per_proof) = self.config.null_prover_delay;
             let pretend = fixed + per_proof * n as u32;
@@ -368,12 +287,7 @@ impl DeviceState {
                 std::thread::sleep(pretend);
             }
             for (i, w, _) in &ready {
-                proved.push((
-                    *i,
-                    Err((ReasonCode::ProverError, "null prover".into())),
-                    Default::default(),
-                    0.0,
-                ));
+                proved.push((*i, Err((ReasonCode::ProverError, "null prover".into())), Default::default(), 0.0));
                 let _ = w;
             }
         } else {
@@ -382,30 +296,15 @@ impl DeviceState {
                 Ok(out) => {
                     let share = out.timings.per_proof(n);
                     for (k, (i, _, _)) in ready.iter().enumerate() {
-                        proved.push((
-                            *i,
-                            Ok((out.proofs[k], out.public_signals[k].clone())),
-                            share,
-                            0.0,
-                        ));
+                        proved.push((*i, Ok((out.proofs[k], out.public_signals[k].clone())), share, 0.0));
                     }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, size = n, "batch failed; retrying its jobs one by one");
                     for (i, w, _) in &ready {
                         match self.prover.prove_batch(pk, std::slice::from_ref(w)) {
-                            Ok(out) => proved.push((
-                                *i,
-                                Ok((out.proofs[0], out.public_signals[0].clone())),
-                                out.timings,
-                                0.0,
-                            )),
-                            Err(e) => proved.push((
-                                *i,
-                                Err((ReasonCode::ProverError, e.to_string())),
-                                Default::default(),
-                                0.0,
-                            )),
+                            Ok(out) => proved.push((*i, Ok((out.proofs[0], out.public_signals[0].clone())), out.timings, 0.0)),
+                            Err(e) => proved.push((*i, Err((ReasonCode::ProverError, e.to_string())), Default::default(), 0.0)),
                         }
                     }
                 }
@@ -429,15 +328,8 @@ impl DeviceState {
         // A proof finished after its job's deadline is not delivered late: the job fails.
         let finished_ms = finished_at.timestamp_millis();
         for entry in proved.iter_mut() {
-            if batch.jobs[entry.0]
-                .meta
-                .deadline_ms
-                .is_some_and(|d| d < finished_ms)
-            {
-                entry.1 = Err((
-                    ReasonCode::DeadlineExceeded,
-                    "the deadline passed while the job's batch was proving".into(),
-                ));
+            if batch.jobs[entry.0].meta.deadline_ms.is_some_and(|d| d < finished_ms) {
+                entry.1 = Err((ReasonCode::DeadlineExceeded, "the deadline passed while the job's batch was proving".into()));
             }
         }
         let price = batch.price.as_ref();
@@ -447,21 +339,14 @@ impl DeviceState {
             usd: price.map_or(0.0, |p| per_job_seconds * p.usd_per_device_second()),
             price_id: price.map(|p| p.id),
         };
-        let load_ms: std::collections::HashMap<usize, f64> =
-            ready.iter().map(|(i, _, l)| (*i, *l)).collect();
+        let load_ms: std::collections::HashMap<usize, f64> = ready.iter().map(|(i, _, l)| (*i, *l)).collect();
         for (i, result, t, verify_ms) in proved {
             let job = &batch.jobs[i];
             let mut meta = job.meta.clone();
             meta.circuit_id = Some(batch.circuit.id.clone());
             let outcome = match result {
-                Ok((proof, public)) => Outcome::Proved {
-                    proof: sjson::proof_to_json(&proof),
-                    public_signals: sjson::public_to_json(&public),
-                },
-                Err((ReasonCode::ProverError, _)) if self.config.null_prover => Outcome::Proved {
-                    proof: serde_json::Value::Null,
-                    public_signals: serde_json::Value::Null,
-                },
+                Ok((proof, public)) => Outcome::Proved { proof: sjson::proof_to_json(&proof), public_signals: sjson::public_to_json(&public) },
+                Err((ReasonCode::ProverError, _)) if self.config.null_prover => Outcome::Proved { proof: serde_json::Value::Null, public_signals: serde_json::Value::Null },
                 Err((code, reason)) => Outcome::Failed { code, reason },
             };
             outcomes[i] = Some(JobOutcome {
@@ -487,11 +372,7 @@ impl DeviceState {
             id: batch_id,
             worker_id: self.config.worker_id.clone(),
             backend: self.config.backend.kind.to_string(),
-            device: if self.config.null_prover {
-                format!("{} (null prover)", self.device)
-            } else {
-                self.device.clone()
-            },
+            device: if self.config.null_prover { format!("{} (null prover)", self.device) } else { self.device.clone() },
             device_type: self.config.device_type.clone(),
             circuit_id: batch.circuit.id.clone(),
             size: n as i32,

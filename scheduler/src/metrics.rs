@@ -53,11 +53,7 @@ pub const METRICS: &[(&str, &str)] = &[
 /// The series names a family of `kind` produces (histograms add `_bucket`, `_sum`, `_count`).
 pub fn series_names(name: &str, kind: &str) -> Vec<String> {
     if kind == "histogram" {
-        vec![
-            format!("{name}_bucket"),
-            format!("{name}_sum"),
-            format!("{name}_count"),
-        ]
+        vec![format!("{name}_bucket"), format!("{name}_sum"), format!("{name}_count")]
     } else {
         vec![name.to_owned()]
     }
@@ -97,9 +93,7 @@ impl Default for MetricsConfig {
         Self {
             addr: DEFAULT_METRICS_ADDR.parse().ok(),
             batch_size_buckets: vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0],
-            latency_buckets_seconds: vec![
-                0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
-            ],
+            latency_buckets_seconds: vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0],
             sources: Vec::new(),
         }
     }
@@ -109,17 +103,12 @@ impl Default for MetricsConfig {
 pub fn parse_buckets(text: &str) -> Result<Vec<f64>, String> {
     let mut out = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let v: f64 = part
-            .parse()
-            .map_err(|_| format!("bucket bound {part:?} is not a number"))?;
+        let v: f64 = part.parse().map_err(|_| format!("bucket bound {part:?} is not a number"))?;
         if !v.is_finite() {
             return Err(format!("bucket bound {part:?} is not finite"));
         }
         if out.last().is_some_and(|last| *last >= v) {
-            return Err(format!(
-                "bucket bounds must strictly increase ({part} after {})",
-                out.last().copied().unwrap_or_default()
-            ));
+            return Err(format!("bucket bounds must strictly increase ({part} after {})", out.last().copied().unwrap_or_default()));
         }
         out.push(v);
     }
@@ -141,12 +130,7 @@ pub struct Histogram {
 impl Histogram {
     /// A histogram with `bounds` (ascending upper bounds; `+Inf` is implicit).
     pub fn new(bounds: &[f64]) -> Self {
-        Self {
-            bounds: bounds.to_vec(),
-            counts: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
-            sum_micro: AtomicU64::new(0),
-            count: AtomicU64::new(0),
-        }
+        Self { bounds: bounds.to_vec(), counts: bounds.iter().map(|_| AtomicU64::new(0)).collect(), sum_micro: AtomicU64::new(0), count: AtomicU64::new(0) }
     }
 
     /// Records one observation.
@@ -157,8 +141,7 @@ impl Histogram {
         if let Some(i) = self.bounds.iter().position(|b| v <= *b) {
             self.counts[i].fetch_add(1, Ordering::Relaxed);
         }
-        self.sum_micro
-            .fetch_add((v.max(0.0) * 1e6).round() as u64, Ordering::Relaxed);
+        self.sum_micro.fetch_add((v.max(0.0) * 1e6).round() as u64, Ordering::Relaxed);
         self.count.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -171,11 +154,7 @@ impl Histogram {
         }
         let count = self.count.load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "{name}_sum {}",
-            fmt_f64(self.sum_micro.load(Ordering::Relaxed) as f64 / 1e6)
-        );
+        let _ = writeln!(out, "{name}_sum {}", fmt_f64(self.sum_micro.load(Ordering::Relaxed) as f64 / 1e6));
         let _ = writeln!(out, "{name}_count {count}");
     }
 }
@@ -190,9 +169,7 @@ fn fmt_f64(v: f64) -> String {
 
 /// Escapes a label value (backslash, quote, newline).
 fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// The worker's own metrics. Cheap to update from any thread (atomics and a short lock).
@@ -214,9 +191,7 @@ pub struct WorkerMetrics {
 
 impl std::fmt::Debug for WorkerMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkerMetrics")
-            .field("worker_id", &self.worker_id)
-            .finish_non_exhaustive()
+        f.debug_struct("WorkerMetrics").field("worker_id", &self.worker_id).finish_non_exhaustive()
     }
 }
 
@@ -263,86 +238,42 @@ impl WorkerMetrics {
 
     /// A proving-key cache look-up.
     pub fn key_cache(&self, hit: bool) {
-        if hit {
-            &self.key_cache_hits
-        } else {
-            &self.key_cache_misses
-        }
-        .fetch_add(1, Ordering::Relaxed);
+        if hit { &self.key_cache_hits } else { &self.key_cache_misses }.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Sets the oldest queued job's age (`None`: no queued job → 0; unknown keeps NaN out).
     pub fn set_oldest_queued_age(&self, seconds: Option<f64>) {
-        self.oldest_queued_age
-            .store(seconds.unwrap_or(0.0).max(0.0).to_bits(), Ordering::Relaxed);
+        self.oldest_queued_age.store(seconds.unwrap_or(0.0).max(0.0).to_bits(), Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition of every family, then the extra sources'.
     pub fn render(&self) -> String {
         let mut out = String::new();
         out.push_str("# HELP zkq_jobs_total Jobs this worker finished, by outcome.\n# TYPE zkq_jobs_total counter\n");
-        for (o, c) in [
-            ("proved", &self.proved),
-            ("failed", &self.failed),
-            ("resent", &self.resent),
-        ] {
-            let _ = writeln!(
-                out,
-                "zkq_jobs_total{{outcome=\"{o}\"}} {}",
-                c.load(Ordering::Relaxed)
-            );
+        for (o, c) in [("proved", &self.proved), ("failed", &self.failed), ("resent", &self.resent)] {
+            let _ = writeln!(out, "zkq_jobs_total{{outcome=\"{o}\"}} {}", c.load(Ordering::Relaxed));
         }
-        self.batch_size.render(
-            "zkq_batch_size",
-            "Jobs per batch run on the device.",
-            &mut out,
-        );
-        self.end_to_end.render(
-            "zkq_job_end_to_end_seconds",
-            "Job submission (else receipt) to its result committed, seconds.",
-            &mut out,
-        );
+        self.batch_size.render("zkq_batch_size", "Jobs per batch run on the device.", &mut out);
+        self.end_to_end.render("zkq_job_end_to_end_seconds", "Job submission (else receipt) to its result committed, seconds.", &mut out);
         out.push_str("# HELP zkq_oldest_queued_job_age_seconds Age of the oldest queued job in PostgreSQL, seconds.\n# TYPE zkq_oldest_queued_job_age_seconds gauge\n");
         let age = f64::from_bits(self.oldest_queued_age.load(Ordering::Relaxed));
         if age.is_finite() {
             let _ = writeln!(out, "zkq_oldest_queued_job_age_seconds {}", fmt_f64(age));
         }
         for (name, help, c) in [
-            (
-                "zkq_key_cache_hits_total",
-                "Proving-key cache hits (one look-up per batch).",
-                &self.key_cache_hits,
-            ),
-            (
-                "zkq_key_cache_misses_total",
-                "Proving-key cache misses (key loaded from the key store).",
-                &self.key_cache_misses,
-            ),
+            ("zkq_key_cache_hits_total", "Proving-key cache hits (one look-up per batch).", &self.key_cache_hits),
+            ("zkq_key_cache_misses_total", "Proving-key cache misses (key loaded from the key store).", &self.key_cache_misses),
         ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                c.load(Ordering::Relaxed)
-            );
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.load(Ordering::Relaxed));
         }
         let spend = self.spend.lock().map(|s| s.clone()).unwrap_or_default();
         out.push_str("# HELP zkq_device_seconds_total Device-seconds spent proving and verifying.\n# TYPE zkq_device_seconds_total counter\n");
         for (device_type, (seconds, _)) in &spend {
-            let _ = writeln!(
-                out,
-                "zkq_device_seconds_total{{device_type=\"{}\"}} {}",
-                label(device_type),
-                fmt_f64(*seconds)
-            );
+            let _ = writeln!(out, "zkq_device_seconds_total{{device_type=\"{}\"}} {}", label(device_type), fmt_f64(*seconds));
         }
         out.push_str("# HELP zkq_cost_usd_total Accrued device cost, USD, at the price valid when each batch ran.\n# TYPE zkq_cost_usd_total counter\n");
         for (device_type, (_, usd)) in &spend {
-            let _ = writeln!(
-                out,
-                "zkq_cost_usd_total{{device_type=\"{}\"}} {}",
-                label(device_type),
-                fmt_f64(*usd)
-            );
+            let _ = writeln!(out, "zkq_cost_usd_total{{device_type=\"{}\"}} {}", label(device_type), fmt_f64(*usd));
         }
         let _ = writeln!(out, "# HELP zkq_worker_up 1 while this worker serves metrics.\n# TYPE zkq_worker_up gauge\nzkq_worker_up{{worker=\"{}\"}} 1", label(&self.worker_id));
         for source in &self.sources {
@@ -365,12 +296,8 @@ pub enum JobOutcomeLabel {
 
 /// Serves `GET /metrics` on `addr` until `stop` resolves. Before each render, `refresh` runs
 /// (bounded to 2 s) so gauges read from the database are current.
-pub async fn serve<R, Fut>(
-    listener: TcpListener,
-    metrics: Arc<WorkerMetrics>,
-    refresh: R,
-    stop: impl Future<Output = ()>,
-) where
+pub async fn serve<R, Fut>(listener: TcpListener, metrics: Arc<WorkerMetrics>, refresh: R, stop: impl Future<Output = ()>)
+where
     R: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send,
 {
@@ -381,9 +308,7 @@ pub async fn serve<R, Fut>(
             a = listener.accept() => a,
             _ = &mut stop => return,
         };
-        let Ok((mut stream, _)) = accepted else {
-            continue;
-        };
+        let Ok((mut stream, _)) = accepted else { continue };
         let metrics = metrics.clone();
         let refresh = refresh.clone();
         tokio::spawn(async move {
@@ -410,24 +335,12 @@ pub async fn serve<R, Fut>(
             let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
             let path = path.split('?').next().unwrap_or("");
             let (status, content_type, body) = if path != "/metrics" {
-                (
-                    "404 Not Found",
-                    "text/plain; charset=utf-8",
-                    "not found: zkq serves /metrics\n".to_owned(),
-                )
+                ("404 Not Found", "text/plain; charset=utf-8", "not found: zkq serves /metrics\n".to_owned())
             } else if method != "GET" && method != "HEAD" {
-                (
-                    "405 Method Not Allowed",
-                    "text/plain; charset=utf-8",
-                    "only GET /metrics\n".to_owned(),
-                )
+                ("405 Method Not Allowed", "text/plain; charset=utf-8", "only GET /metrics\n".to_owned())
             } else {
                 let _ = tokio::time::timeout(Duration::from_secs(2), refresh()).await;
-                (
-                    "200 OK",
-                    "text/plain; version=0.0.4; charset=utf-8",
-                    metrics.render(),
-                )
+                ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.render())
             };
             let head = format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
             let _ = stream.write_all(head.as_bytes()).await;
@@ -441,18 +354,12 @@ pub async fn serve<R, Fut>(
 
 /// Starts the worker's `/metrics` endpoint (when configured) and returns the metrics handle.
 /// A bind failure is logged and the worker goes on without the endpoint.
-pub async fn start(
-    config: &crate::WorkerConfig,
-    store: crate::store::Store,
-    stop: tokio::sync::watch::Receiver<bool>,
-) -> Arc<WorkerMetrics> {
+pub async fn start(config: &crate::WorkerConfig, store: crate::store::Store, stop: tokio::sync::watch::Receiver<bool>) -> Arc<WorkerMetrics> {
     // The fair scheduler's figures (issue 5) are part of every scrape.
     let mut families = config.metrics.clone();
     families.sources.push(config.fairness_metrics.clone());
     let metrics = Arc::new(WorkerMetrics::new(&config.worker_id, &families));
-    let Some(addr) = config.metrics.addr else {
-        return metrics;
-    };
+    let Some(addr) = config.metrics.addr else { return metrics };
     match TcpListener::bind(addr).await {
         Ok(listener) => {
             tracing::info!(addr = %listener.local_addr().map_or(addr, |a| a), "serving Prometheus metrics on /metrics");
@@ -471,9 +378,7 @@ pub async fn start(
                 let _ = stop.wait_for(|s| *s).await;
             }));
         }
-        Err(e) => {
-            tracing::warn!(%addr, error = %e, "cannot serve /metrics (set another --metrics-addr, or off); running without it")
-        }
+        Err(e) => tracing::warn!(%addr, error = %e, "cannot serve /metrics (set another --metrics-addr, or off); running without it"),
     }
     metrics
 }
@@ -491,19 +396,13 @@ mod tests {
 
     #[test]
     fn histograms_are_cumulative_with_configured_buckets() {
-        let config = MetricsConfig {
-            batch_size_buckets: vec![1.0, 4.0, 16.0],
-            ..Default::default()
-        };
+        let config = MetricsConfig { batch_size_buckets: vec![1.0, 4.0, 16.0], ..Default::default() };
         let m = WorkerMetrics::new("w1", &config);
         for size in [1, 3, 4, 5, 100] {
             m.batch_ran("cpu-2core", size, 0.5, 0.25);
         }
         let text = m.render();
-        assert!(
-            text.contains("zkq_batch_size_bucket{le=\"1\"} 1\n"),
-            "{text}"
-        );
+        assert!(text.contains("zkq_batch_size_bucket{le=\"1\"} 1\n"), "{text}");
         assert!(text.contains("zkq_batch_size_bucket{le=\"4\"} 3\n"));
         assert!(text.contains("zkq_batch_size_bucket{le=\"16\"} 4\n"));
         assert!(text.contains("zkq_batch_size_bucket{le=\"+Inf\"} 5\n"));
@@ -515,10 +414,7 @@ mod tests {
 
     #[test]
     fn jobs_cache_age_and_extra_sources_render() {
-        let config = MetricsConfig {
-            sources: vec![Arc::new(Fairness)],
-            ..Default::default()
-        };
+        let config = MetricsConfig { sources: vec![Arc::new(Fairness)], ..Default::default() };
         let m = WorkerMetrics::new("w\"1", &config);
         m.job_finished(JobOutcomeLabel::Proved, Some(0.2));
         m.job_finished(JobOutcomeLabel::Proved, Some(7.0));
@@ -527,20 +423,14 @@ mod tests {
         m.key_cache(false);
         m.key_cache(true);
         let text = m.render();
-        assert!(
-            !text.contains("zkq_oldest_queued_job_age_seconds 0"),
-            "unknown age is not exported as a number"
-        );
+        assert!(!text.contains("zkq_oldest_queued_job_age_seconds 0"), "unknown age is not exported as a number");
         m.set_oldest_queued_age(Some(12.5));
         let text2 = m.render();
         assert!(text.contains("zkq_jobs_total{outcome=\"proved\"} 2\n"));
         assert!(text.contains("zkq_jobs_total{outcome=\"failed\"} 1\n"));
         assert!(text.contains("zkq_job_end_to_end_seconds_bucket{le=\"0.25\"} 1\n"));
         assert!(text.contains("zkq_job_end_to_end_seconds_bucket{le=\"10\"} 2\n"));
-        assert!(
-            text.contains("zkq_key_cache_hits_total 2\n")
-                && text.contains("zkq_key_cache_misses_total 1\n")
-        );
+        assert!(text.contains("zkq_key_cache_hits_total 2\n") && text.contains("zkq_key_cache_misses_total 1\n"));
         assert!(text.contains("zkq_worker_up{worker=\"w\\\"1\"} 1"));
         assert!(text.ends_with("zkq_fairness_gini 0.25\n"));
         assert!(text2.contains("zkq_oldest_queued_job_age_seconds 12.5\n"));
@@ -550,10 +440,7 @@ mod tests {
     fn every_listed_family_is_rendered_with_its_type() {
         let text = WorkerMetrics::new("w", &MetricsConfig::default()).render();
         for (name, kind) in METRICS {
-            assert!(
-                text.contains(&format!("# TYPE {name} {kind}\n")),
-                "{name} missing"
-            );
+            assert!(text.contains(&format!("# TYPE {name} {kind}\n")), "{name} missing");
         }
         let typed = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
         assert_eq!(typed, METRICS.len(), "METRICS lists every family");
@@ -575,22 +462,15 @@ mod tests {
         let m = Arc::new(WorkerMetrics::new("w", &MetricsConfig::default()));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let m2 = m.clone();
-        let server = tokio::spawn(serve(
-            listener,
-            m.clone(),
-            move || {
-                let m = m2.clone();
-                async move { m.set_oldest_queued_age(Some(3.0)) }
-            },
-            async move {
-                let _ = rx.await;
-            },
-        ));
+        let server = tokio::spawn(serve(listener, m.clone(), move || {
+            let m = m2.clone();
+            async move { m.set_oldest_queued_age(Some(3.0)) }
+        }, async move {
+            let _ = rx.await;
+        }));
         let get = |path: &'static str| async move {
             let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
-                .await
-                .expect("write");
+            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).await.expect("write");
             let mut body = String::new();
             s.read_to_string(&mut body).await.expect("read");
             body
@@ -598,10 +478,7 @@ mod tests {
         let ok = get("/metrics").await;
         assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
         assert!(ok.contains("text/plain; version=0.0.4"));
-        assert!(
-            ok.contains("zkq_oldest_queued_job_age_seconds 3\n"),
-            "refresh ran before rendering"
-        );
+        assert!(ok.contains("zkq_oldest_queued_job_age_seconds 3\n"), "refresh ran before rendering");
         let missing = get("/other").await;
         assert!(missing.starts_with("HTTP/1.1 404"));
         let _ = tx.send(());

@@ -122,14 +122,9 @@ fn header<'a>(headers: Option<&'a FieldTable>, name: &str) -> Option<&'a AMQPVal
 fn header_str(headers: Option<&FieldTable>, name: &str) -> Result<Option<String>, Rejection> {
     match header(headers, name) {
         None => Ok(None),
-        Some(AMQPValue::LongString(s)) => {
-            Ok(Some(String::from_utf8_lossy(s.as_bytes()).into_owned()))
-        }
+        Some(AMQPValue::LongString(s)) => Ok(Some(String::from_utf8_lossy(s.as_bytes()).into_owned())),
         Some(AMQPValue::ShortString(s)) => Ok(Some(s.as_str().to_owned())),
-        Some(other) => Err(Rejection {
-            code: ReasonCode::MalformedMessage,
-            reason: format!("header {name} must be a string, got {other:?}"),
-        }),
+        Some(other) => Err(Rejection { code: ReasonCode::MalformedMessage, reason: format!("header {name} must be a string, got {other:?}") }),
     }
 }
 
@@ -146,18 +141,12 @@ fn header_int(headers: Option<&FieldTable>, name: &str) -> Result<Option<i64>, R
         AMQPValue::LongInt(x) => i64::from(*x),
         AMQPValue::LongUInt(x) => i64::from(*x),
         AMQPValue::LongLongInt(x) => *x,
-        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes())
-            .trim()
-            .parse()
-            .map_err(|_| Rejection {
-                code: ReasonCode::MalformedMessage,
-                reason: format!("header {name} must be an integer"),
-            })?,
+        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).trim().parse().map_err(|_| Rejection {
+            code: ReasonCode::MalformedMessage,
+            reason: format!("header {name} must be an integer"),
+        })?,
         other => {
-            return Err(Rejection {
-                code: ReasonCode::MalformedMessage,
-                reason: format!("header {name} must be an integer, got {other:?}"),
-            })
+            return Err(Rejection { code: ReasonCode::MalformedMessage, reason: format!("header {name} must be an integer, got {other:?}") })
         }
     };
     Ok(Some(n))
@@ -165,104 +154,57 @@ fn header_int(headers: Option<&FieldTable>, name: &str) -> Result<Option<i64>, R
 
 /// Job ids are idempotency keys and appear in logs and file names: keep them plain.
 pub fn valid_job_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
 }
 
 /// Reads a job's metadata from its properties. The body (witness) is checked later, on the
 /// device thread. Never looks at the witness bytes except to hash them.
-pub fn parse_job(
-    props: &BasicProperties,
-    body: &[u8],
-    max_body_bytes: usize,
-) -> Result<JobMeta, (Option<JobMeta>, Rejection)> {
+pub fn parse_job(props: &BasicProperties, body: &[u8], max_body_bytes: usize) -> Result<JobMeta, (Option<JobMeta>, Rejection)> {
     let headers = props.headers().as_ref();
     let job_id = props.message_id().as_ref().map(|s| s.as_str().to_owned());
     let reply_to = props.reply_to().as_ref().map(|s| s.as_str().to_owned());
     let partial = |tenant: Option<String>| {
-        job_id
-            .clone()
-            .filter(|id| valid_job_id(id))
-            .map(|id| JobMeta {
-                job_id: id,
-                tenant: tenant.unwrap_or_default(),
-                circuit_ref: String::new(),
-                circuit_id: None,
-                purpose: String::new(),
-                priority: 0,
-                deadline_ms: None,
-                submitted_at_ms: None,
-                reply_to: reply_to.clone(),
-                witness_sha256: None,
-            })
+        job_id.clone().filter(|id| valid_job_id(id)).map(|id| JobMeta {
+            job_id: id,
+            tenant: tenant.unwrap_or_default(),
+            circuit_ref: String::new(),
+            circuit_id: None,
+            purpose: String::new(),
+            priority: 0,
+            deadline_ms: None,
+            submitted_at_ms: None,
+            reply_to: reply_to.clone(),
+            witness_sha256: None,
+        })
     };
-    let fail = |tenant: Option<String>, code, reason: String| {
-        Err((partial(tenant), Rejection { code, reason }))
-    };
+    let fail = |tenant: Option<String>, code, reason: String| Err((partial(tenant), Rejection { code, reason }));
     let Some(id) = job_id.clone() else {
-        return fail(
-            None,
-            ReasonCode::MalformedMessage,
-            "message_id (the job id) is missing".into(),
-        );
+        return fail(None, ReasonCode::MalformedMessage, "message_id (the job id) is missing".into());
     };
     if !valid_job_id(&id) {
-        return fail(
-            None,
-            ReasonCode::MalformedMessage,
-            "message_id must be 1–128 characters of [A-Za-z0-9._:-]".into(),
-        );
+        return fail(None, ReasonCode::MalformedMessage, "message_id must be 1–128 characters of [A-Za-z0-9._:-]".into());
     }
     let tenant = header_str(headers, H_TENANT).map_err(|r| (partial(None), r))?;
     match header_int(headers, H_PROTOCOL).map_err(|r| (partial(tenant.clone()), r))? {
         Some(PROTOCOL_VERSION) => {}
-        Some(v) => {
-            return fail(
-                tenant,
-                ReasonCode::UnsupportedProtocol,
-                format!(
-                    "protocol version {v} is not supported (this worker speaks {PROTOCOL_VERSION})"
-                ),
-            )
-        }
-        None => {
-            return fail(
-                tenant,
-                ReasonCode::MalformedMessage,
-                format!("header {H_PROTOCOL} is missing"),
-            )
-        }
+        Some(v) => return fail(tenant, ReasonCode::UnsupportedProtocol, format!("protocol version {v} is not supported (this worker speaks {PROTOCOL_VERSION})")),
+        None => return fail(tenant, ReasonCode::MalformedMessage, format!("header {H_PROTOCOL} is missing")),
     }
     let Some(tenant_name) = tenant.clone().filter(|t| !t.is_empty()) else {
-        return fail(
-            tenant,
-            ReasonCode::MalformedMessage,
-            format!("header {H_TENANT} is missing"),
-        );
+        return fail(tenant, ReasonCode::MalformedMessage, format!("header {H_TENANT} is missing"));
     };
     let read = || -> Result<JobMeta, Rejection> {
         let circuit_ref = header_str(headers, H_CIRCUIT)?
             .filter(|c| !c.is_empty())
-            .ok_or_else(|| Rejection {
-                code: ReasonCode::MalformedMessage,
-                reason: format!("header {H_CIRCUIT} is missing"),
-            })?;
+            .ok_or_else(|| Rejection { code: ReasonCode::MalformedMessage, reason: format!("header {H_CIRCUIT} is missing") })?;
         let priority = header_int(headers, H_PRIORITY)?.unwrap_or(0);
         if !(0..=9).contains(&priority) {
-            return Err(Rejection {
-                code: ReasonCode::MalformedMessage,
-                reason: format!("{H_PRIORITY} {priority} is outside 0–9"),
-            });
+            return Err(Rejection { code: ReasonCode::MalformedMessage, reason: format!("{H_PRIORITY} {priority} is outside 0–9") });
         }
         if body.len() > max_body_bytes {
             return Err(Rejection {
                 code: ReasonCode::Oversize,
-                reason: format!(
-                    "witness of {} bytes exceeds the {max_body_bytes}-byte limit",
-                    body.len()
-                ),
+                reason: format!("witness of {} bytes exceeds the {max_body_bytes}-byte limit", body.len()),
             });
         }
         let witness_ref = header_str(headers, H_WITNESS_REF)?;
@@ -272,17 +214,9 @@ pub fn parse_job(
                 reason: format!("{H_WITNESS_REF} must be sha256:<64 lowercase hex>"),
             })?),
             (Some(_), false) => {
-                return Err(Rejection {
-                    code: ReasonCode::MalformedMessage,
-                    reason: format!("a job carries either a body or {H_WITNESS_REF}, not both"),
-                })
+                return Err(Rejection { code: ReasonCode::MalformedMessage, reason: format!("a job carries either a body or {H_WITNESS_REF}, not both") })
             }
-            (None, true) => {
-                return Err(Rejection {
-                    code: ReasonCode::BadWitness,
-                    reason: "the message body (the witness) is empty".into(),
-                })
-            }
+            (None, true) => return Err(Rejection { code: ReasonCode::BadWitness, reason: "the message body (the witness) is empty".into() }),
             (None, false) => Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body))),
         };
         Ok(JobMeta {
@@ -304,11 +238,7 @@ pub fn parse_job(
 /// The hex digest of a `sha256:<64 lowercase hex>` witness reference.
 pub fn parse_witness_ref(r: &str) -> Option<String> {
     let hex = r.strip_prefix("sha256:")?;
-    (hex.len() == 64
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-    .then(|| hex.to_owned())
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then(|| hex.to_owned())
 }
 
 /// The result message sent to `reply_to` (and stored, without change, for re-sending when a
@@ -337,14 +267,7 @@ pub struct JobResult {
 }
 
 /// Headers for a job message (used by `zkq submit` and the load generator).
-pub fn job_headers(
-    tenant: &str,
-    circuit: &str,
-    purpose: &str,
-    priority: u8,
-    deadline_ms: Option<i64>,
-    submitted_at_ms: i64,
-) -> FieldTable {
+pub fn job_headers(tenant: &str, circuit: &str, purpose: &str, priority: u8, deadline_ms: Option<i64>, submitted_at_ms: i64) -> FieldTable {
     let mut t = FieldTable::default();
     t.insert(H_PROTOCOL.into(), AMQPValue::LongLongInt(PROTOCOL_VERSION));
     t.insert(H_TENANT.into(), AMQPValue::LongString(tenant.into()));
@@ -356,10 +279,7 @@ pub fn job_headers(
     if let Some(d) = deadline_ms {
         t.insert(H_DEADLINE_MS.into(), AMQPValue::LongLongInt(d));
     }
-    t.insert(
-        H_SUBMITTED_AT_MS.into(),
-        AMQPValue::LongLongInt(submitted_at_ms),
-    );
+    t.insert(H_SUBMITTED_AT_MS.into(), AMQPValue::LongLongInt(submitted_at_ms));
     t
 }
 
@@ -368,29 +288,15 @@ mod tests {
     use super::*;
 
     fn props(headers: FieldTable) -> BasicProperties {
-        BasicProperties::default()
-            .with_message_id("job-1".into())
-            .with_reply_to("amq.rabbitmq.reply-to".into())
-            .with_headers(headers)
+        BasicProperties::default().with_message_id("job-1".into()).with_reply_to("amq.rabbitmq.reply-to".into()).with_headers(headers)
     }
 
     #[test]
     fn reads_a_well_formed_job() {
         let p = props(job_headers("acme", "mul@1", "kyc", 3, Some(99), 42));
         let m = parse_job(&p, b"wtns....", 1 << 20).expect("parses");
-        assert_eq!(
-            (
-                m.job_id.as_str(),
-                m.tenant.as_str(),
-                m.circuit_ref.as_str(),
-                m.priority
-            ),
-            ("job-1", "acme", "mul@1", 3)
-        );
-        assert_eq!(
-            (m.deadline_ms, m.submitted_at_ms, m.purpose.as_str()),
-            (Some(99), Some(42), "kyc")
-        );
+        assert_eq!((m.job_id.as_str(), m.tenant.as_str(), m.circuit_ref.as_str(), m.priority), ("job-1", "acme", "mul@1", 3));
+        assert_eq!((m.deadline_ms, m.submitted_at_ms, m.purpose.as_str()), (Some(99), Some(42), "kyc"));
         assert_eq!(m.witness_sha256.as_deref().map(str::len), Some(64));
     }
 
@@ -401,25 +307,12 @@ mod tests {
         let (partial, r) = parse_job(&props(h), b"x", 10).expect_err("v2");
         assert_eq!(r.code, ReasonCode::UnsupportedProtocol);
         let partial = partial.expect("job id and reply_to survive");
-        assert_eq!(
-            (partial.job_id.as_str(), partial.tenant.as_str()),
-            ("job-1", "acme")
-        );
+        assert_eq!((partial.job_id.as_str(), partial.tenant.as_str()), ("job-1", "acme"));
         assert_eq!(partial.reply_to.as_deref(), Some("amq.rabbitmq.reply-to"));
 
-        let (_, r) = parse_job(
-            &props(job_headers("acme", "mul@1", "", 0, None, 0)),
-            &[0u8; 11],
-            10,
-        )
-        .expect_err("big");
+        let (_, r) = parse_job(&props(job_headers("acme", "mul@1", "", 0, None, 0)), &[0u8; 11], 10).expect_err("big");
         assert_eq!(r.code, ReasonCode::Oversize);
-        let (_, r) = parse_job(
-            &props(job_headers("acme", "mul@1", "", 12, None, 0)),
-            b"x",
-            10,
-        )
-        .expect_err("prio");
+        let (_, r) = parse_job(&props(job_headers("acme", "mul@1", "", 12, None, 0)), b"x", 10).expect_err("prio");
         assert_eq!(r.code, ReasonCode::MalformedMessage);
         let (partial, r) = parse_job(&BasicProperties::default(), b"x", 10).expect_err("no id");
         assert!(partial.is_none());
@@ -434,23 +327,14 @@ mod tests {
     fn witness_references_replace_the_body() {
         let digest = "ab".repeat(32);
         let mut h = job_headers("acme", "mul@1", "", 0, None, 0);
-        h.insert(
-            H_WITNESS_REF.into(),
-            AMQPValue::LongString(format!("sha256:{digest}").into()),
-        );
+        h.insert(H_WITNESS_REF.into(), AMQPValue::LongString(format!("sha256:{digest}").into()));
         let m = parse_job(&props(h.clone()), b"", 10).expect("a reference with an empty body");
         assert_eq!(m.witness_sha256.as_deref(), Some(digest.as_str()));
         let (_, r) = parse_job(&props(h), b"wtns", 10).expect_err("both");
         assert_eq!(r.code, ReasonCode::MalformedMessage);
         let mut bad = job_headers("acme", "mul@1", "", 0, None, 0);
-        bad.insert(
-            H_WITNESS_REF.into(),
-            AMQPValue::LongString("sha256:XYZ".into()),
-        );
-        assert_eq!(
-            parse_job(&props(bad), b"", 10).expect_err("bad ref").1.code,
-            ReasonCode::MalformedMessage
-        );
+        bad.insert(H_WITNESS_REF.into(), AMQPValue::LongString("sha256:XYZ".into()));
+        assert_eq!(parse_job(&props(bad), b"", 10).expect_err("bad ref").1.code, ReasonCode::MalformedMessage);
         assert_eq!(parse_witness_ref("sha256:../etc"), None);
     }
 

@@ -27,29 +27,12 @@ use crate::SchedulerError;
 
 /// Declares the exchanges and queues and binds them.
 pub async fn declare(channel: &Channel, cfg: &AmqpConfig) -> Result<(), SchedulerError> {
-    let durable_exchange = ExchangeDeclareOptions {
-        durable: true,
-        ..Default::default()
-    };
-    let durable_queue = QueueDeclareOptions {
-        durable: true,
-        ..Default::default()
-    };
+    let durable_exchange = ExchangeDeclareOptions { durable: true, ..Default::default() };
+    let durable_queue = QueueDeclareOptions { durable: true, ..Default::default() };
     channel
-        .exchange_declare(
-            cfg.dead_letter_exchange().as_str().into(),
-            ExchangeKind::Fanout,
-            durable_exchange,
-            FieldTable::default(),
-        )
+        .exchange_declare(cfg.dead_letter_exchange().as_str().into(), ExchangeKind::Fanout, durable_exchange, FieldTable::default())
         .await?;
-    channel
-        .queue_declare(
-            cfg.dead_letter_queue().as_str().into(),
-            durable_queue,
-            quorum(&[]),
-        )
-        .await?;
+    channel.queue_declare(cfg.dead_letter_queue().as_str().into(), durable_queue, quorum(&[])).await?;
     channel
         .queue_bind(
             cfg.dead_letter_queue().as_str().into(),
@@ -60,20 +43,9 @@ pub async fn declare(channel: &Channel, cfg: &AmqpConfig) -> Result<(), Schedule
         )
         .await?;
     channel
-        .exchange_declare(
-            cfg.jobs_exchange().as_str().into(),
-            ExchangeKind::Direct,
-            durable_exchange,
-            FieldTable::default(),
-        )
+        .exchange_declare(cfg.jobs_exchange().as_str().into(), ExchangeKind::Direct, durable_exchange, FieldTable::default())
         .await?;
-    channel
-        .queue_declare(
-            cfg.jobs_queue().as_str().into(),
-            durable_queue,
-            job_queue_args(cfg),
-        )
-        .await?;
+    channel.queue_declare(cfg.jobs_queue().as_str().into(), durable_queue, job_queue_args(cfg)).await?;
     channel
         .queue_bind(
             cfg.jobs_queue().as_str().into(),
@@ -88,10 +60,7 @@ pub async fn declare(channel: &Channel, cfg: &AmqpConfig) -> Result<(), Schedule
 
 fn quorum(extra: &[(&str, AMQPValue)]) -> FieldTable {
     let mut args = FieldTable::default();
-    args.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
+    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
     for (k, v) in extra {
         args.insert((*k).into(), v.clone());
     }
@@ -101,42 +70,20 @@ fn quorum(extra: &[(&str, AMQPValue)]) -> FieldTable {
 /// Arguments of every job queue: quorum, delivery limit, dead-lettering.
 fn job_queue_args(cfg: &AmqpConfig) -> FieldTable {
     quorum(&[
-        (
-            "x-delivery-limit",
-            AMQPValue::LongLongInt(i64::from(cfg.delivery_limit)),
-        ),
-        (
-            "x-dead-letter-exchange",
-            AMQPValue::LongString(cfg.dead_letter_exchange().as_str().into()),
-        ),
+        ("x-delivery-limit", AMQPValue::LongLongInt(i64::from(cfg.delivery_limit))),
+        ("x-dead-letter-exchange", AMQPValue::LongString(cfg.dead_letter_exchange().as_str().into())),
     ])
 }
 
 /// Declares `tenant`'s job queue of one priority class and binds it (after [`declare`], which makes the exchanges).
-pub async fn declare_tenant(
-    channel: &Channel,
-    cfg: &AmqpConfig,
-    tenant: &str,
-    priority: u8,
-) -> Result<(), SchedulerError> {
+pub async fn declare_tenant(channel: &Channel, cfg: &AmqpConfig, tenant: &str, priority: u8) -> Result<(), SchedulerError> {
     let queue = cfg.tenant_queue(tenant, priority);
-    channel
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            job_queue_args(cfg),
-        )
-        .await?;
+    channel.queue_declare(queue.as_str().into(), QueueDeclareOptions { durable: true, ..Default::default() }, job_queue_args(cfg)).await?;
     channel
         .queue_bind(
             queue.as_str().into(),
             cfg.jobs_exchange().as_str().into(),
-            AmqpConfig::tenant_routing_key(tenant, priority)
-                .as_str()
-                .into(),
+            AmqpConfig::tenant_routing_key(tenant, priority).as_str().into(),
             QueueBindOptions::default(),
             FieldTable::default(),
         )

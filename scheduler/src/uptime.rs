@@ -13,12 +13,7 @@ use tokio::sync::watch;
 use crate::store::{Store, UptimeRecord};
 
 /// Runs until `stop` turns true, recording `record` as up every `interval`.
-pub async fn heartbeat(
-    store: Store,
-    record: UptimeRecord,
-    interval: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn heartbeat(store: Store, record: UptimeRecord, interval: Duration, mut stop: watch::Receiver<bool>) {
     let interval = interval.max(Duration::from_millis(100));
     loop {
         if let Err(e) = store.record_uptime(&record, Utc::now()).await {

@@ -40,28 +40,18 @@ use chrono::Utc;
 use futures_util::stream::{FuturesUnordered, SelectAll};
 use futures_util::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions,
-};
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
 use tokio::sync::watch;
 
 use crate::config::WorkerConfig;
 use crate::device::{Device, DeviceBatch, DeviceConfig, DeviceJob, DeviceResult};
-use crate::fair::cost::{
-    cpu_memory_default, human_bytes, CircuitShape, CostModel, DeviceSpec, MemoryModel,
-};
+use crate::fair::cost::{cpu_memory_default, human_bytes, CircuitShape, CostModel, DeviceSpec, MemoryModel};
 use crate::fair::{FairConfig, FairQueue, FairnessMetrics, JobSpec, Time};
+use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
+use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
 use crate::metrics::{JobOutcomeLabel, WorkerMetrics};
-use crate::model::{
-    BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord,
-};
-use crate::protocol::{
-    self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, PROTOCOL_VERSION,
-    RESULT_CONTENT_TYPE,
-};
 use crate::store::{Store, UptimeRecord};
 use crate::{topology, SchedulerError};
 
@@ -98,23 +88,17 @@ struct Held {
     queue_wait_ms: f64,
 }
 
-type InFlight =
-    Pin<Box<dyn Future<Output = (Vec<Held>, Result<DeviceResult, SchedulerError>)> + Send>>;
+type InFlight = Pin<Box<dyn Future<Output = (Vec<Held>, Result<DeviceResult, SchedulerError>)> + Send>>;
 
 /// Runs a worker until `shutdown` resolves; then drains in-flight work and returns.
-pub async fn run(
-    config: WorkerConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<WorkerStats, SchedulerError> {
+pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<WorkerStats, SchedulerError> {
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     });
     let store = retry_until_stopped("PostgreSQL", &stop, || Store::connect(&config.store)).await?;
-    let Some(store) = store else {
-        return Ok(WorkerStats::default());
-    };
+    let Some(store) = store else { return Ok(WorkerStats::default()) };
     let metrics = crate::metrics::start(&config, store.clone(), stop.clone()).await;
     let device = Device::spawn(
         DeviceConfig {
@@ -132,11 +116,7 @@ pub async fn run(
         DEVICE_SLOTS - 1,
     )?;
     let device_spec = device_spec(&config);
-    tracing::info!(
-        backend = device_spec.backend.as_str(),
-        memory_mib = device_spec.memory_bytes >> 20,
-        "device memory for admission and batch caps"
-    );
+    tracing::info!(backend = device_spec.backend.as_str(), memory_mib = device_spec.memory_bytes >> 20, "device memory for admission and batch caps");
     let origin = Instant::now();
     let uptime = UptimeRecord {
         worker_id: config.worker_id.clone(),
@@ -146,27 +126,17 @@ pub async fn run(
         devices: 1,
         region: config.region.clone(),
     };
-    let heartbeat = tokio::spawn(crate::uptime::heartbeat(
-        store.clone(),
-        uptime,
-        config.heartbeat_interval,
-        stop.clone(),
-    ));
+    let heartbeat = tokio::spawn(crate::uptime::heartbeat(store.clone(), uptime, config.heartbeat_interval, stop.clone()));
     tracing::info!(worker = %config.worker_id, device = device.name(), max_batch = config.max_batch, "worker started");
     let mut stats = WorkerStats::default();
     let mut backoff = Backoff::new();
     while !*stop.borrow() {
         let session = async {
-            let conn =
-                Connection::connect(&config.amqp.uri, ConnectionProperties::default()).await?;
+            let conn = Connection::connect(&config.amqp.uri, ConnectionProperties::default()).await?;
             let channel = conn.create_channel().await?;
-            channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await?;
+            channel.confirm_select(ConfirmSelectOptions::default()).await?;
             topology::declare(&channel, &config.amqp).await?;
-            channel
-                .basic_qos(config.prefetch(), BasicQosOptions { global: false })
-                .await?;
+            channel.basic_qos(config.prefetch(), BasicQosOptions { global: false }).await?;
             Ok::<_, SchedulerError>((conn, channel))
         };
         let (conn, channel) = match session.await {
@@ -179,16 +149,7 @@ pub async fn run(
         };
         backoff.reset();
         stats.sessions += 1;
-        let mut s = Session::new(
-            &config,
-            store.clone(),
-            device.clone(),
-            channel.clone(),
-            stop.clone(),
-            device_spec.clone(),
-            origin,
-            metrics.clone(),
-        );
+        let mut s = Session::new(&config, store.clone(), device.clone(), channel.clone(), stop.clone(), device_spec.clone(), origin, metrics.clone());
         let ended = s.run(&mut stats).await;
         let _ = conn.close(200, "bye".into()).await;
         match ended {
@@ -205,11 +166,7 @@ pub async fn run(
     Ok(stats)
 }
 
-async fn retry_until_stopped<T, F, Fut>(
-    what: &str,
-    stop: &watch::Receiver<bool>,
-    mut f: F,
-) -> Result<Option<T>, SchedulerError>
+async fn retry_until_stopped<T, F, Fut>(what: &str, stop: &watch::Receiver<bool>, mut f: F) -> Result<Option<T>, SchedulerError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SchedulerError>>,
@@ -266,11 +223,7 @@ fn device_spec(config: &WorkerConfig) -> DeviceSpec {
         tracing::warn!("device memory unknown (no --device-memory, no /proc/meminfo): batches are capped by size only");
         u64::MAX
     });
-    DeviceSpec {
-        name: "device0".into(),
-        backend: config.backend.kind,
-        memory_bytes,
-    }
+    DeviceSpec { name: "device0".into(), backend: config.backend.kind, memory_bytes }
 }
 
 struct Cached<T> {
@@ -315,10 +268,7 @@ impl<'a> Session<'a> {
             device,
             channel,
             stop,
-            queue: FairQueue::new(FairConfig {
-                max_batch: config.max_batch,
-                max_wait: config.max_wait,
-            }),
+            queue: FairQueue::new(FairConfig { max_batch: config.max_batch, max_wait: config.max_wait }),
             costs: CostModel::new(),
             shapes: HashMap::new(),
             device_spec,
@@ -337,17 +287,12 @@ impl<'a> Session<'a> {
         let session = uuid::Uuid::new_v4().simple().to_string();
         let mut tags: Vec<String> = Vec::new();
         let mut consumers: SelectAll<Consumer> = SelectAll::new();
-        let shared = self
-            .consume(&self.config.amqp.jobs_queue(), &session, &mut tags)
-            .await?;
+        let shared = self.consume(&self.config.amqp.jobs_queue(), &session, &mut tags).await?;
         consumers.push(shared);
         let mut subscribed: HashSet<String> = HashSet::new();
-        self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags)
-            .await?;
-        let mut refresh =
-            tokio::time::interval_at(tokio::time::Instant::now() + CACHE_TTL, CACHE_TTL);
-        let mut liveness =
-            tokio::time::interval_at(tokio::time::Instant::now() + LIVENESS_CHECK, LIVENESS_CHECK);
+        self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?;
+        let mut refresh = tokio::time::interval_at(tokio::time::Instant::now() + CACHE_TTL, CACHE_TTL);
+        let mut liveness = tokio::time::interval_at(tokio::time::Instant::now() + LIVENESS_CHECK, LIVENESS_CHECK);
         let mut stop = self.stop.clone();
         loop {
             let wake = self.wakeup();
@@ -375,16 +320,9 @@ impl<'a> Session<'a> {
             }
         }
         // Drain: stop taking deliveries, prove what is held, commit, reply, ack.
-        tracing::info!(
-            held = self.queue.len(),
-            inflight = self.inflight.len(),
-            "draining before shutdown"
-        );
+        tracing::info!(held = self.queue.len(), inflight = self.inflight.len(), "draining before shutdown");
         for tag in &tags {
-            let _ = self
-                .channel
-                .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
-                .await;
+            let _ = self.channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
         }
         loop {
             self.pump(true, stats).await?;
@@ -394,10 +332,7 @@ impl<'a> Session<'a> {
                 None => {
                     // Nothing could be dispatched (cannot happen: admission keeps out what fits
                     // no device); never spin. Unacked deliveries return to their queues.
-                    tracing::warn!(
-                        held = self.queue.len(),
-                        "jobs left undispatched at shutdown; the broker will redeliver them"
-                    );
+                    tracing::warn!(held = self.queue.len(), "jobs left undispatched at shutdown; the broker will redeliver them");
                     break;
                 }
             }
@@ -406,22 +341,9 @@ impl<'a> Session<'a> {
     }
 
     /// Starts a consumer on `queue` (QoS: the channel's per-consumer prefetch).
-    async fn consume(
-        &self,
-        queue: &str,
-        session: &str,
-        tags: &mut Vec<String>,
-    ) -> Result<Consumer, SchedulerError> {
+    async fn consume(&self, queue: &str, session: &str, tags: &mut Vec<String>) -> Result<Consumer, SchedulerError> {
         let tag = format!("{}-{}-{}", self.config.worker_id, session, tags.len());
-        let consumer = self
-            .channel
-            .basic_consume(
-                queue.into(),
-                tag.as_str().into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
+        let consumer = self.channel.basic_consume(queue.into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
         tags.push(tag);
         Ok(consumer)
     }
@@ -435,12 +357,9 @@ impl<'a> Session<'a> {
         session: &str,
         tags: &mut Vec<String>,
     ) -> Result<(), SchedulerError> {
-        let tenants = self
-            .with_store_retry(|s| async move { s.list_tenants().await })
-            .await?;
+        let tenants = self.with_store_retry(|s| async move { s.list_tenants().await }).await?;
         for t in tenants {
-            self.fairness
-                .set_weight(&t.name, f64::from(t.weight.max(1)));
+            self.fairness.set_weight(&t.name, f64::from(t.weight.max(1)));
             if subscribed.contains(&t.name) {
                 continue;
             }
@@ -448,24 +367,12 @@ impl<'a> Session<'a> {
             let base = tags.len();
             let subscribe = (0..=9u8).map(|priority| {
                 let (channel, amqp) = (self.channel.clone(), &self.config.amqp);
-                let tag = format!(
-                    "{}-{}-{}",
-                    self.config.worker_id,
-                    session,
-                    base + usize::from(priority)
-                );
+                let tag = format!("{}-{}-{}", self.config.worker_id, session, base + usize::from(priority));
                 let name = t.name.clone();
                 async move {
                     topology::declare_tenant(&channel, amqp, &name, priority).await?;
                     let queue = amqp.tenant_queue(&name, priority);
-                    let c = channel
-                        .basic_consume(
-                            queue.as_str().into(),
-                            tag.as_str().into(),
-                            BasicConsumeOptions::default(),
-                            FieldTable::default(),
-                        )
-                        .await?;
+                    let c = channel.basic_consume(queue.as_str().into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
                     Ok::<_, SchedulerError>((tag, c))
                 }
             });
@@ -487,9 +394,7 @@ impl<'a> Session<'a> {
     /// The instant the fair queue next needs attention (a batch's wait or a deadline).
     fn wakeup(&self) -> Option<Instant> {
         let (shapes, spec, max_batch) = (&self.shapes, &self.device_spec, self.config.max_batch);
-        self.queue
-            .next_wakeup(|c| memory_cap(shapes, spec, max_batch, c))
-            .map(|t| self.origin + t)
+        self.queue.next_wakeup(|c| memory_cap(shapes, spec, max_batch, c)).map(|t| self.origin + t)
     }
 
     /// Fails held jobs whose deadline passed, then forms and dispatches batches while the
@@ -497,36 +402,18 @@ impl<'a> Session<'a> {
     async fn pump(&mut self, flush: bool, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
         for q in self.queue.expire(self.now()) {
             self.fairness.deadline_exceeded(&q.tenant);
-            self.fairness
-                .backlog(&q.tenant, self.now(), self.queue.backlog(&q.tenant));
+            self.fairness.backlog(&q.tenant, self.now(), self.queue.backlog(&q.tenant));
             let held = q.item;
-            let rejection = Rejection {
-                code: ReasonCode::DeadlineExceeded,
-                reason: "the deadline passed while the job waited for a batch".into(),
-            };
-            self.reject(
-                Some(held.meta),
-                rejection,
-                held.delivery,
-                held.received_at,
-                stats,
-            )
-            .await?;
+            let rejection = Rejection { code: ReasonCode::DeadlineExceeded, reason: "the deadline passed while the job waited for a batch".into() };
+            self.reject(Some(held.meta), rejection, held.delivery, held.received_at, stats).await?;
         }
         while self.inflight.len() < DEVICE_SLOTS {
             let now = self.now();
-            let (shapes, spec, max_batch) =
-                (&self.shapes, &self.device_spec, self.config.max_batch);
-            let Some(batch) =
-                self.queue
-                    .next_batch(now, |c| memory_cap(shapes, spec, max_batch, c), flush)
-            else {
-                break;
-            };
+            let (shapes, spec, max_batch) = (&self.shapes, &self.device_spec, self.config.max_batch);
+            let Some(batch) = self.queue.next_batch(now, |c| memory_cap(shapes, spec, max_batch, c), flush) else { break };
             let mut tenants = HashSet::new();
             for q in &batch.jobs {
-                self.fairness
-                    .served(&q.tenant, now, q.cost, now.saturating_sub(q.arrived));
+                self.fairness.served(&q.tenant, now, q.cost, now.saturating_sub(q.arrived));
                 tenants.insert(q.tenant.clone());
             }
             for t in tenants {
@@ -534,21 +421,13 @@ impl<'a> Session<'a> {
             }
             self.fairness.refresh(now);
             tracing::debug!(circuit = %batch.circuit, size = batch.jobs.len(), cut = ?batch.cut, "batch formed");
-            self.dispatch(
-                batch.circuit,
-                batch.jobs.into_iter().map(|q| q.item).collect(),
-            )
-            .await?;
+            self.dispatch(batch.circuit, batch.jobs.into_iter().map(|q| q.item).collect()).await?;
         }
         Ok(())
     }
 
     async fn tenant(&mut self, name: &str) -> Result<Option<TenantRecord>, SchedulerError> {
-        if let Some(c) = self
-            .tenants
-            .get(name)
-            .filter(|c| c.at.elapsed() < CACHE_TTL)
-        {
+        if let Some(c) = self.tenants.get(name).filter(|c| c.at.elapsed() < CACHE_TTL) {
             return Ok(c.value.clone());
         }
         let t = self
@@ -557,22 +436,12 @@ impl<'a> Session<'a> {
                 async move { s.tenant(&name).await }
             })
             .await?;
-        self.tenants.insert(
-            name.to_owned(),
-            Cached {
-                value: t.clone(),
-                at: Instant::now(),
-            },
-        );
+        self.tenants.insert(name.to_owned(), Cached { value: t.clone(), at: Instant::now() });
         Ok(t)
     }
 
     async fn circuit(&mut self, reference: &str) -> Result<Option<CircuitRecord>, SchedulerError> {
-        if let Some(c) = self
-            .circuits
-            .get(reference)
-            .filter(|c| c.at.elapsed() < CACHE_TTL)
-        {
+        if let Some(c) = self.circuits.get(reference).filter(|c| c.at.elapsed() < CACHE_TTL) {
             return Ok(c.value.clone());
         }
         let c = self
@@ -581,13 +450,7 @@ impl<'a> Session<'a> {
                 async move { s.resolve_circuit(&reference).await }
             })
             .await?;
-        self.circuits.insert(
-            reference.to_owned(),
-            Cached {
-                value: c.clone(),
-                at: Instant::now(),
-            },
-        );
+        self.circuits.insert(reference.to_owned(), Cached { value: c.clone(), at: Instant::now() });
         Ok(c)
     }
 
@@ -602,44 +465,27 @@ impl<'a> Session<'a> {
                 async move { s.price_at(&device_type, Utc::now()).await }
             })
             .await?;
-        self.prices = Some(Cached {
-            value: p.clone(),
-            at: Instant::now(),
-        });
+        self.prices = Some(Cached { value: p.clone(), at: Instant::now() });
         Ok(p)
     }
 
     /// Admission: read the message, answer redeliveries from the store, check tenant,
     /// circuit and deadline, then hand the job to the batcher.
-    async fn handle(
-        &mut self,
-        delivery: Delivery,
-        stats: &mut WorkerStats,
-    ) -> Result<(), SchedulerError> {
+    async fn handle(&mut self, delivery: Delivery, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
         let received_at = Utc::now();
-        let meta = match protocol::parse_job(
-            &delivery.properties,
-            &delivery.data,
-            self.config.max_message_bytes,
-        ) {
+        let meta = match protocol::parse_job(&delivery.properties, &delivery.data, self.config.max_message_bytes) {
             Ok(m) => m,
-            Err((partial, rejection)) => {
-                return self
-                    .reject(partial, rejection, delivery, received_at, stats)
-                    .await
-            }
+            Err((partial, rejection)) => return self.reject(partial, rejection, delivery, received_at, stats).await,
         };
         if delivery.redelivered {
-            let stored = self
-                .with_store_retry(|s| {
-                    let ids = vec![meta.job_id.clone()];
-                    async move { s.stored_results(&ids).await }
-                })
-                .await?;
+            let stored = self.with_store_retry(|s| {
+                let ids = vec![meta.job_id.clone()];
+                async move { s.stored_results(&ids).await }
+            })
+            .await?;
             if let Some(result) = stored.get(&meta.job_id) {
                 tracing::info!(job = %meta.job_id, "redelivered job already has a result; re-sending it");
-                self.publish_reply(&meta, &delivery.properties, result)
-                    .await?;
+                self.publish_reply(&meta, &delivery.properties, result).await?;
                 self.channel.wait_for_confirms().await?;
                 ack(&delivery).await;
                 stats.resent += 1;
@@ -650,25 +496,13 @@ impl<'a> Session<'a> {
         let device_spec = self.device_spec.clone();
         let admission = async {
             let Some(tenant) = self.tenant(&meta.tenant).await? else {
-                return Ok::<_, SchedulerError>(Err(fail(
-                    ReasonCode::UnknownTenant,
-                    format!("tenant `{}` is not registered", meta.tenant),
-                )));
+                return Ok::<_, SchedulerError>(Err(fail(ReasonCode::UnknownTenant, format!("tenant `{}` is not registered", meta.tenant))));
             };
             let Some(circuit) = self.circuit(&meta.circuit_ref).await? else {
-                return Ok(Err(fail(
-                    ReasonCode::UnknownCircuit,
-                    format!("circuit `{}` is not registered", meta.circuit_ref),
-                )));
+                return Ok(Err(fail(ReasonCode::UnknownCircuit, format!("circuit `{}` is not registered", meta.circuit_ref))));
             };
-            if meta
-                .deadline_ms
-                .is_some_and(|d| d <= received_at.timestamp_millis())
-            {
-                return Ok(Err(fail(
-                    ReasonCode::DeadlineExceeded,
-                    "the deadline had passed when the job arrived".into(),
-                )));
+            if meta.deadline_ms.is_some_and(|d| d <= received_at.timestamp_millis()) {
+                return Ok(Err(fail(ReasonCode::DeadlineExceeded, "the deadline had passed when the job arrived".into())));
             }
             let shape = CircuitShape::from(&circuit);
             if MemoryModel.max_batch(&shape, &device_spec) == 0 {
@@ -688,15 +522,9 @@ impl<'a> Session<'a> {
         };
         let (tenant, circuit, shape) = match admission.await? {
             Ok(c) => c,
-            Err(rejection) => {
-                return self
-                    .reject(Some(meta), rejection, delivery, received_at, stats)
-                    .await
-            }
+            Err(rejection) => return self.reject(Some(meta), rejection, delivery, received_at, stats).await,
         };
-        let queue_wait_ms = meta
-            .submitted_at_ms
-            .map_or(0.0, |s| (received_at.timestamp_millis() - s).max(0) as f64);
+        let queue_wait_ms = meta.submitted_at_ms.map_or(0.0, |s| (received_at.timestamp_millis() - s).max(0) as f64);
         let mut meta = meta;
         meta.circuit_id = Some(circuit.id.clone());
         if !self.shapes.contains_key(&circuit.id) {
@@ -714,11 +542,7 @@ impl<'a> Session<'a> {
             }
         }
         let now = self.now();
-        let deadline = meta.deadline_ms.map(|d| {
-            now + Duration::from_millis(
-                u64::try_from(d - received_at.timestamp_millis()).unwrap_or(0),
-            )
-        });
+        let deadline = meta.deadline_ms.map(|d| now + Duration::from_millis(u64::try_from(d - received_at.timestamp_millis()).unwrap_or(0)));
         let spec = JobSpec {
             tenant: meta.tenant.clone(),
             weight: u32::try_from(tenant.weight).unwrap_or(1).max(1),
@@ -726,103 +550,50 @@ impl<'a> Session<'a> {
             priority: meta.priority,
             cost: self.costs.per_proof_seconds(&circuit.id, &shape),
             deadline,
-            item: Held {
-                meta,
-                delivery,
-                received_at,
-                queue_wait_ms,
-            },
+            item: Held { meta, delivery, received_at, queue_wait_ms },
         };
         self.shapes.insert(circuit.id.clone(), shape);
         let tenant_name = spec.tenant.clone();
         self.queue.push(spec, now);
-        self.fairness
-            .set_weight(&tenant_name, f64::from(tenant.weight.max(1)));
-        self.fairness
-            .backlog(&tenant_name, now, self.queue.backlog(&tenant_name));
+        self.fairness.set_weight(&tenant_name, f64::from(tenant.weight.max(1)));
+        self.fairness.backlog(&tenant_name, now, self.queue.backlog(&tenant_name));
         self.pump(false, stats).await
     }
 
     /// Sends a batch to the device (waiting while its queue is full) and tracks it.
-    async fn dispatch(
-        &mut self,
-        circuit_id: String,
-        items: Vec<Held>,
-    ) -> Result<(), SchedulerError> {
+    async fn dispatch(&mut self, circuit_id: String, items: Vec<Held>) -> Result<(), SchedulerError> {
         let circuit = self.circuit(&circuit_id).await?;
         let price = self.price().await?;
         let Some(circuit) = circuit else {
-            return Err(SchedulerError::Invalid(format!(
-                "circuit {circuit_id} vanished from the store"
-            )));
+            return Err(SchedulerError::Invalid(format!("circuit {circuit_id} vanished from the store")));
         };
         let jobs = items
             .iter()
-            .map(|h| DeviceJob {
-                meta: h.meta.clone(),
-                witness: h.delivery.data.clone(),
-                received_at: h.received_at,
-                queue_wait_ms: h.queue_wait_ms,
-            })
+            .map(|h| DeviceJob { meta: h.meta.clone(), witness: h.delivery.data.clone(), received_at: h.received_at, queue_wait_ms: h.queue_wait_ms })
             .collect();
-        let rx = self
-            .device
-            .submit(DeviceBatch {
-                circuit,
-                jobs,
-                price,
-            })
-            .await?;
+        let rx = self.device.submit(DeviceBatch { circuit, jobs, price }).await?;
         let held = items;
         self.inflight.push(Box::pin(async move {
-            let result = rx
-                .await
-                .map_err(|_| SchedulerError::Invalid("the device thread dropped a batch".into()));
+            let result = rx.await.map_err(|_| SchedulerError::Invalid("the device thread dropped a batch".into()));
             (held, result)
         }));
         Ok(())
     }
 
     /// Commits a finished batch, replies, dead-letters failures, acks.
-    async fn finish_batch(
-        &mut self,
-        held: Vec<Held>,
-        result: Result<DeviceResult, SchedulerError>,
-        stats: &mut WorkerStats,
-    ) -> Result<(), SchedulerError> {
+    async fn finish_batch(&mut self, held: Vec<Held>, result: Result<DeviceResult, SchedulerError>, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
         let result = result?;
         if let Some(b) = &result.batch {
-            self.costs.observe(
-                &b.circuit_id,
-                usize::try_from(b.size).unwrap_or(0),
-                b.device_seconds,
-            );
+            self.costs.observe(&b.circuit_id, usize::try_from(b.size).unwrap_or(0), b.device_seconds);
             if let Some(shape) = self.shapes.get(&b.circuit_id) {
-                self.queue.set_cost(
-                    &b.circuit_id,
-                    self.costs.per_proof_seconds(&b.circuit_id, shape),
-                );
+                self.queue.set_cost(&b.circuit_id, self.costs.per_proof_seconds(&b.circuit_id, shape));
             }
-            let usd: f64 = result
-                .outcomes
-                .iter()
-                .filter_map(|o| o.cost.map(|c| c.usd))
-                .sum();
-            self.metrics.batch_ran(
-                &b.device_type,
-                b.size.max(0) as usize,
-                b.device_seconds,
-                usd,
-            );
+            let usd: f64 = result.outcomes.iter().filter_map(|o| o.cost.map(|c| c.usd)).sum();
+            self.metrics.batch_ran(&b.device_type, b.size.max(0) as usize, b.device_seconds, usd);
         }
         let device = result.batch.as_ref().map(|b| b.device.clone());
-        let items: Vec<(JobOutcome, Delivery)> = result
-            .outcomes
-            .into_iter()
-            .zip(held.into_iter().map(|h| h.delivery))
-            .collect();
-        self.commit_reply_ack(result.batch.as_ref(), items, device, stats)
-            .await
+        let items: Vec<(JobOutcome, Delivery)> = result.outcomes.into_iter().zip(held.into_iter().map(|h| h.delivery)).collect();
+        self.commit_reply_ack(result.batch.as_ref(), items, device, stats).await
     }
 
     /// A job refused before batching: a failure result, stored (when it has a job id),
@@ -844,10 +615,7 @@ impl<'a> Session<'a> {
                 job_id: String::new(),
                 tenant: String::new(),
                 circuit_id: None,
-                outcome: Outcome::Failed {
-                    code: rejection.code,
-                    reason: rejection.reason.clone(),
-                },
+                outcome: Outcome::Failed { code: rejection.code, reason: rejection.reason.clone() },
                 timings_ms: JobTimings::default(),
                 batch_size: 0,
                 device: None,
@@ -855,10 +623,8 @@ impl<'a> Session<'a> {
             };
             let reply = serde_json::to_value(reply).unwrap_or(serde_json::Value::Null);
             let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str());
-            self.publish_reply_to(reply_to, "", &delivery.properties, &reply)
-                .await?;
-            self.dead_letter(&delivery, rejection.code, &rejection.reason)
-                .await?;
+            self.publish_reply_to(reply_to, "", &delivery.properties, &reply).await?;
+            self.dead_letter(&delivery, rejection.code, &rejection.reason).await?;
             self.channel.wait_for_confirms().await?;
             ack(&delivery).await;
             stats.failed += 1;
@@ -866,18 +632,14 @@ impl<'a> Session<'a> {
         };
         let outcome = JobOutcome {
             meta,
-            outcome: Outcome::Failed {
-                code: rejection.code,
-                reason: rejection.reason,
-            },
+            outcome: Outcome::Failed { code: rejection.code, reason: rejection.reason },
             timings: JobTimings::default(),
             received_at,
             cost: None,
             batch_id: None,
             batch_size: 0,
         };
-        self.commit_reply_ack(None, vec![(outcome, delivery)], None, stats)
-            .await
+        self.commit_reply_ack(None, vec![(outcome, delivery)], None, stats).await
     }
 
     /// Runs a store operation until it succeeds, with backoff, for as long as the broker
@@ -921,20 +683,13 @@ impl<'a> Session<'a> {
     ) -> Result<(), SchedulerError> {
         let rows: Vec<(JobOutcome, serde_json::Value)> = items
             .iter()
-            .map(|(o, _)| {
-                (
-                    o.clone(),
-                    serde_json::to_value(result_message(o, device.clone()))
-                        .unwrap_or(serde_json::Value::Null),
-                )
-            })
+            .map(|(o, _)| (o.clone(), serde_json::to_value(result_message(o, device.clone())).unwrap_or(serde_json::Value::Null)))
             .collect();
-        let report = self
-            .with_store_retry(|s| {
-                let rows = rows.clone();
-                async move { s.commit_batch(batch, &rows).await }
-            })
-            .await?;
+        let report = self.with_store_retry(|s| {
+            let rows = rows.clone();
+            async move { s.commit_batch(batch, &rows).await }
+        })
+        .await?;
         let already: Vec<String> = report.already_done.clone();
         let stored = if already.is_empty() {
             HashMap::new()
@@ -947,8 +702,7 @@ impl<'a> Session<'a> {
         };
         for ((outcome, delivery), (_, fresh)) in items.iter().zip(&rows) {
             let reply = stored.get(&outcome.meta.job_id).unwrap_or(fresh);
-            self.publish_reply(&outcome.meta, &delivery.properties, reply)
-                .await?;
+            self.publish_reply(&outcome.meta, &delivery.properties, reply).await?;
             if let Outcome::Failed { code, reason } = &outcome.outcome {
                 if !stored.contains_key(&outcome.meta.job_id) {
                     self.dead_letter(delivery, *code, reason).await?;
@@ -968,53 +722,28 @@ impl<'a> Session<'a> {
                 stats.failed += 1;
                 JobOutcomeLabel::Failed
             };
-            let since_ms = outcome
-                .meta
-                .submitted_at_ms
-                .unwrap_or_else(|| outcome.received_at.timestamp_millis());
-            self.metrics
-                .job_finished(label, Some((now_ms - since_ms).max(0) as f64 / 1e3));
+            let since_ms = outcome.meta.submitted_at_ms.unwrap_or_else(|| outcome.received_at.timestamp_millis());
+            self.metrics.job_finished(label, Some((now_ms - since_ms).max(0) as f64 / 1e3));
             ack(delivery).await;
         }
         Ok(())
     }
 
-    async fn publish_reply(
-        &self,
-        meta: &JobMeta,
-        original: &BasicProperties,
-        body: &serde_json::Value,
-    ) -> Result<(), SchedulerError> {
-        self.publish_reply_to(meta.reply_to.as_deref(), &meta.job_id, original, body)
-            .await
+    async fn publish_reply(&self, meta: &JobMeta, original: &BasicProperties, body: &serde_json::Value) -> Result<(), SchedulerError> {
+        self.publish_reply_to(meta.reply_to.as_deref(), &meta.job_id, original, body).await
     }
 
     /// Publishes a result to `reply_to` (if any) with the original message's correlation_id,
     /// else the job id; `job_id` is empty for a message that had no valid one.
-    async fn publish_reply_to(
-        &self,
-        reply_to: Option<&str>,
-        job_id: &str,
-        original: &BasicProperties,
-        body: &serde_json::Value,
-    ) -> Result<(), SchedulerError> {
-        let Some(reply_to) = reply_to.filter(|r| !r.is_empty()) else {
-            return Ok(());
-        };
+    async fn publish_reply_to(&self, reply_to: Option<&str>, job_id: &str, original: &BasicProperties, body: &serde_json::Value) -> Result<(), SchedulerError> {
+        let Some(reply_to) = reply_to.filter(|r| !r.is_empty()) else { return Ok(()) };
         let mut headers = FieldTable::default();
-        headers.insert(
-            protocol::H_PROTOCOL.into(),
-            AMQPValue::LongLongInt(PROTOCOL_VERSION),
-        );
+        headers.insert(protocol::H_PROTOCOL.into(), AMQPValue::LongLongInt(PROTOCOL_VERSION));
         let mut props = BasicProperties::default()
             .with_content_type(RESULT_CONTENT_TYPE.into())
             .with_delivery_mode(2)
             .with_headers(headers);
-        if let Some(correlation) = original
-            .correlation_id()
-            .clone()
-            .or_else(|| (!job_id.is_empty()).then(|| job_id.into()))
-        {
+        if let Some(correlation) = original.correlation_id().clone().or_else(|| (!job_id.is_empty()).then(|| job_id.into())) {
             props = props.with_correlation_id(correlation);
         }
         if !job_id.is_empty() {
@@ -1022,49 +751,19 @@ impl<'a> Session<'a> {
         }
         let payload = serde_json::to_vec(body).unwrap_or_default();
         // The confirm future is dropped: `wait_for_confirms` awaits the whole batch at once.
-        let _confirm = self
-            .channel
-            .basic_publish(
-                "".into(),
-                reply_to.into(),
-                BasicPublishOptions::default(),
-                &payload,
-                props,
-            )
-            .await?;
+        let _confirm = self.channel.basic_publish("".into(), reply_to.into(), BasicPublishOptions::default(), &payload, props).await?;
         Ok(())
     }
 
     /// Republishes the original message to the dead-letter exchange with the reason.
-    async fn dead_letter(
-        &self,
-        delivery: &Delivery,
-        code: ReasonCode,
-        reason: &str,
-    ) -> Result<(), SchedulerError> {
+    async fn dead_letter(&self, delivery: &Delivery, code: ReasonCode, reason: &str) -> Result<(), SchedulerError> {
         let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-        headers.insert(
-            H_FAILURE_CODE.into(),
-            AMQPValue::LongString(code.as_str().into()),
-        );
-        headers.insert(
-            H_FAILURE_REASON.into(),
-            AMQPValue::LongString(reason.into()),
-        );
-        let props = delivery
-            .properties
-            .clone()
-            .with_headers(headers)
-            .with_delivery_mode(2);
+        headers.insert(H_FAILURE_CODE.into(), AMQPValue::LongString(code.as_str().into()));
+        headers.insert(H_FAILURE_REASON.into(), AMQPValue::LongString(reason.into()));
+        let props = delivery.properties.clone().with_headers(headers).with_delivery_mode(2);
         let _confirm = self
             .channel
-            .basic_publish(
-                self.config.amqp.dead_letter_exchange().as_str().into(),
-                "".into(),
-                BasicPublishOptions::default(),
-                &delivery.data,
-                props,
-            )
+            .basic_publish(self.config.amqp.dead_letter_exchange().as_str().into(), "".into(), BasicPublishOptions::default(), &delivery.data, props)
             .await?;
         Ok(())
     }
@@ -1095,15 +794,8 @@ async fn ack(delivery: &Delivery) {
 }
 
 /// The batch cap device memory allows for `circuit` (`max_batch` when its shape is unknown).
-fn memory_cap(
-    shapes: &HashMap<String, CircuitShape>,
-    spec: &DeviceSpec,
-    max_batch: usize,
-    circuit: &str,
-) -> usize {
-    shapes
-        .get(circuit)
-        .map_or(max_batch, |shape| MemoryModel.max_batch(shape, spec))
+fn memory_cap(shapes: &HashMap<String, CircuitShape>, spec: &DeviceSpec, max_batch: usize, circuit: &str) -> usize {
+    shapes.get(circuit).map_or(max_batch, |shape| MemoryModel.max_batch(shape, spec))
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

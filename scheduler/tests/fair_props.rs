@@ -23,14 +23,9 @@ struct Tenant {
 
 fn tenants() -> impl Strategy<Value = Vec<Tenant>> {
     prop::collection::vec(
-        (1u32..=4, prop::collection::vec((0usize..3, 1u32..=3), 1..3)).prop_map(|(weight, cs)| {
-            Tenant {
-                weight,
-                circuits: cs
-                    .into_iter()
-                    .map(|(c, k)| (c, f64::from(k) * 0.5))
-                    .collect(),
-            }
+        (1u32..=4, prop::collection::vec((0usize..3, 1u32..=3), 1..3)).prop_map(|(weight, cs)| Tenant {
+            weight,
+            circuits: cs.into_iter().map(|(c, k)| (c, f64::from(k) * 0.5)).collect(),
         }),
         2..7,
     )

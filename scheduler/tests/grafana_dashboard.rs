@@ -8,17 +8,11 @@ use std::time::Duration;
 
 use zkq_scheduler::fair::metrics::FAIRNESS_METRIC_NAMES;
 use zkq_scheduler::fair::FairnessMetrics;
-use zkq_scheduler::metrics::{
-    series_names, JobOutcomeLabel, MetricsConfig, WorkerMetrics, METRICS,
-};
+use zkq_scheduler::metrics::{series_names, JobOutcomeLabel, MetricsConfig, WorkerMetrics, METRICS};
 
 fn dashboard() -> serde_json::Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../infra/grafana/zkq-dashboard.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read the dashboard"))
-        .expect("the dashboard is JSON")
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/grafana/zkq-dashboard.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read the dashboard")).expect("the dashboard is JSON")
 }
 
 /// Series names of a scrape of a worker that has done one of everything.
@@ -85,20 +79,11 @@ fn metric_names(expr: &str) -> Vec<String> {
 #[test]
 fn every_query_names_an_exported_metric() {
     let mut exported = exported();
-    let listed: BTreeSet<String> = METRICS
-        .iter()
-        .flat_map(|(n, k)| series_names(n, k))
-        .collect();
-    assert_eq!(
-        exported, listed,
-        "METRICS lists exactly the rendered series"
-    );
+    let listed: BTreeSet<String> = METRICS.iter().flat_map(|(n, k)| series_names(n, k)).collect();
+    assert_eq!(exported, listed, "METRICS lists exactly the rendered series");
     let fairness = fairness_exported();
     for family in FAIRNESS_METRIC_NAMES {
-        assert!(
-            fairness.iter().any(|s| s.starts_with(family)),
-            "fairness family {family} renders samples"
-        );
+        assert!(fairness.iter().any(|s| s.starts_with(family)), "fairness family {family} renders samples");
     }
     exported.extend(fairness);
 
@@ -118,25 +103,11 @@ fn every_query_names_an_exported_metric() {
         let names = metric_names(q);
         assert!(!names.is_empty(), "query names no zkq metric: {q}");
         for n in names {
-            assert!(
-                exported.contains(&n),
-                "query uses {n}, which the worker does not export: {q}"
-            );
+            assert!(exported.contains(&n), "query uses {n}, which the worker does not export: {q}");
             used.insert(n);
         }
     }
-    for family in [
-        "zkq_fairness_gini",
-        "zkq_tenant_share_ratio",
-        "zkq_tenant_wait_seconds_bucket",
-        "zkq_jobs_total",
-        "zkq_job_end_to_end_seconds_bucket",
-        "zkq_batch_size_bucket",
-        "zkq_oldest_queued_job_age_seconds",
-        "zkq_key_cache_hits_total",
-        "zkq_key_cache_misses_total",
-        "zkq_cost_usd_total",
-    ] {
+    for family in ["zkq_fairness_gini", "zkq_tenant_share_ratio", "zkq_tenant_wait_seconds_bucket", "zkq_jobs_total", "zkq_job_end_to_end_seconds_bucket", "zkq_batch_size_bucket", "zkq_oldest_queued_job_age_seconds", "zkq_key_cache_hits_total", "zkq_key_cache_misses_total", "zkq_cost_usd_total"] {
         assert!(used.contains(family), "the dashboard shows {family}");
     }
 }
@@ -149,10 +120,7 @@ fn the_dashboard_is_classic_importable_json() {
     assert_eq!(d["__inputs"][0]["name"], "DS_PROMETHEUS");
     let mut ids = BTreeSet::new();
     for p in d["panels"].as_array().expect("panels") {
-        assert!(
-            ids.insert(p["id"].as_i64().expect("id")),
-            "panel ids are unique"
-        );
+        assert!(ids.insert(p["id"].as_i64().expect("id")), "panel ids are unique");
         assert!(p["gridPos"]["w"].as_i64().is_some() && p["gridPos"]["h"].as_i64().is_some());
         assert_eq!(p["datasource"]["uid"], "${DS_PROMETHEUS}");
     }
@@ -160,8 +128,5 @@ fn the_dashboard_is_classic_importable_json() {
 
 #[test]
 fn the_name_scanner_skips_label_values() {
-    assert_eq!(
-        metric_names(r#"sum(rate(zkq_jobs_total{outcome="zkq_fake"}[5m])) / zkq_b"#),
-        ["zkq_jobs_total", "zkq_b"]
-    );
+    assert_eq!(metric_names(r#"sum(rate(zkq_jobs_total{outcome="zkq_fake"}[5m])) / zkq_b"#), ["zkq_jobs_total", "zkq_b"]);
 }

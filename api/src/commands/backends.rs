@@ -12,12 +12,9 @@ pub(super) fn list(format: Format) -> anyhow::Result<ExitCode> {
     let rows: Vec<(BackendKind, Result<String, String>)> = BackendKind::ALL
         .iter()
         .map(|&kind| {
-            let status = open_backend(&BackendConfig {
-                kind,
-                ..Default::default()
-            })
-            .map(|b| b.device_name())
-            .map_err(|e| e.to_string());
+            let status = open_backend(&BackendConfig { kind, ..Default::default() })
+                .map(|b| b.device_name())
+                .map_err(|e| e.to_string());
             (kind, status)
         })
         .collect();
@@ -47,12 +44,8 @@ pub(super) fn list(format: Format) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|(kind, s)| {
                     let mut row = match s {
-                        Ok(device) => {
-                            json!({"backend": kind.as_str(), "available": true, "device": device})
-                        }
-                        Err(why) => {
-                            json!({"backend": kind.as_str(), "available": false, "reason": why})
-                        }
+                        Ok(device) => json!({"backend": kind.as_str(), "available": true, "device": device}),
+                        Err(why) => json!({"backend": kind.as_str(), "available": false, "reason": why}),
                     };
                     if let (BackendKind::Wgpu, Some(adapters)) = (kind, &adapters) {
                         row["adapters"] = Value::Array(adapters.clone());
@@ -72,11 +65,8 @@ fn adapters() -> Option<Vec<Value>> {
         zkq_kernels::wgpu::list_adapters()
             .into_iter()
             .map(|a| {
-                let limits: serde_json::Map<String, Value> = a
-                    .limits
-                    .iter()
-                    .map(|(k, v)| ((*k).to_string(), json!(v)))
-                    .collect();
+                let limits: serde_json::Map<String, Value> =
+                    a.limits.iter().map(|(k, v)| ((*k).to_string(), json!(v))).collect();
                 json!({
                     "name": a.name,
                     "type": a.device_type,
@@ -99,25 +89,9 @@ fn adapters() -> Option<Vec<Value>> {
 
 fn print_adapter(a: &Value) {
     let s = |k: &str| a[k].as_str().unwrap_or("-").to_string();
-    println!(
-        "  {}  type {}  api {}  driver {}",
-        s("name"),
-        s("type"),
-        s("api"),
-        s("driver")
-    );
-    let features: Vec<&str> = a["features"]
-        .as_array()
-        .map(|f| f.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    println!(
-        "    features: {}",
-        if features.is_empty() {
-            "none of SHADER_INT64, SUBGROUP".to_string()
-        } else {
-            features.join(", ")
-        }
-    );
+    println!("  {}  type {}  api {}  driver {}", s("name"), s("type"), s("api"), s("driver"));
+    let features: Vec<&str> = a["features"].as_array().map(|f| f.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    println!("    features: {}", if features.is_empty() { "none of SHADER_INT64, SUBGROUP".to_string() } else { features.join(", ") });
     match (a["arithmetic"].as_str(), a["unusable"].as_str()) {
         (_, Some(why)) => println!("    unusable: {why}"),
         (Some(arith), None) => println!("    arithmetic: {arith}"),

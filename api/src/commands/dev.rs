@@ -26,11 +26,7 @@ pub(super) fn setup(args: DevSetupArgs) -> anyhow::Result<ExitCode> {
     let shape = setup::write_zkey(&args.zkey, &r1cs, &waste)?;
     let setup_time = t.elapsed();
     spinner.finish_and_clear();
-    let who = if seeded {
-        "anyone who knows the --seed"
-    } else {
-        "whoever ran this process (it drew the toxic waste alone)"
-    };
+    let who = if seeded { "anyone who knows the --seed" } else { "whoever ran this process (it drew the toxic waste alone)" };
     eprintln!(
         "zkq: WARNING: INSECURE dev setup: {who} can forge proofs for {}; use it for tests and benchmarks only",
         args.zkey.display()

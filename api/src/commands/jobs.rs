@@ -12,39 +12,17 @@ fn line(j: &JobView) -> String {
         "{:<36} {:<7} {:>8} {:>10} {:>14}  {}",
         j.job_id,
         j.state,
-        j.batch_size
-            .map(|b| b.to_string())
-            .unwrap_or_else(|| "-".into()),
-        j.timings
-            .map(|t| format!(
-                "{:.1}",
-                t.compute_h_ms
-                    + t.compute_a_ms
-                    + t.compute_b_g1_ms
-                    + t.compute_b_g2_ms
-                    + t.compute_c_ms
-                    + t.verify_ms
-            ))
-            .unwrap_or_else(|| "-".into()),
-        j.cost_usd
-            .map(|c| format!("{c:.10}"))
-            .unwrap_or_else(|| "-".into()),
+        j.batch_size.map(|b| b.to_string()).unwrap_or_else(|| "-".into()),
+        j.timings.map(|t| format!("{:.1}", t.compute_h_ms + t.compute_a_ms + t.compute_b_g1_ms + t.compute_b_g2_ms + t.compute_c_ms + t.verify_ms)).unwrap_or_else(|| "-".into()),
+        j.cost_usd.map(|c| format!("{c:.10}")).unwrap_or_else(|| "-".into()),
         j.reason_code.clone().unwrap_or_default()
     )
 }
 
-const HEADER: &str =
-    "JOB                                  STATE      BATCH   PROVE_MS       COST_USD  REASON";
+const HEADER: &str = "JOB                                  STATE      BATCH   PROVE_MS       COST_USD  REASON";
 
 pub(super) fn job(args: JobArgs) -> anyhow::Result<ExitCode> {
-    let j = runtime()?.block_on(async {
-        args.services
-            .store()
-            .await?
-            .job(&args.id)
-            .await
-            .map_err(anyhow::Error::from)
-    })?;
+    let j = runtime()?.block_on(async { args.services.store().await?.job(&args.id).await.map_err(anyhow::Error::from) })?;
     let Some(j) = j else {
         return Err(EngineError::format(args.id.clone(), "no such job").into());
     };
@@ -57,18 +35,8 @@ pub(super) fn job(args: JobArgs) -> anyhow::Result<ExitCode> {
             println!("circuit:    {}", j.circuit_id.as_deref().unwrap_or("-"));
             println!("purpose:    {}", j.purpose);
             println!("priority:   {}", j.priority);
-            println!(
-                "submitted:  {}",
-                j.submitted_at
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_else(|| "-".into())
-            );
-            println!(
-                "completed:  {}",
-                j.completed_at
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_else(|| "-".into())
-            );
+            println!("submitted:  {}", j.submitted_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into()));
+            println!("completed:  {}", j.completed_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into()));
             if let Some(code) = &j.reason_code {
                 println!("failure:    {code}: {}", j.reason.as_deref().unwrap_or(""));
             }
@@ -78,33 +46,16 @@ pub(super) fn job(args: JobArgs) -> anyhow::Result<ExitCode> {
                     t.queue_wait_ms, t.witness_load_ms, t.compute_h_ms, t.compute_a_ms, t.compute_b_g1_ms, t.compute_b_g2_ms, t.compute_c_ms, t.verify_ms
                 );
             }
-            println!(
-                "batch size: {}",
-                j.batch_size
-                    .map(|b| b.to_string())
-                    .unwrap_or_else(|| "-".into())
-            );
+            println!("batch size: {}", j.batch_size.map(|b| b.to_string()).unwrap_or_else(|| "-".into()));
             println!("device:     {}", j.device.as_deref().unwrap_or("-"));
-            println!(
-                "cost:       {}",
-                j.cost_usd
-                    .map(|c| format!("${c:.10}"))
-                    .unwrap_or_else(|| "-".into())
-            );
+            println!("cost:       {}", j.cost_usd.map(|c| format!("${c:.10}")).unwrap_or_else(|| "-".into()));
         }
     }
     Ok(ExitCode::Ok)
 }
 
 pub(super) fn jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
-    let js = runtime()?.block_on(async {
-        args.services
-            .store()
-            .await?
-            .jobs(&args.tenant, args.limit)
-            .await
-            .map_err(anyhow::Error::from)
-    })?;
+    let js = runtime()?.block_on(async { args.services.store().await?.jobs(&args.tenant, args.limit).await.map_err(anyhow::Error::from) })?;
     match args.format.format {
         Format::Json => println!("{}", serde_json::to_string(&js)?),
         Format::Text => {

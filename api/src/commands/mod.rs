@@ -13,9 +13,7 @@ mod verify;
 mod worker;
 mod zkey;
 
-use crate::cli::{
-    BackendArgs, CircuitCommand, Cli, Command, DevCommand, SchedCommand, TenantCommand, ZkeyCommand,
-};
+use crate::cli::{BackendArgs, CircuitCommand, Cli, Command, DevCommand, SchedCommand, TenantCommand, ZkeyCommand};
 use crate::exit::ExitCode;
 use std::sync::Arc;
 use zkq_kernels::Backend;
@@ -27,30 +25,14 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ProveBatch(args) => prove::prove_batch(args),
         Command::Verify(args) => verify::verify(args),
         Command::Zkey(ZkeyCommand::Info { zkey, format }) => zkey::info(&zkey, format.format),
-        Command::Zkey(ZkeyCommand::ExportVk {
-            zkey,
-            verification_key,
-        }) => zkey::export_vk(&zkey, &verification_key),
+        Command::Zkey(ZkeyCommand::ExportVk { zkey, verification_key }) => zkey::export_vk(&zkey, &verification_key),
         Command::Backends(format) => backends::list(format.format),
         Command::Dev(DevCommand::Setup(args)) => dev::setup(args),
         Command::Worker(args) => worker::run(args),
-        Command::Tenant(TenantCommand::Add {
-            name,
-            weight,
-            services,
-        }) => registry::tenant_add(&name, weight, &services),
-        Command::Tenant(TenantCommand::List { services, format }) => {
-            registry::tenant_list(&services, format.format)
-        }
-        Command::Circuit(CircuitCommand::Add {
-            zkey,
-            name,
-            services,
-            format,
-        }) => registry::circuit_add(&zkey, &name, &services, format.format),
-        Command::Circuit(CircuitCommand::List { services, format }) => {
-            registry::circuit_list(&services, format.format)
-        }
+        Command::Tenant(TenantCommand::Add { name, weight, services }) => registry::tenant_add(&name, weight, &services),
+        Command::Tenant(TenantCommand::List { services, format }) => registry::tenant_list(&services, format.format),
+        Command::Circuit(CircuitCommand::Add { zkey, name, services, format }) => registry::circuit_add(&zkey, &name, &services, format.format),
+        Command::Circuit(CircuitCommand::List { services, format }) => registry::circuit_list(&services, format.format),
         Command::Submit(args) => submit::submit(args),
         Command::Job(args) => jobs::job(args),
         Command::Jobs(args) => jobs::jobs(args),
@@ -65,12 +47,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn open_backend(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
     let backend = zkq_kernels::open_backend(&args.config())?;
     if backend.kind() != args.backend {
-        eprintln!(
-            "zkq: backend `{}` is not usable here; falling back to `{}` ({})",
-            args.backend,
-            backend.kind(),
-            backend.device_name()
-        );
+        eprintln!("zkq: backend `{}` is not usable here; falling back to `{}` ({})", args.backend, backend.kind(), backend.device_name());
     }
     Ok(backend)
 }

@@ -5,10 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::json;
-use zkq_engine::{
-    json as sjson, zkey, BatchOutput, EngineError, PreparedVerifyingKey, Prover, ProvingKey,
-    Witness,
-};
+use zkq_engine::{json as sjson, zkey, BatchOutput, EngineError, PreparedVerifyingKey, Prover, ProvingKey, Witness};
 
 use super::{open_backend, secs};
 use crate::cli::{Format, ProveArgs, ProveBatchArgs};
@@ -27,10 +24,7 @@ struct ProveTimings {
 
 impl ProveTimings {
     fn print(&self, format: Format) {
-        let mut steps: Vec<(&str, Duration)> = vec![
-            ("load zkey", self.load_zkey),
-            ("load witness", self.load_witness),
-        ];
+        let mut steps: Vec<(&str, Duration)> = vec![("load zkey", self.load_zkey), ("load witness", self.load_witness)];
         steps.extend(self.prove.phases());
         steps.extend([("verify", self.verify), ("write", self.write)]);
         match format {
@@ -41,25 +35,16 @@ impl ProveTimings {
                 eprintln!("{:>16}: {:9.3} ms", "total", self.total.as_secs_f64() * 1e3);
             }
             Format::Json => {
-                let phases: serde_json::Map<String, serde_json::Value> = steps
-                    .iter()
-                    .map(|(n, d)| (n.to_string(), json!(secs(*d))))
-                    .collect();
-                println!(
-                    "{}",
-                    json!({"seconds": phases, "total_seconds": secs(self.total)})
-                );
+                let phases: serde_json::Map<String, serde_json::Value> =
+                    steps.iter().map(|(n, d)| (n.to_string(), json!(secs(*d)))).collect();
+                println!("{}", json!({"seconds": phases, "total_seconds": secs(self.total)}));
             }
         }
     }
 }
 
 /// Verifies every proof of a batch; the first that fails means its witness is unsatisfying.
-fn verify_all(
-    pvk: &PreparedVerifyingKey,
-    out: &BatchOutput,
-    witnesses: &[Witness],
-) -> anyhow::Result<()> {
+fn verify_all(pvk: &PreparedVerifyingKey, out: &BatchOutput, witnesses: &[Witness]) -> anyhow::Result<()> {
     for ((proof, public), w) in out.proofs.iter().zip(&out.public_signals).zip(witnesses) {
         if !pvk.verify(public, proof)? {
             return Err(EngineError::Unsatisfied {
@@ -91,11 +76,7 @@ pub(super) fn prove(args: ProveArgs) -> anyhow::Result<ExitCode> {
     let out = Prover::new(backend).prove_batch(&pk, std::slice::from_ref(&witness))?;
     spinner.set_message("verifying");
     let t = Instant::now();
-    verify_all(
-        &PreparedVerifyingKey::new(&pk.vk),
-        &out,
-        std::slice::from_ref(&witness),
-    )?;
+    verify_all(&PreparedVerifyingKey::new(&pk.vk), &out, std::slice::from_ref(&witness))?;
     let verify = t.elapsed();
     let t = Instant::now();
     sjson::write_json(&args.proof, &sjson::proof_to_json(&out.proofs[0]))?;
@@ -103,28 +84,14 @@ pub(super) fn prove(args: ProveArgs) -> anyhow::Result<ExitCode> {
     let write = t.elapsed();
     spinner.finish_and_clear();
     if let Some(format) = args.timings {
-        ProveTimings {
-            load_zkey,
-            load_witness,
-            prove: out.timings,
-            verify,
-            write,
-            total: start.elapsed(),
-        }
-        .print(format);
+        ProveTimings { load_zkey, load_witness, prove: out.timings, verify, write, total: start.elapsed() }.print(format);
     }
     Ok(ExitCode::Ok)
 }
 
 fn output_paths(out_dir: &Path, witness: &Path) -> (PathBuf, PathBuf) {
-    let stem = witness
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "witness".into());
-    (
-        out_dir.join(format!("{stem}.proof.json")),
-        out_dir.join(format!("{stem}.public.json")),
-    )
+    let stem = witness.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "witness".into());
+    (out_dir.join(format!("{stem}.proof.json")), out_dir.join(format!("{stem}.public.json")))
 }
 
 pub(super) fn prove_batch(args: ProveBatchArgs) -> anyhow::Result<ExitCode> {
@@ -134,11 +101,7 @@ pub(super) fn prove_batch(args: ProveBatchArgs) -> anyhow::Result<ExitCode> {
     let mut seen = std::collections::HashSet::new();
     for w in &args.witnesses {
         if !seen.insert(output_paths(&args.out_dir, w).0) {
-            return Err(EngineError::format(
-                w.display().to_string(),
-                "two witnesses share this file name; their outputs would collide",
-            )
-            .into());
+            return Err(EngineError::format(w.display().to_string(), "two witnesses share this file name; their outputs would collide").into());
         }
     }
     let start = Instant::now();
@@ -148,21 +111,15 @@ pub(super) fn prove_batch(args: ProveBatchArgs) -> anyhow::Result<ExitCode> {
     let pk = load_key(&args.zkey)?;
     let load_zkey = t.elapsed();
     spinner.finish_and_clear();
-    std::fs::create_dir_all(&args.out_dir).map_err(|source| EngineError::Io {
-        path: args.out_dir.clone(),
-        action: "create directory",
-        source,
-    })?;
+    std::fs::create_dir_all(&args.out_dir)
+        .map_err(|source| EngineError::Io { path: args.out_dir.clone(), action: "create directory", source })?;
     let prover = Prover::new(backend);
     let pvk = PreparedVerifyingKey::new(&pk.vk);
     let bar = progress::bar(args.witnesses.len() as u64, "proving");
     let prove_start = Instant::now();
     let mut phase_totals = zkq_engine::PhaseTimings::default();
     for chunk in args.witnesses.chunks(args.batch_size) {
-        let witnesses = chunk
-            .iter()
-            .map(|p| Witness::read(p))
-            .collect::<Result<Vec<_>, _>>()?;
+        let witnesses = chunk.iter().map(|p| Witness::read(p)).collect::<Result<Vec<_>, _>>()?;
         let out = prover.prove_batch(&pk, &witnesses)?;
         verify_all(&pvk, &out, &witnesses)?;
         for ((proof, public), path) in out.proofs.iter().zip(&out.public_signals).zip(chunk) {
@@ -181,25 +138,14 @@ pub(super) fn prove_batch(args: ProveBatchArgs) -> anyhow::Result<ExitCode> {
     match args.format.format {
         Format::Text => {
             println!("proved and verified {n} witnesses in {:.3} s ({per_second:.2} proofs/s, {:.1} ms/proof warm)", proving.as_secs_f64(), proving.as_secs_f64() * 1e3 / n as f64);
-            println!(
-                "zkey load {:.3} s; total {:.3} s; outputs in {}",
-                load_zkey.as_secs_f64(),
-                start.elapsed().as_secs_f64(),
-                args.out_dir.display()
-            );
+            println!("zkey load {:.3} s; total {:.3} s; outputs in {}", load_zkey.as_secs_f64(), start.elapsed().as_secs_f64(), args.out_dir.display());
             for (name, d) in phase_totals.phases() {
-                println!(
-                    "  {name:>16}: {:8.2} ms/proof",
-                    d.as_secs_f64() * 1e3 / n as f64
-                );
+                println!("  {name:>16}: {:8.2} ms/proof", d.as_secs_f64() * 1e3 / n as f64);
             }
         }
         Format::Json => {
-            let phases: serde_json::Map<String, serde_json::Value> = phase_totals
-                .phases()
-                .iter()
-                .map(|(k, d)| (k.to_string(), json!(secs(*d) / n as f64)))
-                .collect();
+            let phases: serde_json::Map<String, serde_json::Value> =
+                phase_totals.phases().iter().map(|(k, d)| (k.to_string(), json!(secs(*d) / n as f64))).collect();
             println!(
                 "{}",
                 json!({"proofs": n, "proving_seconds": secs(proving), "proofs_per_second": per_second,

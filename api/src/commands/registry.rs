@@ -10,32 +10,14 @@ use super::services::runtime;
 use crate::cli::{Format, ServiceArgs};
 use crate::exit::ExitCode;
 
-pub(super) fn tenant_add(
-    name: &str,
-    weight: i32,
-    services: &ServiceArgs,
-) -> anyhow::Result<ExitCode> {
-    let t = runtime()?.block_on(async {
-        services
-            .store()
-            .await?
-            .add_tenant(name, weight)
-            .await
-            .map_err(anyhow::Error::from)
-    })?;
+pub(super) fn tenant_add(name: &str, weight: i32, services: &ServiceArgs) -> anyhow::Result<ExitCode> {
+    let t = runtime()?.block_on(async { services.store().await?.add_tenant(name, weight).await.map_err(anyhow::Error::from) })?;
     println!("tenant {} (weight {})", t.name, t.weight);
     Ok(ExitCode::Ok)
 }
 
 pub(super) fn tenant_list(services: &ServiceArgs, format: Format) -> anyhow::Result<ExitCode> {
-    let ts = runtime()?.block_on(async {
-        services
-            .store()
-            .await?
-            .list_tenants()
-            .await
-            .map_err(anyhow::Error::from)
-    })?;
+    let ts = runtime()?.block_on(async { services.store().await?.list_tenants().await.map_err(anyhow::Error::from) })?;
     match format {
         Format::Json => println!("{}", serde_json::to_string(&ts)?),
         Format::Text => {
@@ -48,23 +30,11 @@ pub(super) fn tenant_list(services: &ServiceArgs, format: Format) -> anyhow::Res
     Ok(ExitCode::Ok)
 }
 
-pub(super) fn circuit_add(
-    zkey: &Path,
-    name: &str,
-    services: &ServiceArgs,
-    format: Format,
-) -> anyhow::Result<ExitCode> {
+pub(super) fn circuit_add(zkey: &Path, name: &str, services: &ServiceArgs, format: Format) -> anyhow::Result<ExitCode> {
     let keys = KeyStore::open(&services.key_dir())?;
     let stored = keys.add(zkey)?;
     let new = NewCircuit::from_zkey_info(name, &stored.info)?;
-    let c = runtime()?.block_on(async {
-        services
-            .store()
-            .await?
-            .add_circuit(&new)
-            .await
-            .map_err(anyhow::Error::from)
-    })?;
+    let c = runtime()?.block_on(async { services.store().await?.add_circuit(&new).await.map_err(anyhow::Error::from) })?;
     match format {
         Format::Json => println!("{}", json!({"circuit": c, "key_path": stored.path})),
         Format::Text => println!(
@@ -81,30 +51,13 @@ pub(super) fn circuit_add(
 }
 
 pub(super) fn circuit_list(services: &ServiceArgs, format: Format) -> anyhow::Result<ExitCode> {
-    let cs = runtime()?.block_on(async {
-        services
-            .store()
-            .await?
-            .list_circuits()
-            .await
-            .map_err(anyhow::Error::from)
-    })?;
+    let cs = runtime()?.block_on(async { services.store().await?.list_circuits().await.map_err(anyhow::Error::from) })?;
     match format {
         Format::Json => println!("{}", serde_json::to_string(&cs)?),
         Format::Text => {
-            println!(
-                "{:<28} {:>12} {:>8} {:>8}  SHA256",
-                "CIRCUIT", "CONSTRAINTS", "DOMAIN", "PUBLIC"
-            );
+            println!("{:<28} {:>12} {:>8} {:>8}  SHA256", "CIRCUIT", "CONSTRAINTS", "DOMAIN", "PUBLIC");
             for c in cs {
-                println!(
-                    "{:<28} {:>12} {:>8} {:>8}  {}",
-                    c.label(),
-                    c.n_constraints,
-                    c.domain_size,
-                    c.n_public,
-                    c.id
-                );
+                println!("{:<28} {:>12} {:>8} {:>8}  {}", c.label(), c.n_constraints, c.domain_size, c.n_public, c.id);
             }
         }
     }

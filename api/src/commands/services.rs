@@ -9,18 +9,11 @@ use crate::cli::ServiceArgs;
 
 impl ServiceArgs {
     pub(crate) fn amqp(&self) -> AmqpConfig {
-        AmqpConfig {
-            uri: self.amqp.clone(),
-            prefix: self.queue_prefix.clone(),
-            ..Default::default()
-        }
+        AmqpConfig { uri: self.amqp.clone(), prefix: self.queue_prefix.clone(), ..Default::default() }
     }
 
     pub(crate) fn store_config(&self) -> StoreConfig {
-        StoreConfig {
-            url: self.pg.clone(),
-            ..Default::default()
-        }
+        StoreConfig { url: self.pg.clone(), ..Default::default() }
     }
 
     /// `--key-dir`, else `$XDG_DATA_HOME/zkq/keys`, else `~/.local/share/zkq/keys`.
@@ -38,9 +31,7 @@ impl ServiceArgs {
     /// The witness store beside the key store: `<key dir>/../witnesses`.
     pub(crate) fn witness_dir(&self) -> PathBuf {
         let keys = self.key_dir();
-        keys.parent()
-            .map(|p| p.join("witnesses"))
-            .unwrap_or_else(|| PathBuf::from("witnesses"))
+        keys.parent().map(|p| p.join("witnesses")).unwrap_or_else(|| PathBuf::from("witnesses"))
     }
 
     pub(crate) async fn store(&self) -> anyhow::Result<Store> {
@@ -50,7 +41,5 @@ impl ServiceArgs {
 
 /// A multi-threaded runtime for the pipeline commands (the proving commands need none).
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }

@@ -23,27 +23,16 @@ const CONFIRM_WINDOW: usize = 512;
 fn collect_witnesses(paths: &[PathBuf]) -> Result<Vec<PathBuf>, EngineError> {
     let mut out = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(|source| EngineError::Io {
-            path: p.clone(),
-            action: "open",
-            source,
-        })?;
+        let meta = std::fs::metadata(p).map_err(|source| EngineError::Io { path: p.clone(), action: "open", source })?;
         if meta.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|source| EngineError::Io {
-                    path: p.clone(),
-                    action: "read directory",
-                    source,
-                })?
+                .map_err(|source| EngineError::Io { path: p.clone(), action: "read directory", source })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| f.extension().is_some_and(|x| x == "wtns"))
                 .collect();
             files.sort();
             if files.is_empty() {
-                return Err(EngineError::format(
-                    p.display().to_string(),
-                    "directory holds no .wtns files",
-                ));
+                return Err(EngineError::format(p.display().to_string(), "directory holds no .wtns files"));
             }
             out.extend(files);
         } else {
@@ -54,11 +43,7 @@ fn collect_witnesses(paths: &[PathBuf]) -> Result<Vec<PathBuf>, EngineError> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, EngineError> {
-    std::fs::read(path).map_err(|source| EngineError::Io {
-        path: path.to_owned(),
-        action: "read",
-        source,
-    })
+    std::fs::read(path).map_err(|source| EngineError::Io { path: path.to_owned(), action: "read", source })
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -71,43 +56,20 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 pub(super) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     if args.priority > 9 {
-        return Err(
-            EngineError::format("--priority", format!("{} is outside 0–9", args.priority)).into(),
-        );
+        return Err(EngineError::format("--priority", format!("{} is outside 0–9", args.priority)).into());
     }
     let files = collect_witnesses(&args.witnesses)?;
-    let witnesses = files
-        .iter()
-        .map(|f| read(f))
-        .collect::<Result<Vec<_>, _>>()?;
+    let witnesses = files.iter().map(|f| read(f)).collect::<Result<Vec<_>, _>>()?;
     runtime()?.block_on(run(args, files, witnesses))
 }
 
-async fn run(
-    args: SubmitArgs,
-    files: Vec<PathBuf>,
-    witnesses: Vec<Vec<u8>>,
-) -> anyhow::Result<ExitCode> {
+async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> anyhow::Result<ExitCode> {
     let store = args.services.store().await?;
     if store.tenant(&args.tenant).await?.is_none() {
-        return Err(EngineError::format(
-            "--tenant",
-            format!(
-                "tenant `{}` is not registered (see `zkq tenant add`)",
-                args.tenant
-            ),
-        )
-        .into());
+        return Err(EngineError::format("--tenant", format!("tenant `{}` is not registered (see `zkq tenant add`)", args.tenant)).into());
     }
     let Some(circuit) = store.resolve_circuit(&args.circuit).await? else {
-        return Err(EngineError::format(
-            "--circuit",
-            format!(
-                "circuit `{}` is not registered (see `zkq circuit list`)",
-                args.circuit
-            ),
-        )
-        .into());
+        return Err(EngineError::format("--circuit", format!("circuit `{}` is not registered (see `zkq circuit list`)", args.circuit)).into());
     };
     let deadline_ms = args.deadline_secs.map(|s| now_ms() + (s * 1e3) as i64);
     let mut jobs = Vec::with_capacity(files.len() * args.repeat.max(1));
@@ -145,11 +107,7 @@ async fn run(
     // With --store-witnesses, each distinct witness goes into the content-addressed store once.
     if args.store_witnesses {
         let dir = args.services.witness_dir();
-        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Io {
-            path: dir.clone(),
-            action: "create directory",
-            source,
-        })?;
+        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Io { path: dir.clone(), action: "create directory", source })?;
         for w in &witnesses {
             let path = dir.join(format!("{}.wtns", hex_sha256(w)));
             if !path.exists() {
@@ -173,9 +131,7 @@ async fn run(
         }
         sent_at.insert(job.job_id.clone(), Instant::now());
         let published = if args.store_witnesses {
-            submitter
-                .publish_with_witness_ref(job, &hex_sha256(&job.witness))
-                .await?
+            submitter.publish_with_witness_ref(job, &hex_sha256(&job.witness)).await?
         } else {
             submitter.publish(job).await?
         };
@@ -189,15 +145,8 @@ async fn run(
     let published = start.elapsed();
     if args.no_wait {
         match args.format.format {
-            Format::Json => println!(
-                "{}",
-                json!({"published": jobs.len(), "seconds": published.as_secs_f64(), "job_ids": jobs.iter().map(|j| &j.job_id).collect::<Vec<_>>()})
-            ),
-            Format::Text => println!(
-                "published {} jobs in {:.2} s (confirmed by the broker); not waiting for results",
-                jobs.len(),
-                published.as_secs_f64()
-            ),
+            Format::Json => println!("{}", json!({"published": jobs.len(), "seconds": published.as_secs_f64(), "job_ids": jobs.iter().map(|j| &j.job_id).collect::<Vec<_>>()})),
+            Format::Text => println!("published {} jobs in {:.2} s (confirmed by the broker); not waiting for results", jobs.len(), published.as_secs_f64()),
         }
         return Ok(ExitCode::Ok);
     }
@@ -212,18 +161,11 @@ async fn run(
         let left = timeout.saturating_sub(start.elapsed());
         let next = match tokio::time::timeout(left, submitter.next_result()).await {
             Ok(Some(r)) => r?,
-            Ok(None) => {
-                return Err(anyhow::anyhow!(
-                    "the broker closed the reply queue with {} results outstanding",
-                    sent_at.len()
-                ))
-            }
+            Ok(None) => return Err(anyhow::anyhow!("the broker closed the reply queue with {} results outstanding", sent_at.len())),
             Err(_) => break,
         };
         // Results may come twice (a redelivered job's stored result is re-sent): count once.
-        let Some(t) = sent_at.remove(&next.job_id) else {
-            continue;
-        };
+        let Some(t) = sent_at.remove(&next.job_id) else { continue };
         latencies.push(t.elapsed().as_secs_f64() * 1e3);
         bar.inc(1);
         if let Some(c) = next.cost {
@@ -235,8 +177,7 @@ async fn run(
             Outcome::Failed { code, reason } => {
                 *failures.entry(code.to_string()).or_default() += 1;
                 if failed_jobs.len() < 20 {
-                    failed_jobs
-                        .push(json!({"job_id": next.job_id, "code": code, "reason": reason}));
+                    failed_jobs.push(json!({"job_id": next.job_id, "code": code, "reason": reason}));
                 }
             }
         }
@@ -280,11 +221,7 @@ async fn run(
                 println!("  failed {code}: {n}");
             }
             for f in failed_jobs.iter().take(5) {
-                println!(
-                    "  e.g. {}: {}",
-                    f["job_id"].as_str().unwrap_or(""),
-                    f["reason"].as_str().unwrap_or("")
-                );
+                println!("  e.g. {}: {}", f["job_id"].as_str().unwrap_or(""), f["reason"].as_str().unwrap_or(""));
             }
         }
     }

@@ -13,25 +13,15 @@ pub(super) fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if public.len() != vk.n_public() {
         return Err(zkq_engine::EngineError::format(
             args.public.display().to_string(),
-            format!(
-                "{} public signals, but the verification key expects {}",
-                public.len(),
-                vk.n_public()
-            ),
+            format!("{} public signals, but the verification key expects {}", public.len(), vk.n_public()),
         )
         .into());
     }
     let valid = zkq_engine::verify(&vk, &public, &proof)?;
     match args.format.format {
         Format::Text if valid => println!("OK: valid proof"),
-        Format::Text => {
-            println!("INVALID: the proof does not verify against these public signals and key")
-        }
+        Format::Text => println!("INVALID: the proof does not verify against these public signals and key"),
         Format::Json => println!("{}", json!({"valid": valid})),
     }
-    Ok(if valid {
-        ExitCode::Ok
-    } else {
-        ExitCode::Invalid
-    })
+    Ok(if valid { ExitCode::Ok } else { ExitCode::Invalid })
 }

@@ -17,9 +17,7 @@ use crate::cli::WorkerArgs;
 use crate::exit::ExitCode;
 
 fn default_worker_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "host".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "host".into());
     format!("{host}-{}", std::process::id())
 }
 
@@ -29,18 +27,12 @@ fn metrics_config(addr: &str, batch: &str, latency: &str) -> anyhow::Result<Metr
     let addr = if addr.eq_ignore_ascii_case("off") {
         None
     } else {
-        Some(addr.parse().map_err(|_| {
-            bad(
-                "--metrics-addr",
-                format!("{addr:?} is not host:port (an IP address and a port) or `off`"),
-            )
-        })?)
+        Some(addr.parse().map_err(|_| bad("--metrics-addr", format!("{addr:?} is not host:port (an IP address and a port) or `off`")))?)
     };
     Ok(MetricsConfig {
         addr,
         batch_size_buckets: parse_buckets(batch).map_err(|e| bad("--metrics-batch-buckets", e))?,
-        latency_buckets_seconds: parse_buckets(latency)
-            .map_err(|e| bad("--metrics-latency-buckets", e))?,
+        latency_buckets_seconds: parse_buckets(latency).map_err(|e| bad("--metrics-latency-buckets", e))?,
         sources: Vec::new(),
     })
 }
@@ -50,37 +42,19 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         None => None,
         Some(text) => match parse_bytes(text) {
             Some(b) if b > 0 => Some(b),
-            _ => {
-                return Err(EngineError::format(
-                    "--device-memory",
-                    format!(
-                        "`{text}` is not a positive size (use e.g. 8GiB, 512MiB or a byte count)"
-                    ),
-                )
-                .into())
-            }
+            _ => return Err(EngineError::format("--device-memory", format!("`{text}` is not a positive size (use e.g. 8GiB, 512MiB or a byte count)")).into()),
         },
     };
     let null_prover_delay = match args.null_prover_ms.as_slice() {
         [] => (Duration::ZERO, Duration::ZERO),
-        [fixed, per] if fixed.is_finite() && per.is_finite() && *fixed >= 0.0 && *per >= 0.0 => (
-            Duration::from_secs_f64(fixed / 1e3),
-            Duration::from_secs_f64(per / 1e3),
-        ),
-        _ => {
-            return Err(EngineError::format(
-                "--null-prover-ms",
-                "expects FIXED,PER_PROOF: two non-negative milliseconds",
-            )
-            .into())
+        [fixed, per] if fixed.is_finite() && per.is_finite() && *fixed >= 0.0 && *per >= 0.0 => {
+            (Duration::from_secs_f64(fixed / 1e3), Duration::from_secs_f64(per / 1e3))
         }
+        _ => return Err(EngineError::format("--null-prover-ms", "expects FIXED,PER_PROOF: two non-negative milliseconds").into()),
     };
     // The fairness metrics: the worker updates them; a metrics endpoint renders them
     // (`FairnessMetrics::render`) from this same Arc.
-    let fairness_metrics = Arc::new(FairnessMetrics::new(
-        Duration::from_secs(args.fairness_window_secs.max(1)),
-        DEFAULT_WAIT_BUCKETS.to_vec(),
-    ));
+    let fairness_metrics = Arc::new(FairnessMetrics::new(Duration::from_secs(args.fairness_window_secs.max(1)), DEFAULT_WAIT_BUCKETS.to_vec()));
     let mut amqp = args.services.amqp();
     amqp.delivery_limit = args.delivery_limit;
     let config = WorkerConfig {
@@ -100,21 +74,14 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         fairness_metrics,
         region: args.region.filter(|r| !r.trim().is_empty()),
         heartbeat_interval: Duration::from_secs(args.heartbeat_secs.max(1)),
-        metrics: metrics_config(
-            &args.metrics_addr,
-            &args.metrics_batch_buckets,
-            &args.metrics_latency_buckets,
-        )?,
+        metrics: metrics_config(&args.metrics_addr, &args.metrics_batch_buckets, &args.metrics_latency_buckets)?,
         ..Default::default()
     };
     let rt = runtime()?;
     let stats = rt.block_on(async move {
         let shutdown = async {
             use tokio::signal::unix::{signal, SignalKind};
-            match (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) {
+            match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
                 (Ok(mut term), Ok(mut int)) => {
                     tokio::select! {
                         _ = term.recv() => {}
@@ -127,9 +94,6 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         };
         zkq_scheduler::worker::run(config, shutdown).await
     })?;
-    eprintln!(
-        "zkq worker: stopped ({} proved, {} failed, {} re-sent, {} broker sessions)",
-        stats.proved, stats.failed, stats.resent, stats.sessions
-    );
+    eprintln!("zkq worker: stopped ({} proved, {} failed, {} re-sent, {} broker sessions)", stats.proved, stats.failed, stats.resent, stats.sessions);
     Ok(ExitCode::Ok)
 }

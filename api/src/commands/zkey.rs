@@ -18,20 +18,13 @@ pub(super) fn info(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
             println!("nVars:        {}", i.n_vars);
             println!("nPublic:      {}", i.n_public);
             println!("constraints:  {}", i.n_constraints);
-            println!(
-                "domain size:  {} (2^{})",
-                i.domain_size,
-                i.domain_size.trailing_zeros()
-            );
+            println!("domain size:  {} (2^{})", i.domain_size, i.domain_size.trailing_zeros());
             println!("coefficients: {}", i.n_coefficients);
             println!("size:         {} bytes", i.file_size);
             println!("sha256:       {}", i.sha256);
             println!("sections:");
             for (id, size) in &i.sections {
-                println!(
-                    "  {id:>2} {:<15} {size:>12} bytes",
-                    zkey::describe_section(*id)
-                );
+                println!("  {id:>2} {:<15} {size:>12} bytes", zkey::describe_section(*id));
             }
         }
         Format::Json => {

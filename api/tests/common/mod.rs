@@ -27,9 +27,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{
-    BasicGetOptions, ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions,
-};
+use lapin::options::{BasicGetOptions, ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, ConnectionProperties};
 use tokio_postgres::NoTls;
@@ -53,9 +51,7 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Holds the global lock of this test binary (a panicked holder does not block the rest).
 pub(crate) fn serial() -> MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn pg_base() -> String {
@@ -112,21 +108,13 @@ impl Env {
 
     /// A store on this test's schema.
     pub(crate) async fn store(&self) -> Store {
-        let config = StoreConfig {
-            url: self.pg_url.clone(),
-            pool_size: 2,
-            wait_timeout: Duration::from_secs(10),
-        };
-        Store::connect(&config)
-            .await
-            .unwrap_or_else(|e| panic!("cannot open the store on schema {}: {e}", self.schema))
+        let config = StoreConfig { url: self.pg_url.clone(), pool_size: 2, wait_timeout: Duration::from_secs(10) };
+        Store::connect(&config).await.unwrap_or_else(|e| panic!("cannot open the store on schema {}: {e}", self.schema))
     }
 
     /// A plain client on this test's schema.
     pub(crate) async fn pg(&self) -> tokio_postgres::Client {
-        pg_connect(&self.pg_url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.pg_url))
+        pg_connect(&self.pg_url).await.unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.pg_url))
     }
 
     /// A good job of the fixture circuit.
@@ -144,16 +132,8 @@ impl Env {
 
     /// `zkq tenant add` and `zkq circuit add` (the CLI, as a user would).
     fn register(&mut self) {
-        let o = self
-            .zkq()
-            .args(["tenant", "add", TENANT])
-            .output()
-            .expect("run zkq tenant add");
-        assert!(
-            o.status.success(),
-            "zkq tenant add: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let o = self.zkq().args(["tenant", "add", TENANT]).output().expect("run zkq tenant add");
+        assert!(o.status.success(), "zkq tenant add: {}", String::from_utf8_lossy(&o.stderr));
         let o = self
             .zkq()
             .args(["circuit", "add"])
@@ -161,17 +141,9 @@ impl Env {
             .args(["--name", CIRCUIT, "--format", "json"])
             .output()
             .expect("run zkq circuit add");
-        assert!(
-            o.status.success(),
-            "zkq circuit add: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let v: serde_json::Value =
-            serde_json::from_slice(&o.stdout).expect("zkq circuit add --format json prints JSON");
-        self.circuit_id = v["circuit"]["id"]
-            .as_str()
-            .expect("circuit.id in zkq circuit add's JSON")
-            .to_owned();
+        assert!(o.status.success(), "zkq circuit add: {}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("zkq circuit add --format json prints JSON");
+        self.circuit_id = v["circuit"]["id"].as_str().expect("circuit.id in zkq circuit add's JSON").to_owned();
     }
 }
 
@@ -198,22 +170,14 @@ where
 {
     let _serial = serial();
     let started = Instant::now();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     let scratch = tempfile::tempdir().expect("tempdir");
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let salt = &uuid::Uuid::new_v4().simple().to_string()[..8];
     let schema = format!("zkqt_{}_{n}_{salt}", std::process::id());
     let mut env = Env {
         name: name.to_owned(),
-        amqp: AmqpConfig {
-            uri: amqp_uri(),
-            prefix: format!("zkqt.{name}.{}.{n}.{salt}", std::process::id()),
-            ..Default::default()
-        },
+        amqp: AmqpConfig { uri: amqp_uri(), prefix: format!("zkqt.{name}.{}.{n}.{salt}", std::process::id()), ..Default::default() },
         pg_url: url_with_schema(&pg_base(), &schema),
         schema,
         dir: scratch.path().to_owned(),
@@ -253,21 +217,13 @@ where
 /// Drops the schema, deletes the queues and exchanges. Never panics (it runs after failures).
 async fn cleanup(env: &Env) {
     // The tenants' own queues, named from the tenants table before the schema goes.
-    let tenants: Vec<String> =
-        match tokio::time::timeout(Duration::from_secs(10), pg_connect(&env.pg_url)).await {
-            Ok(Ok(pg)) => pg
-                .query("select name from tenants", &[])
-                .await
-                .map(|rows| rows.iter().map(|r| r.get(0)).collect())
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
+    let tenants: Vec<String> = match tokio::time::timeout(Duration::from_secs(10), pg_connect(&env.pg_url)).await {
+        Ok(Ok(pg)) => pg.query("select name from tenants", &[]).await.map(|rows| rows.iter().map(|r| r.get(0)).collect()).unwrap_or_default(),
+        _ => Vec::new(),
+    };
     let drop_schema = async {
         let admin = pg_connect(&pg_base()).await?;
-        admin
-            .batch_execute(&format!("drop schema if exists {} cascade", env.schema))
-            .await
-            .map_err(|e| e.to_string())
+        admin.batch_execute(&format!("drop schema if exists {} cascade", env.schema)).await.map_err(|e| e.to_string())
     };
     match tokio::time::timeout(Duration::from_secs(30), drop_schema).await {
         Ok(Ok(())) => {}
@@ -275,32 +231,21 @@ async fn cleanup(env: &Env) {
         Err(_) => eprintln!("warning: dropping schema {} timed out", env.schema),
     }
     let delete = async {
-        let conn = Connection::connect(&env.amqp.uri, ConnectionProperties::default())
-            .await
-            .map_err(|e| e.to_string())?;
+        let conn = Connection::connect(&env.amqp.uri, ConnectionProperties::default()).await.map_err(|e| e.to_string())?;
         let tenant_queues = tenants
             .iter()
             .chain(std::iter::once(&TENANT.to_owned()))
             .flat_map(|t| (0..=9).map(move |p| env.amqp.tenant_queue(t, p)))
             .collect::<HashSet<_>>();
-        for q in [env.amqp.jobs_queue(), env.amqp.dead_letter_queue()]
-            .into_iter()
-            .chain(tenant_queues)
-        {
+        for q in [env.amqp.jobs_queue(), env.amqp.dead_letter_queue()].into_iter().chain(tenant_queues) {
             let ch = conn.create_channel().await.map_err(|e| e.to_string())?;
-            if let Err(e) = ch
-                .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
-                .await
-            {
+            if let Err(e) = ch.queue_delete(q.as_str().into(), QueueDeleteOptions::default()).await {
                 eprintln!("warning: cannot delete queue {q}: {e}");
             }
         }
         for x in [env.amqp.jobs_exchange(), env.amqp.dead_letter_exchange()] {
             let ch = conn.create_channel().await.map_err(|e| e.to_string())?;
-            if let Err(e) = ch
-                .exchange_delete(x.as_str().into(), ExchangeDeleteOptions::default())
-                .await
-            {
+            if let Err(e) = ch.exchange_delete(x.as_str().into(), ExchangeDeleteOptions::default()).await {
                 eprintln!("warning: cannot delete exchange {x}: {e}");
             }
         }
@@ -309,14 +254,8 @@ async fn cleanup(env: &Env) {
     };
     match tokio::time::timeout(Duration::from_secs(30), delete).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => eprintln!(
-            "warning: cannot delete the queues of {}: {e}",
-            env.amqp.prefix
-        ),
-        Err(_) => eprintln!(
-            "warning: deleting the queues of {} timed out",
-            env.amqp.prefix
-        ),
+        Ok(Err(e)) => eprintln!("warning: cannot delete the queues of {}: {e}", env.amqp.prefix),
+        Err(_) => eprintln!("warning: deleting the queues of {} timed out", env.amqp.prefix),
     }
 }
 
@@ -361,11 +300,7 @@ impl Worker {
             .stderr(file)
             .spawn()
             .expect("spawn zkq worker");
-        Worker {
-            child,
-            log,
-            label: label.to_owned(),
-        }
+        Worker { child, log, label: label.to_owned() }
     }
 
     /// The process id.
@@ -390,23 +325,14 @@ impl Worker {
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
         // SAFETY: kill(2) with a pid of a child we spawned and have not reaped.
         let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert_eq!(
-            rc,
-            0,
-            "kill -TERM {pid}: {}",
-            std::io::Error::last_os_error()
-        );
+        assert_eq!(rc, 0, "kill -TERM {pid}: {}", std::io::Error::last_os_error());
         let t = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("wait for the worker") {
                 return (status, t.elapsed());
             }
             if t.elapsed() > within {
-                panic!(
-                    "worker {} did not exit within {within:?} of SIGTERM\n{}",
-                    self.label,
-                    self.log_tail(30)
-                );
+                panic!("worker {} did not exit within {within:?} of SIGTERM\n{}", self.label, self.log_tail(30));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -420,24 +346,11 @@ impl Worker {
     /// The counts of its `zkq worker: stopped (…)` line, if it printed one.
     pub(crate) fn stopped_line(&self) -> Option<StoppedLine> {
         let text = std::fs::read_to_string(&self.log).ok()?;
-        let line = text
-            .lines()
-            .rev()
-            .find(|l| l.starts_with("zkq worker: stopped ("))?;
-        let inner = line
-            .strip_prefix("zkq worker: stopped (")?
-            .strip_suffix(')')?;
-        let nums: Vec<u64> = inner
-            .split(", ")
-            .filter_map(|part| part.split(' ').next()?.parse().ok())
-            .collect();
+        let line = text.lines().rev().find(|l| l.starts_with("zkq worker: stopped ("))?;
+        let inner = line.strip_prefix("zkq worker: stopped (")?.strip_suffix(')')?;
+        let nums: Vec<u64> = inner.split(", ").filter_map(|part| part.split(' ').next()?.parse().ok()).collect();
         match nums[..] {
-            [proved, failed, resent, sessions] => Some(StoppedLine {
-                proved,
-                failed,
-                resent,
-                sessions,
-            }),
+            [proved, failed, resent, sessions] => Some(StoppedLine { proved, failed, resent, sessions }),
             _ => None,
         }
     }
@@ -457,12 +370,7 @@ pub(crate) fn log_tail(path: &Path, n: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let from = lines.len().saturating_sub(n);
-    format!(
-        "--- last {} lines of {} ---\n{}",
-        lines.len() - from,
-        path.display(),
-        lines[from..].join("\n")
-    )
+    format!("--- last {} lines of {} ---\n{}", lines.len() - from, path.display(), lines[from..].join("\n"))
 }
 
 // ------------------------------------------------------------------------------ database
@@ -476,10 +384,7 @@ pub(crate) struct Db {
 impl Db {
     /// A poller on `env`'s schema (connects lazily).
     pub(crate) fn new(env: &Env) -> Db {
-        Db {
-            url: env.pg_url.clone(),
-            client: None,
-        }
+        Db { url: env.pg_url.clone(), client: None }
     }
 
     /// `select count(*) …`, or `None` while the database is unreachable.
@@ -516,12 +421,8 @@ pub(crate) async fn amqp_channel(env: &Env) -> (Connection, Channel) {
         };
         match tokio::time::timeout(Duration::from_secs(10), attempt).await {
             Ok(Ok(c)) => return c,
-            Ok(Err(e)) if t.elapsed() > Duration::from_secs(60) => {
-                panic!("cannot reach the broker at {}: {e}", env.amqp.uri)
-            }
-            Err(_) if t.elapsed() > Duration::from_secs(60) => {
-                panic!("connecting to the broker at {} timed out", env.amqp.uri)
-            }
+            Ok(Err(e)) if t.elapsed() > Duration::from_secs(60) => panic!("cannot reach the broker at {}: {e}", env.amqp.uri),
+            Err(_) if t.elapsed() > Duration::from_secs(60) => panic!("connecting to the broker at {} timed out", env.amqp.uri),
             _ => tokio::time::sleep(Duration::from_millis(250)).await,
         }
     }
@@ -531,28 +432,13 @@ pub(crate) async fn amqp_channel(env: &Env) -> (Connection, Channel) {
 /// 5 s (for diagnostics; never panics).
 pub(crate) async fn try_queue_counts(env: &Env, queue: &str) -> Option<(u32, u32)> {
     let probe = async {
-        let conn = Connection::connect(&env.amqp.uri, ConnectionProperties::default())
-            .await
-            .ok()?;
+        let conn = Connection::connect(&env.amqp.uri, ConnectionProperties::default()).await.ok()?;
         let ch = conn.create_channel().await.ok()?;
-        let q = ch
-            .queue_declare(
-                queue.into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .ok();
+        let q = ch.queue_declare(queue.into(), QueueDeclareOptions { passive: true, ..Default::default() }, FieldTable::default()).await.ok();
         let _ = conn.close(200, "bye".into()).await;
         q.map(|q| (q.message_count(), q.consumer_count()))
     };
-    tokio::time::timeout(Duration::from_secs(5), probe)
-        .await
-        .ok()
-        .flatten()
+    tokio::time::timeout(Duration::from_secs(5), probe).await.ok().flatten()
 }
 
 /// Jobs ready in the broker for the test tenant: its own queue (where `Submitter` publishes)
@@ -560,9 +446,7 @@ pub(crate) async fn try_queue_counts(env: &Env, queue: &str) -> Option<(u32, u32
 pub(crate) async fn ready_jobs(env: &Env) -> u32 {
     let mut tenant = 0;
     for p in 0..=9 {
-        tenant += try_queue_counts(env, &env.amqp.tenant_queue(TENANT, p))
-            .await
-            .map_or(0, |c| c.0);
+        tenant += try_queue_counts(env, &env.amqp.tenant_queue(TENANT, p)).await.map_or(0, |c| c.0);
     }
     ready_messages(env, &env.amqp.jobs_queue()).await + tenant
 }
@@ -576,14 +460,7 @@ pub(crate) async fn ready_messages(env: &Env, queue: &str) -> u32 {
 pub(crate) async fn queue_counts(env: &Env, queue: &str) -> (u32, u32) {
     let (conn, ch) = amqp_channel(env).await;
     let q = ch
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
+        .queue_declare(queue.into(), QueueDeclareOptions { passive: true, ..Default::default() }, FieldTable::default())
         .await
         .unwrap_or_else(|e| panic!("passive declare of {queue}: {e}"));
     let _ = conn.close(200, "bye".into()).await;
@@ -594,11 +471,7 @@ pub(crate) async fn queue_counts(env: &Env, queue: &str) -> (u32, u32) {
 pub(crate) async fn drain_queue(env: &Env, queue: &str) -> Vec<Delivery> {
     let (conn, ch) = amqp_channel(env).await;
     let mut out = Vec::new();
-    while let Some(m) = ch
-        .basic_get(queue.into(), BasicGetOptions { no_ack: true })
-        .await
-        .unwrap_or_else(|e| panic!("basic.get {queue}: {e}"))
-    {
+    while let Some(m) = ch.basic_get(queue.into(), BasicGetOptions { no_ack: true }).await.unwrap_or_else(|e| panic!("basic.get {queue}: {e}")) {
         out.push(m.delivery);
     }
     let _ = conn.close(200, "bye".into()).await;
@@ -616,10 +489,7 @@ pub(crate) fn header_string(d: &Delivery, name: &str) -> Option<String> {
 
 /// Publishes `jobs` with the submitter (confirms pipelined, 512 outstanding at most) and
 /// returns the ids the broker confirmed.
-pub(crate) async fn publish_confirmed(
-    submitter: &Submitter,
-    jobs: &[OutgoingJob],
-) -> HashSet<String> {
+pub(crate) async fn publish_confirmed(submitter: &Submitter, jobs: &[OutgoingJob]) -> HashSet<String> {
     let mut confirmed = HashSet::with_capacity(jobs.len());
     let mut pending = FuturesUnordered::new();
     let mut refused = Vec::new();
@@ -633,10 +503,7 @@ pub(crate) async fn publish_confirmed(
                 None => {}
             }
         }
-        let p = submitter
-            .publish(job)
-            .await
-            .unwrap_or_else(|e| panic!("publish {}: {e}", job.job_id));
+        let p = submitter.publish(job).await.unwrap_or_else(|e| panic!("publish {}: {e}", job.job_id));
         pending.push(p.confirmed());
     }
     while let Some(r) = pending.next().await {
@@ -647,13 +514,7 @@ pub(crate) async fn publish_confirmed(
             Err((id, e)) => refused.push(format!("{id}: {e}")),
         }
     }
-    assert!(
-        refused.is_empty(),
-        "the broker refused {} of {} jobs, e.g. {:?}",
-        refused.len(),
-        jobs.len(),
-        &refused[..refused.len().min(3)]
-    );
+    assert!(refused.is_empty(), "the broker refused {} of {} jobs, e.g. {:?}", refused.len(), jobs.len(), &refused[..refused.len().min(3)]);
     confirmed
 }
 
@@ -675,31 +536,17 @@ pub(crate) async fn record_queued(env: &Env, jobs: &[OutgoingJob]) {
             witness_sha256: None,
         })
         .collect();
-    let inserted = env
-        .store()
-        .await
-        .insert_queued_jobs(&metas)
-        .await
-        .expect("record queued jobs");
+    let inserted = env.store().await.insert_queued_jobs(&metas).await.expect("record queued jobs");
     assert_eq!(inserted, jobs.len() as u64, "every job recorded as queued");
 }
 
 /// Reads results off a submitter in the background: job id → replies received.
-pub(crate) fn collect_replies(
-    mut submitter: Submitter,
-) -> (
-    tokio::task::JoinHandle<()>,
-    Arc<Mutex<HashMap<String, u32>>>,
-) {
+pub(crate) fn collect_replies(mut submitter: Submitter) -> (tokio::task::JoinHandle<()>, Arc<Mutex<HashMap<String, u32>>>) {
     let seen: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
     let out = seen.clone();
     let task = tokio::spawn(async move {
         while let Some(Ok(r)) = submitter.next_result().await {
-            *seen
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(r.job_id)
-                .or_default() += 1;
+            *seen.lock().unwrap_or_else(|p| p.into_inner()).entry(r.job_id).or_default() += 1;
         }
     });
     (task, out)
@@ -725,12 +572,7 @@ fn run_cmd(program: &str, args: &[String]) -> Result<(), String> {
     if o.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "{program} {}: {}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ))
+        Err(format!("{program} {}: {}{}", args.join(" "), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
     }
 }
 
@@ -738,46 +580,22 @@ impl ServiceOutage {
     /// `rabbitmqctl stop_app` (restarted by `rabbitmqctl start_app`).
     pub(crate) fn stop_broker() -> ServiceOutage {
         run_cmd("rabbitmqctl", &["-q".into(), "stop_app".into()]).unwrap_or_else(|e| panic!("{e}"));
-        ServiceOutage {
-            start: Some(("rabbitmqctl".into(), vec!["-q".into(), "start_app".into()])),
-            what: "RabbitMQ",
-        }
+        ServiceOutage { start: Some(("rabbitmqctl".into(), vec!["-q".into(), "start_app".into()])), what: "RabbitMQ" }
     }
 
     /// `pg_ctlcluster <version> <cluster> stop -m fast` for the cluster on port 5432
     /// (restarted with `pg_ctlcluster … start`).
     pub(crate) fn stop_postgres() -> ServiceOutage {
-        let o = Command::new("pg_lsclusters")
-            .arg("-h")
-            .output()
-            .expect("run pg_lsclusters (postgresql-common)");
+        let o = Command::new("pg_lsclusters").arg("-h").output().expect("run pg_lsclusters (postgresql-common)");
         let listing = String::from_utf8_lossy(&o.stdout).into_owned();
         let (version, cluster) = listing
             .lines()
             .map(|l| l.split_whitespace().collect::<Vec<_>>())
             .find(|f| f.get(2) == Some(&"5432"))
             .map(|f| (f[0].to_owned(), f[1].to_owned()))
-            .unwrap_or_else(|| {
-                panic!("no PostgreSQL cluster on port 5432 in pg_lsclusters:\n{listing}")
-            });
-        run_cmd(
-            "pg_ctlcluster",
-            &[
-                version.clone(),
-                cluster.clone(),
-                "stop".into(),
-                "-m".into(),
-                "fast".into(),
-            ],
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        ServiceOutage {
-            start: Some((
-                "pg_ctlcluster".into(),
-                vec![version, cluster, "start".into()],
-            )),
-            what: "PostgreSQL",
-        }
+            .unwrap_or_else(|| panic!("no PostgreSQL cluster on port 5432 in pg_lsclusters:\n{listing}"));
+        run_cmd("pg_ctlcluster", &[version.clone(), cluster.clone(), "stop".into(), "-m".into(), "fast".into()]).unwrap_or_else(|e| panic!("{e}"));
+        ServiceOutage { start: Some(("pg_ctlcluster".into(), vec![version, cluster, "start".into()])), what: "PostgreSQL" }
     }
 
     /// Starts the service again (blocking until its start command returns).
@@ -807,16 +625,10 @@ pub(crate) struct Rng(u64);
 impl Rng {
     /// Seeded from `ZKQ_TEST_SEED`, else from the clock.
     pub(crate) fn from_env(test: &str) -> Rng {
-        let seed = std::env::var("ZKQ_TEST_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as u64)
-                    .unwrap_or(0);
-                nanos ^ u64::from(std::process::id()).rotate_left(32)
-            });
+        let seed = std::env::var("ZKQ_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+            nanos ^ u64::from(std::process::id()).rotate_left(32)
+        });
         eprintln!("{test}: ZKQ_TEST_SEED={seed}");
         Rng(seed)
     }

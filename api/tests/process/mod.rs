@@ -13,18 +13,13 @@ pub const ZKQ: &str = env!("CARGO_BIN_EXE_zkq");
 /// The pinned snarkjs (`scripts/test.sh` installs it with `npm ci`).
 pub fn snarkjs() -> PathBuf {
     let p = repo_root().join("tools/node/node_modules/.bin/snarkjs");
-    assert!(
-        p.exists(),
-        "snarkjs is not installed at {}: run `npm ci --prefix tools/node` (scripts/test.sh does)",
-        p.display()
-    );
+    assert!(p.exists(), "snarkjs is not installed at {}: run `npm ci --prefix tools/node` (scripts/test.sh does)", p.display());
     p
 }
 
 /// Runs a command to completion.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// Runs `zkq` with `args`.

@@ -22,10 +22,7 @@ use zkq_engine::fixtures;
 use zkq_kernels::{open_backend, Backend, BackendConfig, BackendKind, Bases, NttOp};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "zkq-kernel-bench",
-    about = "Time a kernel backend beside the CPU backend"
-)]
+#[command(name = "zkq-kernel-bench", about = "Time a kernel backend beside the CPU backend")]
 struct Args {
     /// Backend to measure: cpu, cuda or wgpu.
     #[arg(long, default_value = "cuda")]
@@ -70,9 +67,7 @@ fn range(s: &str) -> Result<Vec<u32>> {
     if s.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let (lo, hi) = s
-        .split_once("..")
-        .with_context(|| format!("size range `{s}`: expected lo..hi"))?;
+    let (lo, hi) = s.split_once("..").with_context(|| format!("size range `{s}`: expected lo..hi"))?;
     let (lo, hi): (u32, u32) = (lo.trim().parse()?, hi.trim().parse()?);
     if lo > hi || hi > 28 {
         bail!("size range `{s}`: need lo ≤ hi ≤ 28");
@@ -96,34 +91,15 @@ fn time(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<(f64, f64)> {
 fn main() -> Result<()> {
     let args = Args::parse();
     let kind: BackendKind = args.backend.parse()?;
-    let backend = open_backend(&BackendConfig {
-        kind,
-        ..Default::default()
-    })
-    .with_context(|| format!("opening backend {kind}"))?;
+    let backend = open_backend(&BackendConfig { kind, ..Default::default() }).with_context(|| format!("opening backend {kind}"))?;
     let cpu = open_backend(&BackendConfig::default())?;
     eprintln!("device: {}", backend.device_name());
     let mut rows = Vec::new();
     let mut rng = inputs::rng();
-    let measure = |rows: &mut Vec<Row>,
-                   op: &str,
-                   log_n: u32,
-                   b: &Arc<dyn Backend>,
-                   f: &mut dyn FnMut(&dyn Backend) -> Result<()>|
-     -> Result<()> {
+    let measure = |rows: &mut Vec<Row>, op: &str, log_n: u32, b: &Arc<dyn Backend>, f: &mut dyn FnMut(&dyn Backend) -> Result<()>| -> Result<()> {
         let (median_ms, min_ms) = time(args.runs, || f(b.as_ref()))?;
-        eprintln!(
-            "{op:<8} 2^{log_n:<2} {:<5} median {median_ms:>10.3} ms  min {min_ms:>10.3} ms",
-            b.kind()
-        );
-        rows.push(Row {
-            op: op.into(),
-            backend: b.kind().to_string(),
-            log_n,
-            median_ms,
-            min_ms,
-            runs: args.runs,
-        });
+        eprintln!("{op:<8} 2^{log_n:<2} {:<5} median {median_ms:>10.3} ms  min {min_ms:>10.3} ms", b.kind());
+        rows.push(Row { op: op.into(), backend: b.kind().to_string(), log_n, median_ms, min_ms, runs: args.runs });
         Ok(())
     };
 
@@ -183,17 +159,11 @@ fn main() -> Result<()> {
         }
     }
     if args.prove != "none" {
-        let fixture = fixtures::ALL
-            .iter()
-            .find(|f| f.name == args.prove)
-            .with_context(|| format!("unknown fixture {}", args.prove))?;
+        let fixture = fixtures::ALL.iter().find(|f| f.name == args.prove).with_context(|| format!("unknown fixture {}", args.prove))?;
         let pk = zkq_engine::zkey::read_proving_key(&fixture.zkey())?;
         let witness = zkq_engine::wtns::Witness::read(&fixture.wtns())?;
         let witnesses = vec![witness; args.batch];
-        for b in [Some(&backend), args.with_cpu.then_some(&cpu)]
-            .into_iter()
-            .flatten()
-        {
+        for b in [Some(&backend), args.with_cpu.then_some(&cpu)].into_iter().flatten() {
             let prover = zkq_engine::prover::Prover::new(b.clone());
             let out = prover.prove_batch(&pk, &witnesses)?;
             let vk = zkq_engine::verifier::PreparedVerifyingKey::new(&pk.vk);
@@ -202,42 +172,17 @@ fn main() -> Result<()> {
                     bail!("{} proof {i} of {} does not verify", b.kind(), fixture.name);
                 }
             }
-            let (median_ms, min_ms) = time(args.runs, || {
-                prover
-                    .prove_batch(&pk, &witnesses)
-                    .map(|_| ())
-                    .map_err(Into::into)
-            })?;
+            let (median_ms, min_ms) = time(args.runs, || prover.prove_batch(&pk, &witnesses).map(|_| ()).map_err(Into::into))?;
             let per_s = args.batch as f64 / (median_ms / 1e3);
-            eprintln!(
-                "prove {} batch {} on {}: median {median_ms:.1} ms = {per_s:.1} proofs/s",
-                fixture.name,
-                args.batch,
-                b.kind()
-            );
-            rows.push(Row {
-                op: format!("prove_batch_{}x{}", fixture.name, args.batch),
-                backend: b.kind().to_string(),
-                log_n: 0,
-                median_ms,
-                min_ms,
-                runs: args.runs,
-            });
+            eprintln!("prove {} batch {} on {}: median {median_ms:.1} ms = {per_s:.1} proofs/s", fixture.name, args.batch, b.kind());
+            rows.push(Row { op: format!("prove_batch_{}x{}", fixture.name, args.batch), backend: b.kind().to_string(), log_n: 0, median_ms, min_ms, runs: args.runs });
         }
     }
     if args.format == "json" {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({"device": backend.device_name(), "rows": rows})
-            )?
-        );
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"device": backend.device_name(), "rows": rows}))?);
     } else {
         for r in &rows {
-            println!(
-                "{:<32} {:<5} 2^{:<2} median {:>10.3} ms  min {:>10.3} ms  ({} runs)",
-                r.op, r.backend, r.log_n, r.median_ms, r.min_ms, r.runs
-            );
+            println!("{:<32} {:<5} 2^{:<2} median {:>10.3} ms  min {:>10.3} ms  ({} runs)", r.op, r.backend, r.log_n, r.median_ms, r.min_ms, r.runs);
         }
     }
     Ok(())

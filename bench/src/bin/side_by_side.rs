@@ -116,10 +116,7 @@ struct Target {
 impl Target {
     /// The target for a circuit directory; every file it needs must be there.
     fn from_dir(dir: &Path) -> Result<Self> {
-        let name = dir.file_name().map_or_else(
-            || dir.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+        let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
         let file = |f: &str| -> Result<PathBuf> {
             let p = dir.join(f);
             ensure!(p.is_file(), "--circuit {}: no {f} in it", dir.display());
@@ -214,11 +211,7 @@ fn run(args: Args) -> Result<()> {
     for dir in &args.circuits {
         targets.push(Target::from_dir(dir)?);
     }
-    let warm_bin = if args.warm_batch > 0 {
-        Some(resolve_warm_bin(args.warm_bin.clone())?)
-    } else {
-        None
-    };
+    let warm_bin = if args.warm_batch > 0 { Some(resolve_warm_bin(args.warm_bin.clone())?) } else { None };
     let work = tempfile::Builder::new()
         .prefix("zkq-side-by-side-")
         .tempdir()
@@ -226,13 +219,12 @@ fn run(args: Args) -> Result<()> {
 
     let mut results = Vec::new();
     for target in &targets {
-        let measured = measure_fixture(&tools, target, &zkq, work.path(), args.warmup, args.runs)
-            .and_then(|mut rows| {
-                if let Some(bin) = &warm_bin {
-                    rows.push(measure_warm(bin, target, args.warm_batch, args.runs)?);
-                }
-                Ok(rows)
-            });
+        let measured = measure_fixture(&tools, target, &zkq, work.path(), args.warmup, args.runs).and_then(|mut rows| {
+            if let Some(bin) = &warm_bin {
+                rows.push(measure_warm(bin, target, args.warm_batch, args.runs)?);
+            }
+            Ok(rows)
+        });
         match measured {
             Ok(rows) => results.extend(rows),
             Err(e) => {
@@ -310,9 +302,7 @@ fn measure_fixture(
         .iter()
         .enumerate()
         .map(|(t, tool)| {
-            Summary::new(&fixture.name, tool.name, &times[t], &rss[t])
-                .map(|s| s.with_cpu(&cpu[t]))
-                .context("no timed runs")
+            Summary::new(&fixture.name, tool.name, &times[t], &rss[t]).map(|s| s.with_cpu(&cpu[t])).context("no timed runs")
         })
         .collect()
 }
@@ -420,14 +410,7 @@ fn measure_warm(bin: &Path, target: &Target, batch: u32, runs: u32) -> Result<Su
     let out = Command::new(bin)
         .arg(&target.zkey)
         .arg(&target.wtns)
-        .args([
-            "--batch",
-            &batch.to_string(),
-            "--rounds",
-            &runs.to_string(),
-            "--format",
-            "json",
-        ])
+        .args(["--batch", &batch.to_string(), "--rounds", &runs.to_string(), "--format", "json"])
         .output()
         .with_context(|| format!("cannot run {}", bin.display()))?;
     ensure!(
@@ -438,29 +421,19 @@ fn measure_warm(bin: &Path, target: &Target, batch: u32, runs: u32) -> Result<Su
         out.status,
         String::from_utf8_lossy(&out.stderr).trim()
     );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .with_context(|| format!("{} printed no JSON", bin.display()))?;
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).with_context(|| format!("{} printed no JSON", bin.display()))?;
     let rates: Vec<f64> = doc["proofs_per_second"]["rounds"]
         .as_array()
         .context("zkq-warm-batch JSON lacks proofs_per_second.rounds")?
         .iter()
         .filter_map(serde_json::Value::as_f64)
         .collect();
-    ensure!(
-        rates.len() == runs as usize && rates.iter().all(|r| *r > 0.0),
-        "zkq-warm-batch reported rates {rates:?} for {runs} rounds"
-    );
-    let times: Vec<std::time::Duration> = rates
-        .iter()
-        .map(|r| std::time::Duration::from_secs_f64(1.0 / r))
-        .collect();
+    ensure!(rates.len() == runs as usize && rates.iter().all(|r| *r > 0.0), "zkq-warm-batch reported rates {rates:?} for {runs} rounds");
+    let times: Vec<std::time::Duration> = rates.iter().map(|r| std::time::Duration::from_secs_f64(1.0 / r)).collect();
     // One process: its peak RSS stands for every batch.
     let rss = vec![doc["peak_rss_mib"].as_f64().map(|m| (m * 1048576.0) as u64); times.len()];
-    let cpu = doc["cpu_ms_per_proof_median"]
-        .as_f64()
-        .map(|ms| std::time::Duration::from_secs_f64(ms / 1e3));
-    let summary = Summary::new(&target.name, &format!("zkq warm ×{batch}"), &times, &rss)
-        .context("no timed batches")?;
+    let cpu = doc["cpu_ms_per_proof_median"].as_f64().map(|ms| std::time::Duration::from_secs_f64(ms / 1e3));
+    let summary = Summary::new(&target.name, &format!("zkq warm ×{batch}"), &times, &rss).context("no timed batches")?;
     Ok(summary.with_cpu(&[cpu]))
 }
 
@@ -468,9 +441,7 @@ fn measure_warm(bin: &Path, target: &Target, batch: u32, runs: u32) -> Result<Su
 fn resolve_warm_bin(explicit: Option<PathBuf>) -> Result<PathBuf> {
     let p = match explicit {
         Some(p) => p,
-        None => std::env::current_exe()
-            .context("cannot locate this binary")?
-            .with_file_name("zkq-warm-batch"),
+        None => std::env::current_exe().context("cannot locate this binary")?.with_file_name("zkq-warm-batch"),
     };
     ensure!(p.is_file(), "the warm-batch binary {} was not found; build it with `cargo build --release -p zkq-bench --bin zkq-warm-batch` or pass --warm-bin PATH", p.display());
     Ok(p)
@@ -492,6 +463,7 @@ fn resolve_snarkjs(explicit: Option<PathBuf>) -> Result<PathBuf> {
     Ok(p)
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,24 +477,17 @@ mod tests {
             std::fs::write(dir.path().join(f), b"x").expect("write");
         }
         let err = Target::from_dir(dir.path()).expect_err("no vk");
-        assert!(
-            err.to_string().contains("no verification_key.json"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("no verification_key.json"), "{err}");
         std::fs::write(dir.path().join("verification_key.json"), b"{}").expect("write");
         let t = Target::from_dir(dir.path()).expect("complete");
         assert_eq!(t.public_json, None);
         std::fs::write(dir.path().join("public.json"), b"[]").expect("write");
-        assert!(Target::from_dir(dir.path())
-            .expect("complete")
-            .public_json
-            .is_some());
+        assert!(Target::from_dir(dir.path()).expect("complete").public_json.is_some());
     }
 
     #[test]
     fn a_missing_warm_binary_is_a_clear_error() {
-        let err = resolve_warm_bin(Some(PathBuf::from("/nonexistent/zkq-warm-batch")))
-            .expect_err("missing");
+        let err = resolve_warm_bin(Some(PathBuf::from("/nonexistent/zkq-warm-batch"))).expect_err("missing");
         assert!(err.to_string().contains("--warm-bin"), "{err}");
     }
 }

@@ -96,18 +96,8 @@ fn cpu_seconds() -> f64 {
         return 0.0;
     };
     // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -126,11 +116,7 @@ type PhaseCost = (&'static str, f64, f64);
 
 /// Runs each proving phase of one batch alone, in the order the prover issues them, with the
 /// same backend calls ([`zkq_engine::prover`]): the per-phase cost without overlap.
-fn breakdown(
-    backend: &dyn Backend,
-    pk: &zkq_engine::ProvingKey,
-    witnesses: &[Witness],
-) -> Result<Vec<PhaseCost>> {
+fn breakdown(backend: &dyn Backend, pk: &zkq_engine::ProvingKey, witnesses: &[Witness]) -> Result<Vec<PhaseCost>> {
     let n = witnesses.len() as f64;
     let full: Vec<&[zkq_kernels::Fr]> = witnesses.iter().map(|w| w.values.as_slice()).collect();
     let private: Vec<&[zkq_kernels::Fr]> = full.iter().map(|w| &w[pk.first_private()..]).collect();
@@ -138,11 +124,7 @@ fn breakdown(
     let mut measure = |name: &'static str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
         let (t, cpu) = (Instant::now(), cpu_seconds());
         f()?;
-        out.push((
-            name,
-            t.elapsed().as_secs_f64() * 1e3 / n,
-            (cpu_seconds() - cpu) * 1e3 / n,
-        ));
+        out.push((name, t.elapsed().as_secs_f64() * 1e3 / n, (cpu_seconds() - cpu) * 1e3 / n));
         Ok(())
     };
     let mut h = Vec::new();
@@ -151,40 +133,24 @@ fn breakdown(
         Ok(())
     })?;
     let h_views: Vec<&[zkq_kernels::Fr]> = h.iter().map(Vec::as_slice).collect();
-    measure("MSM H (G1)", &mut || {
-        Ok(backend.msm_g1(&pk.h_query, &h_views).map(drop)?)
-    })?;
-    measure("MSM A (G1)", &mut || {
-        Ok(backend.msm_g1(&pk.a_query, &full).map(drop)?)
-    })?;
-    measure("MSM B1 (G1)", &mut || {
-        Ok(backend.msm_g1(&pk.b_g1_query, &full).map(drop)?)
-    })?;
-    measure("MSM B2 (G2)", &mut || {
-        Ok(backend.msm_g2(&pk.b_g2_query, &full).map(drop)?)
-    })?;
-    measure("MSM C (G1)", &mut || {
-        Ok(backend.msm_g1(&pk.c_query, &private).map(drop)?)
-    })?;
+    measure("MSM H (G1)", &mut || Ok(backend.msm_g1(&pk.h_query, &h_views).map(drop)?))?;
+    measure("MSM A (G1)", &mut || Ok(backend.msm_g1(&pk.a_query, &full).map(drop)?))?;
+    measure("MSM B1 (G1)", &mut || Ok(backend.msm_g1(&pk.b_g1_query, &full).map(drop)?))?;
+    measure("MSM B2 (G2)", &mut || Ok(backend.msm_g2(&pk.b_g2_query, &full).map(drop)?))?;
+    measure("MSM C (G1)", &mut || Ok(backend.msm_g1(&pk.c_query, &private).map(drop)?))?;
     Ok(out)
 }
 
 fn run(args: Args) -> Result<()> {
     let load_start = load_average();
     let t = Instant::now();
-    let pk = zkey::read_proving_key(&args.zkey)
-        .with_context(|| format!("reading {}", args.zkey.display()))?;
+    let pk = zkey::read_proving_key(&args.zkey).with_context(|| format!("reading {}", args.zkey.display()))?;
     let key_load_s = t.elapsed().as_secs_f64();
-    let witness =
-        Witness::read(&args.wtns).with_context(|| format!("reading {}", args.wtns.display()))?;
+    let witness = Witness::read(&args.wtns).with_context(|| format!("reading {}", args.wtns.display()))?;
     let options = CpuOptions {
         threads: args.threads,
         prepare_after: usize::MAX,
-        precompute_budget_bytes: if args.no_prepare {
-            0
-        } else {
-            CpuOptions::default().precompute_budget_bytes
-        },
+        precompute_budget_bytes: if args.no_prepare { 0 } else { CpuOptions::default().precompute_budget_bytes },
         simd: !args.no_simd,
         ..CpuOptions::default()
     };
@@ -201,10 +167,7 @@ fn run(args: Args) -> Result<()> {
         let out = prover.prove_batch(&pk, &witnesses)?;
         let (secs, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu);
         for (k, (proof, public)) in out.proofs.iter().zip(&out.public_signals).enumerate() {
-            ensure!(
-                pvk.verify(public, proof)?,
-                "{round}: proof {k} does not verify"
-            );
+            ensure!(pvk.verify(public, proof)?, "{round}: proof {k} does not verify");
         }
         Ok((secs, cpu, out.timings))
     };
@@ -222,23 +185,14 @@ fn run(args: Args) -> Result<()> {
         phases += timings;
     }
     let per_proof = phases.per_proof((args.batch * args.rounds) as usize);
-    let costs = if args.breakdown {
-        breakdown(backend.as_ref(), &pk, &witnesses)?
-    } else {
-        Vec::new()
-    };
-    let (min, max) = rates
-        .iter()
-        .fold((f64::MAX, 0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    let costs = if args.breakdown { breakdown(backend.as_ref(), &pk, &witnesses)? } else { Vec::new() };
+    let (min, max) = rates.iter().fold((f64::MAX, 0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
     let med = median(&mut rates.clone());
     let cpu_med = median(&mut cpu_ms);
     let rss = peak_rss_mib();
     let load_end = load_average();
-    let phase_ms: Vec<(String, f64)> = per_proof
-        .phases()
-        .iter()
-        .map(|(name, d)| ((*name).to_string(), d.as_secs_f64() * 1e3))
-        .collect();
+    let phase_ms: Vec<(String, f64)> =
+        per_proof.phases().iter().map(|(name, d)| ((*name).to_string(), d.as_secs_f64() * 1e3)).collect();
     let mut out = String::new();
     match args.format {
         Format::Json => {
@@ -269,24 +223,19 @@ fn run(args: Args) -> Result<()> {
                 "proofs/s: median {med:.2} (min {min:.2}, max {max:.2}); {:.1} ms/proof at median",
                 1e3 / med
             )?;
-            writeln!(
-                out,
-                "CPU time (user + system, all threads): {cpu_med:.1} ms/proof (median of rounds)"
-            )?;
+            writeln!(out, "CPU time (user + system, all threads): {cpu_med:.1} ms/proof (median of rounds)")?;
             for (name, ms) in &phase_ms {
-                writeln!(
-                    out,
-                    "  {name:<16} {ms:8.1} ms/proof (wall share; H and B in G2 overlap the rest)"
-                )?;
+                writeln!(out, "  {name:<16} {ms:8.1} ms/proof (wall share; H and B in G2 overlap the rest)")?;
             }
             if !costs.is_empty() {
                 let cpu_sum: f64 = costs.iter().map(|c| c.2).sum();
-                writeln!(
-                    out,
-                    "breakdown, each phase of one batch run alone (per proof):"
-                )?;
+                writeln!(out, "breakdown, each phase of one batch run alone (per proof):")?;
                 for (name, wall, cpu) in &costs {
-                    writeln!(out, "  {name:<20} {wall:7.2} ms wall {cpu:7.2} ms CPU ({:4.1} % of the phases' CPU)", 100.0 * cpu / cpu_sum)?;
+                    writeln!(
+                        out,
+                        "  {name:<20} {wall:7.2} ms wall {cpu:7.2} ms CPU ({:4.1} % of the phases' CPU)",
+                        100.0 * cpu / cpu_sum
+                    )?;
                 }
                 writeln!(out, "  phases' CPU sum {cpu_sum:.1} ms; a whole proof in the rounds {cpu_med:.1} ms (the rest: final combination, normalisation, threads)")?;
             }
@@ -296,12 +245,7 @@ fn run(args: Args) -> Result<()> {
                 resident as f64 / (1024.0 * 1024.0),
                 rss.map_or("?".into(), |r| format!("{r:.1}"))
             )?;
-            writeln!(
-                out,
-                "load {} → {}",
-                load_start.unwrap_or_default(),
-                load_end.unwrap_or_default()
-            )?;
+            writeln!(out, "load {} → {}", load_start.unwrap_or_default(), load_end.unwrap_or_default())?;
         }
     }
     std::io::stdout().write_all(out.as_bytes())?;

@@ -74,23 +74,11 @@ pub fn sections(bytes: &[u8]) -> Vec<Section> {
         let ty = u32_at(bytes, at);
         let size = usize::try_from(u64_at(bytes, at + 4)).expect("section size fits usize");
         let start = at + SECTION_HEADER_BYTES;
-        assert!(
-            start + size <= bytes.len(),
-            "fixture section {ty} runs past the end"
-        );
-        out.push(Section {
-            ty,
-            header: at,
-            start,
-            size,
-        });
+        assert!(start + size <= bytes.len(), "fixture section {ty} runs past the end");
+        out.push(Section { ty, header: at, start, size });
         at = start + size;
     }
-    assert_eq!(
-        at,
-        bytes.len(),
-        "fixture has trailing bytes after its last section"
-    );
+    assert_eq!(at, bytes.len(), "fixture has trailing bytes after its last section");
     out
 }
 

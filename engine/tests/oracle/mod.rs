@@ -16,10 +16,6 @@ pub fn ark_verify(vk: &VerifyingKey, public: &[Fr], proof: &Proof) -> bool {
         gamma_abc_g1: vk.ic.clone(),
     };
     let pvk = ark_groth16::prepare_verifying_key(&vk);
-    let proof = ark_groth16::Proof::<Bn254> {
-        a: proof.a,
-        b: proof.b,
-        c: proof.c,
-    };
+    let proof = ark_groth16::Proof::<Bn254> { a: proof.a, b: proof.b, c: proof.c };
     Groth16::<Bn254>::verify_proof(&pvk, &proof, public).expect("ark verify")
 }

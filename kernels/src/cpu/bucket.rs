@@ -46,9 +46,7 @@ const MIN_ADDS_PER_INVERSION: usize = 16;
 /// buckets) 2.5–3.5 % less CPU than with 256; with 1024 also at 2^12 buckets, 2^12 proofs got
 /// 1–2 % slower, hence the two regimes.
 pub(super) fn adds_per_inversion(n_buckets: usize) -> usize {
-    (n_buckets / 4)
-        .clamp(MIN_ADDS_PER_INVERSION, ADDS_PER_INVERSION)
-        .max((n_buckets / 32).min(MAX_ADDS_PER_INVERSION))
+    (n_buckets / 4).clamp(MIN_ADDS_PER_INVERSION, ADDS_PER_INVERSION).max((n_buckets / 32).min(MAX_ADDS_PER_INVERSION))
 }
 
 /// Additions per inversion on AVX-512 IFMA lanes ([`super::lane_bucket`]): an eighth of the
@@ -160,13 +158,7 @@ impl<P: SWCurveConfig> BucketSet<P> {
     /// `(Σ_b (b+1)·B_b, Σ_b B_b)`.
     pub(super) fn finish(mut self) -> (Projective<P>, Projective<P>) {
         self.flush();
-        running_sums(
-            self.buckets
-                .iter()
-                .copied()
-                .zip(self.overflow.iter().copied())
-                .rev(),
-        )
+        running_sums(self.buckets.iter().copied().zip(self.overflow.iter().copied()).rev())
     }
 }
 
@@ -284,49 +276,25 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         let g = G1Projective::generator();
         let p = G1Projective::rand(&mut rng).into_affine();
-        let mut points: Vec<G1Affine> = (0..300)
-            .map(|_| G1Projective::rand(&mut rng).into_affine())
-            .collect();
-        points.extend([
-            p,
-            p,
-            p,
-            (-p.into_group()).into_affine(),
-            G1Affine::identity(),
-            g.into_affine(),
-        ]);
+        let mut points: Vec<G1Affine> = (0..300).map(|_| G1Projective::rand(&mut rng).into_affine()).collect();
+        points.extend([p, p, p, (-p.into_group()).into_affine(), G1Affine::identity(), g.into_affine()]);
         for n_buckets in [1usize, 2, 7, 64, 1 << 15] {
             let entries: Vec<(u32, u32)> = (0..points.len() * 3)
-                .map(|i| {
-                    (
-                        rng.gen_range(0..n_buckets as u32),
-                        (i % points.len()) as u32,
-                    )
-                })
+                .map(|i| (rng.gen_range(0..n_buckets as u32), (i % points.len()) as u32))
                 .collect();
             // Crowd bucket 0 with repeated and opposite points.
             let mut entries = entries;
             entries.extend([(0, 300), (0, 301), (0, 302), (0, 303), (0, 304)]);
-            let (weighted, sum) = weighted_bucket_sum::<G1Config>(
-                n_buckets,
-                entries.iter().map(|&(b, r)| (b, points[r as usize])),
-            );
+            let (weighted, sum) =
+                weighted_bucket_sum::<G1Config>(n_buckets, entries.iter().map(|&(b, r)| (b, points[r as usize])));
             let mut want_w = G1Projective::zero();
             let mut want_s = G1Projective::zero();
             for &(b, r) in &entries {
                 want_w += points[r as usize] * Fr::from(u64::from(b) + 1);
                 want_s += points[r as usize];
             }
-            assert_eq!(
-                weighted.into_affine(),
-                want_w.into_affine(),
-                "weighted, {n_buckets} buckets"
-            );
-            assert_eq!(
-                sum.into_affine(),
-                want_s.into_affine(),
-                "plain sum, {n_buckets} buckets"
-            );
+            assert_eq!(weighted.into_affine(), want_w.into_affine(), "weighted, {n_buckets} buckets");
+            assert_eq!(sum.into_affine(), want_s.into_affine(), "plain sum, {n_buckets} buckets");
         }
     }
 }

@@ -64,26 +64,14 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
     where
         P: CachedCurve,
     {
-        let lane_bytes = if Self::uses_lanes(nonzero, lanes_from) {
-            P::lane_point_bytes()
-        } else {
-            0
-        };
-        let per_point = if lane_bytes > 0 {
-            lane_bytes
-        } else {
-            std::mem::size_of::<Affine<P>>()
-        };
+        let lane_bytes = if Self::uses_lanes(nonzero, lanes_from) { P::lane_point_bytes() } else { 0 };
+        let per_point = if lane_bytes > 0 { lane_bytes } else { std::mem::size_of::<Affine<P>>() };
         nonzero * windows_for(c) * per_point + bases * std::mem::size_of::<u32>()
     }
 
     /// The window with the lowest estimated MSM cost whose table fits in `budget` bytes, or
     /// `None` when even the widest window does not fit.
-    pub(super) fn choose_window(
-        bases: &[Affine<P>],
-        budget: usize,
-        lanes_from: usize,
-    ) -> Option<u32>
+    pub(super) fn choose_window(bases: &[Affine<P>], budget: usize, lanes_from: usize) -> Option<u32>
     where
         P: CachedCurve,
     {
@@ -110,39 +98,26 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
             }
         }
         let mut points = vec![Affine::<P>::identity(); nonzero.len() * windows];
-        points
-            .par_chunks_mut(BUILD_CHUNK * windows)
-            .zip(nonzero.par_chunks(BUILD_CHUNK))
-            .for_each(|(out, chunk)| {
-                let mut multiples = Vec::with_capacity(chunk.len() * windows);
-                for b in chunk {
-                    let mut p: Projective<P> = b.into_group();
-                    for j in 0..windows {
-                        if j > 0 {
-                            for _ in 0..c {
-                                p.double_in_place();
-                            }
+        points.par_chunks_mut(BUILD_CHUNK * windows).zip(nonzero.par_chunks(BUILD_CHUNK)).for_each(|(out, chunk)| {
+            let mut multiples = Vec::with_capacity(chunk.len() * windows);
+            for b in chunk {
+                let mut p: Projective<P> = b.into_group();
+                for j in 0..windows {
+                    if j > 0 {
+                        for _ in 0..c {
+                            p.double_in_place();
                         }
-                        multiples.push(p);
                     }
+                    multiples.push(p);
                 }
-                out.copy_from_slice(&Projective::normalize_batch(&multiples));
-            });
-        let lanes = if Self::uses_lanes(nonzero.len(), lanes_from) {
-            P::lane_table(&points)
-        } else {
-            None
-        };
+            }
+            out.copy_from_slice(&Projective::normalize_batch(&multiples));
+        });
+        let lanes = if Self::uses_lanes(nonzero.len(), lanes_from) { P::lane_table(&points) } else { None };
         if lanes.is_some() {
             points = Vec::new();
         }
-        Self {
-            window: c,
-            windows,
-            slots,
-            points,
-            lanes,
-        }
+        Self { window: c, windows, slots, points, lanes }
     }
 
     /// Window width `c`.
@@ -173,10 +148,7 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
     /// Bytes this table holds.
     pub(super) fn bytes(&self) -> usize {
         self.points.len() * std::mem::size_of::<Affine<P>>()
-            + self
-                .lanes
-                .as_ref()
-                .map_or(0, |l| l.len() * std::mem::size_of::<u64>())
+            + self.lanes.as_ref().map_or(0, |l| l.len() * std::mem::size_of::<u64>())
             + self.slots.len() * std::mem::size_of::<u32>()
     }
 }
@@ -216,12 +188,11 @@ macro_rules! lane_methods {
             super::ifma::available().then(|| {
                 let stride = Self::lane_point_bytes() / std::mem::size_of::<u64>();
                 let mut lanes = vec![0u64; points.len() * stride];
-                lanes
-                    .par_chunks_mut(BUILD_CHUNK * stride)
-                    .zip(points.par_chunks(BUILD_CHUNK))
-                    .for_each(|(out, chunk)| {
+                lanes.par_chunks_mut(BUILD_CHUNK * stride).zip(points.par_chunks(BUILD_CHUNK)).for_each(
+                    |(out, chunk)| {
                         out.copy_from_slice(&super::lane_bucket::lane_points(chunk));
-                    });
+                    },
+                );
                 lanes
             })
         }
@@ -231,9 +202,7 @@ macro_rules! lane_methods {
             entries: I,
         ) -> Result<Projective<Self>, I> {
             match lanes {
-                Some(lanes) => {
-                    Ok(super::lane_bucket::weighted_sum::<Self>(lanes, n_buckets, entries).0)
-                }
+                Some(lanes) => Ok(super::lane_bucket::weighted_sum::<Self>(lanes, n_buckets, entries).0),
                 None => Err(entries),
             }
         }
@@ -338,12 +307,7 @@ impl TableCache {
 
     /// Inserts `table` for `id`, evicting least recently used tables until the total stays
     /// within `budget`. Returns false (and keeps nothing) when the table alone exceeds it.
-    pub(super) fn insert<P: CachedCurve>(
-        &mut self,
-        id: u64,
-        table: Arc<FixedBaseTable<P>>,
-        budget: usize,
-    ) -> bool {
+    pub(super) fn insert<P: CachedCurve>(&mut self, id: u64, table: Arc<FixedBaseTable<P>>, budget: usize) -> bool {
         let table = P::wrap(table);
         let size = table.bytes();
         if size > budget {
@@ -362,13 +326,7 @@ impl TableCache {
         }
         self.clock += 1;
         self.bytes += size;
-        self.tables.insert(
-            id,
-            Entry {
-                table,
-                last_used: self.clock,
-            },
-        );
+        self.tables.insert(id, Entry { table, last_used: self.clock });
         true
     }
 }
@@ -383,22 +341,14 @@ mod tests {
     #[test]
     fn table_holds_shifted_multiples_and_skips_infinity() {
         let g = G1Projective::generator();
-        let bases = vec![
-            g.into_affine(),
-            Affine::identity(),
-            (g * Fr::from(5u64)).into_affine(),
-        ];
+        let bases = vec![g.into_affine(), Affine::identity(), (g * Fr::from(5u64)).into_affine()];
         let t = FixedBaseTable::<g1::Config>::build(&bases, 7, usize::MAX);
         assert_eq!(t.points().len(), 2 * t.windows());
         assert!(t.lanes().is_none());
         let slot = t.slot(2);
         for j in 0..t.windows() {
             let want = bases[2] * Fr::from(2u64).pow([7 * j as u64]);
-            assert_eq!(
-                t.points()[slot * t.windows() + j],
-                want.into_affine(),
-                "window {j}"
-            );
+            assert_eq!(t.points()[slot * t.windows() + j], want.into_affine(), "window {j}");
         }
     }
 
@@ -412,18 +362,9 @@ mod tests {
         assert!(cache.insert(2, t.clone(), 2 * size));
         assert!(cache.get::<g1::Config>(1).is_some());
         assert!(cache.insert(3, t.clone(), 2 * size));
-        assert!(
-            cache.has(1) && cache.has(3) && !cache.has(2),
-            "2 was least recently used"
-        );
+        assert!(cache.has(1) && cache.has(3) && !cache.has(2), "2 was least recently used");
         assert!(cache.bytes() <= 2 * size);
-        assert!(
-            !cache.insert(4, t, size - 1),
-            "a table over the whole budget is refused"
-        );
-        assert!(
-            cache.get::<g2::Config>(1).is_none(),
-            "a G1 table is not a G2 table"
-        );
+        assert!(!cache.insert(4, t, size - 1), "a table over the whole budget is refused");
+        assert!(cache.get::<g2::Config>(1).is_none(), "a G1 table is not a G2 table");
     }
 }

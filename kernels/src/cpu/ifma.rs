@@ -21,10 +21,9 @@
 //! (ITNG 2019) for the 52-bit-digit layout; Intel's SDM for `VPMADD52LUQ`/`VPMADD52HUQ`.
 
 use std::arch::x86_64::{
-    __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_cmpge_epi64_mask, _mm512_cmplt_epi64_mask,
-    _mm512_loadu_si512, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_blend_epi64,
-    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srai_epi64, _mm512_srli_epi64,
-    _mm512_storeu_si512, _mm512_sub_epi64,
+    __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_cmpge_epi64_mask, _mm512_cmplt_epi64_mask, _mm512_loadu_si512,
+    _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_set1_epi64, _mm512_setzero_si512,
+    _mm512_srai_epi64, _mm512_srli_epi64, _mm512_storeu_si512, _mm512_sub_epi64,
 };
 use std::sync::OnceLock;
 
@@ -38,13 +37,7 @@ pub(super) const WIDTH: usize = 8;
 const DIGIT_BITS: u32 = 52;
 const DIGIT_MASK: u64 = (1 << DIGIT_BITS) - 1;
 /// BN254's base-field modulus `p` in 52-bit digits, least significant first.
-const P: [u64; LIMBS] = [
-    0x8c16d87cfd47,
-    0x916871ca8d3c2,
-    0x181585d97816a,
-    0xa029b85045b68,
-    0x30644e72e131,
-];
+const P: [u64; LIMBS] = [0x8c16d87cfd47, 0x916871ca8d3c2, 0x181585d97816a, 0xa029b85045b68, 0x30644e72e131];
 /// `−p^{-1} mod 2^52`.
 const P_INV: u64 = 0x20782e4866389;
 /// 16, the factor between the arkworks representation and this one.
@@ -57,8 +50,7 @@ pub(super) type LaneElement = [u64; LIMBS];
 pub(super) fn available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512ifma")
+        std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512ifma")
     })
 }
 
@@ -237,10 +229,7 @@ impl Lanes {
         let mut s = [zero; LIMBS];
         let mut borrow = zero;
         for j in 0..LIMBS {
-            let x = _mm512_add_epi64(
-                _mm512_sub_epi64(self.0[j], _mm512_set1_epi64(P[j] as i64)),
-                borrow,
-            );
+            let x = _mm512_add_epi64(_mm512_sub_epi64(self.0[j], _mm512_set1_epi64(P[j] as i64)), borrow);
             borrow = _mm512_srai_epi64::<52>(x);
             s[j] = _mm512_and_si512(x, mask);
         }
@@ -295,10 +284,7 @@ impl Lanes {
         let mut s = [zero; LIMBS];
         let mut carry = zero;
         for j in 0..LIMBS {
-            let x = _mm512_add_epi64(
-                _mm512_add_epi64(d[j], _mm512_set1_epi64(P[j] as i64)),
-                carry,
-            );
+            let x = _mm512_add_epi64(_mm512_add_epi64(d[j], _mm512_set1_epi64(P[j] as i64)), carry);
             carry = _mm512_srli_epi64::<52>(x);
             s[j] = _mm512_and_si512(x, mask);
         }
@@ -319,14 +305,7 @@ mod tests {
     fn samples() -> Vec<Fq> {
         let mut rng = StdRng::seed_from_u64(5);
         let mut v: Vec<Fq> = (0..256).map(|_| Fq::rand(&mut rng)).collect();
-        v.extend([
-            Fq::zero(),
-            Fq::one(),
-            -Fq::one(),
-            -Fq::from(2u64),
-            Fq::from(u64::MAX),
-            SIXTEEN.inverse().unwrap(),
-        ]);
+        v.extend([Fq::zero(), Fq::one(), -Fq::one(), -Fq::from(2u64), Fq::from(u64::MAX), SIXTEEN.inverse().unwrap()]);
         while v.len() % WIDTH != 0 {
             v.push(Fq::rand(&mut rng));
         }

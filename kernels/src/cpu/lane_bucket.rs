@@ -59,10 +59,7 @@ pub(super) fn lane_points<C: LaneCurve>(points: &[Affine<C>]) -> Vec<u64> {
 /// The point with lane-form digits `digits`.
 fn read_point<C: LaneCurve>(digits: &[u64]) -> Affine<C> {
     let d = C::Coord::DIGITS;
-    Affine::new_unchecked(
-        C::Coord::read(&digits[..d]),
-        C::Coord::read(&digits[d..2 * d]),
-    )
+    Affine::new_unchecked(C::Coord::read(&digits[..d]), C::Coord::read(&digits[d..2 * d]))
 }
 
 /// Weighted bucket sums `(Σ_b (b+1)·B_b, Σ_b B_b)` of `entries` (`(bucket, point reference)`)
@@ -277,8 +274,7 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
         // staged offsets, inside `self.buckets`; loads read `g·8 .. g·8 + 8 ≤ self.staged`.
         let mut acc = unsafe { C::Coord::from_ark(&[C::BaseField::one(); WIDTH]) };
         for g in 0..groups {
-            let offsets =
-                unsafe { _mm512_loadu_si512(self.offsets.as_ptr().add(g * WIDTH).cast()) };
+            let offsets = unsafe { _mm512_loadu_si512(self.offsets.as_ptr().add(g * WIDTH).cast()) };
             let x1 = unsafe { C::Coord::gather(base, offsets, 0) };
             let x2 = unsafe { C::Coord::load(&self.xs, g * WIDTH) };
             self.prefix.push(acc);
@@ -372,9 +368,7 @@ mod tests {
             return;
         }
         let mut rng = StdRng::seed_from_u64(9);
-        let mut table: Vec<Affine<C>> = (0..points)
-            .map(|_| Projective::<C>::rand(&mut rng).into_affine())
-            .collect();
+        let mut table: Vec<Affine<C>> = (0..points).map(|_| Projective::<C>::rand(&mut rng).into_affine()).collect();
         let p = table[0];
         table.extend([p, -p]);
         let lanes = lane_points(&table);
@@ -383,21 +377,10 @@ mod tests {
             let mut entries: Vec<(u32, u32)> = (0..table.len() * 4)
                 .map(|_| {
                     let r = rng.gen_range(0..table.len() as u32);
-                    (
-                        rng.gen_range(0..n_buckets as u32),
-                        if rng.gen_bool(0.5) { r | NEGATED } else { r },
-                    )
+                    (rng.gen_range(0..n_buckets as u32), if rng.gen_bool(0.5) { r | NEGATED } else { r })
                 })
                 .collect();
-            entries.extend([
-                (0, 0),
-                (0, 0),
-                (0, last),
-                (0, minus),
-                (0, NEGATED),
-                (0, 5),
-                (0, 5 | NEGATED),
-            ]);
+            entries.extend([(0, 0), (0, 0), (0, last), (0, minus), (0, NEGATED), (0, 5), (0, 5 | NEGATED)]);
             for len in [entries.len(), 1, 7, 8, 9, 100] {
                 let entries = &entries[..len];
                 let (weighted, sum) = weighted_sum::<C>(&lanes, n_buckets, entries.iter().copied());
@@ -414,11 +397,7 @@ mod tests {
                     want_w.into_affine(),
                     "weighted, {n_buckets} buckets, {len} entries"
                 );
-                assert_eq!(
-                    sum.into_affine(),
-                    want_s.into_affine(),
-                    "sum, {n_buckets} buckets, {len} entries"
-                );
+                assert_eq!(sum.into_affine(), want_s.into_affine(), "sum, {n_buckets} buckets, {len} entries");
             }
         }
     }

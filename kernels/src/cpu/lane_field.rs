@@ -218,10 +218,7 @@ impl LaneCoord for Lanes2 {
     }
 
     fn read(digits: &[u64]) -> Fq2 {
-        Fq2::new(
-            Lanes::read(&digits[..LIMBS]),
-            Lanes::read(&digits[LIMBS..2 * LIMBS]),
-        )
+        Fq2::new(Lanes::read(&digits[..LIMBS]), Lanes::read(&digits[LIMBS..2 * LIMBS]))
     }
 
     fn negate(digits: &[u64], out: &mut [u64]) {
@@ -242,10 +239,7 @@ impl LaneCoord for Lanes2 {
     unsafe fn gather(base: *const i64, offsets: __m512i, start: i64) -> Self {
         // SAFETY: the caller's contract covers digits start .. start + 10.
         unsafe {
-            Lanes2 {
-                c0: Lanes::gather(base, offsets, start),
-                c1: Lanes::gather(base, offsets, start + LIMBS as i64),
-            }
+            Lanes2 { c0: Lanes::gather(base, offsets, start), c1: Lanes::gather(base, offsets, start + LIMBS as i64) }
         }
     }
 
@@ -263,12 +257,7 @@ impl LaneCoord for Lanes2 {
     #[target_feature(enable = "avx512f")]
     unsafe fn load(columns: &[Vec<u64>], at: usize) -> Self {
         // SAFETY: the caller's contract covers all ten columns.
-        unsafe {
-            Lanes2 {
-                c0: LaneCoord::load(&columns[..LIMBS], at),
-                c1: LaneCoord::load(&columns[LIMBS..], at),
-            }
-        }
+        unsafe { Lanes2 { c0: LaneCoord::load(&columns[..LIMBS], at), c1: LaneCoord::load(&columns[LIMBS..], at) } }
     }
 
     #[inline]
@@ -276,10 +265,7 @@ impl LaneCoord for Lanes2 {
     unsafe fn from_ark(values: &[Fq2; WIDTH]) -> Self {
         // SAFETY: AVX-512F (the caller's contract).
         unsafe {
-            Lanes2 {
-                c0: LaneCoord::from_ark(&values.map(|v| v.c0)),
-                c1: LaneCoord::from_ark(&values.map(|v| v.c1)),
-            }
+            Lanes2 { c0: LaneCoord::from_ark(&values.map(|v| v.c0)), c1: LaneCoord::from_ark(&values.map(|v| v.c1)) }
         }
     }
 
@@ -299,10 +285,7 @@ impl LaneCoord for Lanes2 {
             let v0 = self.c0.mul(b.c0);
             let v1 = self.c1.mul(b.c1);
             let cross = self.c0.add(self.c1).mul(b.c0.add(b.c1));
-            Lanes2 {
-                c0: v0.sub(v1),
-                c1: cross.sub(v0).sub(v1),
-            }
+            Lanes2 { c0: v0.sub(v1), c1: cross.sub(v0).sub(v1) }
         }
     }
 
@@ -313,10 +296,7 @@ impl LaneCoord for Lanes2 {
         unsafe {
             let c0 = self.c0.add(self.c1).mul(self.c0.sub(self.c1));
             let half = self.c0.mul(self.c1);
-            Lanes2 {
-                c0,
-                c1: half.add(half),
-            }
+            Lanes2 { c0, c1: half.add(half) }
         }
     }
 
@@ -324,12 +304,7 @@ impl LaneCoord for Lanes2 {
     #[target_feature(enable = "avx512f")]
     unsafe fn sub(self, b: Self) -> Self {
         // SAFETY: the caller's contract.
-        unsafe {
-            Lanes2 {
-                c0: self.c0.sub(b.c0),
-                c1: self.c1.sub(b.c1),
-            }
-        }
+        unsafe { Lanes2 { c0: self.c0.sub(b.c0), c1: self.c1.sub(b.c1) } }
     }
 }
 
@@ -362,16 +337,11 @@ mod tests {
         let mut b = a.clone();
         b.rotate_left(5);
         for (ca, cb) in a.chunks(WIDTH).zip(b.chunks(WIDTH)) {
-            let (ca, cb): (&[Fq2; WIDTH], &[Fq2; WIDTH]) =
-                (ca.try_into().unwrap(), cb.try_into().unwrap());
+            let (ca, cb): (&[Fq2; WIDTH], &[Fq2; WIDTH]) = (ca.try_into().unwrap(), cb.try_into().unwrap());
             // SAFETY: `available()` checked AVX-512F and IFMA above.
             let (prod, sq, diff) = unsafe {
                 let (la, lb) = (Lanes2::from_ark(ca), Lanes2::from_ark(cb));
-                (
-                    la.mul(lb).to_ark(),
-                    la.square().to_ark(),
-                    la.sub(lb).to_ark(),
-                )
+                (la.mul(lb).to_ark(), la.square().to_ark(), la.sub(lb).to_ark())
             };
             for i in 0..WIDTH {
                 assert_eq!(prod[i], ca[i] * cb[i], "product {i}");

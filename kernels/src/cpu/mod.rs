@@ -53,10 +53,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ark_bn254::{g1, g2};
 use ark_ec::short_weierstrass::Affine;
 
-use crate::{
-    Backend, BackendKind, Bases, Fr, G1Bases, G1Projective, G2Bases, G2Projective, KernelError,
-    NttOp,
-};
+use crate::{Backend, BackendKind, Bases, Fr, G1Bases, G1Projective, G2Bases, G2Projective, KernelError, NttOp};
 use fixed_base::{CachedCurve, FixedBaseTable, TableCache};
 
 /// Default byte budget for fixed-base tables: 1 GiB, enough for every section of a 2^16
@@ -132,10 +129,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl CpuBackend {
     /// A CPU backend with `threads` worker threads (`None`: one per core) and default options.
     pub fn new(threads: Option<usize>) -> Result<Self, KernelError> {
-        Self::with_options(CpuOptions {
-            threads,
-            ..CpuOptions::default()
-        })
+        Self::with_options(CpuOptions { threads, ..CpuOptions::default() })
     }
 
     /// A CPU backend with explicit options.
@@ -143,9 +137,7 @@ impl CpuBackend {
         let mut builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("zkq-cpu-{i}"));
         if let Some(t) = options.threads {
             if t == 0 {
-                return Err(KernelError::InvalidInput(
-                    "cpu_threads must be at least 1".into(),
-                ));
+                return Err(KernelError::InvalidInput("cpu_threads must be at least 1".into()));
             }
             builder = builder.num_threads(t);
         }
@@ -153,22 +145,14 @@ impl CpuBackend {
             backend: "cpu".into(),
             reason: format!("cannot start thread pool: {e}"),
         })?;
-        Ok(Self {
-            pool,
-            options,
-            domains: Mutex::new(HashMap::new()),
-            tables: Mutex::new(TableCache::default()),
-        })
+        Ok(Self { pool, options, domains: Mutex::new(HashMap::new()), tables: Mutex::new(TableCache::default()) })
     }
 
     /// Fewest points for an MSM on lanes, with and without a table (`usize::MAX` with
     /// `simd` off).
     fn lanes_from(&self) -> (usize, usize) {
         if self.options.simd {
-            (
-                self.options.simd_min_table_points,
-                self.options.simd_min_variable_points,
-            )
+            (self.options.simd_min_table_points, self.options.simd_min_variable_points)
         } else {
             (usize::MAX, usize::MAX)
         }
@@ -190,36 +174,16 @@ impl CpuBackend {
     }
 
     /// Builds and caches the table for `bases` if it fits the budget (on the pool).
-    fn build_table<P: CachedCurve>(
-        &self,
-        bases: &Bases<Affine<P>>,
-    ) -> Option<Arc<FixedBaseTable<P>>> {
+    fn build_table<P: CachedCurve>(&self, bases: &Bases<Affine<P>>) -> Option<Arc<FixedBaseTable<P>>> {
         let lanes_from = self.lanes_from().0;
-        let c = FixedBaseTable::<P>::choose_window(
-            bases.points(),
-            self.options.precompute_budget_bytes,
-            lanes_from,
-        )?;
-        let table = Arc::new(
-            self.pool
-                .install(|| FixedBaseTable::build(bases.points(), c, lanes_from)),
-        );
-        lock(&self.tables)
-            .insert(
-                bases.id(),
-                table.clone(),
-                self.options.precompute_budget_bytes,
-            )
-            .then_some(table)
+        let c = FixedBaseTable::<P>::choose_window(bases.points(), self.options.precompute_budget_bytes, lanes_from)?;
+        let table = Arc::new(self.pool.install(|| FixedBaseTable::build(bases.points(), c, lanes_from)));
+        lock(&self.tables).insert(bases.id(), table.clone(), self.options.precompute_budget_bytes).then_some(table)
     }
 
     /// The table to use for an MSM of `vectors` scalar vectors over `bases`: a cached one, or
     /// one built now when the prepare-after policy says so.
-    fn table_for<P: CachedCurve>(
-        &self,
-        bases: &Bases<Affine<P>>,
-        vectors: usize,
-    ) -> Option<Arc<FixedBaseTable<P>>> {
+    fn table_for<P: CachedCurve>(&self, bases: &Bases<Affine<P>>, vectors: usize) -> Option<Arc<FixedBaseTable<P>>> {
         if self.options.precompute_budget_bytes == 0 {
             return None;
         }
@@ -230,38 +194,22 @@ impl CpuBackend {
             }
             cache.count_use(bases.id(), vectors)
         };
-        (uses >= self.options.prepare_after)
-            .then(|| self.build_table(bases))
-            .flatten()
+        (uses >= self.options.prepare_after).then(|| self.build_table(bases)).flatten()
     }
 
     fn prepare<P: CachedCurve>(&self, bases: &Bases<Affine<P>>) {
-        if self.options.precompute_budget_bytes == 0
-            || bases.is_empty()
-            || lock(&self.tables).has(bases.id())
-        {
+        if self.options.precompute_budget_bytes == 0 || bases.is_empty() || lock(&self.tables).has(bases.id()) {
             return;
         }
         self.build_table(bases);
     }
 
-    fn msm<P>(
-        &self,
-        bases: &Bases<Affine<P>>,
-        scalars: &[&[Fr]],
-    ) -> Vec<ark_ec::short_weierstrass::Projective<P>>
+    fn msm<P>(&self, bases: &Bases<Affine<P>>, scalars: &[&[Fr]]) -> Vec<ark_ec::short_weierstrass::Projective<P>>
     where
         P: CachedCurve + ark_ec::short_weierstrass::SWCurveConfig<ScalarField = Fr>,
     {
         let table = self.table_for(bases, scalars.len());
-        self.pool.install(|| {
-            msm::msm_batch(
-                bases.points(),
-                table.as_deref(),
-                scalars,
-                self.lanes_from().1,
-            )
-        })
+        self.pool.install(|| msm::msm_batch(bases.points(), table.as_deref(), scalars, self.lanes_from().1))
     }
 }
 
@@ -274,19 +222,11 @@ impl Backend for CpuBackend {
         format!("cpu ({} threads)", self.pool.current_num_threads())
     }
 
-    fn msm_g1_unchecked(
-        &self,
-        bases: &G1Bases,
-        scalars: &[&[Fr]],
-    ) -> Result<Vec<G1Projective>, KernelError> {
+    fn msm_g1_unchecked(&self, bases: &G1Bases, scalars: &[&[Fr]]) -> Result<Vec<G1Projective>, KernelError> {
         Ok(self.msm::<g1::Config>(bases, scalars))
     }
 
-    fn msm_g2_unchecked(
-        &self,
-        bases: &G2Bases,
-        scalars: &[&[Fr]],
-    ) -> Result<Vec<G2Projective>, KernelError> {
+    fn msm_g2_unchecked(&self, bases: &G2Bases, scalars: &[&[Fr]]) -> Result<Vec<G2Projective>, KernelError> {
         Ok(self.msm::<g2::Config>(bases, scalars))
     }
 
@@ -304,17 +244,12 @@ impl Backend for CpuBackend {
         lock(&self.tables).bytes()
     }
 
-    fn ntt_resample_unchecked(
-        &self,
-        vectors: &mut [&mut [Fr]],
-        shift: Fr,
-    ) -> Result<(), KernelError> {
+    fn ntt_resample_unchecked(&self, vectors: &mut [&mut [Fr]], shift: Fr) -> Result<(), KernelError> {
         let Some(first) = vectors.first() else {
             return Ok(());
         };
         let domain = self.domain(first.len().trailing_zeros())?;
-        self.pool
-            .install(|| ntt::resample_batch(&domain, vectors, shift));
+        self.pool.install(|| ntt::resample_batch(&domain, vectors, shift));
         Ok(())
     }
 
@@ -338,11 +273,7 @@ mod tests {
     fn suite_backend(threads: usize, fixed: bool, lanes: bool) -> CpuBackend {
         CpuBackend::with_options(CpuOptions {
             threads: Some(threads),
-            prepare_after: if fixed {
-                1
-            } else {
-                CpuOptions::default().prepare_after
-            },
+            prepare_after: if fixed { 1 } else { CpuOptions::default().prepare_after },
             simd_min_table_points: if lanes { 1 } else { usize::MAX },
             simd_min_variable_points: if lanes { 1 } else { usize::MAX },
             ..CpuOptions::default()
@@ -384,15 +315,11 @@ mod tests {
     #[test]
     fn budget_and_prepare() {
         use ark_ec::{CurveGroup, PrimeGroup};
-        let points: Vec<crate::G1Affine> = (1..=50u64)
-            .map(|i| (G1Projective::generator() * Fr::from(i)).into_affine())
-            .collect();
+        let points: Vec<crate::G1Affine> =
+            (1..=50u64).map(|i| (G1Projective::generator() * Fr::from(i)).into_affine()).collect();
         let bases = Bases::new(points);
         let scalars: Vec<Fr> = (0..50u64).map(|i| Fr::from(i * i + 3)).collect();
-        let want = CpuBackend::new(Some(2))
-            .expect("cpu")
-            .msm_g1(&bases, &[&scalars])
-            .expect("msm")[0];
+        let want = CpuBackend::new(Some(2)).expect("cpu").msm_g1(&bases, &[&scalars]).expect("msm")[0];
 
         let tiny = CpuBackend::with_options(CpuOptions {
             threads: Some(2),
@@ -415,9 +342,6 @@ mod tests {
         assert_eq!(warm.resident_bytes(), 0, "not prepared unasked");
         warm.prepare_g1(&bases).expect("prepare");
         assert!(warm.resident_bytes() > 0, "prepared on request");
-        assert_eq!(
-            warm.msm_g1(&bases, &[&scalars, &scalars]).expect("msm"),
-            vec![want, want]
-        );
+        assert_eq!(warm.msm_g1(&bases, &[&scalars, &scalars]).expect("msm"), vec![want, want]);
     }
 }

@@ -85,20 +85,11 @@ fn lane_add_cost(c: u32) -> u64 {
 /// Window width for `n` points (`fixed`: one bucket set for all windows; `lanes`: bucket
 /// additions on AVX-512 IFMA lanes) among the widths `fits` allows: minimises
 /// `reductions·2^c·j + n·W(c)·a(c)` (`a` from [`bucket_add_cost`] or [`lane_add_cost`]).
-pub(super) fn best_window(
-    n: usize,
-    fixed: bool,
-    lanes: bool,
-    fits: impl Fn(u32) -> bool,
-) -> Option<u32> {
+pub(super) fn best_window(n: usize, fixed: bool, lanes: bool, fits: impl Fn(u32) -> bool) -> Option<u32> {
     (2..=MAX_WINDOW).filter(|&c| fits(c)).min_by_key(|&c| {
         let w = windows_for(c) as u64;
         let reductions = if fixed { 1 } else { w };
-        let add = if lanes {
-            lane_add_cost(c)
-        } else {
-            bucket_add_cost(c)
-        };
+        let add = if lanes { lane_add_cost(c) } else { bucket_add_cost(c) };
         n as u64 * w * add + 100 * reductions * (1u64 << c) * JACOBIAN_ADD_COST
     })
 }
@@ -125,24 +116,13 @@ where
 {
     let threads = rayon::current_num_threads().max(1);
     // Few vectors: split each one further so every thread has work.
-    let split = if scalars.len() >= threads {
-        1
-    } else {
-        threads.div_ceil(scalars.len().max(1))
-    };
+    let split = if scalars.len() >= threads { 1 } else { threads.div_ceil(scalars.len().max(1)) };
     let lane_bases = match table {
         None if bases.len() >= lanes_from => P::lane_table(bases),
         _ => None,
     };
-    let variable = VariableBases {
-        points: bases,
-        lanes: lane_bases.as_deref(),
-        lanes_from,
-    };
-    scalars
-        .par_iter()
-        .map(|s| msm_one(&variable, table, s, split))
-        .collect()
+    let variable = VariableBases { points: bases, lanes: lane_bases.as_deref(), lanes_from };
+    scalars.par_iter().map(|s| msm_one(&variable, table, s, split)).collect()
 }
 
 /// The bases of an MSM without a table, and their lane form when bucket additions run on
@@ -168,10 +148,7 @@ fn classify<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[Fr]) -> Classified
         .par_chunks(CLASSIFY_CHUNK)
         .enumerate()
         .map(|(k, chunk)| {
-            let mut part = Classified {
-                units: Vec::new(),
-                general: Vec::new(),
-            };
+            let mut part = Classified { units: Vec::new(), general: Vec::new() };
             for (o, s) in chunk.iter().enumerate() {
                 let i = k * CLASSIFY_CHUNK + o;
                 if s.is_zero() || bases[i].is_zero() {
@@ -236,13 +213,9 @@ pub(super) fn signed_digits(s: &BigInt<4>, c: u32, out: &mut [i32]) {
 /// Digits of every general scalar, `windows` per scalar (row-major).
 fn digits_of(scalars: &[Fr], general: &[u32], c: u32, windows: usize) -> Vec<i32> {
     let mut digits = vec![0i32; general.len() * windows];
-    digits
-        .par_chunks_mut(windows)
-        .zip(general.par_iter())
-        .with_min_len(256)
-        .for_each(|(out, &i)| {
-            signed_digits(&scalars[i as usize].into_bigint(), c, out);
-        });
+    digits.par_chunks_mut(windows).zip(general.par_iter()).with_min_len(256).for_each(|(out, &i)| {
+        signed_digits(&scalars[i as usize].into_bigint(), c, out);
+    });
     digits
 }
 
@@ -272,8 +245,7 @@ where
 {
     let bases = variable.points;
     let classified = classify(bases, scalars);
-    let units =
-        || weighted_bucket_sum(1, classified.units.iter().map(|&r| (0, lookup(bases, r)))).0;
+    let units = || weighted_bucket_sum(1, classified.units.iter().map(|&r| (0, lookup(bases, r)))).0;
     if classified.general.is_empty() {
         return units();
     }
@@ -288,18 +260,12 @@ where
 }
 
 /// Variable bases: one bucket set per window, windows in parallel, then Horner.
-fn msm_variable<P>(
-    variable: &VariableBases<'_, P>,
-    scalars: &[Fr],
-    general: &[u32],
-) -> Projective<P>
+fn msm_variable<P>(variable: &VariableBases<'_, P>, scalars: &[Fr], general: &[u32]) -> Projective<P>
 where
     P: SWCurveConfig<ScalarField = Fr> + CachedCurve,
 {
     let bases = variable.points;
-    let lanes = variable
-        .lanes
-        .filter(|_| general.len() >= variable.lanes_from);
+    let lanes = variable.lanes.filter(|_| general.len() >= variable.lanes_from);
     let c = variable_window(general.len(), lanes.is_some());
     let windows = windows_for(c);
     let digits = digits_of(scalars, general, c, windows);
@@ -314,9 +280,7 @@ where
                 .map(|(&i, &d)| (d.unsigned_abs() - 1, signed_reference(i as usize, d)));
             match P::lane_weighted_sum(lanes, n_buckets, entries) {
                 Ok(sum) => sum,
-                Err(entries) => {
-                    weighted_bucket_sum(n_buckets, entries.map(|(b, r)| (b, lookup(bases, r)))).0
-                }
+                Err(entries) => weighted_bucket_sum(n_buckets, entries.map(|(b, r)| (b, lookup(bases, r)))).0,
             }
         })
         .collect();
@@ -333,12 +297,7 @@ where
 /// Fixed bases: every window's digits go into one shared bucket set over the table's
 /// precomputed multiples. With `split > 1` the scalars are cut into that many runs, each with
 /// its own bucket set (one extra reduction per run).
-fn msm_fixed<P>(
-    table: &FixedBaseTable<P>,
-    scalars: &[Fr],
-    general: &[u32],
-    split: usize,
-) -> Projective<P>
+fn msm_fixed<P>(table: &FixedBaseTable<P>, scalars: &[Fr], general: &[u32], split: usize) -> Projective<P>
 where
     P: SWCurveConfig<ScalarField = Fr> + CachedCurve,
 {
@@ -351,25 +310,16 @@ where
         .par_chunks(run)
         .zip(digits.par_chunks(run * windows))
         .map(|(general, digits)| {
-            let entries = general
-                .iter()
-                .zip(digits.chunks_exact(windows))
-                .flat_map(|(&i, ds)| {
-                    let first = table.slot(i as usize) * windows;
-                    ds.iter()
-                        .enumerate()
-                        .filter(|(_, d)| **d != 0)
-                        .map(move |(j, &d)| (d.unsigned_abs() - 1, signed_reference(first + j, d)))
-                });
+            let entries = general.iter().zip(digits.chunks_exact(windows)).flat_map(|(&i, ds)| {
+                let first = table.slot(i as usize) * windows;
+                ds.iter()
+                    .enumerate()
+                    .filter(|(_, d)| **d != 0)
+                    .map(move |(j, &d)| (d.unsigned_abs() - 1, signed_reference(first + j, d)))
+            });
             match P::lane_weighted_sum(table.lanes(), n_buckets, entries) {
                 Ok(sum) => sum,
-                Err(entries) => {
-                    weighted_bucket_sum(
-                        n_buckets,
-                        entries.map(|(b, r)| (b, lookup(table.points(), r))),
-                    )
-                    .0
-                }
+                Err(entries) => weighted_bucket_sum(n_buckets, entries.map(|(b, r)| (b, lookup(table.points(), r)))).0,
             }
         })
         .reduce(Projective::<P>::zero, |a, b| a + b)
@@ -386,29 +336,16 @@ mod tests {
     fn signed_digits_recompose() {
         let mut rng = StdRng::seed_from_u64(11);
         let mut samples: Vec<Fr> = (0..50).map(|_| Fr::rand(&mut rng)).collect();
-        samples.extend([
-            Fr::zero(),
-            Fr::one(),
-            -Fr::one(),
-            -Fr::from(2u64),
-            Fr::from(u64::MAX),
-        ]);
+        samples.extend([Fr::zero(), Fr::one(), -Fr::one(), -Fr::from(2u64), Fr::from(u64::MAX)]);
         for c in 2..=MAX_WINDOW {
             let windows = windows_for(c);
             for s in &samples {
                 let mut d = vec![0; windows];
                 signed_digits(&s.into_bigint(), c, &mut d);
                 let half = 1i32 << (c - 1);
-                assert!(
-                    d.iter().all(|&x| x > -half && x <= half),
-                    "digit out of range, c={c}"
-                );
+                assert!(d.iter().all(|&x| x > -half && x <= half), "digit out of range, c={c}");
                 let back = d.iter().rev().fold(Fr::zero(), |acc, &x| {
-                    let digit = if x < 0 {
-                        -Fr::from(x.unsigned_abs())
-                    } else {
-                        Fr::from(x as u32)
-                    };
+                    let digit = if x < 0 { -Fr::from(x.unsigned_abs()) } else { Fr::from(x as u32) };
                     acc * Fr::from(1u64 << c) + digit
                 });
                 assert_eq!(back, *s, "c={c}, s={}", s.into_bigint());

@@ -96,18 +96,10 @@ impl Twiddles<'_> {
 impl NttDomain {
     pub(super) fn new(log_n: u32) -> Result<Self, KernelError> {
         let n = 1u64 << log_n;
-        let omega = Fr::get_root_of_unity(n).ok_or_else(|| {
-            KernelError::InvalidInput(format!("no root of unity of order 2^{log_n}"))
-        })?;
-        let n_inv = Fr::from(n)
-            .inverse()
-            .ok_or_else(|| KernelError::InvalidInput("n = 0 in Fr".into()))?;
-        Ok(Self {
-            log_n,
-            twiddles: powers(omega, Fr::one(), n as usize),
-            n_inv,
-            scales: Mutex::new(HashMap::new()),
-        })
+        let omega = Fr::get_root_of_unity(n)
+            .ok_or_else(|| KernelError::InvalidInput(format!("no root of unity of order 2^{log_n}")))?;
+        let n_inv = Fr::from(n).inverse().ok_or_else(|| KernelError::InvalidInput("n = 0 in Fr".into()))?;
+        Ok(Self { log_n, twiddles: powers(omega, Fr::one(), n as usize), n_inv, scales: Mutex::new(HashMap::new()) })
     }
 
     fn n(&self) -> usize {
@@ -115,10 +107,7 @@ impl NttDomain {
     }
 
     fn tw(&self, inverse: bool) -> Twiddles<'_> {
-        Twiddles {
-            table: &self.twiddles,
-            inverse,
-        }
+        Twiddles { table: &self.twiddles, inverse }
     }
 
     /// The scale table `kind` for coset shift `g` (built once, then shared).
@@ -129,12 +118,7 @@ impl NttDomain {
         // table, re-locking this mutex on the same thread (a deadlock the CI caught: a test hung
         // with a worker blocked here under `powers`). Two threads may build the same table at
         // once; the first insert wins.
-        if let Some(t) = self
-            .scales
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
+        if let Some(t) = self.scales.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return t.clone();
         }
         let n = self.n();
@@ -192,15 +176,13 @@ impl NttDomain {
 /// `[c, c·x, c·x², …]` of length `len`, in parallel chunks.
 fn powers(x: Fr, c: Fr, len: usize) -> Vec<Fr> {
     let mut out = vec![Fr::one(); len];
-    out.par_chunks_mut(PARALLEL_MIN)
-        .enumerate()
-        .for_each(|(k, chunk)| {
-            let mut p = c * x.pow([(k * PARALLEL_MIN) as u64]);
-            for o in chunk {
-                *o = p;
-                p *= x;
-            }
-        });
+    out.par_chunks_mut(PARALLEL_MIN).enumerate().for_each(|(k, chunk)| {
+        let mut p = c * x.pow([(k * PARALLEL_MIN) as u64]);
+        for o in chunk {
+            *o = p;
+            p *= x;
+        }
+    });
     out
 }
 
@@ -213,19 +195,16 @@ fn bit_reverse(v: &mut [Fr], log_n: u32) {
     }
     let shift = usize::BITS - log_n;
     let ptr = SendPtr(v.as_mut_ptr());
-    (0..n)
-        .into_par_iter()
-        .with_min_len(PARALLEL_MIN * 4)
-        .for_each(|i| {
-            let j = i.reverse_bits() >> shift;
-            if i < j {
-                let p = &ptr;
-                // SAFETY: `i ↦ rev(i)` is an involution, so each pair {i, j} with i < j is
-                // swapped by exactly one task (the one for i); no element is touched by two tasks,
-                // and both indices are < n = v.len().
-                unsafe { std::ptr::swap(p.0.add(i), p.0.add(j)) };
-            }
-        });
+    (0..n).into_par_iter().with_min_len(PARALLEL_MIN * 4).for_each(|i| {
+        let j = i.reverse_bits() >> shift;
+        if i < j {
+            let p = &ptr;
+            // SAFETY: `i ↦ rev(i)` is an involution, so each pair {i, j} with i < j is
+            // swapped by exactly one task (the one for i); no element is touched by two tasks,
+            // and both indices are < n = v.len().
+            unsafe { std::ptr::swap(p.0.add(i), p.0.add(j)) };
+        }
+    });
 }
 
 /// A raw pointer that may cross threads (used only where disjointness is argued).
@@ -267,11 +246,7 @@ fn dit4(x: &mut [&mut Fr; 4], tw: Twiddles<'_>, s: usize, j: usize, i4: Fr) {
     let (bt, ct, dt) = if j == 0 {
         (**b, **c, **d)
     } else {
-        (
-            **b * tw.get(2 * s * j),
-            **c * tw.get(s * j),
-            **d * tw.get(3 * s * j),
-        )
+        (**b * tw.get(2 * s * j), **c * tw.get(s * j), **d * tw.get(3 * s * j))
     };
     let t0 = **a + bt;
     let t1 = **a - bt;
@@ -301,14 +276,9 @@ where
     };
     let n = v.len();
     if n < 4 * PARALLEL_MIN {
-        v.chunks_mut(m)
-            .enumerate()
-            .for_each(|(k, chunk)| block(k * m, chunk));
+        v.chunks_mut(m).enumerate().for_each(|(k, chunk)| block(k * m, chunk));
     } else if q < PARALLEL_MIN {
-        v.par_chunks_mut(m)
-            .enumerate()
-            .with_min_len(PARALLEL_MIN / q)
-            .for_each(|(k, chunk)| block(k * m, chunk));
+        v.par_chunks_mut(m).enumerate().with_min_len(PARALLEL_MIN / q).for_each(|(k, chunk)| block(k * m, chunk));
     } else {
         for (k, chunk) in v.chunks_mut(m).enumerate() {
             let (x0, rest) = chunk.split_at_mut(q);
@@ -349,10 +319,7 @@ fn radix2_pass(v: &mut [Fr], pre: Option<Scale<'_>>, post: Option<Scale<'_>>) {
     if v.len() < 4 * PARALLEL_MIN {
         v.chunks_mut(2).enumerate().for_each(pass);
     } else {
-        v.par_chunks_mut(2)
-            .enumerate()
-            .with_min_len(PARALLEL_MIN)
-            .for_each(pass);
+        v.par_chunks_mut(2).enumerate().with_min_len(PARALLEL_MIN).for_each(pass);
     }
 }
 
@@ -428,11 +395,7 @@ fn dit(v: &mut [Fr], tw: Twiddles<'_>, pre: Option<Scale<'_>>, post: Option<Scal
 }
 
 /// Applies `op` to every vector of a batch, in parallel.
-pub(super) fn ntt_batch(
-    domain: &NttDomain,
-    vectors: &mut [&mut [Fr]],
-    op: NttOp,
-) -> Result<(), KernelError> {
+pub(super) fn ntt_batch(domain: &NttDomain, vectors: &mut [&mut [Fr]], op: NttOp) -> Result<(), KernelError> {
     vectors.par_iter_mut().for_each(|v| domain.apply(v, op));
     Ok(())
 }

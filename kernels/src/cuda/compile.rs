@@ -36,10 +36,7 @@ pub fn nvrtc_version() -> Result<(i32, i32), KernelError> {
 }
 
 fn unavailable(reason: String) -> KernelError {
-    KernelError::Unavailable {
-        backend: "cuda".into(),
-        reason,
-    }
+    KernelError::Unavailable { backend: "cuda".into(), reason }
 }
 
 fn require_nvrtc() -> Result<(), KernelError> {
@@ -58,13 +55,9 @@ fn require_nvrtc() -> Result<(), KernelError> {
 /// [`KernelError::Compile`] with NVRTC's log.
 pub fn compile_cubin(source: &str, arch: u32) -> Result<Vec<u8>, KernelError> {
     require_nvrtc()?;
-    let src = CString::new(source).map_err(|_| KernelError::Compile {
-        log: "the CUDA source contains a NUL byte".into(),
-    })?;
+    let src = CString::new(source).map_err(|_| KernelError::Compile { log: "the CUDA source contains a NUL byte".into() })?;
     let name = c"zkq.cu";
-    let prog = nvrtc::create_program(&src, Some(name)).map_err(|e| KernelError::Compile {
-        log: format!("nvrtcCreateProgram: {e:?}"),
-    })?;
+    let prog = nvrtc::create_program(&src, Some(name)).map_err(|e| KernelError::Compile { log: format!("nvrtcCreateProgram: {e:?}") })?;
     let mut options: Vec<String> = OPTIONS.iter().map(|s| (*s).to_owned()).collect();
     options.push(format!("-arch=sm_{arch}"));
     // SAFETY: `prog` was just created and is destroyed exactly once below.
@@ -72,18 +65,12 @@ pub fn compile_cubin(source: &str, arch: u32) -> Result<Vec<u8>, KernelError> {
     // SAFETY: `prog` is live; the log is read before the program is destroyed.
     let log = unsafe { nvrtc::get_program_log(prog) }
         .map(|chars| {
-            let bytes: Vec<u8> = chars
-                .iter()
-                .take_while(|c| **c != 0)
-                .map(|c| *c as u8)
-                .collect();
+            let bytes: Vec<u8> = chars.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
             String::from_utf8_lossy(&bytes).into_owned()
         })
         .unwrap_or_default();
     let result = match compiled {
-        Err(e) => Err(KernelError::Compile {
-            log: format!("NVRTC ({e:?}) for sm_{arch}:\n{log}"),
-        }),
+        Err(e) => Err(KernelError::Compile { log: format!("NVRTC ({e:?}) for sm_{arch}:\n{log}") }),
         Ok(()) => cubin(prog),
     };
     // SAFETY: `prog` is live and not used after this.
@@ -96,16 +83,12 @@ fn cubin(prog: nvrtc_sys::nvrtcProgram) -> Result<Vec<u8>, KernelError> {
     // SAFETY: `prog` compiled successfully; `size` is a live out-pointer.
     unsafe { nvrtc_sys::nvrtcGetCUBINSize(prog, &mut size) }
         .result()
-        .map_err(|e| KernelError::Compile {
-            log: format!("nvrtcGetCUBINSize: {e:?}"),
-        })?;
+        .map_err(|e| KernelError::Compile { log: format!("nvrtcGetCUBINSize: {e:?}") })?;
     let mut buf = vec![0u8; size];
     // SAFETY: `buf` has exactly the size NVRTC reported for this program's CUBIN.
     unsafe { nvrtc_sys::nvrtcGetCUBIN(prog, buf.as_mut_ptr() as *mut c_char) }
         .result()
-        .map_err(|e| KernelError::Compile {
-            log: format!("nvrtcGetCUBIN: {e:?}"),
-        })?;
+        .map_err(|e| KernelError::Compile { log: format!("nvrtcGetCUBIN: {e:?}") })?;
     Ok(buf)
 }
 
@@ -113,15 +96,7 @@ fn cubin(prog: nvrtc_sys::nvrtcProgram) -> Result<Vec<u8>, KernelError> {
 pub fn cache_key(source: &str, arch: u32, nvrtc: (i32, i32)) -> String {
     let mut h = Sha256::new();
     h.update(source.as_bytes());
-    h.update(
-        format!(
-            "\0sm_{arch}\0{}\0nvrtc {}.{}",
-            OPTIONS.join(" "),
-            nvrtc.0,
-            nvrtc.1
-        )
-        .as_bytes(),
-    );
+    h.update(format!("\0sm_{arch}\0{}\0nvrtc {}.{}", OPTIONS.join(" "), nvrtc.0, nvrtc.1).as_bytes());
     hex::encode(h.finalize())
 }
 
@@ -145,11 +120,7 @@ pub enum CacheOutcome {
 }
 
 /// Loads the CUBIN for (`source`, `arch`) from `cache_dir`, or compiles and stores it.
-pub fn cached_cubin(
-    source: &str,
-    arch: u32,
-    cache_dir: Option<&Path>,
-) -> Result<(Vec<u8>, CacheOutcome), KernelError> {
+pub fn cached_cubin(source: &str, arch: u32, cache_dir: Option<&Path>) -> Result<(Vec<u8>, CacheOutcome), KernelError> {
     let key = cache_key(source, arch, nvrtc_version()?);
     let path = cache_dir.map(|d| d.join(format!("{key}.cubin")));
     if let Some(p) = &path {
@@ -164,13 +135,10 @@ pub fn cached_cubin(
     if let (Some(dir), Some(p)) = (cache_dir, &path) {
         // Write to a temporary name and rename, so a concurrent reader never sees half a file.
         let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
-        let stored = std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&tmp, &bytes))
-            .and_then(|()| std::fs::rename(&tmp, p));
+        let stored = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&tmp, &bytes)).and_then(|()| std::fs::rename(&tmp, p));
         if let Err(e) = stored {
             let _ = std::fs::remove_file(&tmp);
-            outcome =
-                CacheOutcome::CompiledNotStored(format!("cannot write {}: {e}", dir.display()));
+            outcome = CacheOutcome::CompiledNotStored(format!("cannot write {}: {e}", dir.display()));
         }
     }
     Ok((bytes, outcome))

@@ -31,37 +31,18 @@ fn neg_inv32(m0: u32) -> u32 {
     inv.wrapping_neg()
 }
 
-fn params(
-    out: &mut String,
-    name: &str,
-    title: &str,
-    letter: &str,
-    modulus: BigInt<4>,
-    mont_one: BigInt<4>,
-) {
+fn params(out: &mut String, name: &str, title: &str, letter: &str, modulus: BigInt<4>, mont_one: BigInt<4>) {
     let list = |prefix: &str, v: &[u32; 8]| {
-        v.iter()
-            .enumerate()
-            .map(|(i, x)| format!("{prefix}{i} = 0x{x:08x}u"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        v.iter().enumerate().map(|(i, x)| format!("{prefix}{i} = 0x{x:08x}u")).collect::<Vec<_>>().join(", ")
     };
     let m = limbs32(&modulus);
     let _ = writeln!(out, "// {title}: {letter} = {modulus}");
     let _ = writeln!(out, "struct {name} {{");
     let _ = writeln!(out, "    static constexpr u32 {};", list("M", &m));
     let _ = writeln!(out, "    // -{letter}^-1 mod 2^32");
-    let _ = writeln!(
-        out,
-        "    static constexpr u32 INV = 0x{:08x}u;",
-        neg_inv32(m[0])
-    );
+    let _ = writeln!(out, "    static constexpr u32 INV = 0x{:08x}u;", neg_inv32(m[0]));
     let _ = writeln!(out, "    // R mod {letter} (Montgomery one)");
-    let _ = writeln!(
-        out,
-        "    static constexpr u32 {};",
-        list("ONE", &limbs32(&mont_one))
-    );
+    let _ = writeln!(out, "    static constexpr u32 {};", list("ONE", &limbs32(&mont_one)));
     let _ = writeln!(out, "}};");
 }
 
@@ -75,23 +56,9 @@ pub fn header() -> String {
          // Limbs are 32-bit, least significant first. Montgomery form with R = 2^256.\n\
          #pragma once\n#include \"../common.cuh\"\n\n",
     );
-    params(
-        &mut out,
-        "Bn254FqParams",
-        "Base field Fq",
-        "p",
-        ark_bn254::Fq::MODULUS,
-        ark_bn254::Fq::ONE.0,
-    );
+    params(&mut out, "Bn254FqParams", "Base field Fq", "p", ark_bn254::Fq::MODULUS, ark_bn254::Fq::ONE.0);
     out.push('\n');
-    params(
-        &mut out,
-        "Bn254FrParams",
-        "Scalar field Fr",
-        "r",
-        ark_bn254::Fr::MODULUS,
-        ark_bn254::Fr::ONE.0,
-    );
+    params(&mut out, "Bn254FrParams", "Scalar field Fr", "r", ark_bn254::Fr::MODULUS, ark_bn254::Fr::ONE.0);
     out
 }
 
@@ -107,20 +74,13 @@ mod tests {
             std::fs::write(path, &want).expect("write the generated header");
             return;
         }
-        assert_eq!(
-            COMMITTED, want,
-            "cuda/ff/bn254_constants.cuh is stale: regenerate it (see its first lines)"
-        );
+        assert_eq!(COMMITTED, want, "cuda/ff/bn254_constants.cuh is stale: regenerate it (see its first lines)");
     }
 
     #[test]
     fn montgomery_inverse_constant_is_right() {
         for m0 in [0xd87c_fd47u32, 0xf000_0001, 1, 3, 0xffff_ffff] {
-            assert_eq!(
-                m0.wrapping_mul(neg_inv32(m0)),
-                u32::MAX,
-                "m0 · (−m0⁻¹) ≡ −1 for {m0:#x}"
-            );
+            assert_eq!(m0.wrapping_mul(neg_inv32(m0)), u32::MAX, "m0 · (−m0⁻¹) ≡ −1 for {m0:#x}");
         }
     }
 }

@@ -9,13 +9,7 @@ use crate::{Fr, G1Affine, G1Projective, NttOp};
 mod ffi {
     use super::MsmShape;
     extern "C" {
-        pub(super) fn zkq_host_field_op(
-            field: u32,
-            op: u32,
-            a: *const u32,
-            b: *const u32,
-            out: *mut u32,
-        );
+        pub(super) fn zkq_host_field_op(field: u32, op: u32, a: *const u32, b: *const u32, out: *mut u32);
         pub(super) fn zkq_host_g1_op(op: u32, p: *const u32, q: *const u32, k: u32, out: *mut u32);
         pub(super) fn zkq_host_msm(
             table: *mut u32,
@@ -35,13 +29,7 @@ mod ffi {
             post: *const u32,
             post_const: *const u32,
         );
-        pub(super) fn zkq_host_ab_minus_c(
-            n: u32,
-            a: *const u32,
-            b: *const u32,
-            c: *const u32,
-            out: *mut u32,
-        );
+        pub(super) fn zkq_host_ab_minus_c(n: u32, a: *const u32, b: *const u32, c: *const u32, out: *mut u32);
     }
 }
 
@@ -76,15 +64,7 @@ pub(crate) fn field_op(field: FieldId, op: FieldOp, a: &[u32; 8], b: &[u32; 8]) 
     let mut out = [0u32; 8];
     // SAFETY: the harness reads 8 words from `a` and `b` and writes 8 to `out`, all of which are
     // live arrays of exactly that size for the duration of the call.
-    unsafe {
-        ffi::zkq_host_field_op(
-            field as u32,
-            op as u32,
-            a.as_ptr(),
-            b.as_ptr(),
-            out.as_mut_ptr(),
-        )
-    };
+    unsafe { ffi::zkq_host_field_op(field as u32, op as u32, a.as_ptr(), b.as_ptr(), out.as_mut_ptr()) };
     out
 }
 
@@ -135,14 +115,7 @@ pub(crate) fn msm(bases: &[G1Affine], scalars: &[Fr], max_table_points: u64) -> 
     // SAFETY: `table` holds factor·n affine points, `words` n scalars, `out` groups·segments XYZZ
     // points — the sizes the harness indexes for this shape.
     unsafe {
-        ffi::zkq_host_msm(
-            table.as_mut_ptr(),
-            words.as_mut_ptr(),
-            shape,
-            segments,
-            u32::from(shape.factor > 1),
-            out.as_mut_ptr(),
-        )
+        ffi::zkq_host_msm(table.as_mut_ptr(), words.as_mut_ptr(), shape, segments, u32::from(shape.factor > 1), out.as_mut_ptr())
     };
     plan::combine_groups(&shape, &out)
 }
@@ -192,15 +165,7 @@ pub(crate) fn ab_minus_c(a: &[Fr], b: &[Fr], c: &[Fr]) -> Vec<Fr> {
     let (aw, bw, cw) = (w(a), w(b), w(c));
     let mut out = vec![0u32; n * FIELD_WORDS];
     // SAFETY: all four buffers hold n field elements.
-    unsafe {
-        ffi::zkq_host_ab_minus_c(
-            n as u32,
-            aw.as_ptr(),
-            bw.as_ptr(),
-            cw.as_ptr(),
-            out.as_mut_ptr(),
-        )
-    };
+    unsafe { ffi::zkq_host_ab_minus_c(n as u32, aw.as_ptr(), bw.as_ptr(), cw.as_ptr(), out.as_mut_ptr()) };
     layout::scalars_from_words(&out)
 }
 
@@ -217,10 +182,7 @@ pub(crate) struct HostEmulatedCuda {
 impl HostEmulatedCuda {
     /// With the given table budget.
     pub(crate) fn new(max_table_points: u64) -> Self {
-        Self {
-            max_table_points,
-            cpu: crate::CpuBackend::new(Some(1)).expect("cpu backend"),
-        }
+        Self { max_table_points, cpu: crate::CpuBackend::new(Some(1)).expect("cpu backend") }
     }
 }
 
@@ -229,33 +191,15 @@ impl crate::Backend for HostEmulatedCuda {
         crate::BackendKind::Cuda
     }
     fn device_name(&self) -> String {
-        format!(
-            "cuda kernels emulated on the host (table budget {} points)",
-            self.max_table_points
-        )
+        format!("cuda kernels emulated on the host (table budget {} points)", self.max_table_points)
     }
-    fn msm_g1_unchecked(
-        &self,
-        bases: &crate::G1Bases,
-        scalars: &[&[Fr]],
-    ) -> Result<Vec<G1Projective>, crate::KernelError> {
-        Ok(scalars
-            .iter()
-            .map(|s| msm(bases.points(), s, self.max_table_points))
-            .collect())
+    fn msm_g1_unchecked(&self, bases: &crate::G1Bases, scalars: &[&[Fr]]) -> Result<Vec<G1Projective>, crate::KernelError> {
+        Ok(scalars.iter().map(|s| msm(bases.points(), s, self.max_table_points)).collect())
     }
-    fn msm_g2_unchecked(
-        &self,
-        bases: &crate::G2Bases,
-        scalars: &[&[Fr]],
-    ) -> Result<Vec<crate::G2Projective>, crate::KernelError> {
+    fn msm_g2_unchecked(&self, bases: &crate::G2Bases, scalars: &[&[Fr]]) -> Result<Vec<crate::G2Projective>, crate::KernelError> {
         self.cpu.msm_g2_unchecked(bases, scalars)
     }
-    fn ntt_unchecked(
-        &self,
-        vectors: &mut [&mut [Fr]],
-        op: NttOp,
-    ) -> Result<(), crate::KernelError> {
+    fn ntt_unchecked(&self, vectors: &mut [&mut [Fr]], op: NttOp) -> Result<(), crate::KernelError> {
         for v in vectors.iter_mut() {
             if v.len() > 1 {
                 ntt(v, op);

@@ -44,10 +44,7 @@ pub fn push_scalars(out: &mut Vec<u32>, scalars: &[Fr]) {
 
 /// Scalars back from Montgomery limbs (`words.len()` a multiple of 8).
 pub fn scalars_from_words(words: &[u32]) -> Vec<Fr> {
-    words
-        .chunks_exact(FIELD_WORDS)
-        .map(|w| Fr::new_unchecked(bigint(w)))
-        .collect()
+    words.chunks_exact(FIELD_WORDS).map(|w| Fr::new_unchecked(bigint(w))).collect()
 }
 
 /// Base-field elements back from Montgomery limbs.

@@ -84,28 +84,13 @@ pub fn msm_shape(n: usize, max_table_points: u64) -> MsmShape {
         }
         let groups = w.div_ceil(factor);
         let buckets = 1u32 << (c - 1);
-        let cost =
-            10.0 * f64::from(w) * f64::from(n32) + 28.0 * f64::from(groups) * f64::from(buckets);
-        let shape = MsmShape {
-            n: n32,
-            c,
-            windows: w,
-            factor,
-            groups,
-            buckets,
-        };
+        let cost = 10.0 * f64::from(w) * f64::from(n32) + 28.0 * f64::from(groups) * f64::from(buckets);
+        let shape = MsmShape { n: n32, c, windows: w, factor, groups, buckets };
         if best.as_ref().is_none_or(|(b, _)| cost < *b) {
             best = Some((cost, shape));
         }
     }
-    best.map(|(_, s)| s).unwrap_or(MsmShape {
-        n: n32,
-        c: 2,
-        windows: windows(2),
-        factor: 1,
-        groups: windows(2),
-        buckets: 2,
-    })
+    best.map(|(_, s)| s).unwrap_or(MsmShape { n: n32, c: 2, windows: windows(2), factor: 1, groups: windows(2), buckets: 2 })
 }
 
 /// Sums the finished reduction points (`groups × segments` XYZZ points, group-major) and
@@ -164,12 +149,7 @@ pub fn ntt_tables(log_n: u32, op: NttOp) -> Option<NttTables> {
         NttOp::Inverse => (None, None, Some(n_inv)),
         NttOp::InverseCoset(g) => (None, Some(powers(g.inverse()?, n_inv, n)), None),
     };
-    Some(NttTables {
-        twiddles,
-        pre,
-        post,
-        post_const,
-    })
+    Some(NttTables { twiddles, pre, post, post_const })
 }
 
 /// Shared-memory tile size (elements) for an NTT of `2^log_n`: 1024 (32 KiB of `Fr`), or the
@@ -197,23 +177,13 @@ mod tests {
 
     #[test]
     fn shapes_are_consistent() {
-        for &(n, budget) in &[
-            (1usize, 1u64 << 30),
-            (5, 5),
-            (1000, 1 << 30),
-            (1025, 1025),
-            (1 << 16, 1 << 20),
-            (1 << 20, 1 << 24),
-        ] {
+        for &(n, budget) in &[(1usize, 1u64 << 30), (5, 5), (1000, 1 << 30), (1025, 1025), (1 << 16, 1 << 20), (1 << 20, 1 << 24)] {
             let s = msm_shape(n, budget);
             assert!(s.c >= 2 && s.c <= 20, "{s:?}");
             assert!(s.c * s.windows >= 255, "{s:?}");
             assert!(s.factor >= 1 && s.factor <= s.windows, "{s:?}");
             assert_eq!(s.groups, s.windows.div_ceil(s.factor), "{s:?}");
-            assert!(
-                s.table_points() <= budget.max(n as u64),
-                "{s:?} within the budget"
-            );
+            assert!(s.table_points() <= budget.max(n as u64), "{s:?} within the budget");
             assert_eq!(s.buckets % s.segments(), 0, "{s:?}");
         }
         // A tight budget means no precomputation; a generous one shares one bucket set.
@@ -224,10 +194,7 @@ mod tests {
     #[test]
     fn chunk_size_matches_the_cuda_header() {
         let header = include_str!("../../cuda/msm/pippenger.cuh");
-        assert!(
-            header.contains(&format!("#define MSM_CHUNK {MSM_CHUNK}u")),
-            "MSM_CHUNK differs between Rust and CUDA"
-        );
+        assert!(header.contains(&format!("#define MSM_CHUNK {MSM_CHUNK}u")), "MSM_CHUNK differs between Rust and CUDA");
     }
 
     #[test]

@@ -10,23 +10,14 @@ use std::collections::HashSet;
 /// Every CUDA source file, by its path under `kernels/cuda/`.
 pub const SOURCES: &[(&str, &str)] = &[
     ("common.cuh", include_str!("../../cuda/common.cuh")),
-    (
-        "ff/bn254_constants.cuh",
-        include_str!("../../cuda/ff/bn254_constants.cuh"),
-    ),
+    ("ff/bn254_constants.cuh", include_str!("../../cuda/ff/bn254_constants.cuh")),
     ("ff/field.cuh", include_str!("../../cuda/ff/field.cuh")),
     ("ff/inverse.cuh", include_str!("../../cuda/ff/inverse.cuh")),
     ("ec/xyzz.cuh", include_str!("../../cuda/ec/xyzz.cuh")),
     ("ec/affine.cuh", include_str!("../../cuda/ec/affine.cuh")),
-    (
-        "msm/pippenger.cuh",
-        include_str!("../../cuda/msm/pippenger.cuh"),
-    ),
+    ("msm/pippenger.cuh", include_str!("../../cuda/msm/pippenger.cuh")),
     ("ntt/ntt.cuh", include_str!("../../cuda/ntt/ntt.cuh")),
-    (
-        "groth16/glue.cuh",
-        include_str!("../../cuda/groth16/glue.cuh"),
-    ),
+    ("groth16/glue.cuh", include_str!("../../cuda/groth16/glue.cuh")),
     ("kernels.cu", include_str!("../../cuda/kernels.cu")),
 ];
 
@@ -53,11 +44,7 @@ fn source(path: &str) -> Option<&'static str> {
 
 /// Normalises `dir/../x` style paths relative to the `cuda/` root.
 fn join(dir: &str, rel: &str) -> String {
-    let mut parts: Vec<&str> = if dir.is_empty() {
-        Vec::new()
-    } else {
-        dir.split('/').collect()
-    };
+    let mut parts: Vec<&str> = if dir.is_empty() { Vec::new() } else { dir.split('/').collect() };
     for p in rel.split('/') {
         match p {
             ".." => {
@@ -83,9 +70,7 @@ fn expand(path: &str, seen: &mut HashSet<String>, out: &mut String) -> Result<()
             continue;
         }
         if let Some(rest) = trimmed.strip_prefix("#include \"") {
-            let rel = rest
-                .strip_suffix('"')
-                .ok_or_else(|| format!("malformed include in {path}: {line}"))?;
+            let rel = rest.strip_suffix('"').ok_or_else(|| format!("malformed include in {path}: {line}"))?;
             expand(&join(dir, rel), seen, out)?;
             continue;
         }
@@ -120,11 +105,7 @@ mod tests {
         assert!(!tu.contains("#error"), "{tu}");
         assert!(!tu.contains("#include \""), "all includes expanded");
         for (path, _) in SOURCES {
-            assert_eq!(
-                tu.matches(&format!("// ---- {path}\n")).count(),
-                1,
-                "{path} appears once"
-            );
+            assert_eq!(tu.matches(&format!("// ---- {path}\n")).count(), 1, "{path} appears once");
         }
         for k in KERNELS {
             assert!(tu.contains(&format!("void {k}(")), "kernel {k} defined");
@@ -142,21 +123,13 @@ mod tests {
                 if p.is_dir() {
                     stack.push(p);
                 } else if p.extension().is_some_and(|x| x == "cuh" || x == "cu") {
-                    on_disk.push(
-                        p.strip_prefix(root)
-                            .expect("under root")
-                            .to_string_lossy()
-                            .into_owned(),
-                    );
+                    on_disk.push(p.strip_prefix(root).expect("under root").to_string_lossy().into_owned());
                 }
             }
         }
         on_disk.sort();
         let mut listed: Vec<String> = SOURCES.iter().map(|(p, _)| (*p).to_owned()).collect();
         listed.sort();
-        assert_eq!(
-            on_disk, listed,
-            "every .cu/.cuh file under kernels/cuda is embedded (SOURCES)"
-        );
+        assert_eq!(on_disk, listed, "every .cu/.cuh file under kernels/cuda is embedded (SOURCES)");
     }
 }

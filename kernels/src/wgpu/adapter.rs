@@ -44,10 +44,7 @@ pub struct AdapterReport {
 /// loader).
 pub fn list_adapters() -> Vec<AdapterReport> {
     let instance = instance();
-    pollster::block_on(instance.enumerate_adapters(BACKENDS))
-        .iter()
-        .map(report)
-        .collect()
+    pollster::block_on(instance.enumerate_adapters(BACKENDS)).iter().map(report).collect()
 }
 
 fn instance() -> wgpu::Instance {
@@ -73,38 +70,17 @@ fn report(adapter: &wgpu::Adapter) -> AdapterReport {
         name: info.name.clone(),
         device_type: format!("{:?}", info.device_type),
         api: format!("{:?}", info.backend),
-        driver: format!("{} {}", info.driver, info.driver_info)
-            .trim()
-            .to_string(),
+        driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
         features: names,
         limits: vec![
-            (
-                "max_storage_buffer_binding_size",
-                limits.max_storage_buffer_binding_size,
-            ),
+            ("max_storage_buffer_binding_size", limits.max_storage_buffer_binding_size),
             ("max_buffer_size", limits.max_buffer_size),
-            (
-                "max_storage_buffers_per_shader_stage",
-                u64::from(limits.max_storage_buffers_per_shader_stage),
-            ),
-            (
-                "max_compute_workgroup_storage_size",
-                u64::from(limits.max_compute_workgroup_storage_size),
-            ),
-            (
-                "max_compute_invocations_per_workgroup",
-                u64::from(limits.max_compute_invocations_per_workgroup),
-            ),
-            (
-                "max_compute_workgroups_per_dimension",
-                u64::from(limits.max_compute_workgroups_per_dimension),
-            ),
+            ("max_storage_buffers_per_shader_stage", u64::from(limits.max_storage_buffers_per_shader_stage)),
+            ("max_compute_workgroup_storage_size", u64::from(limits.max_compute_workgroup_storage_size)),
+            ("max_compute_invocations_per_workgroup", u64::from(limits.max_compute_invocations_per_workgroup)),
+            ("max_compute_workgroups_per_dimension", u64::from(limits.max_compute_workgroups_per_dimension)),
         ],
-        arithmetic: if unusable.is_some() {
-            None
-        } else {
-            Some(pick_arithmetic(features, None).unwrap_or(Arithmetic::Portable32))
-        },
+        arithmetic: if unusable.is_some() { None } else { Some(pick_arithmetic(features, None).unwrap_or(Arithmetic::Portable32)) },
         unusable,
     }
 }
@@ -124,9 +100,7 @@ fn missing_requirements(limits: &wgpu::Limits) -> Option<String> {
         missing.push(format!("{NEEDED_INVOCATIONS} invocations per workgroup"));
     }
     if limits.max_compute_workgroup_storage_size < NEEDED_WORKGROUP_STORAGE {
-        missing.push(format!(
-            "{NEEDED_WORKGROUP_STORAGE} bytes of workgroup storage"
-        ));
+        missing.push(format!("{NEEDED_WORKGROUP_STORAGE} bytes of workgroup storage"));
     }
     if missing.is_empty() {
         None
@@ -137,34 +111,23 @@ fn missing_requirements(limits: &wgpu::Limits) -> Option<String> {
 
 /// The arithmetic path for an adapter with `features`: the requested one if it can run, else
 /// the fastest available.
-fn pick_arithmetic(
-    features: wgpu::Features,
-    requested: Option<Arithmetic>,
-) -> Result<Arithmetic, KernelError> {
+fn pick_arithmetic(features: wgpu::Features, requested: Option<Arithmetic>) -> Result<Arithmetic, KernelError> {
     let int64 = features.contains(wgpu::Features::SHADER_INT64);
     match requested {
         None if int64 => Ok(Arithmetic::Int64),
         None | Some(Arithmetic::Portable32) => Ok(Arithmetic::Portable32),
         Some(Arithmetic::Int64) if int64 => Ok(Arithmetic::Int64),
-        Some(Arithmetic::Int64) => Err(unavailable(
-            "the adapter lacks SHADER_INT64, which the int64 arithmetic path needs",
-        )),
+        Some(Arithmetic::Int64) => Err(unavailable("the adapter lacks SHADER_INT64, which the int64 arithmetic path needs")),
     }
 }
 
 fn unavailable(reason: &str) -> KernelError {
-    KernelError::Unavailable {
-        backend: "wgpu".into(),
-        reason: reason.into(),
-    }
+    KernelError::Unavailable { backend: "wgpu".into(), reason: reason.into() }
 }
 
 /// Opens the highest-performance adapter and a device with everything it offers; `binding_cap`
 /// lowers the per-binding limit the kernels plan with (see `WgpuOptions::max_binding_bytes`).
-pub(crate) fn open(
-    requested: Option<Arithmetic>,
-    binding_cap: Option<u64>,
-) -> Result<Gpu, KernelError> {
+pub(crate) fn open(requested: Option<Arithmetic>, binding_cap: Option<u64>) -> Result<Gpu, KernelError> {
     let instance = instance();
     let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
         power_preference: wgpu::PowerPreference::HighPerformance,
@@ -183,11 +146,8 @@ pub(crate) fn open(
         return Err(unavailable(&format!("{}: {why}", info.name)));
     }
     let arith = pick_arithmetic(adapter.features(), requested)?;
-    let required_features = if arith == Arithmetic::Int64 {
-        wgpu::Features::SHADER_INT64
-    } else {
-        wgpu::Features::empty()
-    };
+    let required_features =
+        if arith == Arithmetic::Int64 { wgpu::Features::SHADER_INT64 } else { wgpu::Features::empty() };
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("zkq"),
         required_features,
@@ -207,27 +167,15 @@ mod tests {
         let none = wgpu::Features::empty();
         let int64 = wgpu::Features::SHADER_INT64;
         assert_eq!(pick_arithmetic(int64, None).ok(), Some(Arithmetic::Int64));
-        assert_eq!(
-            pick_arithmetic(none, None).ok(),
-            Some(Arithmetic::Portable32)
-        );
-        assert_eq!(
-            pick_arithmetic(int64, Some(Arithmetic::Portable32)).ok(),
-            Some(Arithmetic::Portable32)
-        );
-        assert!(matches!(
-            pick_arithmetic(none, Some(Arithmetic::Int64)),
-            Err(KernelError::Unavailable { .. })
-        ));
+        assert_eq!(pick_arithmetic(none, None).ok(), Some(Arithmetic::Portable32));
+        assert_eq!(pick_arithmetic(int64, Some(Arithmetic::Portable32)).ok(), Some(Arithmetic::Portable32));
+        assert!(matches!(pick_arithmetic(none, Some(Arithmetic::Int64)), Err(KernelError::Unavailable { .. })));
     }
 
     #[test]
     fn browser_default_limits_are_enough() {
         assert_eq!(missing_requirements(&wgpu::Limits::default()), None);
-        let tiny = wgpu::Limits {
-            max_storage_buffers_per_shader_stage: 4,
-            ..wgpu::Limits::default()
-        };
+        let tiny = wgpu::Limits { max_storage_buffers_per_shader_stage: 4, ..wgpu::Limits::default() };
         assert!(missing_requirements(&tiny).is_some_and(|m| m.contains("storage buffers")));
     }
 }

@@ -66,49 +66,27 @@ impl Gpu {
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             *sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
         }));
-        let adapter_max = limits
-            .max_storage_buffer_binding_size
-            .min(limits.max_buffer_size);
+        let adapter_max = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         // A cap only ever lowers the adapter's limit. Bindings hold whole u32 words.
         let max_binding = binding_cap.map_or(adapter_max, |cap| cap.min(adapter_max)) & !3;
-        Self {
-            device,
-            queue,
-            limits,
-            arith,
-            info,
-            max_binding,
-            uncaptured,
-        }
+        Self { device, queue, limits, arith, info, max_binding, uncaptured }
     }
 
     /// Runs `f` inside out-of-memory and validation error scopes and converts what they catch.
     /// `bytes` is what the operation allocates, for the out-of-memory report.
-    pub(crate) fn scoped<T>(
-        &self,
-        bytes: u64,
-        f: impl FnOnce() -> Result<T, KernelError>,
-    ) -> Result<T, KernelError> {
+    pub(crate) fn scoped<T>(&self, bytes: u64, f: impl FnOnce() -> Result<T, KernelError>) -> Result<T, KernelError> {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let result = f();
         let validation = pollster::block_on(validation.pop());
         let oom = pollster::block_on(oom.pop());
         if oom.is_some() {
-            return Err(KernelError::OutOfMemory {
-                requested: bytes,
-                available: self.limits.max_buffer_size,
-            });
+            return Err(KernelError::OutOfMemory { requested: bytes, available: self.limits.max_buffer_size });
         }
         if let Some(e) = validation {
             return Err(device_error(&e.to_string()));
         }
-        if let Some(e) = self
-            .uncaptured
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
+        if let Some(e) = self.uncaptured.lock().unwrap_or_else(|p| p.into_inner()).take() {
             return Err(device_error(&e));
         }
         result
@@ -122,19 +100,13 @@ impl Gpu {
         bindings: &[Binding],
         entries: &[&'static str],
     ) -> Result<Compiled, KernelError> {
-        let unroll = if self.info.device_type == wgpu::DeviceType::Cpu {
-            Unroll::Compact
-        } else {
-            Unroll::Unrolled
-        };
+        let unroll = if self.info.device_type == wgpu::DeviceType::Cpu { Unroll::Compact } else { Unroll::Unrolled };
         let source = shaders::source(module, self.arith, unroll);
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let shader = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some("zkq"),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
+        let shader = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("zkq"),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
         let layout_entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
             .iter()
             .enumerate()
@@ -155,37 +127,28 @@ impl Gpu {
             .collect();
         let layout = self
             .device
-            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: None,
-                entries: &layout_entries,
-            });
-        let pipeline_layout = self
-            .device
-            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: None,
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: None, entries: &layout_entries });
+        let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: None,
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
         let pipelines = entries
             .iter()
             .map(|&entry| {
-                let p = self
-                    .device
-                    .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                        label: Some(entry),
-                        layout: Some(&pipeline_layout),
-                        module: &shader,
-                        entry_point: Some(entry),
-                        compilation_options: Default::default(),
-                        cache: None,
-                    });
+                let p = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry),
+                    layout: Some(&pipeline_layout),
+                    module: &shader,
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
                 (entry, p)
             })
             .collect();
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(KernelError::Compile {
-                log: format!("{module:?} ({}): {e}", self.arith.as_str()),
-            });
+            return Err(KernelError::Compile { log: format!("{module:?} ({}): {e}", self.arith.as_str()) });
         }
         Ok(Compiled { layout, pipelines })
     }
@@ -196,10 +159,7 @@ impl Gpu {
     pub(crate) fn check_binding(&self, bytes: u64) -> Result<(), KernelError> {
         let limit = self.max_binding_bytes();
         if bytes > limit {
-            return Err(KernelError::OutOfMemory {
-                requested: bytes,
-                available: limit,
-            });
+            return Err(KernelError::OutOfMemory { requested: bytes, available: limit });
         }
         Ok(())
     }
@@ -216,22 +176,14 @@ impl Gpu {
     }
 
     /// A storage buffer holding `words` (at least one word: WebGPU has no empty bindings).
-    pub(crate) fn storage_init(
-        &self,
-        label: &str,
-        words: &[u32],
-    ) -> Result<wgpu::Buffer, KernelError> {
+    pub(crate) fn storage_init(&self, label: &str, words: &[u32]) -> Result<wgpu::Buffer, KernelError> {
         let padded: &[u32] = if words.is_empty() { &[0] } else { words };
         self.check_binding(std::mem::size_of_val(padded) as u64)?;
-        Ok(self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: bytemuck::cast_slice(padded),
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST,
-            }))
+        Ok(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::cast_slice(padded),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        }))
     }
 
     /// A zeroed storage buffer of `words` u32 words (at least one).
@@ -241,9 +193,7 @@ impl Gpu {
         Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         }))
     }
@@ -252,12 +202,11 @@ impl Gpu {
     pub(crate) fn uniform(&self, words: &[u32]) -> wgpu::Buffer {
         let mut padded = words.to_vec();
         padded.resize(words.len().div_ceil(4).max(1) * 4, 0);
-        self.device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("params"),
-                contents: bytemuck::cast_slice(&padded),
-                usage: wgpu::BufferUsages::UNIFORM,
-            })
+        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: bytemuck::cast_slice(&padded),
+            usage: wgpu::BufferUsages::UNIFORM,
+        })
     }
 
     /// Binds `buffers` (binding i = `buffers[i]`) for `module`.
@@ -265,16 +214,9 @@ impl Gpu {
         let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
             .iter()
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
-            })
+            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
             .collect();
-        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &module.layout,
-            entries: &entries,
-        })
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &module.layout, entries: &entries })
     }
 
     /// Records one dispatch of `threads` threads of `entry` (split over two dimensions when
@@ -295,10 +237,7 @@ impl Gpu {
         let max = self.limits.max_compute_workgroups_per_dimension.max(1);
         let x = groups.min(max);
         let y = groups.div_ceil(x);
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(entry),
-            timestamp_writes: None,
-        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(entry), timestamp_writes: None });
         pass.set_pipeline(module.pipeline(entry));
         pass.set_bind_group(0, bind, &[]);
         pass.dispatch_workgroups(x, y, 1);
@@ -312,18 +251,14 @@ impl Gpu {
         entry: &str,
         bind: &wgpu::BindGroup,
     ) {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(entry),
-            timestamp_writes: None,
-        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(entry), timestamp_writes: None });
         pass.set_pipeline(module.pipeline(entry));
         pass.set_bind_group(0, bind, &[]);
         pass.dispatch_workgroups(1, 1, 1);
     }
 
     pub(crate) fn encoder(&self) -> wgpu::CommandEncoder {
-        self.device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+        self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
     }
 
     /// Submits `encoder`, then copies the first `words` words of `buffer` back to the host.
@@ -370,8 +305,5 @@ impl Gpu {
 
 /// A device failure that is not out-of-memory: report it as the backend being unusable.
 pub(crate) fn device_error(what: &str) -> KernelError {
-    KernelError::Unavailable {
-        backend: "wgpu".into(),
-        reason: format!("device error: {what}"),
-    }
+    KernelError::Unavailable { backend: "wgpu".into(), reason: format!("device error: {what}") }
 }

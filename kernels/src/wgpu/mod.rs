@@ -60,9 +60,7 @@ use std::sync::{Mutex, OnceLock};
 pub use adapter::{list_adapters, AdapterReport};
 pub use shaders::Arithmetic;
 
-use crate::{
-    Backend, BackendKind, Fr, G1Bases, G1Projective, G2Bases, G2Projective, KernelError, NttOp,
-};
+use crate::{Backend, BackendKind, Fr, G1Bases, G1Projective, G2Bases, G2Projective, KernelError, NttOp};
 
 /// Options of the WebGPU backend.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -145,25 +143,16 @@ impl WgpuBackend {
 
     /// The CPU backend used for G2 on CPU adapters and for MSMs lavapipe cannot run.
     fn cpu(&self) -> Result<&crate::CpuBackend, KernelError> {
-        self.cpu
-            .get_or_init(|| crate::CpuBackend::new(None))
-            .as_ref()
-            .map_err(Clone::clone)
+        self.cpu.get_or_init(|| crate::CpuBackend::new(None)).as_ref().map_err(Clone::clone)
     }
 
     fn msm_kernels(&self, group: shaders::Group) -> Result<&msm::MsmKernels, KernelError> {
-        let shared = self
-            .shared
-            .get_or_init(|| msm::SharedStages::new(&self.gpu))
-            .as_ref()
-            .map_err(Clone::clone)?;
+        let shared = self.shared.get_or_init(|| msm::SharedStages::new(&self.gpu)).as_ref().map_err(Clone::clone)?;
         let cell = match group {
             shaders::Group::G1 => &self.g1,
             shaders::Group::G2 => &self.g2,
         };
-        cell.get_or_init(|| msm::MsmKernels::new(&self.gpu, shared, group))
-            .as_ref()
-            .map_err(Clone::clone)
+        cell.get_or_init(|| msm::MsmKernels::new(&self.gpu, shared, group)).as_ref().map_err(Clone::clone)
     }
 }
 
@@ -178,54 +167,34 @@ impl Backend for WgpuBackend {
             G2Placement::Device => "",
             G2Placement::Cpu => ", G2 on the CPU",
         };
-        format!(
-            "{} ({:?}, {:?}, {} arithmetic{g2})",
-            info.name,
-            info.backend,
-            info.device_type,
-            self.gpu.arith.as_str()
-        )
+        format!("{} ({:?}, {:?}, {} arithmetic{g2})", info.name, info.backend, info.device_type, self.gpu.arith.as_str())
     }
 
-    fn msm_g1_unchecked(
-        &self,
-        bases: &G1Bases,
-        scalars: &[&[Fr]],
-    ) -> Result<Vec<G1Projective>, KernelError> {
+    fn msm_g1_unchecked(&self, bases: &G1Bases, scalars: &[&[Fr]]) -> Result<Vec<G1Projective>, KernelError> {
         let result = {
             let _busy = self.lock();
-            self.msm_kernels(shaders::Group::G1)?
-                .run(&self.gpu, bases, scalars)
+            self.msm_kernels(shaders::Group::G1)?.run(&self.gpu, bases, scalars)
         };
         match result {
             // Only on CPU adapters (lavapipe): a bucket longer than its loop limit. The CPU
             // backend gives the exact answer (and is the faster one on such an adapter anyway).
-            Err(KernelError::Unsupported { reason, .. })
-                if reason.starts_with(msm::BUCKET_TOO_LONG) =>
-            {
+            Err(KernelError::Unsupported { reason, .. }) if reason.starts_with(msm::BUCKET_TOO_LONG) => {
                 self.cpu()?.msm_g1_unchecked(bases, scalars)
             }
             other => other,
         }
     }
 
-    fn msm_g2_unchecked(
-        &self,
-        bases: &G2Bases,
-        scalars: &[&[Fr]],
-    ) -> Result<Vec<G2Projective>, KernelError> {
+    fn msm_g2_unchecked(&self, bases: &G2Bases, scalars: &[&[Fr]]) -> Result<Vec<G2Projective>, KernelError> {
         if self.g2_placement == G2Placement::Cpu {
             return self.cpu()?.msm_g2_unchecked(bases, scalars);
         }
         let result = {
             let _busy = self.lock();
-            self.msm_kernels(shaders::Group::G2)?
-                .run(&self.gpu, bases, scalars)
+            self.msm_kernels(shaders::Group::G2)?.run(&self.gpu, bases, scalars)
         };
         match result {
-            Err(KernelError::Unsupported { reason, .. })
-                if reason.starts_with(msm::BUCKET_TOO_LONG) =>
-            {
+            Err(KernelError::Unsupported { reason, .. }) if reason.starts_with(msm::BUCKET_TOO_LONG) => {
                 self.cpu()?.msm_g2_unchecked(bases, scalars)
             }
             other => other,
@@ -234,10 +203,6 @@ impl Backend for WgpuBackend {
 
     fn ntt_unchecked(&self, vectors: &mut [&mut [Fr]], op: NttOp) -> Result<(), KernelError> {
         let _busy = self.lock();
-        self.ntt
-            .get_or_init(|| ntt::NttKernels::new(&self.gpu))
-            .as_ref()
-            .map_err(Clone::clone)?
-            .run(&self.gpu, vectors, op)
+        self.ntt.get_or_init(|| ntt::NttKernels::new(&self.gpu)).as_ref().map_err(Clone::clone)?.run(&self.gpu, vectors, op)
     }
 }

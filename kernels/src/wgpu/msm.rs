@@ -66,10 +66,7 @@ impl GpuCurve for ark_bn254::g2::Config {
         out.extend_from_slice(&montgomery_words(&c.c1));
     }
     fn coord(words: &[u32]) -> ark_bn254::Fq2 {
-        ark_bn254::Fq2::new(
-            from_montgomery_words(&words[..8]),
-            from_montgomery_words(&words[8..16]),
-        )
+        ark_bn254::Fq2::new(from_montgomery_words(&words[..8]), from_montgomery_words(&words[8..16]))
     }
 }
 
@@ -178,20 +175,11 @@ impl SharedStages {
         use Binding::*;
         let digits = gpu.compile(
             Module::MsmDigits,
-            &[
-                ReadWrite, ReadOnly, ReadWrite, ReadWrite, ReadWrite, Uniform,
-            ],
+            &[ReadWrite, ReadOnly, ReadWrite, ReadWrite, ReadWrite, Uniform],
             &["from_mont", "count", "scatter"],
         )?;
-        let scan = gpu.compile(
-            Module::MsmScan,
-            &[ReadOnly, ReadWrite, ReadWrite, Uniform],
-            &["scan"],
-        )?;
-        Ok(Self {
-            digits: Arc::new(digits),
-            scan: Arc::new(scan),
-        })
+        let scan = gpu.compile(Module::MsmScan, &[ReadOnly, ReadWrite, ReadWrite, Uniform], &["scan"])?;
+        Ok(Self { digits: Arc::new(digits), scan: Arc::new(scan) })
     }
 }
 
@@ -200,16 +188,11 @@ impl MsmKernels {
         use Binding::*;
         let buckets = gpu.compile(
             Module::MsmBuckets(group),
-            &[
-                ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadWrite, Uniform, ReadWrite,
-            ],
+            &[ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadWrite, Uniform, ReadWrite],
             &["accumulate"],
         )?;
-        let reduce = gpu.compile(
-            Module::MsmReduce(group),
-            &[ReadOnly, ReadWrite, ReadWrite, Uniform, ReadWrite],
-            &["segment_sums", "window_sums"],
-        )?;
+        let reduce =
+            gpu.compile(Module::MsmReduce(group), &[ReadOnly, ReadWrite, ReadWrite, Uniform, ReadWrite], &["segment_sums", "window_sums"])?;
         Ok(Self {
             group,
             digits: shared.digits.clone(),
@@ -274,13 +257,12 @@ impl MsmKernels {
         let total_windows = plan.windows as usize * scalars.len();
         // Window sums held on the device between read-backs.
         let slots = (max_words / point_words).clamp(chunk_windows as usize, total_windows);
-        let bytes = 4
-            * (8 * n
-                + n * chunk_windows as usize
-                + 3 * chunk_keys
-                + chunk_keys * point_words
-                + chunk_windows as usize * segments * 2 * point_words
-                + slots * point_words) as u64;
+        let bytes = 4 * (8 * n
+            + n * chunk_windows as usize
+            + 3 * chunk_keys
+            + chunk_keys * point_words
+            + chunk_windows as usize * segments * 2 * point_words
+            + slots * point_words) as u64;
         let max_run = match (gpu.info.device_type, self.group) {
             (wgpu::DeviceType::Cpu, Group::G1) => CPU_ADAPTER_MAX_RUN,
             (wgpu::DeviceType::Cpu, Group::G2) => CPU_ADAPTER_MAX_RUN_G2,
@@ -293,15 +275,11 @@ impl MsmKernels {
             let cursor = gpu.storage("bucket cursor", chunk_keys)?;
             let entries = gpu.storage("bucket entries", n * chunk_windows as usize)?;
             let bucket_buf = gpu.storage("buckets", chunk_keys * point_words)?;
-            let segs = gpu.storage(
-                "segment sums",
-                chunk_windows as usize * segments * 2 * point_words,
-            )?;
+            let segs = gpu.storage("segment sums", chunk_windows as usize * segments * 2 * point_words)?;
             let results = gpu.storage("window sums", slots * point_words)?;
             let overflow = gpu.storage("loop limit overflow", 1)?;
             // Window sums as they come back: sums[k][w] for scalar vector k, window w.
-            let mut sums =
-                vec![vec![Projective::<C>::zero(); plan.windows as usize]; scalars.len()];
+            let mut sums = vec![vec![Projective::<C>::zero(); plan.windows as usize]; scalars.len()];
             // (vector, first window, windows, first slot) of the results not yet read back.
             let mut pending: Vec<(usize, usize, usize, usize)> = Vec::new();
             let mut used = 0usize;
@@ -314,11 +292,9 @@ impl MsmKernels {
                 // Writes are ordered before the next submission, so submit what uses the
                 // previous vector's scalars first.
                 if k > 0 {
-                    gpu.queue
-                        .submit([std::mem::replace(&mut encoder, gpu.encoder()).finish()]);
+                    gpu.queue.submit([std::mem::replace(&mut encoder, gpu.encoder()).finish()]);
                 }
-                gpu.queue
-                    .write_buffer(&scalar_buf, 0, bytemuck::cast_slice(&words));
+                gpu.queue.write_buffer(&scalar_buf, 0, bytemuck::cast_slice(&words));
                 let mut first = 0;
                 while first < plan.windows {
                     let windows = chunk_windows.min(plan.windows - first);
@@ -329,56 +305,24 @@ impl MsmKernels {
                         used = 0;
                     }
                     let keys = windows * plan.buckets;
-                    let digit_params =
-                        gpu.uniform(&[n as u32, plan.c, first, windows, plan.buckets]);
-                    let digit_bind = gpu.bind(
-                        &self.digits,
-                        &[
-                            &scalar_buf,
-                            &chunk.skip,
-                            &counts,
-                            &cursor,
-                            &entries,
-                            &digit_params,
-                        ],
-                    );
+                    let digit_params = gpu.uniform(&[n as u32, plan.c, first, windows, plan.buckets]);
+                    let digit_bind =
+                        gpu.bind(&self.digits, &[&scalar_buf, &chunk.skip, &counts, &cursor, &entries, &digit_params]);
                     if first == 0 {
-                        gpu.dispatch(
-                            &mut encoder,
-                            &self.digits,
-                            "from_mont",
-                            &digit_bind,
-                            n as u32,
-                        );
+                        gpu.dispatch(&mut encoder, &self.digits, "from_mont", &digit_bind, n as u32);
                     }
                     encoder.clear_buffer(&counts, 0, None);
                     gpu.dispatch(&mut encoder, &self.digits, "count", &digit_bind, n as u32);
                     let scan_params = gpu.uniform(&[keys]);
-                    let scan_bind =
-                        gpu.bind(&self.scan, &[&counts, &offsets, &cursor, &scan_params]);
+                    let scan_bind = gpu.bind(&self.scan, &[&counts, &offsets, &cursor, &scan_params]);
                     gpu.dispatch_single_group(&mut encoder, &self.scan, "scan", &scan_bind);
                     gpu.dispatch(&mut encoder, &self.digits, "scatter", &digit_bind, n as u32);
                     let bucket_params = gpu.uniform(&[keys, max_run]);
                     let bucket_bind = gpu.bind(
                         &self.buckets,
-                        &[
-                            &chunk.x,
-                            &chunk.y,
-                            &offsets,
-                            &cursor,
-                            &entries,
-                            &bucket_buf,
-                            &bucket_params,
-                            &overflow,
-                        ],
+                        &[&chunk.x, &chunk.y, &offsets, &cursor, &entries, &bucket_buf, &bucket_params, &overflow],
                     );
-                    gpu.dispatch(
-                        &mut encoder,
-                        &self.buckets,
-                        "accumulate",
-                        &bucket_bind,
-                        keys,
-                    );
+                    gpu.dispatch(&mut encoder, &self.buckets, "accumulate", &bucket_bind, keys);
                     let reduce_params = gpu.uniform(&[
                         plan.buckets,
                         plan.segments,
@@ -387,24 +331,9 @@ impl MsmKernels {
                         windows,
                         used as u32,
                     ]);
-                    let reduce_bind = gpu.bind(
-                        &self.reduce,
-                        &[&bucket_buf, &segs, &results, &reduce_params, &overflow],
-                    );
-                    gpu.dispatch(
-                        &mut encoder,
-                        &self.reduce,
-                        "segment_sums",
-                        &reduce_bind,
-                        windows * plan.segments,
-                    );
-                    gpu.dispatch(
-                        &mut encoder,
-                        &self.reduce,
-                        "window_sums",
-                        &reduce_bind,
-                        windows,
-                    );
+                    let reduce_bind = gpu.bind(&self.reduce, &[&bucket_buf, &segs, &results, &reduce_params, &overflow]);
+                    gpu.dispatch(&mut encoder, &self.reduce, "segment_sums", &reduce_bind, windows * plan.segments);
+                    gpu.dispatch(&mut encoder, &self.reduce, "window_sums", &reduce_bind, windows);
                     pending.push((k, first as usize, windows as usize, used));
                     used += windows as usize;
                     first += windows;
@@ -449,16 +378,9 @@ impl MsmKernels {
         Ok(())
     }
 
-    fn resident<C: GpuCurve>(
-        &self,
-        gpu: &Gpu,
-        bases: &Bases<Affine<C>>,
-    ) -> Result<Arc<Resident>, KernelError> {
+    fn resident<C: GpuCurve>(&self, gpu: &Gpu, bases: &Bases<Affine<C>>) -> Result<Arc<Resident>, KernelError> {
         let mut list = self.resident.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(r) = list
-            .iter()
-            .find(|r| r.id == bases.id() && r.n == bases.len())
-        {
+        if let Some(r) = list.iter().find(|r| r.id == bases.id() && r.n == bases.len()) {
             return Ok(r.clone());
         }
         let n = bases.len();
@@ -493,11 +415,7 @@ impl MsmKernels {
                     skip: gpu.storage_init("bases skip", &skip)?,
                 });
             }
-            Ok(Arc::new(Resident {
-                id: bases.id(),
-                n,
-                chunks,
-            }))
+            Ok(Arc::new(Resident { id: bases.id(), n, chunks }))
         })?;
         if list.len() >= MAX_RESIDENT {
             list.remove(0);
@@ -525,14 +443,10 @@ fn to_arkworks<C: GpuCurve>(w: &[u32], coord_words: usize) -> Result<Projective<
     let x = C::coord(&w[..coord_words]);
     let y = C::coord(&w[coord_words..2 * coord_words]);
     let z = C::coord(&w[2 * coord_words..]);
-    let Some(z_inv) = z.inverse() else {
-        return Ok(Projective::<C>::zero());
-    };
+    let Some(z_inv) = z.inverse() else { return Ok(Projective::<C>::zero()) };
     let p = Affine::<C>::new_unchecked(x * z_inv, y * z_inv);
     if !p.is_on_curve() {
-        return Err(super::gpu::device_error(
-            "the MSM returned a point that is not on the curve",
-        ));
+        return Err(super::gpu::device_error("the MSM returned a point that is not on the curve"));
     }
     Ok(p.into_group())
 }
@@ -545,10 +459,7 @@ mod tests {
     fn plans_cover_the_scalar_and_split_buckets_evenly() {
         for n in [1usize, 5, 1000, 1025, 1 << 16, 1 << 20, 1 << 22] {
             let p = Plan::for_size(n);
-            assert!(
-                p.windows * p.c >= SCALAR_BITS,
-                "n={n}: windows must cover 255 bits"
-            );
+            assert!(p.windows * p.c >= SCALAR_BITS, "n={n}: windows must cover 255 bits");
             assert_eq!(p.segments << p.log_seg_len, p.buckets, "n={n}");
             assert!((4..=16).contains(&p.c));
         }
@@ -562,35 +473,14 @@ mod tests {
         let words = 1024;
         assert_eq!(chunk_points(words, 8), 128);
         assert_eq!(chunk_points(words, 16), 64);
-        assert_eq!(
-            1025usize.div_ceil(chunk_points(words, 8)),
-            9,
-            "n = 1025 runs in 9 chunks"
-        );
-        for (n, point_words) in [
-            (128usize, 24usize),
-            (64, 48),
-            (1, 24),
-            (1 << 20, 24),
-            (1 << 20, 48),
-        ] {
+        assert_eq!(1025usize.div_ceil(chunk_points(words, 8)), 9, "n = 1025 runs in 9 chunks");
+        for (n, point_words) in [(128usize, 24usize), (64, 48), (1, 24), (1 << 20, 24), (1 << 20, 48)] {
             let p = Plan::fitted(n, words, point_words).expect("fits");
             assert!(p.buckets as usize * point_words <= words, "n={n}: {p:?}");
-            assert!(
-                2 * p.segments as usize * point_words <= words,
-                "n={n}: {p:?}"
-            );
+            assert!(2 * p.segments as usize * point_words <= words, "n={n}: {p:?}");
             assert!(p.windows * p.c >= SCALAR_BITS);
         }
-        assert_eq!(
-            Plan::fitted(1 << 20, usize::MAX / 64, 48),
-            Some(Plan::for_size(1 << 20)),
-            "no cap, no change"
-        );
-        assert_eq!(
-            Plan::fitted(1000, 100, 48),
-            None,
-            "not even 4-bit windows fit 400 bytes"
-        );
+        assert_eq!(Plan::fitted(1 << 20, usize::MAX / 64, 48), Some(Plan::for_size(1 << 20)), "no cap, no change");
+        assert_eq!(Plan::fitted(1000, 100, 48), None, "not even 4-bit windows fit 400 bytes");
     }
 }

@@ -76,18 +76,8 @@ struct ScaleKey {
 /// The post-scale of `op` (`n⁻¹·shift⁻ʲ`), if it has one.
 fn post_key(op: NttOp, log_n: u32, log_k: u32) -> Option<ScaleKey> {
     match op {
-        NttOp::Inverse => Some(ScaleKey {
-            log_n,
-            log_k,
-            inverse: true,
-            shift: Fr::one(),
-        }),
-        NttOp::InverseCoset(g) => Some(ScaleKey {
-            log_n,
-            log_k,
-            inverse: true,
-            shift: g,
-        }),
+        NttOp::Inverse => Some(ScaleKey { log_n, log_k, inverse: true, shift: Fr::one() }),
+        NttOp::InverseCoset(g) => Some(ScaleKey { log_n, log_k, inverse: true, shift: g }),
         _ => None,
     }
 }
@@ -96,12 +86,7 @@ impl NttKernels {
     pub(crate) fn new(gpu: &Gpu) -> Result<Self, KernelError> {
         let module = gpu.compile(
             Module::Ntt,
-            &[
-                Binding::ReadWrite,
-                Binding::ReadOnly,
-                Binding::Uniform,
-                Binding::ReadWrite,
-            ],
+            &[Binding::ReadWrite, Binding::ReadOnly, Binding::Uniform, Binding::ReadWrite],
             &["bit_reverse", "butterfly", "scale", "butterfly_cross"],
         )?;
         let placeholder = gpu.storage("ntt placeholder", 1)?;
@@ -115,15 +100,8 @@ impl NttKernels {
     }
 
     /// Applies `op` to every vector (all of one power-of-two length, checked by the caller).
-    pub(crate) fn run(
-        &self,
-        gpu: &Gpu,
-        vectors: &mut [&mut [Fr]],
-        op: NttOp,
-    ) -> Result<(), KernelError> {
-        let Some(first) = vectors.first() else {
-            return Ok(());
-        };
+    pub(crate) fn run(&self, gpu: &Gpu, vectors: &mut [&mut [Fr]], op: NttOp) -> Result<(), KernelError> {
+        let Some(first) = vectors.first() else { return Ok(()) };
         let n = first.len();
         if n <= 1 {
             // A length-1 transform is the identity in every variant (x⁰ = 1, n⁻¹ = 1).
@@ -140,15 +118,7 @@ impl NttKernels {
         let per_chunk = ((gpu.max_binding_bytes() / bytes) as usize).clamp(1, vectors.len());
         let twiddles = self.twiddles(gpu, log_n)?;
         let pre = match op {
-            NttOp::ForwardCoset(g) => Some(self.scale_table(
-                gpu,
-                ScaleKey {
-                    log_n,
-                    log_k: 0,
-                    inverse: false,
-                    shift: g,
-                },
-            )?),
+            NttOp::ForwardCoset(g) => Some(self.scale_table(gpu, ScaleKey { log_n, log_k: 0, inverse: false, shift: g })?),
             _ => None,
         };
         let post = match post_key(op, log_n, 0) {
@@ -156,11 +126,7 @@ impl NttKernels {
             None => None,
         };
         let inverse = matches!(op, NttOp::Inverse | NttOp::InverseCoset(_));
-        let stage_table = if inverse {
-            &twiddles.inverse
-        } else {
-            &twiddles.forward
-        };
+        let stage_table = if inverse { &twiddles.inverse } else { &twiddles.forward };
         for chunk in vectors.chunks_mut(per_chunk) {
             let batch = chunk.len();
             gpu.scoped(bytes * batch as u64, || {
@@ -176,42 +142,14 @@ impl NttKernels {
                 let butterflies = (batch * n / 2) as u32;
                 let mut encoder = gpu.encoder();
                 if let Some(table) = &pre {
-                    self.pass(
-                        gpu,
-                        &mut encoder,
-                        "scale",
-                        &data,
-                        &table[0],
-                        [n as u32, log_n, 0, elements],
-                    );
+                    self.pass(gpu, &mut encoder, "scale", &data, &table[0], [n as u32, log_n, 0, elements]);
                 }
-                self.pass(
-                    gpu,
-                    &mut encoder,
-                    "bit_reverse",
-                    &data,
-                    stage_table,
-                    [n as u32, log_n, 0, elements],
-                );
+                self.pass(gpu, &mut encoder, "bit_reverse", &data, stage_table, [n as u32, log_n, 0, elements]);
                 for s in 0..log_n {
-                    self.pass(
-                        gpu,
-                        &mut encoder,
-                        "butterfly",
-                        &data,
-                        stage_table,
-                        [n as u32, log_n, 1 << s, butterflies],
-                    );
+                    self.pass(gpu, &mut encoder, "butterfly", &data, stage_table, [n as u32, log_n, 1 << s, butterflies]);
                 }
                 if let Some(table) = &post {
-                    self.pass(
-                        gpu,
-                        &mut encoder,
-                        "scale",
-                        &data,
-                        &table[0],
-                        [n as u32, log_n, 0, elements],
-                    );
+                    self.pass(gpu, &mut encoder, "scale", &data, &table[0], [n as u32, log_n, 0, elements]);
                 }
                 let out = gpu.submit_and_read(encoder, &data, batch * n * 8)?;
                 for (v, words) in chunk.iter_mut().zip(out.chunks(n * 8)) {
@@ -248,44 +186,23 @@ impl NttKernels {
         let fit = (gpu.max_binding_bytes() / FR_BYTES).max(1);
         let log_m = (u64::BITS - 1 - fit.leading_zeros()).min(log_n);
         if log_m == 0 {
-            return Err(KernelError::OutOfMemory {
-                requested: FR_BYTES * 2,
-                available: gpu.max_binding_bytes(),
-            });
+            return Err(KernelError::OutOfMemory { requested: FR_BYTES * 2, available: gpu.max_binding_bytes() });
         }
         let log_k = log_n - log_m;
         let (m, k) = (1usize << log_m, 1usize << log_k);
         let inverse = matches!(op, NttOp::Inverse | NttOp::InverseCoset(_));
         let twiddles = self.twiddles(gpu, log_m)?;
-        let stage_table = if inverse {
-            &twiddles.inverse
-        } else {
-            &twiddles.forward
-        };
+        let stage_table = if inverse { &twiddles.inverse } else { &twiddles.forward };
         let cross = self.cross_twiddles(gpu, log_n, log_k, inverse)?;
         let pre = match op {
-            NttOp::ForwardCoset(g) => Some(self.scale_table(
-                gpu,
-                ScaleKey {
-                    log_n,
-                    log_k,
-                    inverse: false,
-                    shift: g,
-                },
-            )?),
+            NttOp::ForwardCoset(g) => Some(self.scale_table(gpu, ScaleKey { log_n, log_k, inverse: false, shift: g })?),
             _ => None,
         };
         let post = match post_key(op, log_n, log_k) {
             Some(key) => Some(self.scale_table(gpu, key)?),
             None => None,
         };
-        let rev = |b: usize| {
-            if log_k == 0 {
-                b
-            } else {
-                b.reverse_bits() >> (usize::BITS - log_k)
-            }
-        };
+        let rev = |b: usize| if log_k == 0 { b } else { b.reverse_bits() >> (usize::BITS - log_k) };
         gpu.scoped(n as u64 * FR_BYTES, || {
             // Buffer b holds sub-vector rev_k(b): x[k·i + rev_k(b)], i < m.
             let mut blocks = Vec::with_capacity(k);
@@ -301,32 +218,11 @@ impl NttKernels {
             let elements = m as u32;
             for (b, block) in blocks.iter().enumerate() {
                 if let Some(tables) = &pre {
-                    self.pass(
-                        gpu,
-                        &mut encoder,
-                        "scale",
-                        block,
-                        &tables[rev(b)],
-                        [m as u32, log_m, 0, elements],
-                    );
+                    self.pass(gpu, &mut encoder, "scale", block, &tables[rev(b)], [m as u32, log_m, 0, elements]);
                 }
-                self.pass(
-                    gpu,
-                    &mut encoder,
-                    "bit_reverse",
-                    block,
-                    stage_table,
-                    [m as u32, log_m, 0, elements],
-                );
+                self.pass(gpu, &mut encoder, "bit_reverse", block, stage_table, [m as u32, log_m, 0, elements]);
                 for s in 0..log_m {
-                    self.pass(
-                        gpu,
-                        &mut encoder,
-                        "butterfly",
-                        block,
-                        stage_table,
-                        [m as u32, log_m, 1 << s, elements / 2],
-                    );
+                    self.pass(gpu, &mut encoder, "butterfly", block, stage_table, [m as u32, log_m, 1 << s, elements / 2]);
                 }
             }
             for (stage, tables) in cross.iter().enumerate() {
@@ -334,29 +230,13 @@ impl NttKernels {
                 let pair = 1usize << stage;
                 for b in (0..k).filter(|b| b % (2 * pair) < pair) {
                     let uniform = gpu.uniform(&[m as u32, log_m, 0, elements]);
-                    let bind = gpu.bind(
-                        &self.module,
-                        &[&blocks[b], &tables[b % pair], &uniform, &blocks[b + pair]],
-                    );
-                    gpu.dispatch(
-                        &mut encoder,
-                        &self.module,
-                        "butterfly_cross",
-                        &bind,
-                        elements,
-                    );
+                    let bind = gpu.bind(&self.module, &[&blocks[b], &tables[b % pair], &uniform, &blocks[b + pair]]);
+                    gpu.dispatch(&mut encoder, &self.module, "butterfly_cross", &bind, elements);
                 }
             }
             if let Some(tables) = &post {
                 for (q, block) in blocks.iter().enumerate() {
-                    self.pass(
-                        gpu,
-                        &mut encoder,
-                        "scale",
-                        block,
-                        &tables[q],
-                        [m as u32, log_m, 0, elements],
-                    );
+                    self.pass(gpu, &mut encoder, "scale", block, &tables[q], [m as u32, log_m, 0, elements]);
                 }
             }
             gpu.queue.submit([encoder.finish()]);
@@ -388,12 +268,10 @@ impl NttKernels {
         let mut stages = Vec::with_capacity(log_k as usize);
         for s in 0..log_k {
             let h = m << s;
-            let root = Fr::get_root_of_unity(2 * h as u64).ok_or_else(|| {
-                KernelError::InvalidInput(format!("no {}-th root of unity in Fr", 2 * h))
-            })?;
+            let root = Fr::get_root_of_unity(2 * h as u64)
+                .ok_or_else(|| KernelError::InvalidInput(format!("no {}-th root of unity in Fr", 2 * h)))?;
             let root = if inverse {
-                root.inverse()
-                    .ok_or_else(|| KernelError::InvalidInput("root of unity is zero".into()))?
+                root.inverse().ok_or_else(|| KernelError::InvalidInput("root of unity is zero".into()))?
             } else {
                 root
             };
@@ -432,9 +310,7 @@ impl NttKernels {
             }
             out
         };
-        let inv = omega
-            .inverse()
-            .ok_or_else(|| KernelError::InvalidInput("root of unity is zero".into()))?;
+        let inv = omega.inverse().ok_or_else(|| KernelError::InvalidInput("root of unity is zero".into()))?;
         let t = Arc::new(Twiddles {
             forward: gpu.storage_init("twiddles", &powers(omega))?,
             inverse: gpu.storage_init("inverse twiddles", &powers(inv))?,
@@ -451,13 +327,9 @@ impl NttKernels {
         let n = 1usize << key.log_n;
         let (k, m) = (1usize << key.log_k, n >> key.log_k);
         let (start, step) = if key.inverse {
-            let n_inv = Fr::from(n as u64)
-                .inverse()
-                .ok_or_else(|| KernelError::InvalidInput("n is zero in Fr".into()))?;
-            let shift_inv = key
-                .shift
-                .inverse()
-                .ok_or_else(|| KernelError::InvalidInput("coset shift must be non-zero".into()))?;
+            let n_inv = Fr::from(n as u64).inverse().ok_or_else(|| KernelError::InvalidInput("n is zero in Fr".into()))?;
+            let shift_inv =
+                key.shift.inverse().ok_or_else(|| KernelError::InvalidInput("coset shift must be non-zero".into()))?;
             (n_inv, shift_inv)
         } else {
             (Fr::one(), key.shift)
@@ -472,11 +344,7 @@ impl NttKernels {
         for piece in 0..k {
             let mut words = Vec::with_capacity(m * 8);
             for i in 0..m {
-                let at = if key.inverse {
-                    piece * m + i
-                } else {
-                    k * i + piece
-                };
+                let at = if key.inverse { piece * m + i } else { k * i + piece };
                 words.extend_from_slice(&montgomery_words(&factors[at]));
             }
             pieces.push(gpu.storage_init("ntt scale", &words)?);

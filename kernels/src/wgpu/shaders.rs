@@ -131,14 +131,7 @@ pub(crate) enum Unroll {
 /// The full WGSL source of `module` for `arith`.
 pub(crate) fn source(module: Module, arith: Arithmetic, unroll: Unroll) -> String {
     let s = compose(module, arith);
-    s.replace(
-        "ROLL",
-        if unroll == Unroll::Compact {
-            "opaque_zero"
-        } else {
-            "0u"
-        },
-    )
+    s.replace("ROLL", if unroll == Unroll::Compact { "opaque_zero" } else { "0u" })
 }
 
 fn compose(module: Module, arith: Arithmetic) -> String {
@@ -184,6 +177,7 @@ fn compose(module: Module, arith: Arithmetic) -> String {
         }
         #[cfg(test)]
         Module::LoopProbeTest => s.push_str(LOOP_PROBE_TEST),
+
     }
     s
 }
@@ -201,11 +195,7 @@ fn curve(g: Group) -> String {
         }
         Group::G2 => {
             let b3 = ark_bn254::g2::Config::COEFF_B * Fq2::from(3u64);
-            format!(
-                "const g2_B3: Fq2 = Fq2({}, {});\n",
-                big_literal(&b3.c0),
-                big_literal(&b3.c1)
-            )
+            format!("const g2_B3: Fq2 = Fq2({}, {});\n", big_literal(&b3.c0), big_literal(&b3.c1))
         }
     };
     s.push_str(&b3);
@@ -307,11 +297,7 @@ mod tests {
     fn neg_inverse_is_the_montgomery_constant() {
         for p in [Fr::MODULUS, Fq::MODULUS] {
             let p0 = p.0[0] as u32;
-            assert_eq!(
-                p0.wrapping_mul(neg_inverse_mod_2_32(p0)),
-                u32::MAX,
-                "p·(−p⁻¹) ≡ −1 mod 2³²"
-            );
+            assert_eq!(p0.wrapping_mul(neg_inverse_mod_2_32(p0)), u32::MAX, "p·(−p⁻¹) ≡ −1 mod 2³²");
         }
         // And it agrees with arkworks' 64-bit constant on its low half.
         let inv64 = <ark_bn254::FrConfig as ark_ff::fields::MontConfig<4>>::INV;
@@ -328,9 +314,6 @@ mod tests {
             assert_eq!(words[2 * i + 1], (*limb >> 32) as u32);
         }
         assert!(fq2_nonresidue_is_minus_one());
-        assert!(
-            Fq::MODULUS.num_bits() <= 254 && Fr::MODULUS.num_bits() <= 254,
-            "one conditional subtraction suffices"
-        );
+        assert!(Fq::MODULUS.num_bits() <= 254 && Fr::MODULUS.num_bits() <= 254, "one conditional subtraction suffices");
     }
 }

@@ -27,19 +27,9 @@ pub(crate) fn test_gpu(arith: Arithmetic) -> Option<Gpu> {
 }
 
 /// Runs `op` element-wise on the device in field `field`.
-fn device_op(
-    gpu: &Gpu,
-    field: TestField,
-    op: u32,
-    a: &[[u32; 8]],
-    b: &[[u32; 8]],
-) -> Result<Vec<[u32; 8]>, KernelError> {
+fn device_op(gpu: &Gpu, field: TestField, op: u32, a: &[[u32; 8]], b: &[[u32; 8]]) -> Result<Vec<[u32; 8]>, KernelError> {
     use Binding::*;
-    let module = gpu.compile(
-        Module::FieldTest(field),
-        &[ReadOnly, ReadOnly, ReadWrite, Uniform],
-        &["field_op"],
-    )?;
+    let module = gpu.compile(Module::FieldTest(field), &[ReadOnly, ReadOnly, ReadWrite, Uniform], &["field_op"])?;
     let flat = |v: &[[u32; 8]]| v.iter().flatten().copied().collect::<Vec<u32>>();
     let n = a.len();
     gpu.scoped(0, || {
@@ -51,22 +41,13 @@ fn device_op(
         let mut enc = gpu.encoder();
         gpu.dispatch(&mut enc, &module, "field_op", &bind, n as u32);
         let words = gpu.submit_and_read(enc, &out, n * 8)?;
-        Ok(words
-            .chunks(8)
-            .map(|c| c.try_into().expect("8 words"))
-            .collect())
+        Ok(words.chunks(8).map(|c| c.try_into().expect("8 words")).collect())
     })
 }
 
 /// Random elements plus the edge values 0, 1, −1, 2 and p − 2.
 fn inputs<F: PrimeField + UniformRand>(rng: &mut StdRng, n: usize) -> Vec<F> {
-    let mut v = vec![
-        F::zero(),
-        F::one(),
-        -F::one(),
-        F::from(2u64),
-        -F::from(2u64),
-    ];
+    let mut v = vec![F::zero(), F::one(), -F::one(), F::from(2u64), -F::from(2u64)];
     v.extend((0..n).map(|_| F::rand(rng)));
     v
 }
@@ -76,11 +57,7 @@ fn check_field<P: ark_ff::FpConfig<4>>(arith: Arithmetic, field: TestField) {
     let mut rng = StdRng::seed_from_u64(7);
     let xs: Vec<ark_ff::Fp<P, 4>> = inputs(&mut rng, 2000);
     // Pair every value with every edge value, then random with random.
-    let ys: Vec<ark_ff::Fp<P, 4>> = xs
-        .iter()
-        .enumerate()
-        .map(|(i, _)| xs[(i * 7 + 3) % xs.len()])
-        .collect();
+    let ys: Vec<ark_ff::Fp<P, 4>> = xs.iter().enumerate().map(|(i, _)| xs[(i * 7 + 3) % xs.len()]).collect();
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for x in &xs[..5] {
         for y in &xs {
@@ -92,15 +69,8 @@ fn check_field<P: ark_ff::FpConfig<4>>(arith: Arithmetic, field: TestField) {
     b.extend_from_slice(&ys);
     let aw: Vec<[u32; 8]> = a.iter().map(montgomery_words).collect();
     let bw: Vec<[u32; 8]> = b.iter().map(montgomery_words).collect();
-    for (op, name) in [
-        (0u32, "add"),
-        (1, "sub"),
-        (2, "mul"),
-        (3, "neg"),
-        (4, "from_mont"),
-    ] {
-        let got = device_op(&gpu, field, op, &aw, &bw)
-            .unwrap_or_else(|e| panic!("{field:?} {name}: {e}"));
+    for (op, name) in [(0u32, "add"), (1, "sub"), (2, "mul"), (3, "neg"), (4, "from_mont")] {
+        let got = device_op(&gpu, field, op, &aw, &bw).unwrap_or_else(|e| panic!("{field:?} {name}: {e}"));
         for (i, (x, y)) in a.iter().zip(&b).enumerate() {
             let want = match op {
                 0 => montgomery_words(&(*x + y)),
@@ -117,12 +87,7 @@ fn check_field<P: ark_ff::FpConfig<4>>(arith: Arithmetic, field: TestField) {
                     w
                 }
             };
-            assert_eq!(
-                got[i],
-                want,
-                "{field:?} {name} ({}) #{i}: {x} ∘ {y}",
-                arith.as_str()
-            );
+            assert_eq!(got[i], want, "{field:?} {name} ({}) #{i}: {x} ∘ {y}", arith.as_str());
         }
         // Round trip of the representation itself.
         let back: ark_ff::Fp<P, 4> = from_montgomery_words(&aw[5]);
@@ -137,10 +102,7 @@ fn fr_arithmetic_matches_arkworks_int64() {
 
 #[test]
 fn fr_arithmetic_matches_arkworks_portable32() {
-    check_field::<ark_ff::MontBackend<ark_bn254::FrConfig, 4>>(
-        Arithmetic::Portable32,
-        TestField::Fr,
-    );
+    check_field::<ark_ff::MontBackend<ark_bn254::FrConfig, 4>>(Arithmetic::Portable32, TestField::Fr);
 }
 
 #[test]
@@ -150,10 +112,7 @@ fn fq_arithmetic_matches_arkworks_int64() {
 
 #[test]
 fn fq_arithmetic_matches_arkworks_portable32() {
-    check_field::<ark_ff::MontBackend<ark_bn254::FqConfig, 4>>(
-        Arithmetic::Portable32,
-        TestField::Fq,
-    );
+    check_field::<ark_ff::MontBackend<ark_bn254::FqConfig, 4>>(Arithmetic::Portable32, TestField::Fq);
 }
 
 #[test]
@@ -171,8 +130,7 @@ fn every_module_compiles_on_both_paths() {
             Module::MsmReduce(Group::G2),
         ] {
             // Compile with an empty entry list: the WGSL is parsed and validated.
-            gpu.compile(module, &[], &[])
-                .unwrap_or_else(|e| panic!("{module:?} on {}: {e}", arith.as_str()));
+            gpu.compile(module, &[], &[]).unwrap_or_else(|e| panic!("{module:?} on {}: {e}", arith.as_str()));
         }
     }
 }
@@ -180,11 +138,7 @@ fn every_module_compiles_on_both_paths() {
 #[test]
 fn zero_and_one_are_what_arkworks_stores() {
     assert_eq!(montgomery_words(&ark_bn254::Fr::zero()), [0; 8]);
-    assert_ne!(
-        montgomery_words(&ark_bn254::Fr::one()),
-        [1, 0, 0, 0, 0, 0, 0, 0],
-        "one is R mod p in Montgomery form"
-    );
+    assert_ne!(montgomery_words(&ark_bn254::Fr::one()), [1, 0, 0, 0, 0, 0, 0, 0], "one is R mod p in Montgomery form");
 }
 
 /// Long buckets: every scalar 1 puts all n points into one bucket. On CPU adapters (lavapipe)
@@ -197,19 +151,14 @@ fn long_buckets_are_exact() {
     if test_gpu(Arithmetic::Int64).is_none() {
         return;
     }
-    let b = super::WgpuBackend::new(super::WgpuOptions {
-        g2: Some(super::G2Placement::Device),
-        ..Default::default()
-    })
-    .expect("backend");
+    let b = super::WgpuBackend::new(super::WgpuOptions { g2: Some(super::G2Placement::Device), ..Default::default() })
+        .expect("backend");
     check_long_buckets::<ark_bn254::G1Projective>(&[200, 600], |p, s| b.msm_g1(p, s));
     check_long_buckets::<ark_bn254::G2Projective>(&[100, 300], |p, s| b.msm_g2(p, s));
 }
 
-fn check_long_buckets<G>(
-    sizes: &[usize],
-    msm: impl Fn(&crate::Bases<G::Affine>, &[&[ark_bn254::Fr]]) -> Result<Vec<G>, KernelError>,
-) where
+fn check_long_buckets<G>(sizes: &[usize], msm: impl Fn(&crate::Bases<G::Affine>, &[&[ark_bn254::Fr]]) -> Result<Vec<G>, KernelError>)
+where
     G: ark_ec::CurveGroup<ScalarField = ark_bn254::Fr> + ark_ec::PrimeGroup + UniformRand,
 {
     let mut rng = StdRng::seed_from_u64(9);
@@ -218,19 +167,11 @@ fn check_long_buckets<G>(
         let want: G = pts.iter().map(|p| G::from(*p)).sum();
         let ones = vec![ark_bn254::Fr::one(); n];
         let got = msm(&crate::Bases::new(pts), &[&ones]).expect("msm")[0];
-        assert_eq!(
-            got.into_affine(),
-            want.into_affine(),
-            "n={n} random points, scalars 1"
-        );
+        assert_eq!(got.into_affine(), want.into_affine(), "n={n} random points, scalars 1");
         let g = G::generator();
         let same = vec![g.into_affine(); n];
         let got = msm(&crate::Bases::new(same), &[&ones]).expect("msm")[0];
-        assert_eq!(
-            got.into_affine(),
-            (g * ark_bn254::Fr::from(n as u64)).into_affine(),
-            "n={n} one point repeated"
-        );
+        assert_eq!(got.into_affine(), (g * ark_bn254::Fr::from(n as u64)).into_affine(), "n={n} one point repeated");
     }
 }
 
@@ -241,12 +182,8 @@ fn check_long_buckets<G>(
 #[test]
 fn loop_limit_probe_fires_exactly_when_the_limit_is_spent() {
     use Binding::*;
-    let Some(gpu) = test_gpu(Arithmetic::Int64) else {
-        return;
-    };
-    let module = gpu
-        .compile(Module::LoopProbeTest, &[ReadWrite, Uniform], &["probe"])
-        .expect("compile");
+    let Some(gpu) = test_gpu(Arithmetic::Int64) else { return };
+    let module = gpu.compile(Module::LoopProbeTest, &[ReadWrite, Uniform], &["probe"]).expect("compile");
     let run = |iterations: u32| -> (u32, u32) {
         gpu.scoped(0, || {
             let out = gpu.storage("out", 2)?;
@@ -259,17 +196,10 @@ fn loop_limit_probe_fires_exactly_when_the_limit_is_spent() {
         })
         .expect("probe run")
     };
-    assert_eq!(
-        run(1000),
-        (1000, 0),
-        "a short loop runs in full and the probe stays quiet"
-    );
+    assert_eq!(run(1000), (1000, 0), "a short loop runs in full and the probe stays quiet");
     let (done, hit) = run(100_000);
     if gpu.info.device_type == wgpu::DeviceType::Cpu {
-        assert!(
-            done < 100_000,
-            "lavapipe was expected to cut the loop short (ran {done})"
-        );
+        assert!(done < 100_000, "lavapipe was expected to cut the loop short (ran {done})");
         assert_eq!(hit, 1, "the probe must fire after the limiter ran out");
     } else {
         assert_eq!((done, hit), (100_000, 0));

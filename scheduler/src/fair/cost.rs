@@ -153,11 +153,7 @@ pub fn human_bytes(bytes: u64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", UNITS[unit]) }
 }
 
 /// The documented default capacity of the CPU backend: half of `MemAvailable`
@@ -280,10 +276,7 @@ impl CostModel {
     /// batches), unless this model has measured it already.
     pub fn seed(&mut self, circuit: &str, per_proof_s: f64) {
         if per_proof_s.is_finite() && per_proof_s > 0.0 {
-            self.measured.entry(circuit.to_owned()).or_insert(Measured {
-                per_proof_s,
-                batches: 1,
-            });
+            self.measured.entry(circuit.to_owned()).or_insert(Measured { per_proof_s, batches: 1 });
         }
     }
 
@@ -386,11 +379,7 @@ mod tests {
         c.observe("small", 0, 1.0);
         let before = c.per_proof_seconds("small", &small);
         c.seed("small", 9.0);
-        assert_eq!(
-            c.per_proof_seconds("small", &small),
-            before,
-            "a seed never overrides a measurement"
-        );
+        assert_eq!(c.per_proof_seconds("small", &small), before, "a seed never overrides a measurement");
         c.seed("big", 0.5);
         assert_eq!(c.per_proof_seconds("big", &big), 0.5);
         assert_eq!(c.measured_batches("small"), 2);

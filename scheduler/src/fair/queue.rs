@@ -170,10 +170,7 @@ impl<T> FairQueue<T> {
     /// Queues a job; returns its tenant's pass in the job's class (a tenant that was not
     /// backlogged in the class starts at the class's virtual time: no banked credit).
     pub fn push(&mut self, spec: JobSpec<T>, now: Time) -> f64 {
-        let backlogged = self
-            .jobs
-            .iter()
-            .any(|q| q.priority == spec.priority && q.tenant == spec.tenant);
+        let backlogged = self.jobs.iter().any(|q| q.priority == spec.priority && q.tenant == spec.tenant);
         let clock = self.clocks.entry(spec.priority).or_default();
         let v = clock.virtual_time;
         let pass = clock.pass.entry(spec.tenant.clone()).or_insert(v);
@@ -181,11 +178,7 @@ impl<T> FairQueue<T> {
             *pass = pass.max(v);
         }
         let pass = *pass;
-        let cost = if spec.cost.is_finite() {
-            spec.cost.max(MIN_COST)
-        } else {
-            MIN_COST
-        };
+        let cost = if spec.cost.is_finite() { spec.cost.max(MIN_COST) } else { MIN_COST };
         self.seq += 1;
         self.jobs.push(Queued {
             item: spec.item,
@@ -276,12 +269,7 @@ impl<T> FairQueue<T> {
     /// The next batch for a device on which a batch of circuit `c` may hold at most
     /// `memory_cap(c)` proofs (0: the circuit does not fit it). `flush` cuts partial batches
     /// at once (shutdown). `None`: no circuit is ready for this device.
-    pub fn next_batch(
-        &mut self,
-        now: Time,
-        memory_cap: impl Fn(&str) -> usize,
-        flush: bool,
-    ) -> Option<Dispatch<T>> {
+    pub fn next_batch(&mut self, now: Time, memory_cap: impl Fn(&str) -> usize, flush: bool) -> Option<Dispatch<T>> {
         let mut ready: HashMap<String, (usize, Cut)> = HashMap::new();
         for (c, v) in &self.circuits() {
             let cap = self.cap(memory_cap(c));
@@ -299,10 +287,7 @@ impl<T> FairQueue<T> {
         while let Some(i) = next {
             let mut q = self.jobs.swap_remove(i);
             let clock = self.clocks.entry(q.priority).or_default();
-            let pass = clock
-                .pass
-                .entry(q.tenant.clone())
-                .or_insert(clock.virtual_time);
+            let pass = clock.pass.entry(q.tenant.clone()).or_insert(clock.virtual_time);
             q.pass = *pass;
             *pass += q.cost / f64::from(q.weight);
             let tenants = served.entry(q.priority).or_default();
@@ -310,11 +295,7 @@ impl<T> FairQueue<T> {
                 tenants.push(q.tenant.clone());
             }
             jobs.push(q);
-            next = if jobs.len() < cap {
-                self.pick(|q| q.circuit == circuit)
-            } else {
-                None
-            };
+            next = if jobs.len() < cap { self.pick(|q| q.circuit == circuit) } else { None };
         }
         self.advance_virtual_time(&served);
         Some(Dispatch { circuit, jobs, cut })
@@ -328,18 +309,10 @@ impl<T> FairQueue<T> {
             if !eligible(q) {
                 continue;
             }
-            let pass = self
-                .clocks
-                .get(&q.priority)
-                .and_then(|c| c.pass.get(&q.tenant))
-                .copied()
-                .unwrap_or(0.0);
+            let pass = self.clocks.get(&q.priority).and_then(|c| c.pass.get(&q.tenant)).copied().unwrap_or(0.0);
             let better = match best {
                 None => true,
-                Some((_, bp, bpass, bseq)) => {
-                    q.priority > bp
-                        || (q.priority == bp && (pass < bpass || (pass == bpass && q.seq < bseq)))
-                }
+                Some((_, bp, bpass, bseq)) => q.priority > bp || (q.priority == bp && (pass < bpass || (pass == bpass && q.seq < bseq))),
             };
             if better {
                 best = Some((i, q.priority, pass, q.seq));
@@ -378,9 +351,7 @@ impl<T> FairQueue<T> {
                 clock.virtual_time = clock.virtual_time.max(t);
             }
             let v = clock.virtual_time;
-            clock
-                .pass
-                .retain(|t, p| backlogged.contains(&t.as_str()) || *p > v);
+            clock.pass.retain(|t, p| backlogged.contains(&t.as_str()) || *p > v);
         }
     }
 
@@ -479,10 +450,7 @@ mod tests {
     /// being served is not idle: the weight-3 tenant keeps 3 of every 4 batches.
     #[test]
     fn a_tenant_refilled_after_each_batch_keeps_its_weighted_share() {
-        let mut q = FairQueue::new(FairConfig {
-            max_batch: 1,
-            max_wait: ms(0),
-        });
+        let mut q = FairQueue::new(FairConfig { max_batch: 1, max_wait: ms(0) });
         let (mut n, mut heavy) = (0u32, 0usize);
         q.push(job("heavy", 3, "c2", 0, n), ms(0));
         q.push(job("light", 1, "c0", 0, n + 1), ms(0));
@@ -497,10 +465,7 @@ mod tests {
                 q.push(job("light", 1, "c0", 0, n), ms(0));
             }
         }
-        assert!(
-            (290..=310).contains(&heavy),
-            "the weight-3 tenant got {heavy} of 400 batches, expected 300"
-        );
+        assert!((290..=310).contains(&heavy), "the weight-3 tenant got {heavy} of 400 batches, expected 300");
     }
 
     #[test]

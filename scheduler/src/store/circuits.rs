@@ -39,11 +39,7 @@ impl NewCircuit {
     /// [`crate::keystore::KeyStore::add`]), registered as `name`.
     pub fn from_zkey_info(name: &str, info: &ZkeyInfo) -> Result<NewCircuit> {
         let int = |what: &str, v: usize| {
-            i32::try_from(v).map_err(|_| {
-                SchedulerError::Invalid(format!(
-                    "the zkey's {what} ({v}) does not fit the circuit table"
-                ))
-            })
+            i32::try_from(v).map_err(|_| SchedulerError::Invalid(format!("the zkey's {what} ({v}) does not fit the circuit table")))
         };
         Ok(NewCircuit {
             id: info.sha256.to_ascii_lowercase(),
@@ -52,12 +48,8 @@ impl NewCircuit {
             n_public: int("public signal count", info.n_public)?,
             n_constraints: int("constraint count", info.n_constraints)?,
             domain_size: int("domain size", info.domain_size)?,
-            zkey_bytes: i64::try_from(info.file_size).map_err(|_| {
-                SchedulerError::Invalid(format!(
-                    "the zkey's size ({}) does not fit the circuit table",
-                    info.file_size
-                ))
-            })?,
+            zkey_bytes: i64::try_from(info.file_size)
+                .map_err(|_| SchedulerError::Invalid(format!("the zkey's size ({}) does not fit the circuit table", info.file_size)))?,
         })
     }
 }
@@ -84,8 +76,7 @@ impl CircuitRef {
         }
         if let Some((name, version)) = reference.split_once('@') {
             let version: i32 = version.parse().ok().filter(|v| *v >= 1)?;
-            return valid_circuit_name(name)
-                .then(|| CircuitRef::NameVersion(name.to_owned(), version));
+            return valid_circuit_name(name).then(|| CircuitRef::NameVersion(name.to_owned(), version));
         }
         valid_circuit_name(reference).then(|| CircuitRef::Name(reference.to_owned()))
     }
@@ -95,14 +86,11 @@ impl CircuitRef {
 /// (which would read as an id).
 pub fn valid_circuit_name(name: &str) -> bool {
     (1..=100).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         && !is_sha256_hex(name)
 }
 
-const CIRCUIT_COLUMNS: &str =
-    "id, name, version, n_vars, n_public, n_constraints, domain_size, zkey_bytes, created_at";
+const CIRCUIT_COLUMNS: &str = "id, name, version, n_vars, n_public, n_constraints, domain_size, zkey_bytes, created_at";
 
 fn circuit_row(row: &Row) -> CircuitRecord {
     CircuitRecord {
@@ -131,32 +119,19 @@ impl Store {
             )));
         }
         if !is_sha256_hex(&circuit.id) {
-            return Err(SchedulerError::Invalid(format!(
-                "invalid circuit id {:?}: expected a sha256 in hex",
-                circuit.id
-            )));
+            return Err(SchedulerError::Invalid(format!("invalid circuit id {:?}: expected a sha256 in hex", circuit.id)));
         }
         let id = circuit.id.to_ascii_lowercase();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute("select pg_advisory_xact_lock($1)", &[&REGISTER_LOCK_KEY])
-            .await?;
-        if let Some(row) = tx
-            .query_opt(
-                &format!("select {CIRCUIT_COLUMNS} from circuits where id = $1"),
-                &[&id],
-            )
-            .await?
-        {
+        tx.execute("select pg_advisory_xact_lock($1)", &[&REGISTER_LOCK_KEY]).await?;
+        if let Some(row) = tx.query_opt(&format!("select {CIRCUIT_COLUMNS} from circuits where id = $1"), &[&id]).await? {
             let existing = circuit_row(&row);
             tx.commit().await?;
             return if existing.name == circuit.name {
                 Ok(existing)
             } else {
-                Err(SchedulerError::Invalid(format!(
-                    "this zkey is already registered as {} (sha256:{id})",
-                    existing.label()
-                )))
+                Err(SchedulerError::Invalid(format!("this zkey is already registered as {} (sha256:{id})", existing.label())))
             };
         }
         let row = tx
@@ -178,25 +153,15 @@ impl Store {
     /// `name` (its latest version). `None` when nothing registered matches, including when
     /// the reference has none of these forms.
     pub async fn resolve_circuit(&self, reference: &str) -> Result<Option<CircuitRecord>> {
-        let Some(parsed) = CircuitRef::parse(reference) else {
-            return Ok(None);
-        };
+        let Some(parsed) = CircuitRef::parse(reference) else { return Ok(None) };
         let client = self.client().await?;
         let row = match parsed {
             CircuitRef::Id(id) => {
-                let stmt = client
-                    .prepare_cached(&format!(
-                        "select {CIRCUIT_COLUMNS} from circuits where id = $1"
-                    ))
-                    .await?;
+                let stmt = client.prepare_cached(&format!("select {CIRCUIT_COLUMNS} from circuits where id = $1")).await?;
                 client.query_opt(&stmt, &[&id]).await?
             }
             CircuitRef::NameVersion(name, version) => {
-                let stmt = client
-                    .prepare_cached(&format!(
-                        "select {CIRCUIT_COLUMNS} from circuits where name = $1 and version = $2"
-                    ))
-                    .await?;
+                let stmt = client.prepare_cached(&format!("select {CIRCUIT_COLUMNS} from circuits where name = $1 and version = $2")).await?;
                 client.query_opt(&stmt, &[&name, &version]).await?
             }
             CircuitRef::Name(name) => {
@@ -212,12 +177,7 @@ impl Store {
     /// Every registered circuit, by name then version.
     pub async fn list_circuits(&self) -> Result<Vec<CircuitRecord>> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                &format!("select {CIRCUIT_COLUMNS} from circuits order by name, version"),
-                &[],
-            )
-            .await?;
+        let rows = client.query(&format!("select {CIRCUIT_COLUMNS} from circuits order by name, version"), &[]).await?;
         Ok(rows.iter().map(circuit_row).collect())
     }
 }
@@ -229,33 +189,11 @@ mod tests {
     #[test]
     fn parses_every_reference_form() {
         let hex = "ab".repeat(32);
-        assert_eq!(
-            CircuitRef::parse(&format!("sha256:{hex}")),
-            Some(CircuitRef::Id(hex.clone()))
-        );
-        assert_eq!(
-            CircuitRef::parse(&hex.to_uppercase()),
-            Some(CircuitRef::Id(hex.clone()))
-        );
-        assert_eq!(
-            CircuitRef::parse("mul@3"),
-            Some(CircuitRef::NameVersion("mul".into(), 3))
-        );
-        assert_eq!(
-            CircuitRef::parse("mul"),
-            Some(CircuitRef::Name("mul".into()))
-        );
-        for bad in [
-            "",
-            "sha256:abc",
-            "mul@",
-            "mul@0",
-            "mul@x",
-            "a b",
-            "@1",
-            "mul@1@2",
-            &format!("sha256:{hex}0"),
-        ] {
+        assert_eq!(CircuitRef::parse(&format!("sha256:{hex}")), Some(CircuitRef::Id(hex.clone())));
+        assert_eq!(CircuitRef::parse(&hex.to_uppercase()), Some(CircuitRef::Id(hex.clone())));
+        assert_eq!(CircuitRef::parse("mul@3"), Some(CircuitRef::NameVersion("mul".into(), 3)));
+        assert_eq!(CircuitRef::parse("mul"), Some(CircuitRef::Name("mul".into())));
+        for bad in ["", "sha256:abc", "mul@", "mul@0", "mul@x", "a b", "@1", "mul@1@2", &format!("sha256:{hex}0")] {
             assert_eq!(CircuitRef::parse(bad), None, "{bad:?}");
         }
     }

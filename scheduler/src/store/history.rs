@@ -17,9 +17,7 @@ pub fn fit_device_time(points: &[(f64, f64)]) -> Option<(f64, f64)> {
         return None;
     }
     let n = points.len() as f64;
-    let (sx, sy) = points
-        .iter()
-        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    let (sx, sy) = points.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
     let (mx, my) = (sx / n, sy / n);
     let sxx: f64 = points.iter().map(|(x, _)| (x - mx) * (x - mx)).sum();
     let sxy: f64 = points.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
@@ -34,11 +32,7 @@ pub fn fit_device_time(points: &[(f64, f64)]) -> Option<(f64, f64)> {
 impl Store {
     /// Measured device-seconds per proof of `circuit_id` on `device_type` over its last 20
     /// batches (`None` before any), for the cost model's history across worker restarts.
-    pub async fn measured_seconds_per_proof(
-        &self,
-        circuit_id: &str,
-        device_type: &str,
-    ) -> Result<Option<f64>> {
+    pub async fn measured_seconds_per_proof(&self, circuit_id: &str, device_type: &str) -> Result<Option<f64>> {
         let client = self.client().await?;
         let row = client
             .query_one(
@@ -49,20 +43,13 @@ impl Store {
                 &[&circuit_id, &device_type],
             )
             .await?;
-        Ok(row
-            .get::<_, Option<f64>>("per_proof")
-            .filter(|v| v.is_finite() && *v > 0.0))
+        Ok(row.get::<_, Option<f64>>("per_proof").filter(|v| v.is_finite() && *v > 0.0))
     }
 
     /// The jobs submitted in `[since, until)` (by `submitted_at`; at most `limit`), as a trace
     /// whose time zero is the first arrival. Jobs without a resolved circuit are left out (they
     /// never reached a device).
-    pub async fn record_trace(
-        &self,
-        since: Option<DateTime<Utc>>,
-        until: Option<DateTime<Utc>>,
-        limit: i64,
-    ) -> Result<Trace> {
+    pub async fn record_trace(&self, since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>, limit: i64) -> Result<Trace> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -86,16 +73,13 @@ impl Store {
             let at: DateTime<Utc> = r.get("submitted_at");
             let deadline: Option<DateTime<Utc>> = r.get("deadline_at");
             let priority: i16 = r.get("priority");
-            let at_ms = first.map_or(0.0, |f| {
-                (at - f).num_microseconds().unwrap_or(0) as f64 / 1e3
-            });
+            let at_ms = first.map_or(0.0, |f| (at - f).num_microseconds().unwrap_or(0) as f64 / 1e3);
             jobs.push(TraceJob {
                 at_ms,
                 tenant: tenant.clone(),
                 circuit: circuit.clone(),
                 priority: priority.clamp(0, 9) as u8,
-                deadline_ms: deadline
-                    .map(|d| ((d - at).num_microseconds().unwrap_or(0) as f64 / 1e3).max(0.0)),
+                deadline_ms: deadline.map(|d| ((d - at).num_microseconds().unwrap_or(0) as f64 / 1e3).max(0.0)),
             });
             tenant_names.insert(tenant);
             circuit_ids.insert(circuit);
@@ -103,21 +87,12 @@ impl Store {
         let names: Vec<String> = tenant_names.into_iter().collect();
         let ids: Vec<String> = circuit_ids.into_iter().collect();
         let weights: HashMap<String, i32> = client
-            .query(
-                "select name, weight from tenants where name = any($1)",
-                &[&names],
-            )
+            .query("select name, weight from tenants where name = any($1)", &[&names])
             .await?
             .iter()
             .map(|r| (r.get("name"), r.get("weight")))
             .collect();
-        let tenants = names
-            .iter()
-            .map(|n| TraceTenant {
-                name: n.clone(),
-                weight: weights.get(n).copied().unwrap_or(1).max(1) as u32,
-            })
-            .collect();
+        let tenants = names.iter().map(|n| TraceTenant { name: n.clone(), weight: weights.get(n).copied().unwrap_or(1).max(1) as u32 }).collect();
         let shapes = client
             .query("select id, n_vars, n_public, domain_size, zkey_bytes from circuits where id = any($1)", &[&ids])
             .await?;
@@ -134,10 +109,7 @@ impl Store {
         for b in &batches {
             let size: i32 = b.get("size");
             let secs: f64 = b.get("device_seconds");
-            points
-                .entry(b.get("circuit_id"))
-                .or_default()
-                .push((f64::from(size), secs));
+            points.entry(b.get("circuit_id")).or_default().push((f64::from(size), secs));
         }
         let circuits = shapes
             .iter()
@@ -150,20 +122,10 @@ impl Store {
                     zkey_bytes: r.get::<_, i64>("zkey_bytes").max(0) as u64,
                 };
                 let fit = points.get(&id).and_then(|p| fit_device_time(p));
-                TraceCircuit {
-                    id,
-                    shape,
-                    fixed_ms: fit.map(|f| f.0 * 1e3),
-                    per_proof_ms: fit.map(|f| f.1 * 1e3),
-                }
+                TraceCircuit { id, shape, fixed_ms: fit.map(|f| f.0 * 1e3), per_proof_ms: fit.map(|f| f.1 * 1e3) }
             })
             .collect();
-        Ok(Trace {
-            version: TRACE_VERSION,
-            tenants,
-            circuits,
-            jobs,
-        })
+        Ok(Trace { version: TRACE_VERSION, tenants, circuits, jobs })
     }
 }
 
@@ -173,9 +135,7 @@ mod tests {
 
     #[test]
     fn fits_a_line_and_degenerate_inputs() {
-        let pts: Vec<(f64, f64)> = (1..=8)
-            .map(|b| (f64::from(b), 0.01 + 0.1 * f64::from(b)))
-            .collect();
+        let pts: Vec<(f64, f64)> = (1..=8).map(|b| (f64::from(b), 0.01 + 0.1 * f64::from(b))).collect();
         let (f, p) = fit_device_time(&pts).expect("a fit");
         assert!((f - 0.01).abs() < 1e-9 && (p - 0.1).abs() < 1e-9);
         assert_eq!(fit_device_time(&[]), None);

@@ -160,7 +160,12 @@ impl Store {
                  on conflict (job_id) do nothing"
             ))
             .await?;
-        Ok(client.execute(&stmt, &cols.params()).await?)
+        Ok(client
+            .execute(
+                &stmt,
+                &cols.params(),
+            )
+            .await?)
     }
 
     /// The worker's commit of one batch, in ONE transaction:
@@ -178,11 +183,7 @@ impl Store {
     /// the worker must re-send [`Store::stored_results`], not its new result. A job id given
     /// twice counts once (the first occurrence), the repeat is reported as already done.
     /// Deadlocks and serialization failures are retried (the transaction is re-run whole).
-    pub async fn commit_batch(
-        &self,
-        batch: Option<&BatchRecord>,
-        outcomes: &[(JobOutcome, serde_json::Value)],
-    ) -> Result<CommitReport> {
+    pub async fn commit_batch(&self, batch: Option<&BatchRecord>, outcomes: &[(JobOutcome, serde_json::Value)]) -> Result<CommitReport> {
         let mut attempt = 1;
         loop {
             match self.commit_batch_once(batch, outcomes).await {
@@ -195,17 +196,10 @@ impl Store {
         }
     }
 
-    async fn commit_batch_once(
-        &self,
-        batch: Option<&BatchRecord>,
-        outcomes: &[(JobOutcome, serde_json::Value)],
-    ) -> Result<CommitReport> {
+    async fn commit_batch_once(&self, batch: Option<&BatchRecord>, outcomes: &[(JobOutcome, serde_json::Value)]) -> Result<CommitReport> {
         // First occurrence of each job id, in job-id order (the lock order).
         let mut seen = HashSet::new();
-        let mut unique: Vec<&(JobOutcome, serde_json::Value)> = outcomes
-            .iter()
-            .filter(|(o, _)| seen.insert(o.meta.job_id.as_str()))
-            .collect();
+        let mut unique: Vec<&(JobOutcome, serde_json::Value)> = outcomes.iter().filter(|(o, _)| seen.insert(o.meta.job_id.as_str())).collect();
         unique.sort_by(|a, b| a.0.meta.job_id.cmp(&b.0.meta.job_id));
 
         let mut client = self.client().await?;
@@ -261,7 +255,11 @@ impl Store {
                      where jobs.state = 'queued'"
                 ))
                 .await?;
-            tx.execute(&stmt, &cols.params()).await?;
+            tx.execute(
+                &stmt,
+                &cols.params(),
+            )
+            .await?;
 
             // 3. results.
             let n = unique.len();
@@ -294,11 +292,7 @@ impl Store {
                 device.push(
                     json.get("device")
                         .and_then(serde_json::Value::as_str)
-                        .or_else(|| {
-                            batch
-                                .filter(|b| o.batch_id == Some(b.id))
-                                .map(|b| b.device.as_str())
-                        }),
+                        .or_else(|| batch.filter(|b| o.batch_id == Some(b.id)).map(|b| b.device.as_str())),
                 );
                 received_at.push(o.received_at);
                 let tm = &o.timings;
@@ -355,11 +349,7 @@ impl Store {
             inserted_now = rows.iter().map(|r| r.get::<_, String>(0)).collect();
 
             // 4. costs of the jobs written now.
-            let costed: Vec<_> = unique
-                .iter()
-                .filter(|(o, _)| inserted_now.contains(&o.meta.job_id))
-                .filter_map(|(o, _)| o.cost.map(|c| (o, c)))
-                .collect();
+            let costed: Vec<_> = unique.iter().filter(|(o, _)| inserted_now.contains(&o.meta.job_id)).filter_map(|(o, _)| o.cost.map(|c| (o, c))).collect();
             if !costed.is_empty() {
                 let ids: Vec<&str> = costed.iter().map(|(o, _)| o.meta.job_id.as_str()).collect();
                 let batch_ids: Vec<Option<Uuid>> = costed.iter().map(|(o, _)| o.batch_id).collect();
@@ -368,8 +358,7 @@ impl Store {
                 let usd: Vec<f64> = costed.iter().map(|(_, c)| c.usd).collect();
                 // A cost without a batch row (not expected from the worker) is attributed to the
                 // device type of the batch being committed.
-                let fallback_device_type =
-                    batch.map(|b| b.device_type.as_str()).unwrap_or("unknown");
+                let fallback_device_type = batch.map(|b| b.device_type.as_str()).unwrap_or("unknown");
                 let stmt = tx
                     .prepare_cached(
                         "insert into job_costs (job_id, batch_id, device_type, price_id, device_seconds, usd)
@@ -382,18 +371,7 @@ impl Store {
                          on conflict (job_id) do nothing",
                     )
                     .await?;
-                tx.execute(
-                    &stmt,
-                    &[
-                        &ids,
-                        &batch_ids,
-                        &price_ids,
-                        &seconds,
-                        &usd,
-                        &fallback_device_type,
-                    ],
-                )
-                .await?;
+                tx.execute(&stmt, &[&ids, &batch_ids, &price_ids, &seconds, &usd, &fallback_device_type]).await?;
             }
         }
         tx.commit().await?;
@@ -412,35 +390,19 @@ impl Store {
     }
 
     /// The stored reply message (`job_results.result`) of each of these jobs that has one.
-    pub async fn stored_results(
-        &self,
-        job_ids: &[String],
-    ) -> Result<HashMap<String, serde_json::Value>> {
+    pub async fn stored_results(&self, job_ids: &[String]) -> Result<HashMap<String, serde_json::Value>> {
         if job_ids.is_empty() {
             return Ok(HashMap::new());
         }
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached("select job_id, result from job_results where job_id = any($1)")
-            .await?;
-        Ok(client
-            .query(&stmt, &[&job_ids])
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
+        let stmt = client.prepare_cached("select job_id, result from job_results where job_id = any($1)").await?;
+        Ok(client.query(&stmt, &[&job_ids]).await?.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// How many of these jobs have a result row.
     pub async fn count_results(&self, job_ids: &[String]) -> Result<i64> {
         let client = self.client().await?;
-        Ok(client
-            .query_one(
-                "select count(*) from job_results where job_id = any($1)",
-                &[&job_ids],
-            )
-            .await?
-            .get(0))
+        Ok(client.query_one("select count(*) from job_results where job_id = any($1)", &[&job_ids]).await?.get(0))
     }
 
     /// Those of these jobs that have no result row, in the order given.
@@ -472,26 +434,14 @@ impl Store {
                 &[&job_ids],
             )
             .await?;
-        Ok(ResultSummary {
-            results: row.get(0),
-            proved: row.get(1),
-            failed: row.get(2),
-            device_seconds: row.get(3),
-            usd: row.get(4),
-        })
+        Ok(ResultSummary { results: row.get(0), proved: row.get(1), failed: row.get(2), device_seconds: row.get(3), usd: row.get(4) })
     }
 
     /// One job as `zkq job` shows it: state, timings, batch, device and cost.
     pub async fn job(&self, job_id: &str) -> Result<Option<JobView>> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&format!("{JOB_VIEW_SELECT} where j.job_id = $1"))
-            .await?;
-        Ok(client
-            .query_opt(&stmt, &[&job_id])
-            .await?
-            .as_ref()
-            .map(job_view))
+        let stmt = client.prepare_cached(&format!("{JOB_VIEW_SELECT} where j.job_id = $1")).await?;
+        Ok(client.query_opt(&stmt, &[&job_id]).await?.as_ref().map(job_view))
     }
 
     /// A tenant's jobs, newest submission first (jobs without a submission time last, most
@@ -505,12 +455,7 @@ impl Store {
                  limit $2"
             ))
             .await?;
-        Ok(client
-            .query(&stmt, &[&tenant, &limit.max(0)])
-            .await?
-            .iter()
-            .map(job_view)
-            .collect())
+        Ok(client.query(&stmt, &[&tenant, &limit.max(0)]).await?.iter().map(job_view).collect())
     }
 }
 

@@ -30,16 +30,8 @@ pub struct Migration {
 
 /// Every migration, in version order.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../../migrations/0001_init.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "finops",
-        sql: include_str!("../../migrations/0003_finops.sql"),
-    },
+    Migration { version: 1, name: "init", sql: include_str!("../../migrations/0001_init.sql") },
+    Migration { version: 3, name: "finops", sql: include_str!("../../migrations/0003_finops.sql") },
 ];
 
 /// The advisory lock key migrations hold (the bytes of `"zkq-migr"`). Database-wide: runs
@@ -50,8 +42,7 @@ pub const LOCK_KEY: i64 = 0x7a6b_712d_6d69_6772;
 /// Applies the pending migrations (see the module docs). Returns the versions applied now.
 pub(super) async fn apply(client: &mut Object) -> Result<Vec<i32>> {
     let tx = client.transaction().await?;
-    tx.execute("select pg_advisory_xact_lock($1)", &[&LOCK_KEY])
-        .await?;
+    tx.execute("select pg_advisory_xact_lock($1)", &[&LOCK_KEY]).await?;
     tx.batch_execute(
         "create table if not exists zkq_schema_migrations (
              version     int primary key,
@@ -60,37 +51,18 @@ pub(super) async fn apply(client: &mut Object) -> Result<Vec<i32>> {
          )",
     )
     .await?;
-    let applied: Vec<i32> = tx
-        .query("select version from zkq_schema_migrations", &[])
-        .await?
-        .iter()
-        .map(|r| r.get::<_, i32>(0))
-        .collect();
+    let applied: Vec<i32> =
+        tx.query("select version from zkq_schema_migrations", &[]).await?.iter().map(|r| r.get::<_, i32>(0)).collect();
     let known_max = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
     if let Some(newer) = applied.iter().copied().filter(|v| *v > known_max).max() {
-        tracing::warn!(
-            database = newer,
-            binary = known_max,
-            "the database schema is newer than this binary's migrations"
-        );
+        tracing::warn!(database = newer, binary = known_max, "the database schema is newer than this binary's migrations");
     }
     let mut done = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-        tx.batch_execute(m.sql)
+        tx.batch_execute(m.sql).await.map_err(|e| SchedulerError::Migration { version: m.version, what: format!("{} failed: {e}", m.name) })?;
+        tx.execute("insert into zkq_schema_migrations (version, name, applied_at) values ($1, $2, now())", &[&m.version, &m.name])
             .await
-            .map_err(|e| SchedulerError::Migration {
-                version: m.version,
-                what: format!("{} failed: {e}", m.name),
-            })?;
-        tx.execute(
-            "insert into zkq_schema_migrations (version, name, applied_at) values ($1, $2, now())",
-            &[&m.version, &m.name],
-        )
-        .await
-        .map_err(|e| SchedulerError::Migration {
-            version: m.version,
-            what: format!("cannot record it: {e}"),
-        })?;
+            .map_err(|e| SchedulerError::Migration { version: m.version, what: format!("cannot record it: {e}") })?;
         done.push(m.version);
     }
     tx.commit().await?;
@@ -110,10 +82,7 @@ mod tests {
         // branch adds the missing number; the runner applies whatever is not yet recorded.)
         assert_eq!(MIGRATIONS[0].version, 1);
         for pair in MIGRATIONS.windows(2) {
-            assert!(
-                pair[0].version < pair[1].version,
-                "versions strictly increase"
-            );
+            assert!(pair[0].version < pair[1].version, "versions strictly increase");
         }
         for m in MIGRATIONS {
             assert!(!m.sql.trim().is_empty());
@@ -130,18 +99,10 @@ mod tests {
             .filter(|n| n.ends_with(".sql"))
             .collect();
         files.sort();
-        let listed: Vec<String> = MIGRATIONS
-            .iter()
-            .map(|m| format!("{:04}_{}.sql", m.version, m.name))
-            .collect();
-        assert_eq!(
-            files, listed,
-            "add each migrations/*.sql file to MIGRATIONS"
-        );
+        let listed: Vec<String> = MIGRATIONS.iter().map(|m| format!("{:04}_{}.sql", m.version, m.name)).collect();
+        assert_eq!(files, listed, "add each migrations/*.sql file to MIGRATIONS");
         for m in MIGRATIONS {
-            let on_disk =
-                std::fs::read_to_string(dir.join(format!("{:04}_{}.sql", m.version, m.name)))
-                    .expect("file");
+            let on_disk = std::fs::read_to_string(dir.join(format!("{:04}_{}.sql", m.version, m.name))).expect("file");
             assert_eq!(on_disk, m.sql);
         }
     }

@@ -58,11 +58,7 @@ pub struct Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = self.pool.status();
-        f.debug_struct("Store")
-            .field("max_size", &s.max_size)
-            .field("size", &s.size)
-            .field("available", &s.available)
-            .finish()
+        f.debug_struct("Store").field("max_size", &s.max_size).field("size", &s.size).field("available", &s.available).finish()
     }
 }
 
@@ -82,9 +78,10 @@ impl Store {
     /// Builds the pool without touching the database (connections are opened on first use).
     /// [`Store::connect`] is this plus [`Store::migrate`].
     pub fn connect_without_migrating(config: &StoreConfig) -> Result<Store> {
-        let mut pg: tokio_postgres::Config = config.url.parse().map_err(|e| {
-            SchedulerError::Invalid(format!("invalid PostgreSQL connection string: {e}"))
-        })?;
+        let mut pg: tokio_postgres::Config = config
+            .url
+            .parse()
+            .map_err(|e| SchedulerError::Invalid(format!("invalid PostgreSQL connection string: {e}")))?;
         if pg.get_connect_timeout().is_none() {
             pg.connect_timeout(config.wait_timeout.max(Duration::from_secs(1)));
         }
@@ -94,13 +91,7 @@ impl Store {
         // Fast recycling checks `Client::is_closed`: a connection the server dropped (restart)
         // is closed by then and gets replaced; a query on a half-dead one fails and the
         // caller's retry takes a fresh one.
-        let manager = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let timeout = Some(config.wait_timeout);
         let pool = Pool::builder(manager)
             .max_size(config.pool_size.max(1))

@@ -37,8 +37,7 @@ pub struct NewPrice {
     pub source: Option<String>,
 }
 
-const PRICE_COLUMNS: &str =
-    "id, provider, region, instance_type, device_type, devices_per_instance, pricing_category, \
+const PRICE_COLUMNS: &str = "id, provider, region, instance_type, device_type, devices_per_instance, pricing_category, \
                              usd_per_hour::float8 as usd_per_hour, valid_from";
 
 fn price_row(row: &Row) -> Price {
@@ -71,22 +70,13 @@ impl Store {
                  limit 1"
             ))
             .await?;
-        Ok(client
-            .query_opt(&stmt, &[&device_type, &at])
-            .await?
-            .as_ref()
-            .map(price_row))
+        Ok(client.query_opt(&stmt, &[&device_type, &at]).await?.as_ref().map(price_row))
     }
 
     /// Every price, by device type, then oldest first.
     pub async fn list_prices(&self) -> Result<Vec<Price>> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                &format!("select {PRICE_COLUMNS} from prices order by device_type, valid_from, id"),
-                &[],
-            )
-            .await?;
+        let rows = client.query(&format!("select {PRICE_COLUMNS} from prices order by device_type, valid_from, id"), &[]).await?;
         Ok(rows.iter().map(price_row).collect())
     }
 
@@ -102,27 +92,14 @@ impl Store {
             )));
         }
         if price.devices_per_instance < 1 {
-            return Err(SchedulerError::Invalid(format!(
-                "devices per instance must be at least 1, got {}",
-                price.devices_per_instance
-            )));
+            return Err(SchedulerError::Invalid(format!("devices per instance must be at least 1, got {}", price.devices_per_instance)));
         }
         if !price.usd_per_hour.is_finite() || price.usd_per_hour < 0.0 {
-            return Err(SchedulerError::Invalid(format!(
-                "the hourly price must be a non-negative number, got {}",
-                price.usd_per_hour
-            )));
+            return Err(SchedulerError::Invalid(format!("the hourly price must be a non-negative number, got {}", price.usd_per_hour)));
         }
-        for (what, v) in [
-            ("provider", &price.provider),
-            ("region", &price.region),
-            ("instance type", &price.instance_type),
-            ("device type", &price.device_type),
-        ] {
+        for (what, v) in [("provider", &price.provider), ("region", &price.region), ("instance type", &price.instance_type), ("device type", &price.device_type)] {
             if v.trim().is_empty() {
-                return Err(SchedulerError::Invalid(format!(
-                    "the price's {what} is empty"
-                )));
+                return Err(SchedulerError::Invalid(format!("the price's {what} is empty")));
             }
         }
         let client = self.client().await?;

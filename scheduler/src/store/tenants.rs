@@ -9,29 +9,21 @@ use crate::SchedulerError;
 /// A tenant name as it appears in the `zkq-tenant` header: 1–128 printable, non-space
 /// characters.
 pub(super) fn valid_tenant_name(name: &str) -> bool {
-    (1..=128).contains(&name.chars().count())
-        && name.chars().all(|c| !c.is_whitespace() && !c.is_control())
+    (1..=128).contains(&name.chars().count()) && name.chars().all(|c| !c.is_whitespace() && !c.is_control())
 }
 
 fn tenant_row(row: &Row) -> TenantRecord {
-    TenantRecord {
-        name: row.get("name"),
-        weight: row.get("weight"),
-    }
+    TenantRecord { name: row.get("name"), weight: row.get("weight") }
 }
 
 impl Store {
     /// Registers a tenant, or sets the weight of an existing one. Weights are ≥ 1.
     pub async fn add_tenant(&self, name: &str, weight: i32) -> Result<TenantRecord> {
         if !valid_tenant_name(name) {
-            return Err(SchedulerError::Invalid(format!(
-                "invalid tenant name {name:?}: use 1-128 characters without spaces"
-            )));
+            return Err(SchedulerError::Invalid(format!("invalid tenant name {name:?}: use 1-128 characters without spaces")));
         }
         if weight < 1 {
-            return Err(SchedulerError::Invalid(format!(
-                "tenant weight must be at least 1, got {weight}"
-            )));
+            return Err(SchedulerError::Invalid(format!("tenant weight must be at least 1, got {weight}")));
         }
         let client = self.client().await?;
         let row = client
@@ -48,24 +40,13 @@ impl Store {
     /// The tenant called `name`, if registered.
     pub async fn tenant(&self, name: &str) -> Result<Option<TenantRecord>> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached("select name, weight from tenants where name = $1")
-            .await?;
-        Ok(client
-            .query_opt(&stmt, &[&name])
-            .await?
-            .as_ref()
-            .map(tenant_row))
+        let stmt = client.prepare_cached("select name, weight from tenants where name = $1").await?;
+        Ok(client.query_opt(&stmt, &[&name]).await?.as_ref().map(tenant_row))
     }
 
     /// Every tenant, by name.
     pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>> {
         let client = self.client().await?;
-        Ok(client
-            .query("select name, weight from tenants order by name", &[])
-            .await?
-            .iter()
-            .map(tenant_row)
-            .collect())
+        Ok(client.query("select name, weight from tenants order by name", &[]).await?.iter().map(tenant_row).collect())
     }
 }

@@ -40,15 +40,7 @@ impl Store {
         client
             .execute(
                 &stmt,
-                &[
-                    &record.worker_id,
-                    &record.started_at,
-                    &now,
-                    &record.device,
-                    &record.device_type,
-                    &record.devices,
-                    &record.region,
-                ],
+                &[&record.worker_id, &record.started_at, &now, &record.device, &record.device_type, &record.devices, &record.region],
             )
             .await?;
         Ok(())
