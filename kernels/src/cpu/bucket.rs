@@ -28,7 +28,7 @@ use ark_ff::{AdditiveGroup, Field, One, Zero};
 /// Entries read ahead of the bucket additions: their buckets are prefetched first, so the
 /// additions of a chunk do not wait on one cache miss after another (a 2^15-bucket G1 set
 /// is about 2.3 MiB of 72-byte affine points, more than a core's L2).
-pub(super) const PREFETCH_CHUNK: usize = 32;
+const PREFETCH_CHUNK: usize = 32;
 
 /// Additions per inversion for small and mid-sized bucket sets.
 const ADDS_PER_INVERSION: usize = 256;
@@ -188,16 +188,22 @@ pub(super) fn weighted_bucket_sum<P: SWCurveConfig>(
     entries: impl Iterator<Item = (u32, Affine<P>)>,
 ) -> (Projective<P>, Projective<P>) {
     let mut set = BucketSet::new(n_buckets);
+    in_prefetch_chunks(entries, |chunk| set.add_chunk(chunk));
+    set.finish()
+}
+
+/// Hands `entries` to `add_chunk` [`PREFETCH_CHUNK`] at a time (the last chunk may be shorter
+/// or empty), so a bucket set can prefetch a chunk's buckets before adding into them.
+pub(super) fn in_prefetch_chunks<T>(entries: impl Iterator<Item = T>, mut add_chunk: impl FnMut(&[T])) {
     let mut chunk = Vec::with_capacity(PREFETCH_CHUNK);
     for entry in entries {
         chunk.push(entry);
         if chunk.len() == PREFETCH_CHUNK {
-            set.add_chunk(&chunk);
+            add_chunk(&chunk);
             chunk.clear();
         }
     }
-    set.add_chunk(&chunk);
-    set.finish()
+    add_chunk(&chunk);
 }
 
 /// Asks the CPU to bring `value`'s cache lines (it may straddle two) into L1; a hint only.

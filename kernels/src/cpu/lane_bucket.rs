@@ -28,7 +28,7 @@ use ark_ec::short_weierstrass::{Affine, Projective};
 use ark_ff::{Field, One, Zero};
 use std::arch::x86_64::{_mm512_loadu_si512, _mm_prefetch, _MM_HINT_T0};
 
-use super::bucket::{lane_adds_per_inversion, running_sums, PREFETCH_CHUNK};
+use super::bucket::{in_prefetch_chunks, lane_adds_per_inversion, running_sums};
 use super::ifma::{self, WIDTH};
 use super::lane_field::{LaneCoord, LaneCurve};
 
@@ -75,15 +75,7 @@ pub(super) fn weighted_sum<C: LaneCurve>(
 ) -> (Projective<C>, Projective<C>) {
     assert!(ifma::available(), "lane buckets need AVX-512 IFMA");
     let mut set = LaneBucketSet::<C>::new(lanes, n_buckets);
-    let mut chunk = Vec::with_capacity(PREFETCH_CHUNK);
-    for entry in entries {
-        chunk.push(entry);
-        if chunk.len() == PREFETCH_CHUNK {
-            set.add_chunk(&chunk);
-            chunk.clear();
-        }
-    }
-    set.add_chunk(&chunk);
+    in_prefetch_chunks(entries, |chunk| set.add_chunk(chunk));
     set.finish()
 }
 
