@@ -261,19 +261,29 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
         let y_at = C::Coord::DIGITS as i64;
         let base = self.buckets.as_mut_ptr().cast::<i64>();
         self.prefix.clear();
-        // SAFETY (all blocks below): AVX-512F and IFMA are available (caller's contract);
-        // gathers and scatters touch digits `offset .. offset + stride` of buckets named by
-        // staged offsets, inside `self.buckets`; loads read `g·8 .. g·8 + 8 ≤ self.staged`.
+        // AVX-512F and IFMA are available (this function's contract), so every lane operation
+        // may run; the memory each block touches is named in its note.
+        // SAFETY: arithmetic only.
         let mut acc = unsafe { C::Coord::from_ark(&[C::BaseField::one(); WIDTH]) };
         for g in 0..groups {
+            // SAFETY: `g·8 + 8 ≤ self.staged ≤ self.offsets.len()`; the load is unaligned.
             let offsets = unsafe { _mm512_loadu_si512(self.offsets.as_ptr().add(g * WIDTH).cast()) };
+            // SAFETY: each offset names a bucket of `self.buckets` (contract); x is its first
+            // `DIGITS` digits.
             let x1 = unsafe { C::Coord::gather(base, offsets, 0) };
+            // SAFETY: the staging columns hold `self.staged ≥ g·8 + 8` entries.
             let x2 = unsafe { C::Coord::load(&self.xs, g * WIDTH) };
             self.prefix.push(acc);
+            // SAFETY: arithmetic only.
             acc = unsafe { acc.mul(x2.sub(x1)) };
         }
+        // SAFETY: arithmetic and register moves only.
         let mut inv = unsafe { C::Coord::from_ark(&invert_all(acc.to_ark())) };
         for g in (0..groups).rev() {
+            // SAFETY: as in the forward pass, for x and y (digits `DIGITS .. 2·DIGITS`) of each
+            // named bucket; the scatters write the same digits of the same buckets, which are
+            // distinct apart from the sink (contract), and `self.buckets` is not otherwise
+            // borrowed while `base` is used.
             unsafe {
                 let offsets = _mm512_loadu_si512(self.offsets.as_ptr().add(g * WIDTH).cast());
                 let x1 = C::Coord::gather(base, offsets, 0);
