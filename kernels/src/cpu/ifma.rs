@@ -249,18 +249,9 @@ impl Lanes {
     #[inline]
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn add(self, b: Self) -> Self {
-        let zero = _mm512_setzero_si512();
-        let mask = _mm512_set1_epi64(DIGIT_MASK as i64);
-        let mut s = [zero; LIMBS];
-        let mut carry = zero;
-        for j in 0..LIMBS {
-            let x = _mm512_add_epi64(_mm512_add_epi64(self.0[j], b.0[j]), carry);
-            carry = _mm512_srli_epi64::<52>(x);
-            s[j] = _mm512_and_si512(x, mask);
-        }
         // a + b < 2p < 2^260: no carry out of the top digit.
         // SAFETY: AVX-512F is available (this function's contract).
-        unsafe { Lanes(s).reduce_once() }
+        unsafe { Lanes(add_digits(self.0, b.0)).reduce_once() }
     }
 
     /// `a − b mod p`.
@@ -281,19 +272,33 @@ impl Lanes {
         }
         // A borrow out of the top digit: a < b, add p back.
         let negative = _mm512_cmplt_epi64_mask(borrow, zero);
-        let mut s = [zero; LIMBS];
-        let mut carry = zero;
-        for j in 0..LIMBS {
-            let x = _mm512_add_epi64(_mm512_add_epi64(d[j], _mm512_set1_epi64(P[j] as i64)), carry);
-            carry = _mm512_srli_epi64::<52>(x);
-            s[j] = _mm512_and_si512(x, mask);
-        }
+        // SAFETY: AVX-512F is available (this function's contract).
+        let s = unsafe { add_digits(d, P.map(|digit| _mm512_set1_epi64(digit as i64))) };
         let mut out = [zero; LIMBS];
         for j in 0..LIMBS {
             out[j] = _mm512_mask_blend_epi64(negative, d[j], s[j]);
         }
         Lanes(out)
     }
+}
+
+/// Digit-wise `a + b` with the carries propagated (normalised digits; a carry out of the top
+/// digit is dropped, i.e. the sum is taken mod 2^260).
+///
+/// # Safety
+/// AVX-512F must be available.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn add_digits(a: [__m512i; LIMBS], b: [__m512i; LIMBS]) -> [__m512i; LIMBS] {
+    let mask = _mm512_set1_epi64(DIGIT_MASK as i64);
+    let mut s = a;
+    let mut carry = _mm512_setzero_si512();
+    for j in 0..LIMBS {
+        let x = _mm512_add_epi64(_mm512_add_epi64(a[j], b[j]), carry);
+        carry = _mm512_srli_epi64::<52>(x);
+        s[j] = _mm512_and_si512(x, mask);
+    }
+    s
 }
 
 #[cfg(test)]

@@ -81,8 +81,6 @@ pub(super) fn weighted_sum<C: LaneCurve>(
 
 struct LaneBucketSet<'t, C: LaneCurve> {
     lanes: &'t [u64],
-    /// Digits per point.
-    stride: usize,
     /// Bucket sums in lane form, `stride` digits each; one more at the end: the sink of
     /// padding additions.
     buckets: Vec<u64>,
@@ -100,8 +98,6 @@ struct LaneBucketSet<'t, C: LaneCurve> {
     ys: Vec<Vec<u64>>,
     /// Per group of eight: the prefix product of the denominators before it.
     prefix: Vec<C::Coord>,
-    /// `G`, `2G`.
-    padding: &'static (Vec<u64>, Vec<u64>),
     /// Scratch for one (possibly negated) y coordinate.
     y: Vec<u64>,
     /// Entries that met an addition in flight, retried after the next flush (at most
@@ -117,7 +113,6 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
         let d = C::Coord::DIGITS;
         Self {
             lanes,
-            stride: 2 * d,
             buckets: vec![0; (n_buckets + 1) * 2 * d],
             occupied: vec![false; n_buckets],
             busy: vec![false; n_buckets],
@@ -128,7 +123,6 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
             xs: vec![vec![0; batch]; d],
             ys: vec![vec![0; batch]; d],
             prefix: Vec::with_capacity(batch / WIDTH),
-            padding: C::padding(),
             y: vec![0; d],
             pending: Vec::with_capacity(batch),
             retry: Vec::with_capacity(batch),
@@ -136,8 +130,8 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
     }
 
     fn signed_affine(&self, reference: u32) -> Affine<C> {
-        let at = (reference & !NEGATED) as usize * self.stride;
-        let p = read_point::<C>(&self.lanes[at..at + self.stride]);
+        let at = (reference & !NEGATED) as usize * stride::<C>();
+        let p = read_point::<C>(&self.lanes[at..at + stride::<C>()]);
         if reference & NEGATED != 0 {
             -p
         } else {
@@ -148,8 +142,8 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
     #[inline]
     fn add_chunk(&mut self, chunk: &[(u32, u32)]) {
         for &(b, _) in chunk {
-            let at = b as usize * self.stride;
-            prefetch(&self.buckets[at..at + self.stride]);
+            let at = b as usize * stride::<C>();
+            prefetch(&self.buckets[at..at + stride::<C>()]);
         }
         for &(b, r) in chunk {
             self.add(b as usize, r);
@@ -177,7 +171,7 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
             }
             return;
         }
-        let (d, stride) = (C::Coord::DIGITS, self.stride);
+        let (d, stride) = (C::Coord::DIGITS, stride::<C>());
         let at = (reference & !NEGATED) as usize * stride;
         let q = &self.lanes[at..at + stride];
         let (qx, qy) = q.split_at(d);
@@ -227,9 +221,9 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
             return;
         }
         let real = self.staged;
-        let (d, stride) = (C::Coord::DIGITS, self.stride);
+        let (d, stride) = (C::Coord::DIGITS, stride::<C>());
         let sink = self.buckets.len() / stride - 1;
-        let (g, two_g) = self.padding;
+        let (g, two_g) = C::padding();
         self.buckets[sink * stride..].copy_from_slice(g);
         while self.staged % WIDTH != 0 {
             let s = self.staged;
@@ -305,7 +299,7 @@ impl<'t, C: LaneCurve> LaneBucketSet<'t, C> {
         while self.staged > 0 || !self.pending.is_empty() {
             self.flush();
         }
-        let stride = self.stride;
+        let stride = stride::<C>();
         let n = self.occupied.len();
         let buckets = (0..n).rev().map(|b| {
             let sum = if self.occupied[b] {
