@@ -190,4 +190,13 @@ impl WorkerConfig {
     pub fn prefetch(&self) -> u16 {
         u16::try_from(self.max_batch.saturating_mul(4)).unwrap_or(u16::MAX).max(1)
     }
+
+    /// The prefetch of each of a tenant's queues: [`WorkerConfig::prefetch`] × its weight
+    /// (at most 65,535). In proportion to the weight because, when the intake rather than the
+    /// device is the bottleneck, a tenant's throughput is its held deliveries over the time
+    /// from delivery to ack (Little's law): equal prefetch starved the heavy tenants
+    /// (`docs/fairness.md`).
+    pub fn tenant_prefetch(&self, weight: u32) -> u16 {
+        u16::try_from(u64::from(self.prefetch()).saturating_mul(u64::from(weight.max(1)))).unwrap_or(u16::MAX)
+    }
 }

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures_util::stream::{FuturesUnordered, SelectAll};
+use futures_util::stream::{BoxStream, FuturesUnordered, SelectAll};
 use futures_util::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions};
@@ -48,7 +48,7 @@ use tokio::sync::watch;
 use crate::config::WorkerConfig;
 use crate::device::{Device, DeviceBatch, DeviceConfig, DeviceJob, DeviceResult};
 use crate::fair::cost::{cpu_memory_default, human_bytes, CircuitShape, CostModel, DeviceSpec, MemoryModel};
-use crate::fair::{FairConfig, FairQueue, FairnessMetrics, JobSpec, Time};
+use crate::fair::{FairConfig, FairQueue, FairnessMetrics, Intake, JobSpec, Time};
 use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
 use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
 use crate::metrics::{JobOutcomeLabel, WorkerMetrics};
@@ -86,6 +86,21 @@ struct Held {
     delivery: Delivery,
     received_at: chrono::DateTime<Utc>,
     queue_wait_ms: f64,
+}
+
+/// Where a delivery came from: its queue's tenant (`""` for the shared queue) and priority
+/// class. Only orders the intake: the job's tenant is still read from the message.
+#[derive(Debug, Clone)]
+struct SourceTag {
+    tenant: String,
+    priority: u8,
+}
+
+/// Every consumer's deliveries, tagged with their source.
+type Consumers = SelectAll<BoxStream<'static, (SourceTag, Result<Delivery, lapin::Error>)>>;
+
+fn tagged(consumer: Consumer, source: SourceTag) -> BoxStream<'static, (SourceTag, Result<Delivery, lapin::Error>)> {
+    consumer.map(move |d| (source.clone(), d)).boxed()
 }
 
 type InFlight = Pin<Box<dyn Future<Output = (Vec<Held>, Result<DeviceResult, SchedulerError>)> + Send>>;
@@ -248,6 +263,10 @@ struct Session<'a> {
     circuits: HashMap<String, Cached<Option<CircuitRecord>>>,
     prices: Option<Cached<Option<Price>>>,
     metrics: Arc<WorkerMetrics>,
+    /// Received deliveries not yet taken up, in weighted-fair order ([`crate::fair::intake`]).
+    intake: Intake<Delivery>,
+    /// Tenant weights, as last listed (intake order and prefetch).
+    weights: HashMap<String, u32>,
 }
 
 impl<'a> Session<'a> {
@@ -279,6 +298,8 @@ impl<'a> Session<'a> {
             circuits: HashMap::new(),
             prices: None,
             metrics,
+            intake: Intake::new(),
+            weights: HashMap::new(),
         }
     }
 
@@ -286,9 +307,9 @@ impl<'a> Session<'a> {
     async fn run(&mut self, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
         let session = uuid::Uuid::new_v4().simple().to_string();
         let mut tags: Vec<String> = Vec::new();
-        let mut consumers: SelectAll<Consumer> = SelectAll::new();
+        let mut consumers: Consumers = SelectAll::new();
         let shared = self.consume(&self.config.amqp.jobs_queue(), &session, &mut tags).await?;
-        consumers.push(shared);
+        consumers.push(tagged(shared, SourceTag { tenant: String::new(), priority: 0 }));
         let mut subscribed: HashSet<String> = HashSet::new();
         self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?;
         let mut refresh = tokio::time::interval_at(tokio::time::Instant::now() + CACHE_TTL, CACHE_TTL);
@@ -296,25 +317,41 @@ impl<'a> Session<'a> {
         let mut stop = self.stop.clone();
         loop {
             let wake = self.wakeup();
+            // Biased: finished batches, timers and new deliveries first; a held delivery is taken
+            // up only when nothing else is ready, so every delivery that has arrived is in the
+            // intake when the weighted choice is made (`crate::fair::intake`).
+            let has_intake = !self.intake.is_empty();
             tokio::select! {
+                biased;
                 _ = stop.wait_for(|s| *s) => break,
-                next = consumers.next() => match next {
-                    Some(Ok(delivery)) => self.handle(delivery, stats).await?,
-                    Some(Err(e)) => return Err(e.into()),
-                    None => return Err(SchedulerError::Invalid("the broker cancelled the consumers".into())),
-                },
-                _ = sleep_until(wake), if wake.is_some() => self.pump(false, stats).await?,
                 Some((held, result)) = self.inflight.next(), if !self.inflight.is_empty() => {
                     // The device is free of this batch: give it the next one before committing
                     // this one, so the commit's round trips never idle the device.
                     self.pump(false, stats).await?;
                     self.finish_batch(held, result, stats).await?;
                 }
-                _ = refresh.tick() => self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?,
+                _ = sleep_until(wake), if wake.is_some() => self.pump(false, stats).await?,
                 _ = liveness.tick() => {
                     let status = self.channel.status();
                     if !status.connected() {
                         return Err(SchedulerError::BrokerLost(format!("channel {status:?}")));
+                    }
+                }
+                _ = refresh.tick() => self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?,
+                next = consumers.next() => match next {
+                    Some((source, Ok(delivery))) => {
+                        let weight = self.weights.get(&source.tenant).copied().unwrap_or(1);
+                        self.intake.push(&source.tenant, weight, source.priority, delivery);
+                        if !source.tenant.is_empty() {
+                            self.fairness.backlog(&source.tenant, self.now(), self.held_backlog(&source.tenant));
+                        }
+                    }
+                    Some((_, Err(e))) => return Err(e.into()),
+                    None => return Err(SchedulerError::Invalid("the broker cancelled the consumers".into())),
+                },
+                _ = std::future::ready(()), if has_intake => {
+                    if let Some(delivery) = self.intake.pop() {
+                        self.handle(delivery, stats).await?;
                     }
                 }
             }
@@ -323,6 +360,10 @@ impl<'a> Session<'a> {
         tracing::info!(held = self.queue.len(), inflight = self.inflight.len(), "draining before shutdown");
         for tag in &tags {
             let _ = self.channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+        }
+        // Deliveries received but not taken up are admitted and proved like the others.
+        while let Some(delivery) = self.intake.pop() {
+            self.handle(delivery, stats).await?;
         }
         loop {
             self.pump(true, stats).await?;
@@ -352,7 +393,7 @@ impl<'a> Session<'a> {
     /// consumed yet.
     async fn subscribe_tenants(
         &mut self,
-        consumers: &mut SelectAll<Consumer>,
+        consumers: &mut Consumers,
         subscribed: &mut HashSet<String>,
         session: &str,
         tags: &mut Vec<String>,
@@ -360,9 +401,15 @@ impl<'a> Session<'a> {
         let tenants = self.with_store_retry(|s| async move { s.list_tenants().await }).await?;
         for t in tenants {
             self.fairness.set_weight(&t.name, f64::from(t.weight.max(1)));
+            let weight = u32::try_from(t.weight).unwrap_or(1).max(1);
+            self.weights.insert(t.name.clone(), weight);
             if subscribed.contains(&t.name) {
                 continue;
             }
+            // Prefetch in proportion to the weight (QoS applies to the consumers started after
+            // it on this channel): a tenant's held deliveries must last for its weighted share
+            // of the intake while its acks travel and the broker refills them.
+            self.channel.basic_qos(self.config.tenant_prefetch(weight), BasicQosOptions { global: false }).await?;
             // The ten classes' declare + consume round trips, pipelined on the channel.
             let base = tags.len();
             let subscribe = (0..=9u8).map(|priority| {
@@ -376,14 +423,21 @@ impl<'a> Session<'a> {
                     Ok::<_, SchedulerError>((tag, c))
                 }
             });
-            for (tag, consumer) in futures_util::future::try_join_all(subscribe).await? {
+            for (priority, (tag, consumer)) in futures_util::future::try_join_all(subscribe).await?.into_iter().enumerate() {
                 tags.push(tag);
-                consumers.push(consumer);
+                consumers.push(tagged(consumer, SourceTag { tenant: t.name.clone(), priority: u8::try_from(priority).unwrap_or(0) }));
             }
-            tracing::info!(tenant = %t.name, weight = t.weight, "consuming the tenant's queue");
+            tracing::info!(tenant = %t.name, weight = t.weight, prefetch = self.config.tenant_prefetch(weight), "consuming the tenant's queue");
             subscribed.insert(t.name);
         }
         Ok(())
+    }
+
+    /// A tenant's jobs held by this worker and not yet in a batch: in the intake (by source
+    /// queue) and in the fair queue. The fairness figures count a tenant as backlogged while it
+    /// has any: when the intake is the bottleneck the fair queue alone holds almost nothing.
+    fn held_backlog(&self, tenant: &str) -> usize {
+        self.queue.backlog(tenant) + self.intake.backlog(tenant)
     }
 
     /// Now, on the fair queue's clock.
@@ -402,7 +456,7 @@ impl<'a> Session<'a> {
     async fn pump(&mut self, flush: bool, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
         for q in self.queue.expire(self.now()) {
             self.fairness.deadline_exceeded(&q.tenant);
-            self.fairness.backlog(&q.tenant, self.now(), self.queue.backlog(&q.tenant));
+            self.fairness.backlog(&q.tenant, self.now(), self.held_backlog(&q.tenant));
             let held = q.item;
             let rejection = Rejection { code: ReasonCode::DeadlineExceeded, reason: "the deadline passed while the job waited for a batch".into() };
             self.reject(Some(held.meta), rejection, held.delivery, held.received_at, stats).await?;
@@ -417,7 +471,7 @@ impl<'a> Session<'a> {
                 tenants.insert(q.tenant.clone());
             }
             for t in tenants {
-                self.fairness.backlog(&t, now, self.queue.backlog(&t));
+                self.fairness.backlog(&t, now, self.held_backlog(&t));
             }
             self.fairness.refresh(now);
             tracing::debug!(circuit = %batch.circuit, size = batch.jobs.len(), cut = ?batch.cut, "batch formed");
@@ -556,7 +610,7 @@ impl<'a> Session<'a> {
         let tenant_name = spec.tenant.clone();
         self.queue.push(spec, now);
         self.fairness.set_weight(&tenant_name, f64::from(tenant.weight.max(1)));
-        self.fairness.backlog(&tenant_name, now, self.queue.backlog(&tenant_name));
+        self.fairness.backlog(&tenant_name, now, self.held_backlog(&tenant_name));
         self.pump(false, stats).await
     }
 

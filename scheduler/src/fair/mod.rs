@@ -29,6 +29,7 @@
 //! - **Metrics** ([`metrics`]): the figures as Prometheus text, updated by the worker.
 //!
 //! ## Module map
+//! - [`intake`] — `Intake`: the weighted order in which received deliveries are taken up.
 //! - [`queue`] — `FairQueue`: tags, priorities, deadlines, batch forming.
 //! - [`cost`] — circuit shape, device-time cost model, memory model, device specs.
 //! - [`figures`] — fairness indices and windows.
@@ -37,11 +38,13 @@
 
 pub mod cost;
 pub mod figures;
+pub mod intake;
 pub mod metrics;
 pub mod queue;
 pub mod sim;
 
 pub use cost::{CircuitShape, CostModel, DeviceSpec, MemoryModel};
+pub use intake::Intake;
 pub use figures::{FairnessLog, FairnessSummary, WindowFigures};
 pub use metrics::{FairnessMetrics, FAIRNESS_METRIC_NAMES};
 pub use queue::{Cut, Dispatch, FairConfig, FairQueue, JobSpec, Queued, Time};
