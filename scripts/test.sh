@@ -15,5 +15,18 @@ log "cargo $(cargo --version | cut -d' ' -f2), node $(node --version), target di
 # time, in metadata mode, for nothing (polars alone is ~10 min of a cold 2-core build).
 log "building every target once (benches and binaries included)"
 cargo test --workspace --all-targets --locked --no-run --quiet
-log "running the tests"
-cargo test --workspace --locked
+log "running the tests (every suite, even after one fails)"
+# --no-fail-fast: one failing suite never hides the others. The closing line counts every
+# suite's `test result:` line, so a failure anywhere shows in the one summary at the end.
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+set +e
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$results"
+status=${PIPESTATUS[0]}
+set -e
+summary="$(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1); if ($(i) ~ /^ignored;?$/) s += $(i-1) } n++ }
+  END { printf "%d passed, %d failed, %d skipped", p, f, s }' "$results")"
+failed_suites="$(grep -c '^error: test failed' "$results" || true)"
+log "all suites: $failed_suites failing suite(s)"
+echo "total: $summary"
+exit "$status"
