@@ -18,8 +18,10 @@
 //!
 //! Fair scheduling (`crate::fair`): the worker consumes the shared job queue and one queue per
 //! registered tenant and priority class (re-listed every 10 s), each consumer with its own
-//! prefetch, so every
-//! tenant's next jobs are among its deliveries however much another tenant has queued. Admitted
+//! prefetch (4 × max batch × the tenant's weight), so every
+//! tenant's next jobs are among its deliveries however much another tenant has queued. Received
+//! deliveries are taken up in weighted-fair order (`crate::fair::intake`), so shares follow
+//! weights also when this loop, not the device, is the bottleneck (`docs/fairness.md`). Admitted
 //! jobs go into the weighted fair queue (weights from the `tenants` table, cost = estimated
 //! device time of the circuit, refined by measured batches; priority classes first); a batch of
 //! one circuit is formed when the device has a free slot (one proving, one waiting), cut by
