@@ -18,8 +18,9 @@
 //! Waldspurger & Weihl, MIT/LCS/TM-528, 1995, the same rule as the fair queue but counting
 //! deliveries, since a job's circuit is not known before its headers are read), its oldest
 //! delivery. A tenant that was empty restarts at the class's virtual time (no banked credit),
-//! so a quiet tenant's job is taken up next. When the loop keeps up, the intake is empty and
-//! changes nothing. Pure: no I/O, property-tested below.
+//! so a quiet tenant's job is among the next two taken up (a tie at the virtual time goes to
+//! the older delivery). When the loop keeps up, the intake is empty and changes nothing.
+//! Pure: no I/O, unit-tested below.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 

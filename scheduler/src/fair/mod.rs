@@ -44,7 +44,7 @@ pub mod queue;
 pub mod sim;
 
 pub use cost::{CircuitShape, CostModel, DeviceSpec, MemoryModel};
-pub use intake::Intake;
 pub use figures::{FairnessLog, FairnessSummary, WindowFigures};
+pub use intake::Intake;
 pub use metrics::{FairnessMetrics, FAIRNESS_METRIC_NAMES};
 pub use queue::{Cut, Dispatch, FairConfig, FairQueue, JobSpec, Queued, Time};
