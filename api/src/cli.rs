@@ -88,9 +88,32 @@ pub(crate) struct SimulateArgs {
     /// [default: one `cpu` device with half of this machine's MemAvailable].
     #[arg(long, value_delimiter = ',')]
     pub(crate) devices: Vec<String>,
-    /// Deliveries held per tenant [default: 4 × max batch, as the worker].
+    /// Base prefetch: unacked deliveries held per tenant [default: 4 × max batch, as the worker].
     #[arg(long)]
     pub(crate) prefetch: Option<usize>,
+    /// Prefetch rule: `weighted` (the base × the tenant's weight, as the worker) or `flat`
+    /// (the base for every tenant, as before issue 15).
+    #[arg(long, value_enum, default_value_t = PrefetchArg::Weighted)]
+    pub(crate) prefetch_rule: PrefetchArg,
+    /// Deliveries per second the worker's loop takes up (parse, admission), all tenants
+    /// together [default: unlimited — the loop is never the bottleneck]. Set it to the measured
+    /// intake rate to replay an intake-bound pipeline.
+    #[arg(long)]
+    pub(crate) intake_rate: Option<f64>,
+    /// Order of received deliveries: `weighted` (as the worker) or `round-robin` (one per
+    /// tenant in turn, as before issue 15).
+    #[arg(long, value_enum, default_value_t = IntakeOrderArg::Weighted)]
+    pub(crate) intake_order: IntakeOrderArg,
+    /// Most deliveries per second the broker pushes to one tenant's consumer [default: no limit].
+    #[arg(long)]
+    pub(crate) consumer_rate: Option<f64>,
+    /// Loop time per finished batch (commit, replies, confirms, acks), milliseconds, during
+    /// which no delivery is taken up.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) batch_overhead_ms: f64,
+    /// From the worker's acks to the broker freeing their prefetch, milliseconds.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) ack_latency_ms: f64,
     /// Batches queued per device behind the one proving (the worker: 1).
     #[arg(long, default_value_t = 1)]
     pub(crate) device_queue: usize,
@@ -99,6 +122,42 @@ pub(crate) struct SimulateArgs {
     pub(crate) window_ms: Option<u64>,
     #[command(flatten)]
     pub(crate) format: FormatArgs,
+}
+
+/// `zkq sched simulate --prefetch-rule`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PrefetchArg {
+    /// The base × the tenant's weight (the worker).
+    Weighted,
+    /// The base for every tenant.
+    Flat,
+}
+
+/// `zkq sched simulate --intake-order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum IntakeOrderArg {
+    /// Weighted-fair by tenant (the worker).
+    Weighted,
+    /// One delivery per tenant in turn.
+    RoundRobin,
+}
+
+impl From<PrefetchArg> for zkq_scheduler::fair::PrefetchRule {
+    fn from(a: PrefetchArg) -> Self {
+        match a {
+            PrefetchArg::Weighted => Self::Weighted,
+            PrefetchArg::Flat => Self::Flat,
+        }
+    }
+}
+
+impl From<IntakeOrderArg> for zkq_scheduler::fair::IntakeOrder {
+    fn from(a: IntakeOrderArg) -> Self {
+        match a {
+            IntakeOrderArg::Weighted => Self::Weighted,
+            IntakeOrderArg::RoundRobin => Self::RoundRobin,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -358,6 +417,15 @@ pub(crate) struct WorkerArgs {
     /// Seconds between uptime heartbeats (the FinOps idle row's paid time).
     #[arg(long, default_value_t = 15)]
     pub(crate) heartbeat_secs: u64,
+    /// Order in which received deliveries are taken up: `weighted` (weighted-fair by tenant),
+    /// or `round-robin` (one per tenant queue in turn: the order before issue 15, for
+    /// comparison runs only — docs/fairness.md).
+    #[arg(long, value_enum, default_value_t = IntakeOrderArg::Weighted)]
+    pub(crate) intake_order: IntakeOrderArg,
+    /// Prefetch of each tenant queue: `weighted` (4 × max batch × the tenant's weight) or `flat`
+    /// (4 × max batch for every tenant: the rule before issue 15, for comparison runs only).
+    #[arg(long, value_enum, default_value_t = PrefetchArg::Weighted)]
+    pub(crate) prefetch_rule: PrefetchArg,
 }
 
 #[derive(Debug, Subcommand)]

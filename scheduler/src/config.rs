@@ -154,6 +154,14 @@ pub struct WorkerConfig {
     pub heartbeat_interval: Duration,
     /// The Prometheus `/metrics` endpoint (default `127.0.0.1:9464`; off with `addr: None`).
     pub metrics: MetricsConfig,
+    /// Order in which received deliveries are taken up. Default
+    /// [`IntakeOrder::Weighted`](crate::fair::IntakeOrder); `RoundRobin` is the order before
+    /// issue 15, kept for comparison runs (`docs/fairness.md`).
+    pub intake_order: crate::fair::IntakeOrder,
+    /// Prefetch of each tenant queue. Default [`PrefetchRule::Weighted`](crate::fair::PrefetchRule)
+    /// ([`WorkerConfig::prefetch`] × weight); `Flat` is the rule before issue 15, kept for
+    /// comparison runs.
+    pub prefetch_rule: crate::fair::PrefetchRule,
 }
 
 impl Default for WorkerConfig {
@@ -177,6 +185,8 @@ impl Default for WorkerConfig {
             region: None,
             heartbeat_interval: Duration::from_secs(15),
             metrics: MetricsConfig::default(),
+            intake_order: crate::fair::IntakeOrder::default(),
+            prefetch_rule: crate::fair::PrefetchRule::default(),
         }
     }
 }
@@ -192,11 +202,11 @@ impl WorkerConfig {
     }
 
     /// The prefetch of each of a tenant's queues: [`WorkerConfig::prefetch`] × its weight
-    /// (at most 65,535). In proportion to the weight because, when the intake rather than the
-    /// device is the bottleneck, a tenant's throughput is its held deliveries over the time
-    /// from delivery to ack (Little's law): equal prefetch starved the heavy tenants
-    /// (`docs/fairness.md`).
+    /// (at most 65,535) under the default [`WorkerConfig::prefetch_rule`]. In proportion to the
+    /// weight because, when the intake rather than the device is the bottleneck, a tenant's
+    /// throughput is at most its held deliveries over the time from delivery to ack (Little's
+    /// law): equal prefetch caps the heavy tenants when acks are slow (`docs/fairness.md`).
     pub fn tenant_prefetch(&self, weight: u32) -> u16 {
-        u16::try_from(u64::from(self.prefetch()).saturating_mul(u64::from(weight.max(1)))).unwrap_or(u16::MAX)
+        u16::try_from(self.prefetch_rule.limit(usize::from(self.prefetch()), weight)).unwrap_or(u16::MAX)
     }
 }

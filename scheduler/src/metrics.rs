@@ -12,6 +12,7 @@
 //! | `zkq_device_seconds_total` | counter | `device_type` | device time spent proving and verifying |
 //! | `zkq_cost_usd_total` | counter | `device_type` | accrued cost: device-seconds × the price valid when the batch ran |
 //! | `zkq_worker_up` | gauge | `worker` | 1 while the endpoint is served |
+//! | `zkq_worker_loop_seconds_total` | counter | `step` | the worker loop's time by step: `wait` (idle in its `select!`), `take_up` (parse and admit a delivery), `finish_batch` (commit, replies, confirms, acks), `pump` (deadlines and batch forming on a timer), `subscribe` (tenant refresh), `deliver` (moving a delivery into the intake) — where the loop's time goes, so an intake-bound worker shows as `wait` near zero |
 //!
 //! So cost per 1k proofs is a PromQL panel:
 //! `1000 * increase(zkq_cost_usd_total[1h]) / increase(zkq_jobs_total{outcome="proved"}[1h])`.
@@ -48,6 +49,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ("zkq_device_seconds_total", "counter"),
     ("zkq_cost_usd_total", "counter"),
     ("zkq_worker_up", "gauge"),
+    ("zkq_worker_loop_seconds_total", "counter"),
 ];
 
 /// The series names a family of `kind` produces (histograms add `_bucket`, `_sum`, `_count`).
@@ -186,6 +188,7 @@ pub struct WorkerMetrics {
     spend: Mutex<BTreeMap<String, (f64, f64)>>,
     /// Age of the oldest queued job, seconds, as f64 bits (NaN bits = unknown).
     oldest_queued_age: AtomicU64,
+    loop_seconds: Mutex<BTreeMap<&'static str, f64>>,
     sources: Vec<Arc<dyn MetricsSource>>,
 }
 
@@ -209,7 +212,15 @@ impl WorkerMetrics {
             key_cache_misses: AtomicU64::new(0),
             spend: Mutex::new(BTreeMap::new()),
             oldest_queued_age: AtomicU64::new(f64::NAN.to_bits()),
+            loop_seconds: Mutex::new(BTreeMap::new()),
             sources: config.sources.clone(),
+        }
+    }
+
+    /// The worker loop spent `took` in `step` (see the module table).
+    pub fn loop_time(&self, step: &'static str, took: Duration) {
+        if let Ok(mut steps) = self.loop_seconds.lock() {
+            *steps.entry(step).or_insert(0.0) += took.as_secs_f64();
         }
     }
 
@@ -276,6 +287,11 @@ impl WorkerMetrics {
             let _ = writeln!(out, "zkq_cost_usd_total{{device_type=\"{}\"}} {}", label(device_type), fmt_f64(*usd));
         }
         let _ = writeln!(out, "# HELP zkq_worker_up 1 while this worker serves metrics.\n# TYPE zkq_worker_up gauge\nzkq_worker_up{{worker=\"{}\"}} 1", label(&self.worker_id));
+        out.push_str("# HELP zkq_worker_loop_seconds_total The worker loop's time by step, seconds.\n# TYPE zkq_worker_loop_seconds_total counter\n");
+        let steps = self.loop_seconds.lock().map(|s| s.clone()).unwrap_or_default();
+        for (step, seconds) in &steps {
+            let _ = writeln!(out, "zkq_worker_loop_seconds_total{{step=\"{step}\"}} {}", fmt_f64(*seconds));
+        }
         for source in &self.sources {
             source.render(&mut out);
         }
@@ -410,6 +426,12 @@ mod tests {
         assert!(text.contains("zkq_batch_size_count 5\n"));
         assert!(text.contains("zkq_device_seconds_total{device_type=\"cpu-2core\"} 2.5\n"));
         assert!(text.contains("zkq_cost_usd_total{device_type=\"cpu-2core\"} 1.25\n"));
+        m.loop_time("take_up", Duration::from_millis(1500));
+        m.loop_time("take_up", Duration::from_millis(500));
+        m.loop_time("wait", Duration::from_millis(250));
+        let text = m.render();
+        assert!(text.contains("zkq_worker_loop_seconds_total{step=\"take_up\"} 2\n"), "{text}");
+        assert!(text.contains("zkq_worker_loop_seconds_total{step=\"wait\"} 0.25\n"), "{text}");
     }
 
     #[test]

@@ -50,7 +50,7 @@ use tokio::sync::watch;
 use crate::config::WorkerConfig;
 use crate::device::{Device, DeviceBatch, DeviceConfig, DeviceJob, DeviceResult};
 use crate::fair::cost::{cpu_memory_default, human_bytes, CircuitShape, CostModel, DeviceSpec, MemoryModel};
-use crate::fair::{FairConfig, FairQueue, FairnessMetrics, Intake, JobSpec, Time};
+use crate::fair::{FairConfig, FairQueue, FairnessMetrics, HeldJobs, Intake, JobSpec, Time};
 use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
 use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
 use crate::metrics::{JobOutcomeLabel, WorkerMetrics};
@@ -106,6 +106,37 @@ fn tagged(consumer: Consumer, source: SourceTag) -> BoxStream<'static, (SourceTa
 }
 
 type InFlight = Pin<Box<dyn Future<Output = (Vec<Held>, Result<DeviceResult, SchedulerError>)> + Send>>;
+
+/// What woke the worker loop (its `select!`), handled after the wait so that the loop's time
+/// can be split into waiting and each step (`zkq_worker_loop_seconds_total`).
+enum Step {
+    /// A batch came back from the device.
+    Finished(Vec<Held>, Result<DeviceResult, SchedulerError>),
+    /// A batch's wait or a deadline is due.
+    Wake,
+    /// Time to check that the channel is open.
+    Liveness,
+    /// Time to re-list tenants.
+    Refresh,
+    /// A consumer yielded (a delivery, an error, or the end of every stream).
+    Delivery(Option<(SourceTag, Result<Delivery, lapin::Error>)>),
+    /// Nothing else is ready and the intake holds a delivery: take one up.
+    TakeUp,
+}
+
+impl Step {
+    /// The `step` label of the loop-time metric.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Finished(..) => "finish_batch",
+            Self::Wake => "pump",
+            Self::Liveness => "liveness",
+            Self::Refresh => "subscribe",
+            Self::Delivery(_) => "deliver",
+            Self::TakeUp => "take_up",
+        }
+    }
+}
 
 /// Runs a worker until `shutdown` resolves; then drains in-flight work and returns.
 pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<WorkerStats, SchedulerError> {
@@ -269,6 +300,8 @@ struct Session<'a> {
     intake: Intake<Delivery>,
     /// Tenant weights, as last listed (intake order and prefetch).
     weights: HashMap<String, u32>,
+    /// Jobs per tenant in batches at the device, until their batch is committed and acked.
+    at_device: HashMap<String, usize>,
 }
 
 impl<'a> Session<'a> {
@@ -302,6 +335,7 @@ impl<'a> Session<'a> {
             metrics,
             intake: Intake::new(),
             weights: HashMap::new(),
+            at_device: HashMap::new(),
         }
     }
 
@@ -323,40 +357,52 @@ impl<'a> Session<'a> {
             // up only when nothing else is ready, so every delivery that has arrived is in the
             // intake when the weighted choice is made (`crate::fair::intake`).
             let has_intake = !self.intake.is_empty();
-            tokio::select! {
+            let idle_from = Instant::now();
+            let step = tokio::select! {
                 biased;
                 _ = stop.wait_for(|s| *s) => break,
-                Some((held, result)) = self.inflight.next(), if !self.inflight.is_empty() => {
+                Some((held, result)) = self.inflight.next(), if !self.inflight.is_empty() => Step::Finished(held, result),
+                _ = sleep_until(wake), if wake.is_some() => Step::Wake,
+                _ = liveness.tick() => Step::Liveness,
+                _ = refresh.tick() => Step::Refresh,
+                next = consumers.next() => Step::Delivery(next),
+                _ = std::future::ready(()), if has_intake => Step::TakeUp,
+            };
+            let busy_from = Instant::now();
+            self.metrics.loop_time("wait", busy_from - idle_from);
+            let name = step.name();
+            match step {
+                Step::Finished(held, result) => {
                     // The device is free of this batch: give it the next one before committing
                     // this one, so the commit's round trips never idle the device.
                     self.pump(false, stats).await?;
                     self.finish_batch(held, result, stats).await?;
                 }
-                _ = sleep_until(wake), if wake.is_some() => self.pump(false, stats).await?,
-                _ = liveness.tick() => {
+                Step::Wake => self.pump(false, stats).await?,
+                Step::Liveness => {
                     let status = self.channel.status();
                     if !status.connected() {
                         return Err(SchedulerError::BrokerLost(format!("channel {status:?}")));
                     }
                 }
-                _ = refresh.tick() => self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?,
-                next = consumers.next() => match next {
-                    Some((source, Ok(delivery))) => {
-                        let weight = self.weights.get(&source.tenant).copied().unwrap_or(1);
-                        self.intake.push(&source.tenant, weight, source.priority, delivery);
-                        if !source.tenant.is_empty() {
-                            self.fairness.backlog(&source.tenant, self.now(), self.held_backlog(&source.tenant));
-                        }
+                Step::Refresh => self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?,
+                Step::Delivery(Some((source, Ok(delivery)))) => {
+                    let weight = self.weights.get(&source.tenant).copied().unwrap_or(1);
+                    self.intake.push(&source.tenant, weight, source.priority, delivery);
+                    if !source.tenant.is_empty() {
+                        self.fairness.delivered(&source.tenant);
+                        self.note_held(&source.tenant, self.now());
                     }
-                    Some((_, Err(e))) => return Err(e.into()),
-                    None => return Err(SchedulerError::Invalid("the broker cancelled the consumers".into())),
-                },
-                _ = std::future::ready(()), if has_intake => {
-                    if let Some(delivery) = self.intake.pop() {
+                }
+                Step::Delivery(Some((_, Err(e)))) => return Err(e.into()),
+                Step::Delivery(None) => return Err(SchedulerError::Invalid("the broker cancelled the consumers".into())),
+                Step::TakeUp => {
+                    if let Some(delivery) = self.intake.pop_in(self.config.intake_order) {
                         self.handle(delivery, stats).await?;
                     }
                 }
             }
+            self.metrics.loop_time(name, busy_from.elapsed());
         }
         // Drain: stop taking deliveries, prove what is held, commit, reply, ack.
         tracing::info!(held = self.queue.len(), inflight = self.inflight.len(), "draining before shutdown");
@@ -364,7 +410,7 @@ impl<'a> Session<'a> {
             let _ = self.channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
         }
         // Deliveries received but not taken up are admitted and proved like the others.
-        while let Some(delivery) = self.intake.pop() {
+        while let Some(delivery) = self.intake.pop_in(self.config.intake_order) {
             self.handle(delivery, stats).await?;
         }
         loop {
@@ -435,11 +481,18 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    /// A tenant's jobs held by this worker and not yet in a batch: in the intake (by source
-    /// queue) and in the fair queue. The fairness figures count a tenant as backlogged while it
-    /// has any: when the intake is the bottleneck the fair queue alone holds almost nothing.
-    fn held_backlog(&self, tenant: &str) -> usize {
-        self.queue.backlog(tenant) + self.intake.backlog(tenant)
+    /// Records `tenant`'s backlog and its held deliveries by stage (metrics). The backlog is its
+    /// jobs held and not yet in a batch: in the intake (by source queue) and in the fair queue.
+    /// The fairness figures count a tenant as backlogged while it has any: when the intake is
+    /// the bottleneck the fair queue alone holds almost nothing.
+    fn note_held(&self, tenant: &str, now: Time) {
+        let held = HeldJobs {
+            intake: self.intake.backlog(tenant),
+            queue: self.queue.backlog(tenant),
+            device: self.at_device.get(tenant).copied().unwrap_or(0),
+        };
+        self.fairness.backlog(tenant, now, held.intake + held.queue);
+        self.fairness.held(tenant, held);
     }
 
     /// Now, on the fair queue's clock.
@@ -458,7 +511,7 @@ impl<'a> Session<'a> {
     async fn pump(&mut self, flush: bool, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
         for q in self.queue.expire(self.now()) {
             self.fairness.deadline_exceeded(&q.tenant);
-            self.fairness.backlog(&q.tenant, self.now(), self.held_backlog(&q.tenant));
+            self.note_held(&q.tenant, self.now());
             let held = q.item;
             let rejection = Rejection { code: ReasonCode::DeadlineExceeded, reason: "the deadline passed while the job waited for a batch".into() };
             self.reject(Some(held.meta), rejection, held.delivery, held.received_at, stats).await?;
@@ -472,8 +525,11 @@ impl<'a> Session<'a> {
                 self.fairness.served(&q.tenant, now, q.cost, now.saturating_sub(q.arrived));
                 tenants.insert(q.tenant.clone());
             }
+            for q in &batch.jobs {
+                *self.at_device.entry(q.tenant.clone()).or_default() += 1;
+            }
             for t in tenants {
-                self.fairness.backlog(&t, now, self.held_backlog(&t));
+                self.note_held(&t, now);
             }
             self.fairness.refresh(now);
             tracing::debug!(circuit = %batch.circuit, size = batch.jobs.len(), cut = ?batch.cut, "batch formed");
@@ -612,7 +668,7 @@ impl<'a> Session<'a> {
         let tenant_name = spec.tenant.clone();
         self.queue.push(spec, now);
         self.fairness.set_weight(&tenant_name, f64::from(tenant.weight.max(1)));
-        self.fairness.backlog(&tenant_name, now, self.held_backlog(&tenant_name));
+        self.note_held(&tenant_name, now);
         self.pump(false, stats).await
     }
 
@@ -648,8 +704,19 @@ impl<'a> Session<'a> {
             self.metrics.batch_ran(&b.device_type, b.size.max(0) as usize, b.device_seconds, usd);
         }
         let device = result.batch.as_ref().map(|b| b.device.clone());
+        let tenants: Vec<String> = held.iter().map(|h| h.meta.tenant.clone()).collect();
         let items: Vec<(JobOutcome, Delivery)> = result.outcomes.into_iter().zip(held.into_iter().map(|h| h.delivery)).collect();
-        self.commit_reply_ack(result.batch.as_ref(), items, device, stats).await
+        self.commit_reply_ack(result.batch.as_ref(), items, device, stats).await?;
+        let now = self.now();
+        for t in &tenants {
+            if let Some(n) = self.at_device.get_mut(t) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        for t in tenants.iter().collect::<HashSet<_>>() {
+            self.note_held(t, now);
+        }
+        Ok(())
     }
 
     /// A job refused before batching: a failure result, stored (when it has a job id),

@@ -38,6 +38,8 @@ fn fairness_exported() -> BTreeSet<String> {
         m.served("b", at, 1.0, Duration::from_millis(60));
     }
     m.deadline_exceeded("a");
+    m.delivered("a");
+    m.held("a", zkq_scheduler::fair::HeldJobs { intake: 1, queue: 1, device: 1 });
     m.refresh(s(10));
     let mut out = String::new();
     m.render(&mut out);
@@ -50,6 +52,7 @@ fn exported() -> BTreeSet<String> {
     m.batch_ran("cpu-2core", 4, 1.0, 0.001);
     m.key_cache(true);
     m.set_oldest_queued_age(Some(1.0));
+    m.loop_time("wait", Duration::from_millis(5));
     series(&m.render())
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use zkq_engine::EngineError;
 use zkq_scheduler::fair::cost::{cpu_memory_default, CircuitShape, DeviceSpec};
-use zkq_scheduler::fair::sim::{simulate as run_simulation, FloodScenario, SimConfig, SimReport, Trace, TraceCircuit};
+use zkq_scheduler::fair::sim::{simulate as run_simulation, FloodScenario, IntakeModel, IntakeOrder, PrefetchRule, SimConfig, SimReport, Trace, TraceCircuit};
 use zkq_kernels::BackendKind;
 
 use super::services::runtime;
@@ -54,11 +54,31 @@ pub(super) fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.devices.iter().enumerate().map(|(i, d)| DeviceSpec::parse(d, i).map_err(|e| bad("--devices", e))).collect::<anyhow::Result<Vec<_>>>()?
     };
+    let positive = |flag: &str, v: Option<f64>| match v {
+        Some(v) if !(v.is_finite() && v > 0.0) => Err(bad(flag, format!("must be a positive number, got {v}"))),
+        _ => Ok(v),
+    };
+    let millis = |flag: &str, v: f64| {
+        if v.is_finite() && (0.0..=3_600_000.0).contains(&v) {
+            Ok(Duration::from_secs_f64(v / 1e3))
+        } else {
+            Err(bad(flag, format!("must be 0 to 3600000 milliseconds, got {v}")))
+        }
+    };
+    let intake = IntakeModel {
+        rate_per_s: positive("--intake-rate", args.intake_rate)?,
+        per_consumer_per_s: positive("--consumer-rate", args.consumer_rate)?,
+        batch_overhead: millis("--batch-overhead-ms", args.batch_overhead_ms)?,
+        ack_latency: millis("--ack-latency-ms", args.ack_latency_ms)?,
+        order: args.intake_order.into(),
+        prefetch: args.prefetch_rule.into(),
+    };
     let config = SimConfig {
         max_batch: args.max_batch,
         max_wait: Duration::from_millis(args.max_wait_ms),
         devices,
         prefetch_per_tenant: args.prefetch.unwrap_or(4 * args.max_batch).max(1),
+        intake,
         device_queue: args.device_queue,
         window: args.window_ms.map(Duration::from_millis),
     };
@@ -75,13 +95,30 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 }
 
 fn print_report(r: &SimReport, c: &SimConfig) {
+    let i = &c.intake;
+    let rule = match i.prefetch {
+        PrefetchRule::Weighted => "× weight",
+        PrefetchRule::Flat => "flat",
+    };
     println!(
-        "simulated {} jobs on {} device(s): max batch {}, max wait {} ms, prefetch {}/tenant",
+        "simulated {} jobs on {} device(s): max batch {}, max wait {} ms, prefetch {}/tenant ({rule})",
         r.jobs,
         c.devices.len(),
         c.max_batch,
         c.max_wait.as_millis(),
         c.prefetch_per_tenant
+    );
+    println!(
+        "intake: {} deliveries/s ({} order), {} per consumer, batch overhead {:.1} ms, ack latency {:.1} ms; loop busy {:.1}%",
+        i.rate_per_s.map_or_else(|| "unlimited".into(), |v| format!("{v:.0}")),
+        match i.order {
+            IntakeOrder::Weighted => "weighted",
+            IntakeOrder::RoundRobin => "round-robin",
+        },
+        i.per_consumer_per_s.map_or_else(|| "no limit".into(), |v| format!("{v:.0}/s")),
+        i.batch_overhead.as_secs_f64() * 1e3,
+        i.ack_latency.as_secs_f64() * 1e3,
+        r.intake_busy * 100.0
     );
     println!(
         "throughput {:.1} proofs/s over {:.2} s; {} batches, mean {:.2} jobs; proved {}, rejected (fit no device) {}, deadline_exceeded {}",

@@ -75,6 +75,8 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         region: args.region.filter(|r| !r.trim().is_empty()),
         heartbeat_interval: Duration::from_secs(args.heartbeat_secs.max(1)),
         metrics: metrics_config(&args.metrics_addr, &args.metrics_batch_buckets, &args.metrics_latency_buckets)?,
+        intake_order: args.intake_order.into(),
+        prefetch_rule: args.prefetch_rule.into(),
         ..Default::default()
     };
     let rt = runtime()?;

@@ -24,6 +24,43 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use serde::Serialize;
+
+/// The order in which received deliveries are taken up (`WorkerConfig::intake_order`, and the
+/// simulator's intake model).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IntakeOrder {
+    /// Weighted-fair by tenant ([`Intake::pop`]): the default.
+    #[default]
+    Weighted,
+    /// In the order the consumers yielded them ([`Intake::pop_oldest`]):
+    /// `futures::stream::SelectAll` reads ready consumers round-robin, one delivery per tenant
+    /// queue in turn whatever the weight. The worker before issue 15; for comparison runs only.
+    RoundRobin,
+}
+
+/// How many unacked deliveries each tenant's consumer may hold (`WorkerConfig::prefetch_rule`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PrefetchRule {
+    /// The base prefetch × the tenant's weight: the default.
+    #[default]
+    Weighted,
+    /// The base prefetch for every tenant: the worker before issue 15; for comparison runs only.
+    Flat,
+}
+
+impl PrefetchRule {
+    /// The prefetch of a tenant of `weight`, from the `base`.
+    pub fn limit(self, base: usize, weight: u32) -> usize {
+        match self {
+            Self::Weighted => base.max(1).saturating_mul(weight.max(1) as usize),
+            Self::Flat => base.max(1),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Source<T> {
     weight: u32,
@@ -112,6 +149,27 @@ impl<T> Intake<T> {
         self.len -= 1;
         Some(item)
     }
+
+    /// Takes the next delivery in `order`.
+    pub fn pop_in(&mut self, order: IntakeOrder) -> Option<T> {
+        match order {
+            IntakeOrder::Weighted => self.pop(),
+            IntakeOrder::RoundRobin => self.pop_oldest(),
+        }
+    }
+
+    /// Takes the oldest delivery, whatever its class and tenant (the order they were pushed).
+    pub fn pop_oldest(&mut self) -> Option<T> {
+        let (priority, name) = self
+            .classes
+            .iter()
+            .flat_map(|(p, c)| c.sources.iter().filter_map(move |(n, s)| s.items.front().map(|(seq, _)| (*seq, *p, n))))
+            .min_by_key(|(seq, _, _)| *seq)
+            .map(|(_, p, n)| (p, n.clone()))?;
+        let (_, item) = self.classes.get_mut(&priority)?.sources.get_mut(&name)?.items.pop_front()?;
+        self.len -= 1;
+        Some(item)
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +224,17 @@ mod tests {
         let next: Vec<&str> = (0..4).filter_map(|_| intake.pop()).collect();
         assert_eq!(next.iter().filter(|s| **s == "quiet").count(), 2, "{next:?}");
         assert_ne!(next[..2], ["quiet", "quiet"], "{next:?}");
+    }
+
+    #[test]
+    fn the_comparison_order_takes_deliveries_as_they_arrived() {
+        let mut intake = Intake::new();
+        for (k, t) in ["a", "b", "a", "c", "b"].iter().enumerate() {
+            intake.push(t, if *t == "a" { 4 } else { 1 }, if k == 3 { 9 } else { 0 }, k);
+        }
+        let order: Vec<usize> = std::iter::from_fn(|| intake.pop_in(IntakeOrder::RoundRobin)).collect();
+        assert_eq!(order, [0, 1, 2, 3, 4]);
+        assert!(intake.is_empty() && intake.backlog("a") == 0);
     }
 
     #[test]

@@ -13,6 +13,10 @@
 //! - `zkq_tenant_wait_seconds{tenant}` — histogram of queue wait (arrival at the worker to the
 //!   start of the job's batch), buckets configurable.
 //! - `zkq_tenant_backlog_jobs{tenant}` — jobs held and not yet dispatched.
+//! - `zkq_tenant_deliveries_total{tenant}` — deliveries received from the tenant's queues.
+//! - `zkq_tenant_held_jobs{tenant,stage}` — the tenant's unacked deliveries by stage: `intake`
+//!   (received, not yet taken up), `queue` (admitted, in the fair queue), `device` (in a batch,
+//!   until its commit and acks): their sum over the prefetch is the prefetch occupancy.
 //! - `zkq_tenant_served_cost_seconds_total{tenant}` — estimated device-seconds dispatched.
 //! - `zkq_tenant_deadline_exceeded_total{tenant}` — jobs failed `deadline_exceeded`.
 
@@ -35,6 +39,8 @@ pub const FAIRNESS_METRIC_NAMES: &[&str] = &[
     "zkq_tenant_share_ratio",
     "zkq_tenant_wait_seconds",
     "zkq_tenant_backlog_jobs",
+    "zkq_tenant_deliveries_total",
+    "zkq_tenant_held_jobs",
     "zkq_tenant_served_cost_seconds_total",
     "zkq_tenant_deadline_exceeded_total",
 ];
@@ -57,6 +63,19 @@ struct TenantCounters {
     backlog: usize,
     served_cost: f64,
     deadline_exceeded: u64,
+    deliveries: u64,
+    held: HeldJobs,
+}
+
+/// A tenant's unacked deliveries held by the worker, by stage.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct HeldJobs {
+    /// Received, not yet taken up.
+    pub intake: usize,
+    /// Admitted, in the fair queue.
+    pub queue: usize,
+    /// In a batch at the device, until it is committed and acked.
+    pub device: usize,
 }
 
 #[derive(Debug, Default)]
@@ -146,6 +165,16 @@ impl FairnessMetrics {
         });
     }
 
+    /// A delivery from one of `tenant`'s queues arrived.
+    pub fn delivered(&self, tenant: &str) {
+        self.with(|i| self.tenant(i, tenant).deliveries += 1);
+    }
+
+    /// `tenant`'s unacked deliveries, by stage.
+    pub fn held(&self, tenant: &str, held: HeldJobs) {
+        self.with(|i| self.tenant(i, tenant).held = held);
+    }
+
     /// One of `tenant`'s jobs failed `deadline_exceeded`.
     pub fn deadline_exceeded(&self, tenant: &str) {
         self.with(|i| self.tenant(i, tenant).deadline_exceeded += 1);
@@ -216,6 +245,17 @@ impl FairnessMetrics {
             per_tenant(out, "zkq_tenant_backlog_jobs", "gauge", "Jobs held by the worker and not yet dispatched.", &|c| c.backlog as f64);
             per_tenant(out, "zkq_tenant_served_cost_seconds_total", "counter", "Estimated device-seconds dispatched.", &|c| c.served_cost);
             per_tenant(out, "zkq_tenant_deadline_exceeded_total", "counter", "Jobs failed with deadline_exceeded.", &|c| c.deadline_exceeded as f64);
+            per_tenant(out, "zkq_tenant_deliveries_total", "counter", "Deliveries received from the tenant's queues.", &|c| c.deliveries as f64);
+            let _ = writeln!(
+                out,
+                "# HELP zkq_tenant_held_jobs Unacked deliveries held by the worker, by stage (intake, queue, device).\n# TYPE zkq_tenant_held_jobs gauge"
+            );
+            for (t, c) in &i.tenants {
+                let t = escape(t);
+                for (stage, n) in [("intake", c.held.intake), ("queue", c.held.queue), ("device", c.held.device)] {
+                    let _ = writeln!(out, "zkq_tenant_held_jobs{{tenant=\"{t}\",stage=\"{stage}\"}} {n}");
+                }
+            }
         });
     }
 }
@@ -293,6 +333,9 @@ mod tests {
             m.served("b\"x", at, 2.0, Duration::from_millis(500));
         }
         m.deadline_exceeded("a");
+        m.delivered("a");
+        m.delivered("a");
+        m.held("a", HeldJobs { intake: 4, queue: 2, device: 16 });
         m.refresh(s(10));
         let mut out = String::new();
         m.render(&mut out);
@@ -326,6 +369,10 @@ mod tests {
             1.0
         );
         assert_eq!(samples["zkq_tenant_backlog_jobs{tenant=\"a\"}"], 3.0);
+        assert_eq!(samples["zkq_tenant_deliveries_total{tenant=\"a\"}"], 2.0);
+        assert_eq!(samples["zkq_tenant_held_jobs{tenant=\"a\",stage=\"intake\"}"], 4.0);
+        assert_eq!(samples["zkq_tenant_held_jobs{tenant=\"a\",stage=\"device\"}"], 16.0);
+        assert_eq!(samples["zkq_tenant_held_jobs{tenant=\"b\\\"x\",stage=\"queue\"}"], 0.0);
         assert_eq!(
             samples["zkq_tenant_served_cost_seconds_total{tenant=\"b\\\"x\"}"],
             60.0

@@ -45,6 +45,6 @@ pub mod sim;
 
 pub use cost::{CircuitShape, CostModel, DeviceSpec, MemoryModel};
 pub use figures::{FairnessLog, FairnessSummary, WindowFigures};
-pub use intake::Intake;
-pub use metrics::{FairnessMetrics, FAIRNESS_METRIC_NAMES};
+pub use intake::{Intake, IntakeOrder, PrefetchRule};
+pub use metrics::{FairnessMetrics, HeldJobs, FAIRNESS_METRIC_NAMES};
 pub use queue::{Cut, Dispatch, FairConfig, FairQueue, JobSpec, Queued, Time};
