@@ -151,7 +151,7 @@ mod tests {
     fn prefetch_rules_and_rates_are_checked() {
         assert_eq!(PrefetchRule::Weighted.limit(64, 3), 192);
         assert_eq!(PrefetchRule::Flat.limit(64, 3), 64);
-        assert!(IntakeModel { rate_per_s: Some(0.0), ..Default::default() }.validate().unwrap_err().contains("rate_per_s"));
+        assert!(IntakeModel { rate_per_s: Some(0.0), ..Default::default() }.validate().expect_err("a zero rate is refused").contains("rate_per_s"));
         assert!(IntakeModel { per_consumer_per_s: Some(f64::NAN), ..Default::default() }.validate().is_err());
         assert!(IntakeModel::default().validate().is_ok());
     }
