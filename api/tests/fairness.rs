@@ -11,7 +11,8 @@
 //! it from the database (device utilisation = Σ batch device-seconds / the batches' span) and
 //! from the worker's loop profile (`zkq_worker_loop_seconds_total`). Targets, per 2 s window
 //! over the tenants backlogged throughout it: Gini ≤ 0.05, Jain ≥ 0.99, floor ≥ 80 % of the
-//! weighted share; every quiet job starts within 2 batches of its receipt.
+//! weighted share; every quiet job starts within 2 batches of its receipt (the quiet tenant sends
+//! one job per 10 full batches' time at the measured rate, so that it is quiet on any machine).
 //!
 //! The intake-bound test also runs the worker in the order it had before issue 15
 //! (`--intake-order round-robin --prefetch-rule flat`) and requires that run to be unfair: the
@@ -45,8 +46,13 @@ const BACKLOG_SECONDS: f64 = 16.0;
 const FLOOD_FACTOR_QUEUED: usize = 10;
 /// The flooder's live rate, in multiples of its weighted share of the pipeline.
 const FLOOD_FACTOR_LIVE: f64 = 20.0;
-/// The live phase: one step every 300 ms (more flood, one quiet job, a metrics sample) for 10 s.
+/// The live phase: one step every 300 ms (more flood, a metrics sample, and every few steps one
+/// quiet job) for 10 s.
 const LIVE_STEP: Duration = Duration::from_millis(300);
+/// The quiet tenant sends one job per this many full batches' time at the pipeline's rate (at
+/// least one per step), so that it is quiet on any machine: its job never waits for its own
+/// previous one, and it asks for far less than its weighted share.
+const QUIET_EVERY_BATCHES: f64 = 10.0;
 const LIVE_FOR: Duration = Duration::from_secs(10);
 /// Fairness window.
 const WINDOW: Duration = Duration::from_secs(2);
@@ -163,13 +169,14 @@ struct Flood {
 /// The flood scenario at a pipeline rate of `rate` jobs/s (what the run's bottleneck can take):
 /// `t01` floods (10 × its backlog queued, then 20 × its weighted share live), `t02`–`t09` are
 /// backlogged for about [`BACKLOG_SECONDS`] (per-weight backlogs, so with weighted shares they
-/// all finish together), `t10` sends one job per step. Job ids start with `run`.
+/// all finish together), `t10` is quiet ([`QUIET_EVERY_BATCHES`]). Job ids start with `run`.
 async fn flood(env: &Env, submitter: &Submitter, run: &str, rate: f64, worker_args: &[&str]) -> Flood {
     let names = names();
     let backlogged_weight: i32 = (0..TENANTS - 1).map(weight).sum();
     let total_weight: i32 = (0..TENANTS).map(weight).sum();
     let per_weight = (rate * BACKLOG_SECONDS / f64::from(backlogged_weight)).ceil() as usize;
     let live_flood = (FLOOD_FACTOR_LIVE * rate / f64::from(total_weight) * LIVE_STEP.as_secs_f64()).ceil() as usize;
+    let quiet_steps = ((QUIET_EVERY_BATCHES * MAX_BATCH / rate) / LIVE_STEP.as_secs_f64()).ceil().max(1.0) as usize;
     let witness = witness_bytes(MULTI_PUBLIC);
     let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let flooded = FLOOD_FACTOR_QUEUED * per_weight;
@@ -179,7 +186,11 @@ async fn flood(env: &Env, submitter: &Submitter, run: &str, rate: f64, worker_ar
     }
     let t = Instant::now();
     assert_eq!(publish_confirmed(submitter, &queued).await.len(), queued.len(), "every job is confirmed");
-    eprintln!("fairness {run}: pipeline rate {rate:.0} jobs/s → {per_weight} jobs per unit of weight, {flooded} flood jobs queued, {live_flood} more per {LIVE_STEP:?}; {} queued in {:.1} s", queued.len(), t.elapsed().as_secs_f64());
+    eprintln!(
+        "fairness {run}: pipeline rate {rate:.0} jobs/s → {per_weight} jobs per unit of weight, {flooded} flood jobs queued, {live_flood} more per {LIVE_STEP:?}, a quiet job every {quiet_steps} steps; {} queued in {:.1} s",
+        queued.len(),
+        t.elapsed().as_secs_f64()
+    );
     let metrics_addr = free_port_addr();
     let mut args: Vec<&str> = worker_args.to_vec();
     args.extend(BATCH_ARGS);
@@ -198,11 +209,15 @@ async fn flood(env: &Env, submitter: &Submitter, run: &str, rate: f64, worker_ar
     let (mut quiet, mut flood_more) = (0, 0);
     let mut series: Vec<(f64, HashMap<String, f64>)> = Vec::new();
     let started = Instant::now();
+    let mut step = 0;
     while started.elapsed() < LIVE_FOR {
         let mut more: Vec<OutgoingJob> = (0..live_flood).map(|k| job(env, &witness, run, &names[0], flooded + flood_more + k)).collect();
         flood_more += live_flood;
-        more.push(job(env, &witness, run, &names[TENANTS - 1], quiet));
-        quiet += 1;
+        if step % quiet_steps == 0 {
+            more.push(job(env, &witness, run, &names[TENANTS - 1], quiet));
+            quiet += 1;
+        }
+        step += 1;
         assert_eq!(publish_confirmed(submitter, &more).await.len(), more.len(), "every job is confirmed");
         if let Some(text) = scrape(&metrics_addr).await {
             series.push((started.elapsed().as_secs_f64(), samples(&text)));
