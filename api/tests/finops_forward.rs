@@ -5,6 +5,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
+/// The tests write executables and then run them. A child forked by one test thread while the
+/// other holds a just-written file open keeps that descriptor until it execs, and executing the
+/// file then fails with ETXTBSY ("Text file busy", seen in CI): the tests take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A copy of `zkq` alone in a fresh directory, so the lookup beside it is under the test's control.
 fn lone_zkq(dir: &Path) -> std::path::PathBuf {
     let zkq = dir.join("zkq");
@@ -14,6 +19,7 @@ fn lone_zkq(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn forwards_arguments_and_the_exit_code() {
+    let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().expect("tempdir");
     let zkq = lone_zkq(dir.path());
     let tool = dir.path().join("zkq-finops");
@@ -27,6 +33,7 @@ fn forwards_arguments_and_the_exit_code() {
 
 #[test]
 fn a_missing_tool_is_one_line_and_exit_code_9() {
+    let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().expect("tempdir");
     let zkq = lone_zkq(dir.path());
     let o = Command::new(&zkq).args(["finops", "report"]).env("PATH", dir.path().join("nowhere")).output().expect("run");
