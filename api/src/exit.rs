@@ -55,6 +55,7 @@ pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
                     ErrorClass::Backend => ExitCode::Backend,
                 },
                 S::KeyStore { .. } => ExitCode::Io,
+                S::DeviceGone(_) => ExitCode::Backend,
                 S::Invalid(_) => ExitCode::BadInput,
                 S::Amqp(_) | S::BrokerLost(_) | S::Postgres(_) | S::Pool(_) | S::Migration { .. } => ExitCode::Service,
             };

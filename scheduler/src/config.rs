@@ -162,6 +162,9 @@ pub struct WorkerConfig {
     /// ([`WorkerConfig::prefetch`] × weight); `Flat` is the rule before issue 15, kept for
     /// comparison runs.
     pub prefetch_rule: crate::fair::PrefetchRule,
+    /// Testing only: a fault the device thread injects ([`crate::device::FaultInjection`]).
+    /// Default: none.
+    pub device_fault: crate::device::FaultInjection,
 }
 
 impl Default for WorkerConfig {
@@ -187,6 +190,7 @@ impl Default for WorkerConfig {
             metrics: MetricsConfig::default(),
             intake_order: crate::fair::IntakeOrder::default(),
             prefetch_rule: crate::fair::PrefetchRule::default(),
+            device_fault: crate::device::FaultInjection::default(),
         }
     }
 }

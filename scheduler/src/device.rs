@@ -8,6 +8,17 @@
 //! that job alone), and returns one [`JobOutcome`] per job with its share of the batch's
 //! phase times and device-seconds. If the batch as a whole fails, its jobs are retried one by
 //! one so that a poison job fails alone.
+//!
+//! Only a failure caused by the job's own input is final ([`DeviceOutcome::Final`]: bad
+//! witness, unsatisfied constraints, deadline). A failure of the infrastructure — the key
+//! store (unreadable, or a key file whose sha256 is not the registered circuit id), the
+//! backend, a panic on the device thread — is [`DeviceOutcome::Retry`]: the worker commits
+//! nothing for that job and returns its delivery to the queue, whose delivery limit bounds the
+//! tries. A panic is contained to its batch; after [`MAX_CONSECUTIVE_PANICS`] panics in a row
+//! the thread stops, and the worker exits non-zero so that a supervisor restarts it.
+//!
+//! Keys are read into memory (never memory-mapped) and checked against the circuit id: a key
+//! file replaced, corrupted or truncated on disk is refused, and cannot fault the process.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -26,7 +37,7 @@ use crate::protocol::ReasonCode;
 use crate::SchedulerError;
 
 /// One job handed to the device.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DeviceJob {
     /// Its metadata.
     pub meta: JobMeta,
@@ -49,13 +60,54 @@ pub struct DeviceBatch {
     pub price: Option<Price>,
 }
 
+/// Panics in a row after which the device thread stops (the worker then exits non-zero). One
+/// poison job panics at most twice in a row (its batch, then itself alone), so it never stops
+/// the thread; a device that panics on everything does.
+pub const MAX_CONSECUTIVE_PANICS: u32 = 5;
+
+/// What became of one job of a batch.
+#[derive(Debug)]
+pub enum DeviceOutcome {
+    /// Proved, or failed because of the job's own input: committed, replied and acked.
+    Final(Box<JobOutcome>),
+    /// Not the job's fault (key store, backend, a device panic): nothing is committed and the
+    /// delivery goes back to its queue. The reason is for logs and metrics.
+    Retry {
+        /// What failed.
+        reason: String,
+        /// The job panicked the device even when proved alone: the worker fails it
+        /// `prover_error` once it has done so [`PANIC_TRIES`] times, rather than requeue it until
+        /// the queue's delivery limit.
+        panicked: bool,
+    },
+}
+
+/// Times a job may panic the device (proved alone) before it fails `prover_error`.
+pub const PANIC_TRIES: u32 = 2;
+
 /// What the device made of a batch.
 #[derive(Debug)]
 pub struct DeviceResult {
     /// The batch record (absent when nothing reached proving).
     pub batch: Option<BatchRecord>,
     /// One outcome per job, in the batch's order.
-    pub outcomes: Vec<JobOutcome>,
+    pub outcomes: Vec<DeviceOutcome>,
+}
+
+impl DeviceResult {
+    /// Every job of a batch of `n` to be retried for `reason`.
+    fn retry_all(n: usize, reason: &str, panicked: bool) -> Self {
+        Self { batch: None, outcomes: (0..n).map(|_| DeviceOutcome::Retry { reason: reason.to_owned(), panicked }).collect() }
+    }
+}
+
+/// Testing only: a fault the device thread injects, so that containment can be shown against
+/// the real broker and database. Never set in production (`zkq worker` sets it only from the
+/// `ZKQ_TEST_DEVICE_PANIC` environment variable, documented as a test hook).
+#[derive(Debug, Clone, Default)]
+pub struct FaultInjection {
+    /// Panic while proving a batch that holds a job whose id starts with this prefix.
+    pub panic_on_job_prefix: Option<String>,
 }
 
 /// Settings of a device thread.
@@ -79,8 +131,10 @@ pub struct DeviceConfig {
     pub null_prover_delay: (Duration, Duration),
     /// Region recorded on batches.
     pub region: Option<String>,
-    /// Where key-cache hits and misses are counted.
+    /// Where key-cache hits and misses, panics and retries are counted.
     pub metrics: Option<Arc<WorkerMetrics>>,
+    /// Testing only (see [`FaultInjection`]). Default: none.
+    pub fault: FaultInjection,
 }
 
 type Request = (DeviceBatch, oneshot::Sender<DeviceResult>);
@@ -115,9 +169,14 @@ impl Device {
             .name("zkq-device".into())
             .spawn(move || {
                 let mut state = DeviceState { config, prover, keys: VecDeque::new(), device: thread_name, last_key_hit: None };
+                let mut panics = 0;
                 while let Some((batch, reply)) = rx.blocking_recv() {
-                    let result = state.run(batch);
+                    let result = state.run_contained(&batch, &mut panics);
                     let _ = reply.send(result);
+                    if panics >= MAX_CONSECUTIVE_PANICS {
+                        tracing::error!(panics, "the device thread stops after {MAX_CONSECUTIVE_PANICS} panics in a row");
+                        break;
+                    }
                 }
             })
             .map_err(|e| SchedulerError::Invalid(format!("cannot start the device thread: {e}")))?;
@@ -129,12 +188,22 @@ impl Device {
         &self.name
     }
 
-    /// Queues a batch; waits while the device's queue is full (backpressure).
+    /// Queues a batch; waits while the device's queue is full (backpressure). Fails with
+    /// [`SchedulerError::DeviceGone`] when the device thread has stopped.
     pub async fn submit(&self, batch: DeviceBatch) -> Result<oneshot::Receiver<DeviceResult>, SchedulerError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send((batch, tx)).await.map_err(|_| SchedulerError::Invalid("the device thread has stopped".into()))?;
+        self.tx.send((batch, tx)).await.map_err(|_| SchedulerError::DeviceGone("the device thread has stopped".into()))?;
         Ok(rx)
     }
+}
+
+/// The text of a panic payload (`&str` or `String`; otherwise a placeholder).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 struct DeviceState {
@@ -144,6 +213,16 @@ struct DeviceState {
     device: String,
     /// Whether the last key look-up was a cache hit (recorded on the batch).
     last_key_hit: Option<bool>,
+}
+
+/// Why a job of a proving batch has no proof.
+enum Failure {
+    /// The null prover made none (answered as a placeholder result).
+    NullProver,
+    /// The job's own input: final.
+    Job(ReasonCode, String),
+    /// Not the job's fault: retried.
+    Infrastructure(String),
 }
 
 fn ms(d: Duration) -> f64 {
@@ -183,7 +262,19 @@ impl DeviceState {
         }
         self.note_key_lookup(false);
         let path = self.config.key_dir.join(format!("{}.zkey", circuit.id));
-        let pk = zkey::read_proving_key(&path).map_err(|e| format!("cannot load the proving key of {}: {e}", circuit.label()))?;
+        // Read, not mapped: a file truncated or replaced while in use cannot fault the process.
+        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read the proving key of {} ({}): {e}", circuit.label(), path.display()))?;
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        if digest != circuit.id {
+            return Err(format!(
+                "the key file {} is not circuit {}'s registered key: its sha256 is {digest}, the registered id is {}",
+                path.display(),
+                circuit.label(),
+                circuit.id
+            ));
+        }
+        let pk = zkey::parse_proving_key(&path.display().to_string(), &bytes).map_err(|e| format!("cannot load the proving key of {}: {e}", circuit.label()))?;
+        drop(bytes);
         let pvk = Arc::new(PreparedVerifyingKey::new(&pk.vk));
         let pk = Arc::new(pk);
         self.keys.push_front(LoadedKey { id: circuit.id.clone(), pk: pk.clone(), pvk: pvk.clone() });
@@ -206,23 +297,94 @@ impl DeviceState {
         Ok(bytes)
     }
 
-    fn run(&mut self, batch: DeviceBatch) -> DeviceResult {
+    /// Runs a batch with panics contained: a batch of several jobs that panics is run again
+    /// job by job, so that only a job that panics alone is retried (and the others are proved,
+    /// under one batch record). `panics` counts panics in a row.
+    fn run_contained(&mut self, batch: &DeviceBatch, panics: &mut u32) -> DeviceResult {
+        let what = match self.run_catching(batch, panics) {
+            Ok(result) => return result,
+            Err(what) => what,
+        };
+        if batch.jobs.len() == 1 {
+            return DeviceResult::retry_all(1, &format!("the device panicked: {what}"), true);
+        }
+        tracing::warn!(size = batch.jobs.len(), "running the panicked batch's jobs one by one");
+        let mut record: Option<BatchRecord> = None;
+        let mut outcomes = Vec::with_capacity(batch.jobs.len());
+        for job in &batch.jobs {
+            let single = DeviceBatch { circuit: batch.circuit.clone(), jobs: vec![job.clone()], price: batch.price.clone() };
+            match self.run_catching(&single, panics) {
+                Ok(mut r) => {
+                    if let Some(b) = r.batch.take() {
+                        match &mut record {
+                            Some(into) => {
+                                into.size += b.size;
+                                into.device_seconds += b.device_seconds;
+                                into.finished_at = b.finished_at;
+                            }
+                            None => record = Some(b),
+                        }
+                    }
+                    outcomes.extend(r.outcomes);
+                }
+                Err(what) => outcomes.push(DeviceOutcome::Retry { reason: format!("the device panicked: {what}"), panicked: true }),
+            }
+        }
+        // The singletons' results belong to the one batch record committed for them.
+        if let Some(b) = &record {
+            for o in &mut outcomes {
+                if let DeviceOutcome::Final(o) = o {
+                    if o.batch_id.is_some() {
+                        o.batch_id = Some(b.id);
+                        o.batch_size = b.size;
+                    }
+                }
+            }
+        }
+        DeviceResult { batch: record, outcomes }
+    }
+
+    /// [`DeviceState::run`] under `catch_unwind`: a panic becomes its message.
+    fn run_catching(&mut self, batch: &DeviceBatch, panics: &mut u32) -> Result<DeviceResult, String> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run(batch))) {
+            Ok(result) => {
+                *panics = 0;
+                Ok(result)
+            }
+            Err(payload) => {
+                *panics += 1;
+                let what = panic_message(payload.as_ref());
+                tracing::error!(panic = %what, size = batch.jobs.len(), in_a_row = *panics, "the device thread panicked");
+                if let Some(m) = &self.config.metrics {
+                    m.device_panicked();
+                }
+                Err(what)
+            }
+        }
+    }
+
+    fn run(&mut self, batch: &DeviceBatch) -> DeviceResult {
         let circuit_id = batch.circuit.id.clone();
         let (pk, pvk) = match self.key(&batch.circuit) {
             Ok(k) => k,
             Err(reason) => {
-                let outcomes = batch.jobs.iter().map(|j| failed(j, &circuit_id, ReasonCode::ProverError, reason.clone(), 0.0)).collect();
-                return DeviceResult { batch: None, outcomes };
+                tracing::error!(circuit = %batch.circuit.label(), %reason, "proving key unavailable; the batch's jobs go back to their queues");
+                return DeviceResult::retry_all(batch.jobs.len(), &reason, false);
             }
         };
+        if let Some(prefix) = &self.config.fault.panic_on_job_prefix {
+            if batch.jobs.iter().any(|j| j.meta.job_id.starts_with(prefix.as_str())) {
+                panic!("injected fault: a job id starts with {prefix:?} (ZKQ_TEST_DEVICE_PANIC)");
+            }
+        }
         // Parse and check each witness; bad ones and expired deadlines fail alone.
         let now_ms = Utc::now().timestamp_millis();
-        let mut outcomes: Vec<Option<JobOutcome>> = (0..batch.jobs.len()).map(|_| None).collect();
+        let mut outcomes: Vec<Option<DeviceOutcome>> = (0..batch.jobs.len()).map(|_| None).collect();
         let mut ready: Vec<(usize, Witness, f64)> = Vec::new();
         for (i, job) in batch.jobs.iter().enumerate() {
             let t = Instant::now();
             if job.meta.deadline_ms.is_some_and(|d| d <= now_ms) {
-                outcomes[i] = Some(failed(job, &circuit_id, ReasonCode::DeadlineExceeded, "the deadline passed before the job could be proved".into(), 0.0));
+                outcomes[i] = Some(DeviceOutcome::Final(Box::new(failed(job, &circuit_id, ReasonCode::DeadlineExceeded, "the deadline passed before the job could be proved".into(), 0.0))));
                 continue;
             }
             let stored;
@@ -233,7 +395,7 @@ impl DeviceState {
                         &stored
                     }
                     Err(reason) => {
-                        outcomes[i] = Some(failed(job, &circuit_id, ReasonCode::BadWitness, reason, ms(t.elapsed())));
+                        outcomes[i] = Some(DeviceOutcome::Final(Box::new(failed(job, &circuit_id, ReasonCode::BadWitness, reason, ms(t.elapsed())))));
                         continue;
                     }
                 }
@@ -247,18 +409,18 @@ impl DeviceState {
             let load = ms(t.elapsed());
             match parsed {
                 Ok(w) => ready.push((i, w, load)),
-                Err(e) => outcomes[i] = Some(failed(job, &circuit_id, ReasonCode::BadWitness, e.to_string(), load)),
+                Err(e) => outcomes[i] = Some(DeviceOutcome::Final(Box::new(failed(job, &circuit_id, ReasonCode::BadWitness, e.to_string(), load)))),
             }
         }
         let record = if ready.is_empty() {
             None
         } else {
-            Some(self.prove_ready(&batch, &pk, &pvk, ready, &mut outcomes))
+            Some(self.prove_ready(batch, &pk, &pvk, ready, &mut outcomes))
         };
         let outcomes = outcomes
             .into_iter()
             .zip(&batch.jobs)
-            .map(|(o, j)| o.unwrap_or_else(|| failed(j, &circuit_id, ReasonCode::ProverError, "internal: no outcome".into(), 0.0)))
+            .map(|(o, _)| o.unwrap_or_else(|| DeviceOutcome::Retry { reason: "internal: the device gave the job no outcome".into(), panicked: false }))
             .collect();
         DeviceResult { batch: record, outcomes }
     }
@@ -271,15 +433,14 @@ impl DeviceState {
         pk: &ProvingKey,
         pvk: &PreparedVerifyingKey,
         ready: Vec<(usize, Witness, f64)>,
-        outcomes: &mut [Option<JobOutcome>],
+        outcomes: &mut [Option<DeviceOutcome>],
     ) -> BatchRecord {
         let started_at = Utc::now();
         let start = Instant::now();
         let batch_id = Uuid::new_v4();
         let n = ready.len();
-        // (index, proof+public or error, phase timings share, verify time)
-        let mut proved: Vec<(usize, Result<(zkq_engine::Proof, Vec<zkq_kernels::Fr>), (ReasonCode, String)>, zkq_engine::PhaseTimings, f64)> =
-            Vec::with_capacity(n);
+        // (index, proof+public or failure, phase timings share, verify time)
+        let mut proved: Vec<(usize, Result<(zkq_engine::Proof, Vec<zkq_kernels::Fr>), Failure>, zkq_engine::PhaseTimings, f64)> = Vec::with_capacity(n);
         if self.config.null_prover {
             let (fixed, per_proof) = self.config.null_prover_delay;
             let pretend = fixed + per_proof * n as u32;
@@ -287,7 +448,7 @@ impl DeviceState {
                 std::thread::sleep(pretend);
             }
             for (i, w, _) in &ready {
-                proved.push((*i, Err((ReasonCode::ProverError, "null prover".into())), Default::default(), 0.0));
+                proved.push((*i, Err(Failure::NullProver), Default::default(), 0.0));
                 let _ = w;
             }
         } else {
@@ -304,7 +465,9 @@ impl DeviceState {
                     for (i, w, _) in &ready {
                         match self.prover.prove_batch(pk, std::slice::from_ref(w)) {
                             Ok(out) => proved.push((*i, Ok((out.proofs[0], out.public_signals[0].clone())), out.timings, 0.0)),
-                            Err(e) => proved.push((*i, Err((ReasonCode::ProverError, e.to_string())), Default::default(), 0.0)),
+                            // The witness parsed and fits the circuit: a prover error is the
+                            // backend's (randomness, memory, kernel), not the job's.
+                            Err(e) => proved.push((*i, Err(Failure::Infrastructure(format!("the prover failed: {e}"))), Default::default(), 0.0)),
                         }
                     }
                 }
@@ -318,8 +481,8 @@ impl DeviceState {
                 entry.3 = ms(t.elapsed());
                 match ok {
                     Ok(true) => {}
-                    Ok(false) => entry.1 = Err((ReasonCode::Unsatisfied, "the witness does not satisfy the circuit's constraints (its proof did not verify)".into())),
-                    Err(e) => entry.1 = Err((ReasonCode::ProverError, e.to_string())),
+                    Ok(false) => entry.1 = Err(Failure::Job(ReasonCode::Unsatisfied, "the witness does not satisfy the circuit's constraints (its proof did not verify)".into())),
+                    Err(e) => entry.1 = Err(Failure::Infrastructure(format!("verification failed: {e}"))),
                 }
             }
         }
@@ -329,7 +492,7 @@ impl DeviceState {
         let finished_ms = finished_at.timestamp_millis();
         for entry in proved.iter_mut() {
             if batch.jobs[entry.0].meta.deadline_ms.is_some_and(|d| d < finished_ms) {
-                entry.1 = Err((ReasonCode::DeadlineExceeded, "the deadline passed while the job's batch was proving".into()));
+                entry.1 = Err(Failure::Job(ReasonCode::DeadlineExceeded, "the deadline passed while the job's batch was proving".into()));
             }
         }
         let price = batch.price.as_ref();
@@ -346,10 +509,14 @@ impl DeviceState {
             meta.circuit_id = Some(batch.circuit.id.clone());
             let outcome = match result {
                 Ok((proof, public)) => Outcome::Proved { proof: sjson::proof_to_json(&proof), public_signals: sjson::public_to_json(&public) },
-                Err((ReasonCode::ProverError, _)) if self.config.null_prover => Outcome::Proved { proof: serde_json::Value::Null, public_signals: serde_json::Value::Null },
-                Err((code, reason)) => Outcome::Failed { code, reason },
+                Err(Failure::NullProver) => Outcome::Proved { proof: serde_json::Value::Null, public_signals: serde_json::Value::Null },
+                Err(Failure::Job(code, reason)) => Outcome::Failed { code, reason },
+                Err(Failure::Infrastructure(reason)) => {
+                    outcomes[i] = Some(DeviceOutcome::Retry { reason, panicked: false });
+                    continue;
+                }
             };
-            outcomes[i] = Some(JobOutcome {
+            outcomes[i] = Some(DeviceOutcome::Final(Box::new(JobOutcome {
                 meta,
                 outcome,
                 timings: JobTimings {
@@ -366,7 +533,7 @@ impl DeviceState {
                 cost: Some(cost),
                 batch_id: Some(batch_id),
                 batch_size: n as i32,
-            });
+            })));
         }
         BatchRecord {
             id: batch_id,

@@ -30,6 +30,10 @@ pub enum SchedulerError {
     /// The engine failed on something that is not a job's input (e.g. a stored zkey is corrupt).
     #[error("engine: {0}")]
     Engine(#[from] EngineError),
+    /// The device thread has stopped (after repeated panics): the worker cannot prove and
+    /// exits non-zero so that a supervisor restarts it.
+    #[error("device: {0}")]
+    DeviceGone(String),
     /// A registration or query was refused, with a reason for the user.
     #[error("{0}")]
     Invalid(String),

@@ -4,7 +4,8 @@
 //! ## What is exported ([`METRICS`] lists every family)
 //! | name | type | labels | what |
 //! |---|---|---|---|
-//! | `zkq_jobs_total` | counter | `outcome` = proved, failed, resent | jobs the worker finished |
+//! | `zkq_jobs_total` | counter | `outcome` = proved, failed, resent, requeued | jobs the worker finished; `requeued`: returned to their queue after an infrastructure failure (key store, backend, device panic), not committed |
+//! | `zkq_device_panics_total` | counter | | panics contained on the device thread (its batch's jobs were requeued) |
 //! | `zkq_batch_size` | histogram | | jobs per proved batch ([`MetricsConfig::batch_size_buckets`]) |
 //! | `zkq_job_end_to_end_seconds` | histogram | | submission (else receipt) → result committed ([`MetricsConfig::latency_buckets_seconds`]) |
 //! | `zkq_oldest_queued_job_age_seconds` | gauge | | age of the oldest `queued` job in PostgreSQL, read at scrape time |
@@ -50,6 +51,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ("zkq_cost_usd_total", "counter"),
     ("zkq_worker_up", "gauge"),
     ("zkq_worker_loop_seconds_total", "counter"),
+    ("zkq_device_panics_total", "counter"),
 ];
 
 /// The series names a family of `kind` produces (histograms add `_bucket`, `_sum`, `_count`).
@@ -180,6 +182,8 @@ pub struct WorkerMetrics {
     proved: AtomicU64,
     failed: AtomicU64,
     resent: AtomicU64,
+    requeued: AtomicU64,
+    device_panics: AtomicU64,
     batch_size: Histogram,
     end_to_end: Histogram,
     key_cache_hits: AtomicU64,
@@ -206,6 +210,8 @@ impl WorkerMetrics {
             proved: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             resent: AtomicU64::new(0),
+            requeued: AtomicU64::new(0),
+            device_panics: AtomicU64::new(0),
             batch_size: Histogram::new(&config.batch_size_buckets),
             end_to_end: Histogram::new(&config.latency_buckets_seconds),
             key_cache_hits: AtomicU64::new(0),
@@ -230,6 +236,7 @@ impl WorkerMetrics {
             JobOutcomeLabel::Proved => &self.proved,
             JobOutcomeLabel::Failed => &self.failed,
             JobOutcomeLabel::Resent => &self.resent,
+            JobOutcomeLabel::Requeued => &self.requeued,
         }
         .fetch_add(1, Ordering::Relaxed);
         if let Some(s) = end_to_end_seconds {
@@ -247,6 +254,11 @@ impl WorkerMetrics {
         }
     }
 
+    /// The device thread contained a panic.
+    pub fn device_panicked(&self) {
+        self.device_panics.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A proving-key cache look-up.
     pub fn key_cache(&self, hit: bool) {
         if hit { &self.key_cache_hits } else { &self.key_cache_misses }.fetch_add(1, Ordering::Relaxed);
@@ -261,7 +273,7 @@ impl WorkerMetrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         out.push_str("# HELP zkq_jobs_total Jobs this worker finished, by outcome.\n# TYPE zkq_jobs_total counter\n");
-        for (o, c) in [("proved", &self.proved), ("failed", &self.failed), ("resent", &self.resent)] {
+        for (o, c) in [("proved", &self.proved), ("failed", &self.failed), ("resent", &self.resent), ("requeued", &self.requeued)] {
             let _ = writeln!(out, "zkq_jobs_total{{outcome=\"{o}\"}} {}", c.load(Ordering::Relaxed));
         }
         self.batch_size.render("zkq_batch_size", "Jobs per batch run on the device.", &mut out);
@@ -287,6 +299,11 @@ impl WorkerMetrics {
             let _ = writeln!(out, "zkq_cost_usd_total{{device_type=\"{}\"}} {}", label(device_type), fmt_f64(*usd));
         }
         let _ = writeln!(out, "# HELP zkq_worker_up 1 while this worker serves metrics.\n# TYPE zkq_worker_up gauge\nzkq_worker_up{{worker=\"{}\"}} 1", label(&self.worker_id));
+        let _ = writeln!(
+            out,
+            "# HELP zkq_device_panics_total Panics contained on the device thread.\n# TYPE zkq_device_panics_total counter\nzkq_device_panics_total {}",
+            self.device_panics.load(Ordering::Relaxed)
+        );
         out.push_str("# HELP zkq_worker_loop_seconds_total The worker loop's time by step, seconds.\n# TYPE zkq_worker_loop_seconds_total counter\n");
         let steps = self.loop_seconds.lock().map(|s| s.clone()).unwrap_or_default();
         for (step, seconds) in &steps {
@@ -308,6 +325,8 @@ pub enum JobOutcomeLabel {
     Failed,
     /// A redelivered job answered from the store.
     Resent,
+    /// Returned to its queue after an infrastructure failure.
+    Requeued,
 }
 
 /// Serves `GET /metrics` on `addr` until `stop` resolves. Before each render, `refresh` runs

@@ -42,13 +42,13 @@ use chrono::Utc;
 use futures_util::stream::{BoxStream, FuturesUnordered, SelectAll};
 use futures_util::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions};
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
 use tokio::sync::watch;
 
 use crate::config::WorkerConfig;
-use crate::device::{Device, DeviceBatch, DeviceConfig, DeviceJob, DeviceResult};
+use crate::device::{Device, DeviceBatch, DeviceConfig, DeviceJob, DeviceOutcome, DeviceResult, PANIC_TRIES};
 use crate::fair::cost::{cpu_memory_default, human_bytes, CircuitShape, CostModel, DeviceSpec, MemoryModel};
 use crate::fair::{FairConfig, FairQueue, FairnessMetrics, HeldJobs, Intake, JobSpec, Time};
 use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
@@ -65,6 +65,10 @@ const CACHE_TTL: Duration = Duration::from_secs(10);
 /// connection without any consumer stream yielding an error; the session would then wait for
 /// deliveries forever instead of reconnecting.
 const LIVENESS_CHECK: Duration = Duration::from_secs(1);
+/// How long a job whose failure was the infrastructure's waits before it goes back to its
+/// queue: a key store or backend that fails for a moment does not burn the job's delivery
+/// limit in a hot loop.
+const REQUEUE_DELAY: Duration = Duration::from_secs(1);
 /// Batches the worker keeps at the device: one proving, one formed and waiting. More would
 /// bind batches early (less fair); fewer would idle the device between batches.
 const DEVICE_SLOTS: usize = 2;
@@ -160,6 +164,7 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
             null_prover_delay: config.null_prover_delay,
             region: config.region.clone(),
             metrics: Some(metrics.clone()),
+            fault: config.device_fault.clone(),
         },
         DEVICE_SLOTS - 1,
     )?;
@@ -202,6 +207,13 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
         let _ = conn.close(200, "bye".into()).await;
         match ended {
             Ok(()) => break,
+            Err(e @ SchedulerError::DeviceGone(_)) => {
+                // Reconnecting cannot help: unacked deliveries went back to their queues with
+                // the connection; exit non-zero so that a supervisor restarts the worker.
+                tracing::error!(error = %e, "the device is gone; the worker stops");
+                heartbeat.abort();
+                return Err(e);
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "broker session ended; reconnecting");
                 backoff.wait(&stop).await;
@@ -302,6 +314,9 @@ struct Session<'a> {
     weights: HashMap<String, u32>,
     /// Jobs per tenant in batches at the device, until their batch is committed and acked.
     at_device: HashMap<String, usize>,
+    /// Deliveries to return to their queues (nack, requeue) once their instant has come:
+    /// jobs whose failure was the infrastructure's.
+    requeue: Vec<(Instant, Delivery)>,
 }
 
 impl<'a> Session<'a> {
@@ -336,6 +351,7 @@ impl<'a> Session<'a> {
             intake: Intake::new(),
             weights: HashMap::new(),
             at_device: HashMap::new(),
+            requeue: Vec::new(),
         }
     }
 
@@ -378,7 +394,10 @@ impl<'a> Session<'a> {
                     self.pump(false, stats).await?;
                     self.finish_batch(held, result, stats).await?;
                 }
-                Step::Wake => self.pump(false, stats).await?,
+                Step::Wake => {
+                    self.requeue_due(false).await;
+                    self.pump(false, stats).await?;
+                }
                 Step::Liveness => {
                     let status = self.channel.status();
                     if !status.connected() {
@@ -409,6 +428,7 @@ impl<'a> Session<'a> {
         for tag in &tags {
             let _ = self.channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
         }
+        self.requeue_due(true).await;
         // Deliveries received but not taken up are admitted and proved like the others.
         while let Some(delivery) = self.intake.pop_in(self.config.intake_order) {
             self.handle(delivery, stats).await?;
@@ -500,10 +520,26 @@ impl<'a> Session<'a> {
         self.origin.elapsed()
     }
 
-    /// The instant the fair queue next needs attention (a batch's wait or a deadline).
+    /// The instant the loop next needs attention: a batch's wait or a deadline in the fair queue,
+    /// or a delivery due to go back to its queue.
     fn wakeup(&self) -> Option<Instant> {
         let (shapes, spec, max_batch) = (&self.shapes, &self.device_spec, self.config.max_batch);
-        self.queue.next_wakeup(|c| memory_cap(shapes, spec, max_batch, c)).map(|t| self.origin + t)
+        let fair = self.queue.next_wakeup(|c| memory_cap(shapes, spec, max_batch, c)).map(|t| self.origin + t);
+        let requeue = self.requeue.iter().map(|(at, _)| *at).min();
+        fair.into_iter().chain(requeue).min()
+    }
+
+    /// Returns the deliveries whose time has come (all of them with `all`) to their queues.
+    async fn requeue_due(&mut self, all: bool) {
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.requeue).into_iter().partition(|(at, _)| all || *at <= now);
+        self.requeue = later;
+        for (_, delivery) in due {
+            if let Err(e) = delivery.nack(BasicNackOptions { multiple: false, requeue: true }).await {
+                // The session is ending: the broker returns unacked deliveries to their queues.
+                tracing::warn!(error = %e, "cannot requeue a delivery");
+            }
+        }
     }
 
     /// Fails held jobs whose deadline passed, then forms and dispatches batches while the
@@ -686,7 +722,7 @@ impl<'a> Session<'a> {
         let rx = self.device.submit(DeviceBatch { circuit, jobs, price }).await?;
         let held = items;
         self.inflight.push(Box::pin(async move {
-            let result = rx.await.map_err(|_| SchedulerError::Invalid("the device thread dropped a batch".into()));
+            let result = rx.await.map_err(|_| SchedulerError::DeviceGone("the device thread stopped with a batch in hand".into()));
             (held, result)
         }));
         Ok(())
@@ -700,13 +736,53 @@ impl<'a> Session<'a> {
             if let Some(shape) = self.shapes.get(&b.circuit_id) {
                 self.queue.set_cost(&b.circuit_id, self.costs.per_proof_seconds(&b.circuit_id, shape));
             }
-            let usd: f64 = result.outcomes.iter().filter_map(|o| o.cost.map(|c| c.usd)).sum();
+            let usd: f64 = result
+                .outcomes
+                .iter()
+                .filter_map(|o| match o {
+                    DeviceOutcome::Final(o) => o.cost.map(|c| c.usd),
+                    DeviceOutcome::Retry { .. } => None,
+                })
+                .sum();
             self.metrics.batch_ran(&b.device_type, b.size.max(0) as usize, b.device_seconds, usd);
         }
         let device = result.batch.as_ref().map(|b| b.device.clone());
         let tenants: Vec<String> = held.iter().map(|h| h.meta.tenant.clone()).collect();
-        let items: Vec<(JobOutcome, Delivery)> = result.outcomes.into_iter().zip(held.into_iter().map(|h| h.delivery)).collect();
-        self.commit_reply_ack(result.batch.as_ref(), items, device, stats).await?;
+        let mut items: Vec<(JobOutcome, Delivery)> = Vec::with_capacity(held.len());
+        let retry_at = Instant::now() + REQUEUE_DELAY;
+        for (outcome, h) in result.outcomes.into_iter().zip(held) {
+            match outcome {
+                DeviceOutcome::Final(o) => items.push((*o, h.delivery)),
+                DeviceOutcome::Retry { reason, panicked } => {
+                    let tries = delivery_count(&h.delivery) + 1;
+                    if panicked && tries >= PANIC_TRIES {
+                        // A job that panics the device alone, again: final, so that it cannot
+                        // take the device down for everyone until its delivery limit.
+                        let reason = format!("the device panicked on this job {tries} times (proved alone): {reason}");
+                        tracing::error!(job = %h.meta.job_id, %reason, "failing the job");
+                        let failed = JobOutcome {
+                            meta: h.meta.clone(),
+                            outcome: Outcome::Failed { code: ReasonCode::ProverError, reason },
+                            timings: JobTimings { queue_wait_ms: h.queue_wait_ms, ..Default::default() },
+                            received_at: h.received_at,
+                            cost: None,
+                            batch_id: None,
+                            batch_size: 0,
+                        };
+                        items.push((failed, h.delivery));
+                        continue;
+                    }
+                    // Not the job's fault: nothing is committed; the delivery goes back to its
+                    // queue after a pause (the queue's delivery limit bounds the tries).
+                    tracing::warn!(job = %h.meta.job_id, %reason, tries, "infrastructure failure; the job goes back to its queue");
+                    self.metrics.job_finished(JobOutcomeLabel::Requeued, None);
+                    self.requeue.push((retry_at, h.delivery));
+                }
+            }
+        }
+        if !items.is_empty() {
+            self.commit_reply_ack(result.batch.as_ref(), items, device, stats).await?;
+        }
         let now = self.now();
         for t in &tenants {
             if let Some(n) = self.at_device.get_mut(t) {
@@ -919,6 +995,20 @@ async fn ack(delivery: &Delivery) {
 /// The batch cap device memory allows for `circuit` (`max_batch` when its shape is unknown).
 fn memory_cap(shapes: &HashMap<String, CircuitShape>, spec: &DeviceSpec, max_batch: usize, circuit: &str) -> usize {
     shapes.get(circuit).map_or(max_batch, |shape| MemoryModel.max_batch(shape, spec))
+}
+
+/// How many times the broker delivered this message before: quorum queues count failed
+/// deliveries in the `x-delivery-count` header; a redelivery without it counts as one.
+fn delivery_count(delivery: &Delivery) -> u32 {
+    let header = delivery.properties.headers().as_ref().and_then(|h| h.inner().get("x-delivery-count")).and_then(|v| match v {
+        AMQPValue::LongLongInt(n) => u32::try_from(*n).ok(),
+        AMQPValue::LongInt(n) => u32::try_from(*n).ok(),
+        AMQPValue::ShortInt(n) => u32::try_from(*n).ok(),
+        AMQPValue::LongUInt(n) => Some(*n),
+        AMQPValue::ShortUInt(n) => Some(u32::from(*n)),
+        _ => None,
+    });
+    header.unwrap_or(u32::from(delivery.redelivered))
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use zkq_engine::EngineError;
 use zkq_scheduler::config::WorkerConfig;
+use zkq_scheduler::device::FaultInjection;
 use zkq_scheduler::fair::cost::parse_bytes;
 use zkq_scheduler::fair::metrics::DEFAULT_WAIT_BUCKETS;
 use zkq_scheduler::fair::FairnessMetrics;
@@ -77,6 +78,8 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         metrics: metrics_config(&args.metrics_addr, &args.metrics_batch_buckets, &args.metrics_latency_buckets)?,
         intake_order: args.intake_order.into(),
         prefetch_rule: args.prefetch_rule.into(),
+        // A test hook (api/tests/worker_faults.rs): never set in production.
+        device_fault: FaultInjection { panic_on_job_prefix: std::env::var("ZKQ_TEST_DEVICE_PANIC").ok().filter(|p| !p.is_empty()) },
         ..Default::default()
     };
     let rt = runtime()?;

@@ -288,6 +288,12 @@ impl Worker {
     /// Starts `zkq worker --worker-id <label> <args…>` with the test's services; stderr to
     /// `<dir>/<label>.log` at log level info.
     pub(crate) fn start(env: &Env, label: &str, args: &[&str]) -> Worker {
+        Worker::start_with_env(env, label, args, &[])
+    }
+
+    /// [`Worker::start`] with extra environment variables (test hooks such as
+    /// `ZKQ_TEST_DEVICE_PANIC`).
+    pub(crate) fn start_with_env(env: &Env, label: &str, args: &[&str], vars: &[(&str, &str)]) -> Worker {
         let log = env.dir.join(format!("{label}.log"));
         let file = std::fs::File::create(&log).expect("create the worker log");
         let child = env
@@ -295,6 +301,7 @@ impl Worker {
             .arg("worker")
             .args(["--worker-id", label])
             .args(args)
+            .envs(vars.iter().copied())
             .env("ZKQ_LOG", "info,lapin=warn,amq_protocol=warn")
             .stdout(Stdio::null())
             .stderr(file)
@@ -311,6 +318,12 @@ impl Worker {
     /// True while the process has not exited.
     pub(crate) fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Its exit status, once it has exited on its own (`worker_faults.rs`).
+    #[allow(dead_code)]
+    pub(crate) fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// `kill -9`, and reaps it.

@@ -1,0 +1,218 @@
+//! Issue 16, points 3, 6 and 7, against the REAL RabbitMQ and PostgreSQL with the real
+//! `zkq worker`: what the infrastructure throws at the worker is not committed as the job's
+//! final failure, a device panic is contained and noticed, and a key file that is not the
+//! registered circuit's key is refused instead of yielding "proved".
+//!
+//! - A device panic (test hook `ZKQ_TEST_DEVICE_PANIC=<job id prefix>`: no honest input makes
+//!   the prover panic) fails only the job that panics alone, after `PANIC_TRIES` panics,
+//!   while the jobs batched with it are proved; `zkq_device_panics_total` counts them.
+//! - A device that panics on everything stops the worker with a non-zero exit, its jobs back in
+//!   the queue, none lost.
+//! - A key file missing for a moment: the jobs go back to their queue (counted
+//!   `zkq_jobs_total{outcome="requeued"}`) and are proved once it is back — before the fix
+//!   they were committed `prover_error` for ever.
+//! - A key file replaced by another setup of the same circuit (`snarkjs zkey contribute`):
+//!   refused by its sha256 — before the fix its proofs verified against its own verifying key
+//!   and were delivered "proved" although the registered key rejects them.
+//!
+//! Harness and isolation: `common/mod.rs`.
+
+#[allow(dead_code)]
+mod common;
+mod process;
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use zkq_engine::fixtures::MULTI_PUBLIC;
+use zkq_scheduler::client::{OutgoingJob, Submitter};
+
+use common::{publish_confirmed, run_pipeline_test, witness_bytes, Db, Env, Worker};
+
+/// Worker flags: small batches, so a panicking batch holds innocent jobs too.
+const ARGS: [&str; 4] = ["--max-batch", "8", "--max-wait-ms", "50"];
+/// Longest any wait here may take.
+const WITHIN: Duration = Duration::from_secs(120);
+
+fn free_port_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    format!("127.0.0.1:{port}")
+}
+
+async fn scrape(addr: &str) -> HashMap<String, f64> {
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else { return HashMap::new() };
+    let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: zkq\r\n\r\n").await;
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text).await;
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(k, v)| v.trim().parse().ok().map(|v| (k.to_owned(), v))))
+        .collect()
+}
+
+fn jobs(env: &Env, prefix: &str, n: usize) -> Vec<OutgoingJob> {
+    let witness = witness_bytes(MULTI_PUBLIC);
+    (0..n).map(|k| env.good_job(&format!("{prefix}{k:03}"), &witness)).collect()
+}
+
+/// `(status, reason_code, reason)` of every result whose job id starts with `prefix`.
+async fn results(env: &Env, prefix: &str) -> HashMap<String, (String, Option<String>, Option<String>)> {
+    env.pg()
+        .await
+        .query("select job_id, status, reason_code, reason from job_results where job_id like $1", &[&format!("{prefix}%")])
+        .await
+        .expect("results")
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
+        .collect()
+}
+
+async fn wait_until<F, Fut>(what: &str, worker: &mut Worker, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t = Instant::now();
+    while !f().await {
+        assert!(t.elapsed() < WITHIN, "{what}: not within {WITHIN:?}\n{}", worker.log_tail(40));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_results(env: &Env, n: i64, worker: &mut Worker, what: &str) {
+    let mut db = Db::new(env);
+    let t = Instant::now();
+    while db.results().await != Some(n) {
+        assert!(t.elapsed() < WITHIN, "{what}: {:?} of {n} results within {WITHIN:?}\n{}", db.results().await, worker.log_tail(40));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[test]
+fn a_device_panic_fails_only_the_job_that_panics_alone() {
+    run_pipeline_test("panic", |env| async move {
+        let addr = free_port_addr();
+        let mut args = ARGS.to_vec();
+        args.extend(["--metrics-addr", &addr]);
+        let mut worker = Worker::start_with_env(&env, "panic", &args, &[("ZKQ_TEST_DEVICE_PANIC", "boom-")]);
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter");
+        let mut all = jobs(&env, "ok-", 40);
+        all.insert(17, jobs(&env, "boom-", 1).remove(0));
+        assert_eq!(publish_confirmed(&submitter, &all).await.len(), all.len());
+        wait_results(&env, all.len() as i64, &mut worker, "every job has a result").await;
+        let got = results(&env, "").await;
+        for (id, (status, code, reason)) in &got {
+            if id.starts_with("boom-") {
+                assert_eq!((status.as_str(), code.as_deref()), ("failed", Some("prover_error")), "{id}: {reason:?}");
+                assert!(reason.as_deref().is_some_and(|r| r.contains("panicked")), "the reason says what happened: {reason:?}");
+            } else {
+                assert_eq!(status, "proved", "{id} was batched with the poison job and must still be proved: {reason:?}");
+            }
+        }
+        let m = scrape(&addr).await;
+        let panics = m.get("zkq_device_panics_total").copied().unwrap_or(0.0);
+        assert!(panics >= 2.0, "panics are counted (the batch, then the job alone): {panics}");
+        assert!(worker.is_running(), "one poison job does not stop the worker\n{}", worker.log_tail(30));
+        eprintln!("panic: {} results, {panics} panics contained, the poison job failed alone: {:?}", got.len(), got.iter().find(|(k, _)| k.starts_with("boom-")).map(|(_, v)| v));
+        let (status, _) = worker.terminate(Duration::from_secs(30)).await;
+        assert!(status.success());
+    });
+}
+
+#[test]
+fn a_device_that_panics_on_everything_stops_the_worker_and_loses_nothing() {
+    run_pipeline_test("panicall", |env| async move {
+        let args = ["--max-batch", "1", "--max-wait-ms", "0", "--metrics-addr", "off"];
+        let mut worker = Worker::start_with_env(&env, "panicall", &args, &[("ZKQ_TEST_DEVICE_PANIC", "all-")]);
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter");
+        let all = jobs(&env, "all-", 12);
+        assert_eq!(publish_confirmed(&submitter, &all).await.len(), all.len());
+        let t = Instant::now();
+        let status = loop {
+            if let Some(s) = worker.exit_status() {
+                break s;
+            }
+            assert!(t.elapsed() < WITHIN, "the worker kept running with a device that panics on every batch\n{}", worker.log_tail(40));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(!status.success(), "a worker whose device is gone exits non-zero: {status}");
+        assert!(worker.log_tail(80).contains("the device is gone"), "{}", worker.log_tail(40));
+        // Nothing is lost: every job has a final result (failed after panicking alone twice) or is
+        // back in its queue.
+        let done = results(&env, "all-").await;
+        let (ready, _) = common::queue_counts(&env, &env.amqp.tenant_queue(common::TENANT, 0)).await;
+        let (shared, _) = common::queue_counts(&env, &env.amqp.jobs_queue()).await;
+        assert_eq!(done.len() + ready as usize + shared as usize, all.len(), "results {done:?}, {ready} + {shared} queued");
+        assert!(done.values().all(|(s, c, _)| s == "failed" && c.as_deref() == Some("prover_error")));
+        eprintln!("panicall: worker exited {status} after {:.1} s; {} jobs failed alone, {} back in the queue", t.elapsed().as_secs_f64(), done.len(), ready + shared);
+    });
+}
+
+#[test]
+fn a_missing_key_file_requeues_the_jobs_until_it_is_back() {
+    run_pipeline_test("keygone", |env| async move {
+        let key = env.key_dir().join(format!("{}.zkey", env.circuit_id));
+        let aside = env.dir.join("aside.zkey");
+        std::fs::rename(&key, &aside).expect("move the key away");
+        let addr = free_port_addr();
+        let mut args = ARGS.to_vec();
+        args.extend(["--metrics-addr", &addr]);
+        let mut worker = Worker::start(&env, "keygone", &args);
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter");
+        let all = jobs(&env, "kg-", 5);
+        assert_eq!(publish_confirmed(&submitter, &all).await.len(), all.len());
+        wait_until("the jobs are requeued", &mut worker, || {
+            let addr = addr.clone();
+            async move { scrape(&addr).await.get("zkq_jobs_total{outcome=\"requeued\"}").is_some_and(|v| *v >= 5.0) }
+        })
+        .await;
+        assert!(results(&env, "kg-").await.is_empty(), "nothing is committed while the key store fails");
+        std::fs::rename(&aside, &key).expect("put the key back");
+        wait_results(&env, 5, &mut worker, "the jobs are proved once the key is back").await;
+        let got = results(&env, "kg-").await;
+        assert!(got.values().all(|(s, _, _)| s == "proved"), "{got:?}");
+        let requeued = scrape(&addr).await.get("zkq_jobs_total{outcome=\"requeued\"}").copied().unwrap_or(0.0);
+        eprintln!("keygone: {requeued} requeues while the key was missing, then all 5 proved");
+        let (status, _) = worker.terminate(Duration::from_secs(30)).await;
+        assert!(status.success());
+    });
+}
+
+#[test]
+fn a_key_file_that_is_not_the_registered_key_is_refused() {
+    run_pipeline_test("keyswap", |env| async move {
+        // Another setup of the same circuit: same shape, different δ.
+        let key = env.key_dir().join(format!("{}.zkey", env.circuit_id));
+        let other = env.dir.join("other.zkey");
+        let o = Command::new(process::snarkjs())
+            .args(["zkey", "contribute"])
+            .arg(&key)
+            .arg(&other)
+            .args(["--name=attacker", "-e=not the registered setup"])
+            .output()
+            .expect("run snarkjs zkey contribute");
+        assert!(o.status.success(), "snarkjs zkey contribute: {}", String::from_utf8_lossy(&o.stderr));
+        std::fs::copy(&other, &key).expect("replace the key file");
+        let addr = free_port_addr();
+        let mut args = ARGS.to_vec();
+        args.extend(["--metrics-addr", &addr]);
+        let mut worker = Worker::start(&env, "keyswap", &args);
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter");
+        let all = jobs(&env, "ks-", 3);
+        assert_eq!(publish_confirmed(&submitter, &all).await.len(), all.len());
+        wait_until("the jobs are refused and requeued", &mut worker, || {
+            let addr = addr.clone();
+            async move { scrape(&addr).await.get("zkq_jobs_total{outcome=\"requeued\"}").is_some_and(|v| *v >= 3.0) }
+        })
+        .await;
+        let got = results(&env, "ks-").await;
+        assert!(!got.values().any(|(s, _, _)| s == "proved"), "a proof made with a key that is not the registered one is never delivered: {got:?}");
+        let log = worker.log_tail(200);
+        assert!(log.contains("is not circuit") && log.contains("registered id"), "the log says why\n{log}");
+        eprintln!("keyswap: refused, {} results; the key's sha256 did not match the circuit id", got.len());
+        let (status, _) = worker.terminate(Duration::from_secs(30)).await;
+        assert!(status.success());
+    });
+}
