@@ -121,6 +121,24 @@ async fn register_tenants(env: &Env) {
     }
 }
 
+/// Jobs per second committed, over the middle 80 % of the commit times of the results whose
+/// job id is `like` the pattern (start-up and drain left out).
+async fn committed_rate(env: &Env, like: &str) -> f64 {
+    let times: Vec<f64> = env
+        .pg()
+        .await
+        .query("select extract(epoch from completed_at)::float8 from job_results where job_id like $1 order by 1", &[&like])
+        .await
+        .expect("calibration results")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(times.len() >= 10, "enough calibration results: {}", times.len());
+    let n = times.len();
+    let (a, b) = (n / 10, n - 1 - n / 10);
+    (b - a) as f64 / (times[b] - times[a]).max(1e-3)
+}
+
 /// This machine's intake rate, jobs/s: a burst over the flood's tenants (so the worker consumes
 /// the same queues) through a worker whose null prover pretends no device time, timed over
 /// the middle 80 % of the results' commit times.
@@ -135,19 +153,8 @@ async fn measure_intake_rate(env: &Env, submitter: &Submitter) -> f64 {
     wait_count(&mut db, "select count(*) from job_results where job_id like 'cal-%'", jobs.len() as i64, &mut worker, "calibration").await;
     let (status, _) = worker.terminate(Duration::from_secs(30)).await;
     assert!(status.success(), "calibration worker exit: {status}");
-    let times: Vec<f64> = env
-        .pg()
-        .await
-        .query("select extract(epoch from completed_at)::float8 from job_results where job_id like 'cal-%' order by 1", &[])
-        .await
-        .expect("calibration results")
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    let n = times.len();
-    let (a, b) = (n / 10, n - 1 - n / 10);
-    let rate = (b - a) as f64 / (times[b] - times[a]).max(1e-3);
-    eprintln!("fairness: calibration: {n} jobs, intake rate {rate:.0} jobs/s (middle 80 % of commit times)");
+    let rate = committed_rate(env, "cal-%").await;
+    eprintln!("fairness: calibration: {} jobs, intake rate {rate:.0} jobs/s (middle 80 % of commit times)", jobs.len());
     assert!(rate.is_finite() && rate > 10.0, "a usable intake rate: {rate}");
     rate
 }
@@ -513,17 +520,7 @@ fn the_worker_exports_fairness_metrics() {
         let cal: Vec<OutgoingJob> = (0..CALIBRATION).map(|k| job(&env, &witness, "mcal", "cal", k)).collect();
         assert_eq!(publish_confirmed(&submitter, &cal).await.len(), cal.len());
         wait_results_in_process(&mut db, cal.len()).await;
-        let times: Vec<f64> = env
-            .pg()
-            .await
-            .query("select extract(epoch from completed_at)::float8 from job_results order by 1", &[])
-            .await
-            .expect("calibration results")
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let (a, b) = (times.len() / 10, times.len() - 1 - times.len() / 10);
-        let rate = (b - a) as f64 / (times[b] - times[a]).max(1e-3);
+        let rate = committed_rate(&env, "mcal-%").await;
         // Heavy (weight 3) drains at 3/4 of the rate while both are backlogged.
         let per_tenant = (rate * 0.75 * BACKLOGGED_FOR).ceil() as usize;
         eprintln!("metrics: calibration {rate:.0} jobs/s → {per_tenant} jobs per tenant");
