@@ -59,6 +59,15 @@ impl Witness {
         Ok(Self { source: name.to_owned(), values })
     }
 
+    /// The exact size of a `.wtns` (version 2, as snarkjs and circom write it: the header, a
+    /// section 1 of `n8`, prime and count, a section 2 of the values) holding `n_values` values.
+    /// A body of any other size is not a witness of that many values, whatever it holds: the
+    /// worker refuses it before copying it.
+    pub const fn encoded_len(n_values: usize) -> usize {
+        // "wtns", version, section count; then each section: u32 type + u64 size + payload.
+        12 + (12 + 4 + N8 + 4) + (12 + n_values * N8)
+    }
+
     /// Reads a `.wtns` file.
     pub fn read(path: &Path) -> Result<Self, EngineError> {
         let bytes = map_file(path)?;
@@ -98,5 +107,24 @@ impl Witness {
             return Err(EngineError::format(&self.source, "witness value 0 must be the constant 1"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_len_is_the_length_written() {
+        for n in [0usize, 1, 7, 1000] {
+            let w = Witness { source: "t".into(), values: vec![Fr::one(); n] };
+            assert_eq!(w.to_wtns_bytes().len(), Witness::encoded_len(n), "{n} values");
+        }
+        // And the files circom and snarkjs wrote.
+        for f in crate::fixtures::ALL {
+            let w = Witness::read(&f.wtns()).expect("fixture witness");
+            let size = std::fs::metadata(f.wtns()).expect("fixture witness size").len();
+            assert_eq!(size as usize, Witness::encoded_len(w.values.len()), "{}", f.name);
+        }
     }
 }

@@ -642,6 +642,7 @@ impl<'a> Session<'a> {
         }
         let fail = |code, reason: String| Rejection { code, reason };
         let device_spec = self.device_spec.clone();
+        let witness = &delivery.data;
         let admission = async {
             let Some(tenant) = self.tenant(&meta.tenant).await? else {
                 return Ok::<_, SchedulerError>(Err(fail(ReasonCode::UnknownTenant, format!("tenant `{}` is not registered", meta.tenant))));
@@ -651,6 +652,20 @@ impl<'a> Session<'a> {
             };
             if meta.deadline_ms.is_some_and(|d| d <= received_at.timestamp_millis()) {
                 return Ok(Err(fail(ReasonCode::DeadlineExceeded, "the deadline had passed when the job arrived".into())));
+            }
+            // An inline witness must be exactly a .wtns of the circuit's size: anything else is
+            // refused here, before it is copied or parsed.
+            let want = usize::try_from(circuit.n_vars).map(zkq_engine::Witness::encoded_len).unwrap_or(0);
+            if !witness.is_empty() && witness.len() != want {
+                return Ok(Err(fail(
+                    ReasonCode::BadWitness,
+                    format!(
+                        "the witness is {} bytes; a .wtns of circuit {} ({} values) is exactly {want} bytes",
+                        witness.len(),
+                        circuit.label(),
+                        circuit.n_vars
+                    ),
+                )));
             }
             let shape = CircuitShape::from(&circuit);
             if MemoryModel.max_batch(&shape, &device_spec) == 0 {
