@@ -33,6 +33,8 @@ use common::{publish_confirmed, run_pipeline_test, witness_bytes, Db, Env, Worke
 
 /// Worker flags: small batches, so a panicking batch holds innocent jobs too.
 const ARGS: [&str; 4] = ["--max-batch", "8", "--max-wait-ms", "50"];
+/// The tenant whose jobs share the worker with the faults.
+const BYSTANDER: &str = "bystander";
 /// Longest any wait here may take.
 const WITHIN: Duration = Duration::from_secs(120);
 
@@ -55,6 +57,31 @@ async fn scrape(addr: &str) -> HashMap<String, f64> {
 fn jobs(env: &Env, prefix: &str, n: usize) -> Vec<OutgoingJob> {
     let witness = witness_bytes(MULTI_PUBLIC);
     (0..n).map(|k| env.good_job(&format!("{prefix}{k:03}"), &witness)).collect()
+}
+
+/// Another tenant, `bystander`, registered with `n` jobs of its own: whatever happens to the
+/// test's tenant, these must all be proved with exactly one result and one reply each.
+async fn bystander_jobs(env: &Env, n: usize) -> Vec<OutgoingJob> {
+    env.store().await.add_tenant(BYSTANDER, 1).await.expect("add the bystander tenant");
+    jobs(env, "by-", n).into_iter().map(|j| OutgoingJob { tenant: BYSTANDER.into(), ..j }).collect()
+}
+
+/// Asserts every bystander job was proved once and replied to once.
+async fn assert_bystander_unharmed(env: &Env, by: &[OutgoingJob], replies: &std::sync::Arc<std::sync::Mutex<HashMap<String, u32>>>) {
+    let got = results(env, "by-").await;
+    assert_eq!(got.len(), by.len(), "every bystander job has its one result row");
+    assert!(got.values().all(|(s, _, _)| s == "proved"), "{got:?}");
+    let t = Instant::now();
+    loop {
+        let seen = replies.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if by.iter().all(|j| seen.get(&j.job_id) == Some(&1)) {
+            return;
+        }
+        let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "a bystander job was answered twice: {twice:?}");
+        assert!(t.elapsed() < Duration::from_secs(30), "bystander replies: {} of {}", by.iter().filter(|j| seen.contains_key(&j.job_id)).count(), by.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// `(status, reason_code, reason)` of every result whose job id starts with `prefix`.
@@ -96,14 +123,18 @@ fn a_device_panic_fails_only_the_job_that_panics_alone() {
         let addr = free_port_addr();
         let mut args = ARGS.to_vec();
         args.extend(["--metrics-addr", &addr]);
+        let by = bystander_jobs(&env, 30).await;
         let mut worker = Worker::start_with_env(&env, "panic", &args, &[("ZKQ_TEST_DEVICE_PANIC", "boom-")]);
         let submitter = Submitter::connect(&env.amqp).await.expect("submitter");
         let mut all = jobs(&env, "ok-", 40);
         all.insert(17, jobs(&env, "boom-", 1).remove(0));
         assert_eq!(publish_confirmed(&submitter, &all).await.len(), all.len());
-        wait_results(&env, all.len() as i64, &mut worker, "every job has a result").await;
+        assert_eq!(publish_confirmed(&submitter, &by).await.len(), by.len());
+        let (_task, replies) = common::collect_replies(submitter);
+        wait_results(&env, (all.len() + by.len()) as i64, &mut worker, "every job has a result").await;
+        assert_bystander_unharmed(&env, &by, &replies).await;
         let got = results(&env, "").await;
-        for (id, (status, code, reason)) in &got {
+        for (id, (status, code, reason)) in got.iter().filter(|(id, _)| !id.starts_with("by-")) {
             if id.starts_with("boom-") {
                 assert_eq!((status.as_str(), code.as_deref()), ("failed", Some("prover_error")), "{id}: {reason:?}");
                 assert!(reason.as_deref().is_some_and(|r| r.contains("panicked")), "the reason says what happened: {reason:?}");
