@@ -17,15 +17,19 @@
 //!   now forms batches with [`fair`], which adds fairness, priorities, deadlines and memory).
 //! - [`fair`] — fairness-weighted batching: the pure fair-queuing core, cost and memory
 //!   models, fairness figures, the simulator and the fairness metrics.
-//! - [`device`] — the blocking device thread: key cache, prove, verify, per-job outcomes.
+//! - [`device`] — the blocking device thread: key cache (keys checked against the circuit id),
+//!   prove, verify, per-job outcomes (final, or retried when the infrastructure failed), panics
+//!   contained.
 //! - [`store`] — PostgreSQL: migrations, circuits, tenants, prices, jobs, results, costs.
 //! - [`keystore`] — the content-addressed zkey directory.
+//! - [`cache`] — a bounded cache with a TTL for admission look-ups keyed by message strings.
 //! - [`worker`] — `run(config, shutdown)`: the consume → batch → prove → commit → reply → ack loop.
 //! - [`metrics`] — the worker's Prometheus `/metrics` endpoint and [`metrics::MetricsSource`].
 //! - [`uptime`] — the worker's heartbeat (uptime rows for the FinOps idle row).
 //! - [`error`] — typed errors.
 
 pub mod batcher;
+pub mod cache;
 pub mod client;
 pub mod config;
 pub mod device;

@@ -47,6 +47,7 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
 use tokio::sync::watch;
 
+use crate::cache::TtlCache;
 use crate::config::WorkerConfig;
 use crate::device::{Device, DeviceBatch, DeviceConfig, DeviceJob, DeviceOutcome, DeviceResult, PANIC_TRIES};
 use crate::fair::cost::{cpu_memory_default, human_bytes, CircuitShape, CostModel, DeviceSpec, MemoryModel};
@@ -60,6 +61,10 @@ use crate::{topology, SchedulerError};
 /// How long admission caches (tenants, circuits, prices) trust an entry; also how often the
 /// tenant list is re-read to consume new tenants' queues.
 const CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// Most tenant names (and, separately, circuit references) the admission caches hold: their
+/// keys come from messages, so they are bounded (`crate::cache`).
+const ADMISSION_CACHE_ENTRIES: usize = 4096;
 
 /// How often a session checks that its channel is still open. A broker restart can close the
 /// connection without any consumer stream yielding an error; the session would then wait for
@@ -304,8 +309,8 @@ struct Session<'a> {
     origin: Instant,
     fairness: Arc<FairnessMetrics>,
     inflight: FuturesUnordered<InFlight>,
-    tenants: HashMap<String, Cached<Option<TenantRecord>>>,
-    circuits: HashMap<String, Cached<Option<CircuitRecord>>>,
+    tenants: TtlCache<Option<TenantRecord>>,
+    circuits: TtlCache<Option<CircuitRecord>>,
     prices: Option<Cached<Option<Price>>>,
     metrics: Arc<WorkerMetrics>,
     /// Received deliveries not yet taken up, in weighted-fair order ([`crate::fair::intake`]).
@@ -344,8 +349,8 @@ impl<'a> Session<'a> {
             origin,
             fairness: config.fairness_metrics.clone(),
             inflight: FuturesUnordered::new(),
-            tenants: HashMap::new(),
-            circuits: HashMap::new(),
+            tenants: TtlCache::new(CACHE_TTL, ADMISSION_CACHE_ENTRIES),
+            circuits: TtlCache::new(CACHE_TTL, ADMISSION_CACHE_ENTRIES),
             prices: None,
             metrics,
             intake: Intake::new(),
@@ -575,8 +580,8 @@ impl<'a> Session<'a> {
     }
 
     async fn tenant(&mut self, name: &str) -> Result<Option<TenantRecord>, SchedulerError> {
-        if let Some(c) = self.tenants.get(name).filter(|c| c.at.elapsed() < CACHE_TTL) {
-            return Ok(c.value.clone());
+        if let Some(t) = self.tenants.get(name) {
+            return Ok(t);
         }
         let t = self
             .with_store_retry(|s| {
@@ -584,13 +589,13 @@ impl<'a> Session<'a> {
                 async move { s.tenant(&name).await }
             })
             .await?;
-        self.tenants.insert(name.to_owned(), Cached { value: t.clone(), at: Instant::now() });
+        self.tenants.insert(name, t.clone());
         Ok(t)
     }
 
     async fn circuit(&mut self, reference: &str) -> Result<Option<CircuitRecord>, SchedulerError> {
-        if let Some(c) = self.circuits.get(reference).filter(|c| c.at.elapsed() < CACHE_TTL) {
-            return Ok(c.value.clone());
+        if let Some(c) = self.circuits.get(reference) {
+            return Ok(c);
         }
         let c = self
             .with_store_retry(|s| {
@@ -598,7 +603,7 @@ impl<'a> Session<'a> {
                 async move { s.resolve_circuit(&reference).await }
             })
             .await?;
-        self.circuits.insert(reference.to_owned(), Cached { value: c.clone(), at: Instant::now() });
+        self.circuits.insert(reference, c.clone());
         Ok(c)
     }
 
