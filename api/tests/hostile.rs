@@ -26,6 +26,7 @@ use lapin::BasicProperties;
 use zkq_engine::fixtures::MULTI_PUBLIC;
 use zkq_scheduler::client::now_ms;
 use zkq_scheduler::protocol::{self, H_CIRCUIT, H_DEADLINE_MS, H_FAILURE_CODE, H_FAILURE_REASON, H_PURPOSE, H_SUBMITTED_AT_MS, H_TENANT};
+use zkq_scheduler::redact::redact;
 use zkq_scheduler::topology;
 
 use common::{drain_queue, header_string, run_pipeline_test, witness_bytes, Worker, TENANT};
@@ -256,5 +257,13 @@ fn hostile_headers_fail_alone_and_the_worker_keeps_serving_and_stops() {
             }
         }
         assert_eq!(rows.len(), cases.iter().filter(|c| c.stored).count(), "no other rows: {by_id:?}");
+
+        // The worker's log names the broker and the database, without their passwords.
+        let log = std::fs::read_to_string(&worker.log).expect("worker log");
+        for url in [&env.amqp.uri, &env.pg_url] {
+            let shown = redact(url);
+            assert!(log.contains(&shown), "the log names {shown}");
+            assert!(shown == *url || !log.contains(url.as_str()), "the log prints a password: {url}");
+        }
     });
 }

@@ -2,16 +2,19 @@
 
 use zkq_engine::EngineError;
 
+use crate::redact::redact;
+
 /// An error from the pipeline's infrastructure (broker, database, key store). Per-job input
 /// problems are not errors: they become failure results ([`crate::model::Outcome::Failed`]).
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
-    /// The AMQP broker refused or dropped the connection.
-    #[error("AMQP: {0}")]
+    /// The AMQP broker refused or dropped the connection. (Printed with passwords redacted: an
+    /// invalid URI is echoed whole by the parser.)
+    #[error("AMQP: {}", redact(&.0.to_string()))]
     Amqp(#[from] lapin::Error),
     /// The broker connection was found closed while no broker call was waiting to report it
     /// (lapin only reports a lost connection to a call in flight; consumers just go quiet).
-    #[error("AMQP: the broker connection was lost ({0})")]
+    #[error("AMQP: the broker connection was lost ({})", redact(.0))]
     BrokerLost(String),
     /// PostgreSQL failed. Printed with the server's SQLSTATE and message when the server
     /// answered (`PostgreSQL: SQLSTATE 22021: invalid byte sequence …`), else with the driver's
@@ -19,7 +22,7 @@ pub enum SchedulerError {
     #[error("PostgreSQL: {}", describe_postgres(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// No pooled connection within the wait timeout, or the pool could not connect.
-    #[error("PostgreSQL pool: {0}")]
+    #[error("PostgreSQL pool: {}", redact(.0))]
     Pool(String),
     /// The key store failed.
     #[error("key store {path}: {what}")]
@@ -33,7 +36,7 @@ pub enum SchedulerError {
     #[error("engine: {0}")]
     Engine(#[from] EngineError),
     /// A registration or query was refused, with a reason for the user.
-    #[error("{0}")]
+    #[error("{}", redact(.0))]
     Invalid(String),
     /// A migration failed.
     #[error("migration {version}: {what}")]
@@ -124,7 +127,7 @@ fn has_io_cause(e: &(dyn std::error::Error + 'static)) -> bool {
 /// and omits the cause of the latter).
 fn describe_postgres(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
-        return format!("SQLSTATE {}: {}", db.code().code(), db.message());
+        return format!("SQLSTATE {}: {}", db.code().code(), redact(db.message()));
     }
     let mut text = e.to_string();
     let mut cause = std::error::Error::source(e);
@@ -133,7 +136,7 @@ fn describe_postgres(e: &tokio_postgres::Error) -> String {
         text.push_str(&c.to_string());
         cause = c.source();
     }
-    text
+    redact(&text)
 }
 
 #[cfg(test)]

@@ -149,7 +149,14 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
         region: config.region.clone(),
     };
     let heartbeat = tokio::spawn(crate::uptime::heartbeat(store.clone(), uptime, config.heartbeat_interval, stop.clone()));
-    tracing::info!(worker = %config.worker_id, device = device.name(), max_batch = config.max_batch, "worker started");
+    tracing::info!(
+        worker = %config.worker_id,
+        device = device.name(),
+        max_batch = config.max_batch,
+        amqp = %crate::redact::redact(&config.amqp.uri),
+        pg = %crate::redact::redact(&config.store.url),
+        "worker started"
+    );
     let mut stats = WorkerStats::default();
     let mut backoff = Backoff::new();
     while !*stop.borrow() {
