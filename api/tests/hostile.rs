@@ -135,11 +135,20 @@ fn hostile_headers_fail_alone_and_the_worker_keeps_serving_and_stops() {
         ch.confirm_select(ConfirmSelectOptions::default()).await.expect("confirm.select");
         topology::declare(&ch, &env.amqp).await.expect("declare the topology");
         let reply_q = ch
-            .queue_declare("".into(), QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() }, FieldTable::default())
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() },
+                FieldTable::default(),
+            )
             .await
             .expect("reply queue");
         let mut replies_in = ch
-            .basic_consume(reply_q.name().clone(), "".into(), BasicConsumeOptions { no_ack: true, ..Default::default() }, FieldTable::default())
+            .basic_consume(
+                reply_q.name().clone(),
+                "".into(),
+                BasicConsumeOptions { no_ack: true, ..Default::default() },
+                FieldTable::default(),
+            )
             .await
             .expect("consume replies");
         let job_id = |name: &str| format!("{}-{name}", env.name);
@@ -207,7 +216,8 @@ fn hostile_headers_fail_alone_and_the_worker_keeps_serving_and_stops() {
                     assert_eq!((r["status"].as_str(), r["code"].as_str()), (Some("failed"), Some(code)), "{}: {r}", c.name);
                     let reason = r["reason"].as_str().unwrap_or_default();
                     assert!(!reason.trim().is_empty() && reason.len() < 1000, "{}: reason {reason:?}", c.name);
-                    assert!(!reason.contains('\u{0}') && !reason.contains(&long), "{}: the reason echoes the hostile value: {reason:?}", c.name);
+                    let echoes = reason.contains('\u{0}') || reason.contains(&long);
+                    assert!(!echoes, "{}: the reason echoes the hostile value: {reason:?}", c.name);
                     if code == "rejected_by_database" {
                         assert!(reason.contains("22008"), "{}: the reason names the SQLSTATE: {reason:?}", c.name);
                     }

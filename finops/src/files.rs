@@ -158,7 +158,8 @@ mod tests {
         ensure_dir(dir.path()).expect("writable");
         let f = dir.path().join("report.csv");
         write_atomic(&f, b"rows").expect("write");
-        produce_atomic(&dir.path().join("report.png"), |p| std::fs::write(p, b"png").map_err(|e| FinopsError::io("png", e))).expect("produce");
+        let png = |p: &Path| std::fs::write(p, b"png").map_err(|e| FinopsError::io("png", e));
+        produce_atomic(&dir.path().join("report.png"), png).expect("produce");
         assert_eq!(std::fs::read(&victim).expect("victim"), b"precious", "a write followed a planted symlink");
         assert_eq!(std::fs::read(&f).expect("read"), b"rows");
         assert_eq!(std::fs::read(dir.path().join("report.png")).expect("read"), b"png");

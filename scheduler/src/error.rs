@@ -65,7 +65,10 @@ impl SchedulerError {
         match self {
             SchedulerError::Amqp(_) | SchedulerError::BrokerLost(_) | SchedulerError::Pool(_) => true,
             SchedulerError::Postgres(e) => postgres_is_transient(e),
-            SchedulerError::KeyStore { .. } | SchedulerError::Engine(_) | SchedulerError::Invalid(_) | SchedulerError::Migration { .. } => false,
+            SchedulerError::KeyStore { .. }
+            | SchedulerError::Engine(_)
+            | SchedulerError::Invalid(_)
+            | SchedulerError::Migration { .. } => false,
         }
     }
 

@@ -427,7 +427,8 @@ mod tests {
         // At the bounds: accepted.
         let h = job_headers(&"é".repeat(MAX_TENANT_CHARS), &"c".repeat(MAX_CIRCUIT_REF_BYTES), &"p".repeat(MAX_PURPOSE_BYTES), 0, None, 0);
         let m = parse_job(&props(h), b"wtns", 1 << 20).expect("values at the limits parse");
-        assert_eq!((m.tenant.chars().count(), m.circuit_ref.len(), m.purpose.len()), (MAX_TENANT_CHARS, MAX_CIRCUIT_REF_BYTES, MAX_PURPOSE_BYTES));
+        let lengths = (m.tenant.chars().count(), m.circuit_ref.len(), m.purpose.len());
+        assert_eq!(lengths, (MAX_TENANT_CHARS, MAX_CIRCUIT_REF_BYTES, MAX_PURPOSE_BYTES));
         // A bad tenant with a bad protocol version: the version is reported, the tenant dropped.
         let mut h = job_headers("a\u{0}b", "mul@1", "", 0, None, 0);
         h.insert(H_PROTOCOL.into(), AMQPValue::LongLongInt(7));

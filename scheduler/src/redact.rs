@@ -167,7 +167,10 @@ mod tests {
         );
         assert_eq!(redact("user=zkq password = 'a b\\' c' dbname=x"), "user=zkq password = *** dbname=x");
         assert_eq!(redact("PASSWORD=Top dbname=x"), "PASSWORD=*** dbname=x");
-        assert_eq!(redact("postgres://db/zkq?user=zkq&password=s3cret&sslmode=require"), "postgres://db/zkq?user=zkq&password=***&sslmode=require");
+        assert_eq!(
+            redact("postgres://db/zkq?user=zkq&password=s3cret&sslmode=require"),
+            "postgres://db/zkq?user=zkq&password=***&sslmode=require"
+        );
         assert_eq!(redact("password=last"), "password=***");
         assert_eq!(redact("db_password=x"), "db_password=***");
         // Not a setting: left alone.

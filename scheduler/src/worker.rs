@@ -638,7 +638,8 @@ impl<'a> Session<'a> {
                 Ok(m) => m,
                 Err(e) if e.is_transient() => return Err(e),
                 Err(e) => {
-                    tracing::error!(error = %e, circuit = %circuit.id, "cannot read the circuit's measured cost; starting from the header's estimate");
+                    let circuit = circuit.id.as_str();
+                    tracing::error!(error = %e, circuit, "cannot read the circuit's measured cost; starting from the header's estimate");
                     None
                 }
             };
@@ -819,7 +820,8 @@ impl<'a> Session<'a> {
             let item = items.into_iter().next().expect("one item");
             return self.answer_unrecorded(item, device, rejection, stats).await;
         }
-        tracing::warn!(jobs = items.len(), reason = %rejection.reason, "the database refused the batch's commit; committing its jobs one by one");
+        let (jobs, reason) = (items.len(), rejection.reason.as_str());
+        tracing::warn!(jobs, reason, "the database refused the batch's commit; committing its jobs one by one");
         for (item, row) in items.into_iter().zip(rows) {
             let rows = vec![row];
             match self.commit(batch, &rows).await {
@@ -844,17 +846,25 @@ impl<'a> Session<'a> {
 
     /// A job the database refused to record: fails it with `rejection` (a failure reply and a
     /// dead letter, like any failure, but no result row), then acks it.
-    async fn answer_unrecorded(&mut self, item: (JobOutcome, Delivery), device: Option<String>, rejection: Rejection, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
+    async fn answer_unrecorded(
+        &mut self,
+        item: (JobOutcome, Delivery),
+        device: Option<String>,
+        rejection: Rejection,
+        stats: &mut WorkerStats,
+    ) -> Result<(), SchedulerError> {
         let (outcome, delivery) = item;
         tracing::warn!(job = %outcome.meta.job_id, code = %rejection.code, reason = %rejection.reason, "job failed: it cannot be recorded");
-        let failed = JobOutcome { outcome: Outcome::Failed { code: rejection.code, reason: rejection.reason.clone() }, cost: None, ..outcome };
+        let outcome_failed = Outcome::Failed { code: rejection.code, reason: rejection.reason.clone() };
+        let failed = JobOutcome { outcome: outcome_failed, cost: None, ..outcome };
         let reply = serde_json::to_value(result_message(&failed, device)).unwrap_or(serde_json::Value::Null);
         self.publish_reply(&failed.meta, &delivery.properties, &reply).await?;
         self.dead_letter(&delivery, rejection.code, &rejection.reason).await?;
         self.channel.wait_for_confirms().await?;
         stats.failed += 1;
         let since_ms = failed.meta.submitted_at_ms.unwrap_or_else(|| failed.received_at.timestamp_millis());
-        self.metrics.job_finished(JobOutcomeLabel::Failed, Some((Utc::now().timestamp_millis().saturating_sub(since_ms)).max(0) as f64 / 1e3));
+        let latency_s = Utc::now().timestamp_millis().saturating_sub(since_ms).max(0) as f64 / 1e3;
+        self.metrics.job_finished(JobOutcomeLabel::Failed, Some(latency_s));
         ack(&delivery).await;
         Ok(())
     }

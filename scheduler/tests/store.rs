@@ -279,7 +279,8 @@ async fn refused_values_are_permanent_errors_that_print_their_sqlstate() {
     })
     .await;
     // A database that cannot be reached is transient (the worker waits for it).
-    let config = StoreConfig { url: "host=127.0.0.1 port=1 user=zkq password=zkq dbname=zkq_test".into(), pool_size: 1, wait_timeout: Duration::from_secs(1) };
+    let url = "host=127.0.0.1 port=1 user=zkq password=zkq dbname=zkq_test".into();
+    let config = StoreConfig { url, pool_size: 1, wait_timeout: Duration::from_secs(1) };
     let store = Store::connect_without_migrating(&config).expect("pool");
     let err = store.ping().await.expect_err("nothing listens on port 1");
     assert!(err.is_transient(), "{err}");
