@@ -91,8 +91,11 @@ fn redact_key_values(text: &str) -> String {
         let key_start = from + found;
         let key_end = key_start + KEY.len();
         from = key_end;
-        // A whole word: not the tail of another identifier (`db_password` is still a password).
-        let preceded_ok = text[..key_start].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
+        // A whole word, or libpq's `sslpassword`: not the tail of another identifier
+        // (`db_password` is still a password).
+        let before = &lower[..key_start];
+        let before = before.strip_suffix("ssl").unwrap_or(before);
+        let preceded_ok = before.chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
         let after = &text[key_end..];
         let spaces = after.len() - after.trim_start_matches([' ', '\t']).len();
         if !preceded_ok || !after[spaces..].starts_with('=') {
@@ -173,6 +176,7 @@ mod tests {
         );
         assert_eq!(redact("password=last"), "password=***");
         assert_eq!(redact("db_password=x"), "db_password=***");
+        assert_eq!(redact("sslmode=verify-full sslpassword=k3y"), "sslmode=verify-full sslpassword=***");
         // Not a setting: left alone.
         for plain in ["the password is wrong", "passwords=", "mypassword=x", "password"] {
             assert_eq!(redact(plain), plain);
