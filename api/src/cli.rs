@@ -349,11 +349,11 @@ pub(crate) enum Format {
 /// Where the broker, the database and the key store are.
 #[derive(Debug, Args)]
 pub(crate) struct ServiceArgs {
-    /// RabbitMQ URI.
-    #[arg(long, env = "ZKQ_AMQP_URL", default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+    /// RabbitMQ URI. (`--help` never shows the environment's value: it holds a password.)
+    #[arg(long, env = "ZKQ_AMQP_URL", hide_env_values = true, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
     pub(crate) amqp: String,
-    /// PostgreSQL connection string.
-    #[arg(long, env = "ZKQ_PG_URL", default_value = "host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq")]
+    /// PostgreSQL connection string. (`--help` never shows the environment's value.)
+    #[arg(long, env = "ZKQ_PG_URL", hide_env_values = true, default_value = "host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq")]
     pub(crate) pg: String,
     /// Prefix of exchange and queue names.
     #[arg(long, env = "ZKQ_QUEUE_PREFIX", default_value = "zkq")]

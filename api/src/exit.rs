@@ -71,7 +71,8 @@ pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
 pub(crate) fn one_line(err: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in err.chain() {
-        let part = cause.to_string();
+        // Passwords out: a cause may be a broker or database error that echoes a URI.
+        let part = zkq_scheduler::redact::redact(&cause.to_string());
         if text.contains(&part) {
             continue;
         }

@@ -254,3 +254,31 @@ fn sched_synth_and_simulate_report_and_refuse_bad_input() {
     assert_eq!(code(&o), 2, "a negative load: {}", stderr(&o));
     assert!(!dir.path().join("x.json").exists(), "nothing written");
 }
+
+/// With the service URLs (and their passwords) in the environment, `--help` names the
+/// variables but never prints their values, and an error line about the database never carries
+/// the password (issue 16, point 10).
+#[test]
+fn help_and_errors_never_print_the_service_passwords() {
+    const AMQP_SECRET: &str = "amqp-Secret-4711";
+    const PG_SECRET: &str = "pg-Secret-0815";
+    let amqp = format!("amqp://zkq:{AMQP_SECRET}@127.0.0.1:1/%2f");
+    // Nothing listens on port 1: commands that need the database fail at once.
+    let pg = format!("host=127.0.0.1 port=1 user=zkq password={PG_SECRET} dbname=zkq connect_timeout=2");
+    let with_env = |args: &[&str]| run(Command::new(process::ZKQ).args(args).env("ZKQ_AMQP_URL", &amqp).env("ZKQ_PG_URL", &pg));
+    for sub in [&["worker", "--help"][..], &["submit", "--help"], &["jobs", "--help"], &["tenant", "add", "--help"]] {
+        let o = with_env(sub);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned() + &stderr(&o);
+        assert_eq!(code(&o), 0, "zkq {sub:?}: {out}");
+        assert!(out.contains("ZKQ_PG_URL") && out.contains("ZKQ_AMQP_URL"), "zkq {sub:?} names the variables: {out}");
+        assert!(!out.contains(AMQP_SECRET) && !out.contains(PG_SECRET), "zkq {sub:?} prints a password:\n{out}");
+    }
+    // The same connection string in a URI, password in the userinfo and in the query.
+    for pg in [pg.clone(), format!("postgres://zkq:{PG_SECRET}@127.0.0.1:1/zkq?connect_timeout=2&password={PG_SECRET}")] {
+        let o = run(Command::new(process::ZKQ).args(["jobs", "--tenant", "acme", "--pg", &pg]).env("ZKQ_AMQP_URL", &amqp));
+        let err = stderr(&o);
+        assert_eq!(code(&o), 8, "an unreachable database is exit code 8: {err}");
+        assert!(err.starts_with("zkq: error: "), "{err}");
+        assert!(!err.contains(PG_SECRET) && !err.contains(AMQP_SECRET), "the error line prints a password: {err}");
+    }
+}

@@ -14,7 +14,7 @@ use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
 use crate::error::{FinopsError, Result};
-use crate::files::temp_path;
+use crate::files::produce_atomic;
 use crate::output::num;
 use crate::report::{LineKind, Report};
 
@@ -258,9 +258,7 @@ pub fn trend_svg(c: &TrendChart) -> Result<String> {
 /// The trend chart as a PNG file at `path` (written atomically).
 pub fn trend_png(c: &TrendChart, path: &Path) -> Result<()> {
     ensure_font()?;
-    let tmp = temp_path(path).with_extension("png");
-    draw_trend(&BitMapBackend::new(&tmp, TREND_SIZE).into_drawing_area(), c)?;
-    std::fs::rename(&tmp, path).map_err(|e| FinopsError::io(format!("cannot write {}", path.display()), e))
+    produce_atomic(path, |tmp| draw_trend(&BitMapBackend::new(tmp, TREND_SIZE).into_drawing_area(), c))
 }
 
 /// The split chart as SVG.
@@ -274,9 +272,7 @@ pub fn split_svg(c: &SplitChart) -> Result<String> {
 /// The split chart as a PNG file at `path` (written atomically).
 pub fn split_png(c: &SplitChart, path: &Path) -> Result<()> {
     ensure_font()?;
-    let tmp = temp_path(path).with_extension("png");
-    draw_split(&BitMapBackend::new(&tmp, (SPLIT_W, split_height(c))).into_drawing_area(), c)?;
-    std::fs::rename(&tmp, path).map_err(|e| FinopsError::io(format!("cannot write {}", path.display()), e))
+    produce_atomic(path, |tmp| draw_split(&BitMapBackend::new(tmp, (SPLIT_W, split_height(c))).into_drawing_area(), c))
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ enum Command {
 #[derive(Debug, Args)]
 struct DbArgs {
     /// PostgreSQL connection string.
-    #[arg(long, env = "ZKQ_PG_URL", default_value = db::DEFAULT_PG)]
+    #[arg(long, env = "ZKQ_PG_URL", hide_env_values = true, default_value = db::DEFAULT_PG)]
     pg: String,
 }
 

@@ -2,22 +2,27 @@
 
 use zkq_engine::EngineError;
 
+use crate::redact::redact;
+
 /// An error from the pipeline's infrastructure (broker, database, key store). Per-job input
 /// problems are not errors: they become failure results ([`crate::model::Outcome::Failed`]).
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
-    /// The AMQP broker refused or dropped the connection.
-    #[error("AMQP: {0}")]
+    /// The AMQP broker refused or dropped the connection. (Printed with passwords redacted: an
+    /// invalid URI is echoed whole by the parser.)
+    #[error("AMQP: {}", redact(&.0.to_string()))]
     Amqp(#[from] lapin::Error),
     /// The broker connection was found closed while no broker call was waiting to report it
     /// (lapin only reports a lost connection to a call in flight; consumers just go quiet).
-    #[error("AMQP: the broker connection was lost ({0})")]
+    #[error("AMQP: the broker connection was lost ({})", redact(.0))]
     BrokerLost(String),
-    /// PostgreSQL failed.
-    #[error("PostgreSQL: {0}")]
+    /// PostgreSQL failed. Printed with the server's SQLSTATE and message when the server
+    /// answered (`PostgreSQL: SQLSTATE 22021: invalid byte sequence …`), else with the driver's
+    /// error and its cause.
+    #[error("PostgreSQL: {}", describe_postgres(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// No pooled connection within the wait timeout, or the pool could not connect.
-    #[error("PostgreSQL pool: {0}")]
+    #[error("PostgreSQL pool: {}", redact(.0))]
     Pool(String),
     /// The key store failed.
     #[error("key store {path}: {what}")]
@@ -35,7 +40,7 @@ pub enum SchedulerError {
     #[error("device: {0}")]
     DeviceGone(String),
     /// A registration or query was refused, with a reason for the user.
-    #[error("{0}")]
+    #[error("{}", redact(.0))]
     Invalid(String),
     /// A migration failed.
     #[error("migration {version}: {what}")]
@@ -50,5 +55,114 @@ pub enum SchedulerError {
 impl From<deadpool_postgres::PoolError> for SchedulerError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         SchedulerError::Pool(e.to_string())
+    }
+}
+
+impl SchedulerError {
+    /// Whether retrying the same operation may succeed: the database or the broker could not
+    /// be reached, a pooled connection was not had in time, the server timed the statement out,
+    /// was shutting down, short of resources, or lost a serialization race. Everything else is
+    /// permanent: the database refused this request (bad data, a violated constraint, a value
+    /// over a limit, an undefined object, …) and will refuse it again, so the job it belongs to
+    /// must fail rather than be retried.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SchedulerError::Amqp(_) | SchedulerError::BrokerLost(_) | SchedulerError::Pool(_) => true,
+            SchedulerError::Postgres(e) => postgres_is_transient(e),
+            SchedulerError::KeyStore { .. }
+            | SchedulerError::Engine(_)
+            | SchedulerError::DeviceGone(_)
+            | SchedulerError::Invalid(_)
+            | SchedulerError::Migration { .. } => false,
+        }
+    }
+
+    /// The SQLSTATE of a PostgreSQL error the server reported.
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            SchedulerError::Postgres(e) => e.code().map(|c| c.code()),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a server error with this SQLSTATE may go away on retry: classes 08 (connection
+/// exception), 40 (transaction rollback: serialization failure, deadlock), 53 (insufficient
+/// resources), 57 (operator intervention: statement timeout, admin shutdown, cannot connect
+/// now), 58 (system error: I/O) and 55P03 (lock not available). Everything else, e.g. 22 (data
+/// exception), 23 (integrity constraint), 42 (syntax error or access rule), 54 (program limit
+/// exceeded), XX (internal error), is permanent.
+pub fn sqlstate_is_transient(code: &str) -> bool {
+    matches!(code.get(..2), Some("08" | "40" | "53" | "57" | "58")) || code == "55P03"
+}
+
+fn postgres_is_transient(e: &tokio_postgres::Error) -> bool {
+    if let Some(code) = e.code() {
+        return sqlstate_is_transient(code.code());
+    }
+    if e.is_closed() {
+        return true;
+    }
+    // tokio-postgres does not expose its error kinds; these are the Display texts of the kinds
+    // that are about the connection (Io, Connect, Timeout, Closed, Tls, and a desynchronised
+    // protocol stream). Parameter/column conversion and the like are permanent.
+    let text = e.to_string();
+    let connection = [
+        "error communicating with the server",
+        "error connecting to server",
+        "timeout waiting for server",
+        "connection closed",
+        "error performing TLS handshake",
+        "unexpected message from server",
+        "error parsing response from server",
+    ];
+    connection.contains(&text.as_str()) || has_io_cause(e)
+}
+
+fn has_io_cause(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        if c.is::<std::io::Error>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// A PostgreSQL error for a log or error line: `SQLSTATE <code>: <message>` from the server,
+/// else the driver's text and its causes (tokio-postgres prints only "db error" for the former
+/// and omits the cause of the latter).
+fn describe_postgres(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("SQLSTATE {}: {}", db.code().code(), redact(db.message()));
+    }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    redact(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_connection_timeout_and_resource_states_are_retried() {
+        for transient in ["08006", "08001", "40001", "40P01", "53300", "53100", "57014", "57P01", "57P03", "58030", "55P03"] {
+            assert!(sqlstate_is_transient(transient), "{transient}");
+        }
+        // NUL byte, value too long, timestamp out of range, unique and foreign-key violations,
+        // index row too large, undefined table, permission denied, internal error.
+        for permanent in ["22021", "22001", "22008", "23505", "23503", "54000", "42P01", "42501", "XX000", "55000", ""] {
+            assert!(!sqlstate_is_transient(permanent), "{permanent}");
+        }
+        assert!(SchedulerError::Pool("timed out".into()).is_transient());
+        assert!(!SchedulerError::Invalid("no".into()).is_transient());
+        assert_eq!(SchedulerError::Pool("x".into()).sqlstate(), None);
     }
 }

@@ -27,6 +27,7 @@
 //! - [`metrics`] — the worker's Prometheus `/metrics` endpoint and [`metrics::MetricsSource`].
 //! - [`uptime`] — the worker's heartbeat (uptime rows for the FinOps idle row).
 //! - [`error`] — typed errors.
+//! - [`redact`] — passwords out of log and error lines.
 
 pub mod batcher;
 pub mod cache;
@@ -39,6 +40,7 @@ pub mod keystore;
 pub mod metrics;
 pub mod model;
 pub mod protocol;
+pub mod redact;
 pub mod store;
 pub mod topology;
 pub mod uptime;

@@ -9,15 +9,20 @@
 //! | property | `message_id` | job id — the idempotency key (1–128 chars of `[A-Za-z0-9._:-]`) |
 //! | property | `reply_to`, `correlation_id` | where the result goes; echoed back |
 //! | header | `zkq-protocol` | `1` |
-//! | header | `zkq-tenant` | tenant name |
-//! | header | `zkq-circuit` | `sha256:<hex>`, `<hex>`, `name@version` or `name` (latest) |
-//! | header | `zkq-purpose` | optional free text (default empty) |
+//! | header | `zkq-tenant` | tenant name (1–128 characters, no spaces or control characters) |
+//! | header | `zkq-circuit` | `sha256:<hex>`, `<hex>`, `name@version` or `name` (latest); at most 256 bytes |
+//! | header | `zkq-purpose` | optional free text (default empty); at most 1024 bytes, no control characters |
 //! | header | `zkq-priority` | optional 0–9 (default 0) |
 //! | header | `zkq-deadline-ms` | optional Unix ms after which the job must not be proved |
 //! | header | `zkq-submitted-at-ms` | optional Unix ms of publishing (for queue-wait timing) |
 //! | header | `zkq-witness-ref` | optional `sha256:<hex>` of a witness in the shared witness store; the body is then empty |
 //!
 //! The result is a JSON [`JobResult`] sent to `reply_to` with the job's `correlation_id`.
+//!
+//! Text headers are bounded and free of control characters ([`MAX_TENANT_CHARS`],
+//! [`MAX_CIRCUIT_REF_BYTES`], [`MAX_PURPOSE_BYTES`]): they are stored in PostgreSQL, which
+//! refuses a NUL byte and index entries over about 2.7 kB, and they appear in logs. A job that
+//! breaks a bound fails alone with `malformed_message`, and the reason never echoes the value.
 
 use std::fmt;
 
@@ -54,6 +59,14 @@ pub const JOB_CONTENT_TYPE: &str = "application/vnd.zkq.witness";
 /// Content type of result messages.
 pub const RESULT_CONTENT_TYPE: &str = "application/json";
 
+/// The longest tenant name, in characters (as `zkq tenant add` accepts: no spaces or control
+/// characters; at most 512 bytes of UTF-8).
+pub const MAX_TENANT_CHARS: usize = 128;
+/// The longest circuit reference, in bytes (`sha256:<64 hex>` is 71; names are shorter).
+pub const MAX_CIRCUIT_REF_BYTES: usize = 256;
+/// The longest purpose, in bytes.
+pub const MAX_PURPOSE_BYTES: usize = 1024;
+
 /// Why a job failed, machine-readable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -79,6 +92,9 @@ pub enum ReasonCode {
     /// The circuit needs more device memory than any of the worker's devices has, even for a
     /// batch of one: it can never be proved there.
     ExceedsDeviceMemory,
+    /// PostgreSQL refused to record the job with an error that retrying cannot fix (its
+    /// SQLSTATE and message are in the reason); the job has no result row.
+    RejectedByDatabase,
 }
 
 impl ReasonCode {
@@ -95,6 +111,7 @@ impl ReasonCode {
             ReasonCode::DeadlineExceeded => "deadline_exceeded",
             ReasonCode::ProverError => "prover_error",
             ReasonCode::ExceedsDeviceMemory => "exceeds_device_memory",
+            ReasonCode::RejectedByDatabase => "rejected_by_database",
         }
     }
 }
@@ -152,6 +169,37 @@ fn header_int(headers: Option<&FieldTable>, name: &str) -> Result<Option<i64>, R
     Ok(Some(n))
 }
 
+/// A tenant name as registered (`zkq tenant add`) and as accepted in `zkq-tenant`: 1–128
+/// characters, none of them whitespace or a control character.
+pub fn valid_tenant_name(name: &str) -> bool {
+    (1..=MAX_TENANT_CHARS).contains(&name.chars().count()) && name.chars().all(|c| !c.is_whitespace() && !c.is_control())
+}
+
+/// What is wrong with a text header's value, if anything: longer than `max_bytes`, or holding a
+/// control character. The description names the header and the position, never the value.
+fn text_problem(name: &str, value: &str, max_bytes: usize) -> Option<String> {
+    if value.len() > max_bytes {
+        return Some(format!("header {name} is {} bytes long; the limit is {max_bytes}", value.len()));
+    }
+    let (at, c) = value.chars().enumerate().find(|(_, c)| c.is_control())?;
+    Some(format!("header {name} holds a control character (U+{:04X}) at character {}", u32::from(c), at + 1))
+}
+
+/// What is wrong with a `zkq-tenant` value, if anything (see [`valid_tenant_name`]).
+fn tenant_problem(tenant: &str) -> Option<String> {
+    if valid_tenant_name(tenant) {
+        return None;
+    }
+    let chars = tenant.chars().count();
+    if chars > MAX_TENANT_CHARS {
+        return Some(format!("header {H_TENANT} is {chars} characters long; the limit is {MAX_TENANT_CHARS}"));
+    }
+    if let Some(problem) = text_problem(H_TENANT, tenant, usize::MAX) {
+        return Some(problem);
+    }
+    Some(format!("header {H_TENANT} must not contain spaces"))
+}
+
 /// Job ids are idempotency keys and appear in logs and file names: keep them plain.
 pub fn valid_job_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
@@ -184,19 +232,33 @@ pub fn parse_job(props: &BasicProperties, body: &[u8], max_body_bytes: usize) ->
     if !valid_job_id(&id) {
         return fail(None, ReasonCode::MalformedMessage, "message_id must be 1–128 characters of [A-Za-z0-9._:-]".into());
     }
-    let tenant = header_str(headers, H_TENANT).map_err(|r| (partial(None), r))?;
+    let tenant = header_str(headers, H_TENANT).map_err(|r| (partial(None), r))?.filter(|t| !t.is_empty());
+    // A tenant that breaks the bounds is never carried on, not even into a failure's result row.
+    let tenant_problem = tenant.as_deref().and_then(tenant_problem);
+    let tenant = tenant.filter(|_| tenant_problem.is_none());
     match header_int(headers, H_PROTOCOL).map_err(|r| (partial(tenant.clone()), r))? {
         Some(PROTOCOL_VERSION) => {}
         Some(v) => return fail(tenant, ReasonCode::UnsupportedProtocol, format!("protocol version {v} is not supported (this worker speaks {PROTOCOL_VERSION})")),
         None => return fail(tenant, ReasonCode::MalformedMessage, format!("header {H_PROTOCOL} is missing")),
     }
-    let Some(tenant_name) = tenant.clone().filter(|t| !t.is_empty()) else {
-        return fail(tenant, ReasonCode::MalformedMessage, format!("header {H_TENANT} is missing"));
+    if let Some(problem) = tenant_problem {
+        return fail(None, ReasonCode::MalformedMessage, problem);
+    }
+    let Some(tenant_name) = tenant.clone() else {
+        return fail(None, ReasonCode::MalformedMessage, format!("header {H_TENANT} is missing"));
     };
+    let malformed = |reason| Rejection { code: ReasonCode::MalformedMessage, reason };
     let read = || -> Result<JobMeta, Rejection> {
         let circuit_ref = header_str(headers, H_CIRCUIT)?
             .filter(|c| !c.is_empty())
-            .ok_or_else(|| Rejection { code: ReasonCode::MalformedMessage, reason: format!("header {H_CIRCUIT} is missing") })?;
+            .ok_or_else(|| malformed(format!("header {H_CIRCUIT} is missing")))?;
+        if let Some(problem) = text_problem(H_CIRCUIT, &circuit_ref, MAX_CIRCUIT_REF_BYTES) {
+            return Err(malformed(problem));
+        }
+        let purpose = header_str(headers, H_PURPOSE)?.unwrap_or_default();
+        if let Some(problem) = text_problem(H_PURPOSE, &purpose, MAX_PURPOSE_BYTES) {
+            return Err(malformed(problem));
+        }
         let priority = header_int(headers, H_PRIORITY)?.unwrap_or(0);
         if !(0..=9).contains(&priority) {
             return Err(Rejection { code: ReasonCode::MalformedMessage, reason: format!("{H_PRIORITY} {priority} is outside 0–9") });
@@ -224,7 +286,7 @@ pub fn parse_job(props: &BasicProperties, body: &[u8], max_body_bytes: usize) ->
             tenant: tenant_name.clone(),
             circuit_ref,
             circuit_id: None,
-            purpose: header_str(headers, H_PURPOSE)?.unwrap_or_default(),
+            purpose,
             priority: priority as u8,
             deadline_ms: header_int(headers, H_DEADLINE_MS)?,
             submitted_at_ms: header_int(headers, H_SUBMITTED_AT_MS)?,
@@ -336,6 +398,50 @@ mod tests {
         bad.insert(H_WITNESS_REF.into(), AMQPValue::LongString("sha256:XYZ".into()));
         assert_eq!(parse_job(&props(bad), b"", 10).expect_err("bad ref").1.code, ReasonCode::MalformedMessage);
         assert_eq!(parse_witness_ref("sha256:../etc"), None);
+    }
+
+    #[test]
+    fn hostile_text_headers_are_refused_without_echoing_them() {
+        let long = "t".repeat(6000);
+        let cases: Vec<(&str, FieldTable, &str)> = vec![
+            ("nul tenant", job_headers("a\u{0}b", "mul@1", "", 0, None, 0), "U+0000"),
+            ("long tenant", job_headers(&long, "mul@1", "", 0, None, 0), "6000 characters"),
+            ("129-character tenant", job_headers(&"é".repeat(129), "mul@1", "", 0, None, 0), "129 characters"),
+            ("spaced tenant", job_headers("a b", "mul@1", "", 0, None, 0), "spaces"),
+            ("escape in tenant", job_headers("a\u{1b}[2J", "mul@1", "", 0, None, 0), "U+001B"),
+            ("nul circuit", job_headers("acme", "mul\u{0}@1", "", 0, None, 0), "(U+0000) at character 4"),
+            ("long circuit", job_headers("acme", &long, "", 0, None, 0), "6000 bytes"),
+            ("nul purpose", job_headers("acme", "mul@1", "kyc\u{0}", 0, None, 0), "U+0000"),
+            ("newline purpose", job_headers("acme", "mul@1", "a\nb", 0, None, 0), "U+000A"),
+            ("long purpose", job_headers("acme", "mul@1", &"p".repeat(MAX_PURPOSE_BYTES + 1), 0, None, 0), "1025 bytes"),
+        ];
+        for (what, h, says) in cases {
+            let (partial, r) = parse_job(&props(h), b"wtns", 1 << 20).expect_err(what);
+            assert_eq!(r.code, ReasonCode::MalformedMessage, "{what}: {}", r.reason);
+            assert!(r.reason.contains(says), "{what}: {:?} should say {says:?}", r.reason);
+            assert!(r.reason.len() < 200 && !r.reason.chars().any(char::is_control), "{what}: {:?}", r.reason);
+            let partial = partial.expect("the job id survives, to key the failure");
+            assert!(partial.tenant.is_empty() || partial.tenant == "acme", "{what}: the bad tenant is carried on: {:?}", partial.tenant);
+            assert!(partial.purpose.is_empty() && partial.circuit_ref.is_empty(), "{what}");
+        }
+        // At the bounds: accepted.
+        let h = job_headers(&"é".repeat(MAX_TENANT_CHARS), &"c".repeat(MAX_CIRCUIT_REF_BYTES), &"p".repeat(MAX_PURPOSE_BYTES), 0, None, 0);
+        let m = parse_job(&props(h), b"wtns", 1 << 20).expect("values at the limits parse");
+        let lengths = (m.tenant.chars().count(), m.circuit_ref.len(), m.purpose.len());
+        assert_eq!(lengths, (MAX_TENANT_CHARS, MAX_CIRCUIT_REF_BYTES, MAX_PURPOSE_BYTES));
+        // A bad tenant with a bad protocol version: the version is reported, the tenant dropped.
+        let mut h = job_headers("a\u{0}b", "mul@1", "", 0, None, 0);
+        h.insert(H_PROTOCOL.into(), AMQPValue::LongLongInt(7));
+        let (partial, r) = parse_job(&props(h), b"x", 10).expect_err("v7");
+        assert_eq!((r.code, partial.map(|p| p.tenant)), (ReasonCode::UnsupportedProtocol, Some(String::new())));
+    }
+
+    #[test]
+    fn tenant_names_match_registration() {
+        assert!(valid_tenant_name("acme") && valid_tenant_name("ünïcödé:team-1") && valid_tenant_name(&"x".repeat(128)));
+        for bad in ["", "a b", "a\u{0}b", "tab\t", &"x".repeat(129)] {
+            assert!(!valid_tenant_name(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -14,7 +14,12 @@
 //! again, so the submitter may see a result twice (it keys on the job id) but the database
 //! never holds two. If PostgreSQL is down, commits are retried with backoff while the
 //! deliveries stay unacked; if the broker goes away, the session ends, unacked deliveries
-//! return to the queue, and the worker reconnects and re-applies its QoS.
+//! return to the queue, and the worker reconnects and re-applies its QoS. Only connection,
+//! pool and timeout errors are retried ([`SchedulerError::is_transient`]): an error the
+//! database will repeat (a value it refuses, SQLSTATE classes 22, 23, 42, 54, …) fails the one
+//! job it concerns with `rejected_by_database` — replied, dead-lettered and acked, without a
+//! result row — and a batch whose commit is refused is committed again job by job, so the
+//! others keep their results.
 //!
 //! Fair scheduling (`crate::fair`): the worker consumes the shared job queue and one queue per
 //! registered tenant and priority class (re-listed every 10 s), each consumer with its own
@@ -55,7 +60,7 @@ use crate::fair::{FairConfig, FairQueue, FairnessMetrics, HeldJobs, Intake, JobS
 use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
 use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
 use crate::metrics::{JobOutcomeLabel, WorkerMetrics};
-use crate::store::{Store, UptimeRecord};
+use crate::store::{CommitReport, Store, UptimeRecord};
 use crate::{topology, SchedulerError};
 
 /// How long admission caches (tenants, circuits, prices) trust an entry; also how often the
@@ -185,7 +190,14 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
         region: config.region.clone(),
     };
     let heartbeat = tokio::spawn(crate::uptime::heartbeat(store.clone(), uptime, config.heartbeat_interval, stop.clone()));
-    tracing::info!(worker = %config.worker_id, device = device.name(), max_batch = config.max_batch, "worker started");
+    tracing::info!(
+        worker = %config.worker_id,
+        device = device.name(),
+        max_batch = config.max_batch,
+        amqp = %crate::redact::redact(&config.amqp.uri),
+        pg = %crate::redact::redact(&config.store.url),
+        "worker started"
+    );
     let mut stats = WorkerStats::default();
     let mut backoff = Backoff::new();
     while !*stop.borrow() {
@@ -471,7 +483,15 @@ impl<'a> Session<'a> {
         session: &str,
         tags: &mut Vec<String>,
     ) -> Result<(), SchedulerError> {
-        let tenants = self.with_store_retry(|s| async move { s.list_tenants().await }).await?;
+        let tenants = match self.with_store_retry(|s| async move { s.list_tenants().await }).await {
+            Ok(t) => t,
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => {
+                // Not about any job: keep the queues consumed so far and try again at the next refresh.
+                tracing::error!(error = %e, "cannot list the tenants; trying again in {} s", CACHE_TTL.as_secs());
+                return Ok(());
+            }
+        };
         for t in tenants {
             self.fairness.set_weight(&t.name, f64::from(t.weight.max(1)));
             let weight = u32::try_from(t.weight).unwrap_or(1).max(1);
@@ -574,7 +594,7 @@ impl<'a> Session<'a> {
             }
             self.fairness.refresh(now);
             tracing::debug!(circuit = %batch.circuit, size = batch.jobs.len(), cut = ?batch.cut, "batch formed");
-            self.dispatch(batch.circuit, batch.jobs.into_iter().map(|q| q.item).collect()).await?;
+            self.dispatch(batch.circuit, batch.jobs.into_iter().map(|q| q.item).collect(), stats).await?;
         }
         Ok(())
     }
@@ -612,12 +632,20 @@ impl<'a> Session<'a> {
             return Ok(c.value.clone());
         }
         let device_type = self.config.device_type.clone();
-        let p = self
+        let p = match self
             .with_store_retry(|s| {
                 let device_type = device_type.clone();
                 async move { s.price_at(&device_type, Utc::now()).await }
             })
-            .await?;
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the price; this batch's jobs get no cost");
+                None
+            }
+        };
         self.prices = Some(Cached { value: p.clone(), at: Instant::now() });
         Ok(p)
     }
@@ -631,11 +659,16 @@ impl<'a> Session<'a> {
             Err((partial, rejection)) => return self.reject(partial, rejection, delivery, received_at, stats).await,
         };
         if delivery.redelivered {
-            let stored = self.with_store_retry(|s| {
-                let ids = vec![meta.job_id.clone()];
-                async move { s.stored_results(&ids).await }
-            })
-            .await?;
+            let stored = match self
+                .with_store_retry(|s| {
+                    let ids = vec![meta.job_id.clone()];
+                    async move { s.stored_results(&ids).await }
+                })
+                .await
+            {
+                Ok(stored) => stored,
+                Err(e) => return self.reject(Some(meta), refused(e)?, delivery, received_at, stats).await,
+            };
             if let Some(result) = stored.get(&meta.job_id) {
                 tracing::info!(job = %meta.job_id, "redelivered job already has a result; re-sending it");
                 self.publish_reply(&meta, &delivery.properties, result).await?;
@@ -649,10 +682,18 @@ impl<'a> Session<'a> {
         let device_spec = self.device_spec.clone();
         let witness = &delivery.data;
         let admission = async {
-            let Some(tenant) = self.tenant(&meta.tenant).await? else {
+            let tenant = match self.tenant(&meta.tenant).await {
+                Ok(t) => t,
+                Err(e) => return refused(e).map(Err),
+            };
+            let Some(tenant) = tenant else {
                 return Ok::<_, SchedulerError>(Err(fail(ReasonCode::UnknownTenant, format!("tenant `{}` is not registered", meta.tenant))));
             };
-            let Some(circuit) = self.circuit(&meta.circuit_ref).await? else {
+            let circuit = match self.circuit(&meta.circuit_ref).await {
+                Ok(c) => c,
+                Err(e) => return refused(e).map(Err),
+            };
+            let Some(circuit) = circuit else {
                 return Ok(Err(fail(ReasonCode::UnknownCircuit, format!("circuit `{}` is not registered", meta.circuit_ref))));
             };
             if meta.deadline_ms.is_some_and(|d| d <= received_at.timestamp_millis()) {
@@ -699,12 +740,21 @@ impl<'a> Session<'a> {
             // First sight of this circuit in this session: start its cost from the store's
             // measured history (this device type) rather than the header prior.
             let (id, device_type) = (circuit.id.clone(), self.config.device_type.clone());
-            let measured = self
+            let measured = match self
                 .with_store_retry(|s| {
                     let (id, device_type) = (id.clone(), device_type.clone());
                     async move { s.measured_seconds_per_proof(&id, &device_type).await }
                 })
-                .await?;
+                .await
+            {
+                Ok(m) => m,
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => {
+                    let circuit = circuit.id.as_str();
+                    tracing::error!(error = %e, circuit, "cannot read the circuit's measured cost; starting from the header's estimate");
+                    None
+                }
+            };
             if let Some(per_proof) = measured {
                 self.costs.seed(&circuit.id, per_proof);
             }
@@ -729,8 +779,17 @@ impl<'a> Session<'a> {
     }
 
     /// Sends a batch to the device (waiting while its queue is full) and tracks it.
-    async fn dispatch(&mut self, circuit_id: String, items: Vec<Held>) -> Result<(), SchedulerError> {
-        let circuit = self.circuit(&circuit_id).await?;
+    async fn dispatch(&mut self, circuit_id: String, items: Vec<Held>, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
+        let circuit = match self.circuit(&circuit_id).await {
+            Ok(c) => c,
+            Err(e) => {
+                let rejection = refused(e)?;
+                for h in items {
+                    self.reject(Some(h.meta), rejection.clone(), h.delivery, h.received_at, stats).await?;
+                }
+                return Ok(());
+            }
+        };
         let price = self.price().await?;
         let Some(circuit) = circuit else {
             return Err(SchedulerError::Invalid(format!("circuit {circuit_id} vanished from the store")));
@@ -866,6 +925,10 @@ impl<'a> Session<'a> {
     /// delivery counts as they are (admission look-ups included, so that a session is never
     /// torn down and its deliveries redelivered because PostgreSQL is away). Once the channel
     /// is gone the error is returned and the session ends.
+    ///
+    /// Only transient errors are retried ([`SchedulerError::is_transient`]: connection, pool,
+    /// timeout, …). A permanent one — the database refuses this request and would refuse it
+    /// again — is returned at once; the caller fails the job it belongs to ([`refused`]).
     async fn with_store_retry<T, F, Fut>(&self, mut f: F) -> Result<T, SchedulerError>
     where
         F: FnMut(Store) -> Fut,
@@ -875,6 +938,10 @@ impl<'a> Session<'a> {
         loop {
             match f(self.store.clone()).await {
                 Ok(v) => return Ok(v),
+                Err(e) if !e.is_transient() => {
+                    tracing::warn!(error = %e, "PostgreSQL refused the operation; not retrying");
+                    return Err(e);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "PostgreSQL unavailable; retrying (deliveries stay unacked)");
                     if self.channel.status().connected() {
@@ -893,6 +960,10 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Commits outcomes (one transaction), then replies, dead-letters failures and acks. When
+    /// the database refuses the transaction for good, the outcomes are committed again one by
+    /// one, and a job whose own commit is refused is answered `rejected_by_database` without a
+    /// result row ([`Session::answer_unrecorded`]).
     async fn commit_reply_ack(
         &mut self,
         batch: Option<&BatchRecord>,
@@ -904,20 +975,91 @@ impl<'a> Session<'a> {
             .iter()
             .map(|(o, _)| (o.clone(), serde_json::to_value(result_message(o, device.clone())).unwrap_or(serde_json::Value::Null)))
             .collect();
-        let report = self.with_store_retry(|s| {
-            let rows = rows.clone();
+        let rejection = match self.commit(batch, &rows).await {
+            Ok(report) => return self.reply_ack(items, rows, report, stats).await,
+            Err(e) => refused(e)?,
+        };
+        if items.len() == 1 {
+            let item = items.into_iter().next().expect("one item");
+            return self.answer_unrecorded(item, device, rejection, stats).await;
+        }
+        let (jobs, reason) = (items.len(), rejection.reason.as_str());
+        tracing::warn!(jobs, reason, "the database refused the batch's commit; committing its jobs one by one");
+        for (item, row) in items.into_iter().zip(rows) {
+            let rows = vec![row];
+            match self.commit(batch, &rows).await {
+                Ok(report) => self.reply_ack(vec![item], rows, report, stats).await?,
+                Err(e) => {
+                    let rejection = refused(e)?;
+                    self.answer_unrecorded(item, device.clone(), rejection, stats).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One transaction with these outcomes ([`Store::commit_batch`], retried while transient).
+    async fn commit(&self, batch: Option<&BatchRecord>, rows: &[(JobOutcome, serde_json::Value)]) -> Result<CommitReport, SchedulerError> {
+        self.with_store_retry(|s| {
+            let rows = rows.to_vec();
             async move { s.commit_batch(batch, &rows).await }
         })
-        .await?;
+        .await
+    }
+
+    /// A job the database refused to record: fails it with `rejection` (a failure reply and a
+    /// dead letter, like any failure, but no result row), then acks it.
+    async fn answer_unrecorded(
+        &mut self,
+        item: (JobOutcome, Delivery),
+        device: Option<String>,
+        rejection: Rejection,
+        stats: &mut WorkerStats,
+    ) -> Result<(), SchedulerError> {
+        let (outcome, delivery) = item;
+        tracing::warn!(job = %outcome.meta.job_id, code = %rejection.code, reason = %rejection.reason, "job failed: it cannot be recorded");
+        let outcome_failed = Outcome::Failed { code: rejection.code, reason: rejection.reason.clone() };
+        let failed = JobOutcome { outcome: outcome_failed, cost: None, ..outcome };
+        let reply = serde_json::to_value(result_message(&failed, device)).unwrap_or(serde_json::Value::Null);
+        self.publish_reply(&failed.meta, &delivery.properties, &reply).await?;
+        self.dead_letter(&delivery, rejection.code, &rejection.reason).await?;
+        self.channel.wait_for_confirms().await?;
+        stats.failed += 1;
+        let since_ms = failed.meta.submitted_at_ms.unwrap_or_else(|| failed.received_at.timestamp_millis());
+        let latency_s = Utc::now().timestamp_millis().saturating_sub(since_ms).max(0) as f64 / 1e3;
+        self.metrics.job_finished(JobOutcomeLabel::Failed, Some(latency_s));
+        ack(&delivery).await;
+        Ok(())
+    }
+
+    /// After a commit: replies (the stored result for jobs committed before), dead-letters new
+    /// failures, waits for the confirms, acks.
+    async fn reply_ack(
+        &mut self,
+        items: Vec<(JobOutcome, Delivery)>,
+        rows: Vec<(JobOutcome, serde_json::Value)>,
+        report: CommitReport,
+        stats: &mut WorkerStats,
+    ) -> Result<(), SchedulerError> {
         let already: Vec<String> = report.already_done.clone();
         let stored = if already.is_empty() {
             HashMap::new()
         } else {
-            self.with_store_retry(|s| {
-                let ids = already.clone();
-                async move { s.stored_results(&ids).await }
-            })
-            .await?
+            match self
+                .with_store_retry(|s| {
+                    let ids = already.clone();
+                    async move { s.stored_results(&ids).await }
+                })
+                .await
+            {
+                Ok(stored) => stored,
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => {
+                    // Their results are committed; they get this delivery's result instead of the stored one.
+                    tracing::error!(error = %e, jobs = already.len(), "cannot read stored results; replying with this delivery's");
+                    HashMap::new()
+                }
+            }
         };
         for ((outcome, delivery), (_, fresh)) in items.iter().zip(&rows) {
             let reply = stored.get(&outcome.meta.job_id).unwrap_or(fresh);
@@ -986,6 +1128,17 @@ impl<'a> Session<'a> {
             .await?;
         Ok(())
     }
+}
+
+/// A store error that retrying cannot fix becomes the failure of the job it concerns
+/// (`Ok`, code `rejected_by_database`, the SQLSTATE and message in the reason); a transient one
+/// (which [`Session::with_store_retry`] returns only once the broker channel is gone) stays an
+/// error and ends the session.
+fn refused(e: SchedulerError) -> Result<Rejection, SchedulerError> {
+    if e.is_transient() {
+        return Err(e);
+    }
+    Ok(Rejection { code: ReasonCode::RejectedByDatabase, reason: format!("the database refused to record the job: {e}") })
 }
 
 /// The reply for an outcome.

@@ -248,6 +248,45 @@ async fn an_unreachable_database_fails_within_the_timeout() {
 }
 
 #[tokio::test]
+async fn refused_values_are_permanent_errors_that_print_their_sqlstate() {
+    in_fresh_schema("refused", |config| async move {
+        let store = Store::connect(&config).await.expect("connect");
+        // A NUL byte: PostgreSQL refuses it in text (22021).
+        let err = store.tenant("a\u{0}b").await.expect_err("PostgreSQL refuses a NUL byte");
+        assert_eq!(err.sqlstate(), Some("22021"), "{err}");
+        assert!(!err.is_transient(), "{err}");
+        let text = err.to_string();
+        assert!(text.starts_with("PostgreSQL: SQLSTATE 22021: invalid byte sequence"), "{text}");
+        // A 6,000-character tenant that does not compress: too large for the
+        // jobs_tenant_submitted_at index (54000). (A repetitive one is compressed below the limit.)
+        let circuit = hex_id(7);
+        store.add_circuit(&new_circuit(&circuit, "refused")).await.expect("circuit");
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let long: String = (0..6000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(x % 36) as usize])
+            })
+            .collect();
+        let row = failed(meta("job-long", &long, Some(&circuit), Some(0)), ReasonCode::UnknownTenant, "no");
+        let err = store.commit_batch(None, &[row]).await.expect_err("the index refuses the row");
+        assert_eq!((err.sqlstate(), err.is_transient()), (Some("54000"), false), "{err}");
+        assert!(err.to_string().contains("jobs_tenant_submitted_at"), "{err}");
+        // Nothing was written; the pool still works.
+        assert_eq!(store.count_results(&["job-long".to_owned()]).await.expect("count"), 0);
+    })
+    .await;
+    // A database that cannot be reached is transient (the worker waits for it).
+    let url = "host=127.0.0.1 port=1 user=zkq password=zkq dbname=zkq_test".into();
+    let config = StoreConfig { url, pool_size: 1, wait_timeout: Duration::from_secs(1) };
+    let store = Store::connect_without_migrating(&config).expect("pool");
+    let err = store.ping().await.expect_err("nothing listens on port 1");
+    assert!(err.is_transient(), "{err}");
+}
+
+#[tokio::test]
 async fn tenants_are_upserted_with_weights() {
     in_fresh_schema("tenants", |config| async move {
         let store = Store::connect(&config).await.expect("connect");

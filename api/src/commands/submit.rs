@@ -107,11 +107,12 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
     // With --store-witnesses, each distinct witness goes into the content-addressed store once.
     if args.store_witnesses {
         let dir = args.services.witness_dir();
-        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Io { path: dir.clone(), action: "create directory", source })?;
+        // Witnesses are private: the store is 0700, each file 0600, written atomically.
+        zkq_engine::io::create_private_dir(&dir)?;
         for w in &witnesses {
             let path = dir.join(format!("{}.wtns", hex_sha256(w)));
             if !path.exists() {
-                zkq_engine::io::write_atomic(&path, w)?;
+                zkq_engine::io::write_private(&path, w)?;
             }
         }
     }

@@ -108,6 +108,7 @@ struct Args {
     #[arg(
         long,
         env = "ZKQ_AMQP_URL",
+        hide_env_values = true,
         default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
     )]
     amqp: String,
@@ -116,6 +117,7 @@ struct Args {
     #[arg(
         long,
         env = "ZKQ_PG_URL",
+        hide_env_values = true,
         default_value = "host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq"
     )]
     pg: String,

@@ -4,13 +4,8 @@ use tokio_postgres::Row;
 
 use super::{Result, Store};
 use crate::model::TenantRecord;
+use crate::protocol::valid_tenant_name;
 use crate::SchedulerError;
-
-/// A tenant name as it appears in the `zkq-tenant` header: 1–128 printable, non-space
-/// characters.
-pub(super) fn valid_tenant_name(name: &str) -> bool {
-    (1..=128).contains(&name.chars().count()) && name.chars().all(|c| !c.is_whitespace() && !c.is_control())
-}
 
 fn tenant_row(row: &Row) -> TenantRecord {
     TenantRecord { name: row.get("name"), weight: row.get("weight") }
