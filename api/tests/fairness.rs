@@ -9,8 +9,8 @@
 //! (a calibration burst with no device time: the loop's intake rate, jobs/s) and derives the
 //! device time, the backlogs and the flood rate from it. Each test states its regime and checks
 //! it from the database (device utilisation = Σ batch device-seconds / the batches' span) and
-//! from the worker's loop profile (`zkq_worker_loop_seconds_total`). Targets, per 2 s window
-//! over the tenants backlogged throughout it: Gini ≤ 0.05, Jain ≥ 0.99, floor ≥ 80 % of the
+//! from the worker's loop profile (`zkq_worker_loop_seconds_total`). Targets, per window (the
+//! backlog phase cut in 8, each 0.5–2 s) over the tenants backlogged throughout it: Gini ≤ 0.05, Jain ≥ 0.99, floor ≥ 80 % of the
 //! weighted share; every quiet job starts within 2 batches of its receipt (the quiet tenant sends
 //! one job per 10 full batches' time at the measured rate, so that it is quiet on any machine).
 //!
@@ -54,8 +54,10 @@ const LIVE_STEP: Duration = Duration::from_millis(300);
 /// previous one, and it asks for far less than its weighted share.
 const QUIET_EVERY_BATCHES: f64 = 10.0;
 const LIVE_FOR: Duration = Duration::from_secs(10);
-/// Fairness window.
-const WINDOW: Duration = Duration::from_secs(2);
+/// Fairness windows per backlog phase (from the moment the worker consumes every queue until
+/// the first backlogged tenant has started its last job), each 0.5–2 s: the window count does
+/// not depend on how well the calibration predicted the run's speed.
+const WINDOWS_PER_PHASE: f64 = 8.0;
 /// Device-bound run: the device's capacity as a fraction of the measured intake rate.
 const DEVICE_CAPACITY_OF_INTAKE: f64 = 0.4;
 /// Device-bound run: pretended device time per batch, ms (the per-proof time is derived).
@@ -170,6 +172,8 @@ struct Flood {
     p95_by_weight: BTreeMap<i32, f64>,
     /// The run's first submission instant (RFC 3339), for `zkq sched trace --since`.
     since: String,
+    /// The fairness window used.
+    window: Duration,
     jobs: i64,
 }
 
@@ -285,6 +289,7 @@ async fn flood(env: &Env, submitter: &Submitter, run: &str, rate: f64, worker_ar
     let mut log = FairnessLog::new();
     let mut waits: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut quiet_batches = 0usize;
+    let mut last_start: HashMap<String, f64> = HashMap::new();
     for (i, n) in names.iter().enumerate() {
         log.set_weight(n, f64::from(weight(i)));
     }
@@ -294,6 +299,8 @@ async fn flood(env: &Env, submitter: &Submitter, run: &str, rate: f64, worker_ar
         events.push((start, tenant.clone(), -1));
         log.served(&tenant, secs(start), 1.0);
         waits.entry(tenant.clone()).or_default().push((start - at).max(0.0) * 1e3);
+        let last = last_start.entry(tenant.clone()).or_insert(start);
+        *last = last.max(start);
         if tenant == names[TENANTS - 1] {
             // Batches that started between the job's arrival at the scheduler (the worker's
             // receipt) and its own batch's start.
@@ -310,15 +317,18 @@ async fn flood(env: &Env, submitter: &Submitter, run: &str, rate: f64, worker_ar
         log.backlog(&tenant, secs(t), usize::try_from(*w).unwrap_or(0));
     }
     let end = starts.last().copied().unwrap_or(t0);
-    let windows = log.windows(secs(measure_from), secs(end), WINDOW);
+    let phase_end = names[1..TENANTS - 1].iter().filter_map(|n| last_start.get(n)).copied().fold(f64::INFINITY, f64::min).min(end);
+    let window = Duration::from_secs_f64(((phase_end - measure_from) / WINDOWS_PER_PHASE).clamp(0.5, 2.0));
+    let windows = log.windows(secs(measure_from), secs(end), window);
     let summary = FairnessSummary::of(&windows).expect("windows with backlogged tenants");
     let throughput = rows.len() as f64 / (end - t0).max(1e-3);
     eprintln!(
-        "fairness {run}: {} jobs in {} batches over {:.1} s ({throughput:.0} jobs/s), device utilisation {:.0} %; {summary:?}",
+        "fairness {run}: {} jobs in {} batches over {:.1} s ({throughput:.0} jobs/s), device utilisation {:.0} %, windows of {:.2} s; {summary:?}",
         rows.len(),
         starts.len(),
         end - t0,
-        device_utilisation * 100.0
+        device_utilisation * 100.0,
+        window.as_secs_f64()
     );
     for w in &windows {
         eprintln!("fairness {run}: window {:.0}-{:.0} s: {} backlogged, Gini {:.4}, Jain {:.4}, floor {:.3} ({})", w.start_s, w.end_s, w.backlogged, w.gini, w.jain, w.floor, w.floor_tenant);
@@ -334,7 +344,7 @@ async fn flood(env: &Env, submitter: &Submitter, run: &str, rate: f64, worker_ar
         }
     }
     eprintln!("fairness {run}: the quiet tenant's jobs started within {quiet_batches} batches of arriving");
-    Flood { summary, quiet_batches, device_utilisation, loop_busy, throughput, p95_by_weight, since, jobs: total }
+    Flood { summary, quiet_batches, device_utilisation, loop_busy, throughput, p95_by_weight, since, window, jobs: total }
 }
 
 /// Per-tenant deliveries per second and held jobs (intake / queue / device) over the live phase,
@@ -377,7 +387,8 @@ fn replay(env: &Env, f: &Flood, name: &str, extra: &[String]) -> serde_json::Val
     }
     let o = env
         .zkq()
-        .args(["sched", "simulate", "--max-batch", "16", "--max-wait-ms", "20", "--devices", "cpu:8GiB", "--window-ms", "2000", "--format", "json"])
+        .args(["sched", "simulate", "--max-batch", "16", "--max-wait-ms", "20", "--devices", "cpu:8GiB", "--format", "json"])
+        .args(["--window-ms", &f.window.as_millis().to_string()])
         .args(extra)
         .arg("--trace")
         .arg(&trace)
