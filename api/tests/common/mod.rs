@@ -288,10 +288,16 @@ impl Worker {
     /// Starts `zkq worker --worker-id <label> <args…>` with the test's services; stderr to
     /// `<dir>/<label>.log` at log level info.
     pub(crate) fn start(env: &Env, label: &str, args: &[&str]) -> Worker {
+        Worker::start_env(env, label, args, &[])
+    }
+
+    /// Like [`Worker::start`], with extra environment variables.
+    pub(crate) fn start_env(env: &Env, label: &str, args: &[&str], vars: &[(&str, &str)]) -> Worker {
         let log = env.dir.join(format!("{label}.log"));
         let file = std::fs::File::create(&log).expect("create the worker log");
         let child = env
             .zkq()
+            .envs(vars.iter().copied())
             .arg("worker")
             .args(["--worker-id", label])
             .args(args)
