@@ -41,6 +41,15 @@ pub enum SchedulerError {
         /// What failed.
         what: String,
     },
+    /// The broker did not take a published job: it returned it as unroutable (a `mandatory`
+    /// publish no queue was bound for) or refused it (nack). The job is not queued.
+    #[error("job {job_id} was not submitted: {why}")]
+    NotSubmitted {
+        /// The job.
+        job_id: String,
+        /// Why, in the broker's words.
+        why: String,
+    },
 }
 
 impl From<deadpool_postgres::PoolError> for SchedulerError {

@@ -115,7 +115,7 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
             }
         }
     }
-    let mut submitter = Submitter::connect(&args.services.amqp()).await?;
+    let mut submitter = Submitter::connect(&args.services.amqp()?).await?;
     let start = Instant::now();
     let mut sent_at: HashMap<String, Instant> = HashMap::with_capacity(jobs.len());
     let bar = progress::bar(jobs.len() as u64, "published");
@@ -125,7 +125,7 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
         if pending.len() >= CONFIRM_WINDOW {
             if let Some(r) = pending.next().await {
                 let r: Confirmed = r;
-                r.map_err(|(id, e)| anyhow::anyhow!("job {id}: {e}"))?;
+                r.map_err(not_confirmed)?;
                 bar.inc(1);
             }
         }
@@ -138,7 +138,7 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
         pending.push(published.confirmed());
     }
     while let Some(r) = pending.next().await {
-        r.map_err(|(id, e)| anyhow::anyhow!("job {id}: {e}"))?;
+        r.map_err(not_confirmed)?;
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -232,6 +232,15 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
     } else {
         ExitCode::Ok
     })
+}
+
+/// A publish the broker did not confirm, as an error that keeps its type (for the exit code:
+/// a returned or refused job is `NotSubmitted`, 10; a lost connection is a service error, 8).
+fn not_confirmed((id, e): (String, zkq_scheduler::SchedulerError)) -> anyhow::Error {
+    match e {
+        e @ zkq_scheduler::SchedulerError::NotSubmitted { .. } => anyhow::Error::new(e),
+        e => anyhow::Error::new(e).context(format!("job {id}")),
+    }
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
