@@ -3,10 +3,13 @@
 //! Exactly-once effects over at-least-once delivery:
 //! 1. nothing is acked before its effects are committed: results, timings and costs of a
 //!    batch go to PostgreSQL in **one transaction** (`ON CONFLICT (job_id) DO NOTHING`);
-//! 2. then each result is published to the job's `reply_to` and failed jobs are republished
-//!    to the dead-letter exchange with their reason, with publisher confirms awaited for the
-//!    whole batch at once (pipelined);
-//! 3. only then are the deliveries acked.
+//! 2. then each result is published to the job's `reply_to` and each failed job's dead letter
+//!    (its headers, reason and witness sha256, never the witness) to the dead-letter exchange,
+//!    `mandatory`, with properties built from scratch (nothing of the submitter's, so no data
+//!    in a message can make the broker close this channel), all published before any confirm
+//!    is awaited (pipelined);
+//! 3. only once each job's publishes are confirmed — or nacked or returned, which is logged
+//!    and counted as undeliverable (the result is committed) — is its delivery acked.
 //!
 //! A crash before (1) loses nothing: the broker redelivers. A crash between (1) and (3) makes
 //! the broker redeliver jobs whose results exist: the worker recognises them (the
