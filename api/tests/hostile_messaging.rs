@@ -153,6 +153,23 @@ impl Bystanders {
     }
 }
 
+/// Waits until the worker consumes the test tenant's priority-0 queue. Submitting only then
+/// keeps the submitter's declarations from racing the worker's: on a loaded RabbitMQ 3.10, a
+/// quorum queue another connection is still creating answers `declare-ok` before its Raft
+/// server runs, and a consume on it then fails the whole connection (541 INTERNAL_ERROR), a
+/// publish to it is nacked.
+async fn wait_consuming(env: &Env, worker: &Worker) {
+    let queue = env.amqp.tenant_queue(TENANT, 0);
+    let t = Instant::now();
+    loop {
+        if common::try_queue_counts(env, &queue).await.is_some_and(|(_, consumers)| consumers >= 1) {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "the worker does not consume {queue} after 60 s\n{}", worker.log_tail(30));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Stops the worker (SIGTERM) and returns its broker sessions.
 async fn stop(worker: &mut Worker) -> u64 {
     let (status, _) = worker.terminate(Duration::from_secs(60)).await;
@@ -199,6 +216,7 @@ fn foreign_user_id_without_message_id_is_answered_and_dead_lettered_in_one_sessi
             .expect("consume replies");
 
         let mut worker = Worker::start(&env, "hostile-userid", &ARGS);
+        wait_consuming(&env, &worker).await;
         let bystanders = Bystanders::submit(&env, BYSTANDERS).await;
         // The hostile publisher: its own broker user, user_id = itself, expiration set, no message_id.
         let hostile = Connection::connect(&user.uri(&env), ConnectionProperties::default()).await.expect("connect as the hostile user");
@@ -254,6 +272,7 @@ fn tenant_queue_with_other_arguments_is_reported_and_skipped() {
         let mut args = ARGS.to_vec();
         args.extend(["--metrics-addr", addr.as_str()]);
         let mut worker = Worker::start(&env, "hostile-queueargs", &args);
+        wait_consuming(&env, &worker).await;
         let bystanders = Bystanders::submit(&env, BYSTANDERS).await;
         bystanders.assert_all_complete_once(&env, &worker).await;
         let metrics = scrape(&addr).await;
@@ -280,6 +299,7 @@ fn dead_letters_are_bounded_and_carry_the_digest_not_the_witness() {
         // arguments): it reads the same bound, as `zkq submit` would from ZKQ_DLQ_MAX_LENGTH.
         let mut bounded = env.clone();
         bounded.amqp.dead_letter_max_length = 3;
+        wait_consuming(&env, &worker).await;
         let bystanders = Bystanders::submit(&bounded, BYSTANDERS).await;
         let (admin, ch) = common::amqp_channel(&env).await;
         ch.confirm_select(ConfirmSelectOptions::default()).await.expect("confirm.select");
@@ -349,6 +369,7 @@ fn dead_letter_queue_with_old_arguments_is_reported_not_fatal() {
             .await
             .expect("declare the dead-letter queue as zkq 0.1 did");
         let mut worker = Worker::start(&env, "hostile-olddlq", &ARGS);
+        wait_consuming(&env, &worker).await;
         let bystanders = Bystanders::submit(&env, BYSTANDERS).await;
         ch.confirm_select(ConfirmSelectOptions::default()).await.expect("confirm.select");
         let id = format!("{}-bad", env.name);
@@ -413,6 +434,7 @@ fn undeliverable_replies_are_counted_and_their_jobs_acked_once() {
         let mut wargs = ARGS.to_vec();
         wargs.extend(["--metrics-addr", addr.as_str()]);
         let mut worker = Worker::start(&env, "hostile-replies", &wargs);
+        wait_consuming(&env, &worker).await;
         let bystanders = Bystanders::submit(&env, BYSTANDERS).await;
         bystanders.assert_all_complete_once(&env, &worker).await;
         let pg = env.pg().await;
