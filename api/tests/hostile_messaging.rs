@@ -399,8 +399,9 @@ fn dead_letter_queue_with_old_arguments_is_reported_not_fatal() {
 // ----------------------------------------------------------------------------- point 8
 
 /// Replies the broker does not take: one to a queue that refuses (`x-max-length 0`,
-/// `reject-publish`: nacked), one to a queue that does not exist (returned as unroutable). The
-/// jobs' results are committed; the worker counts both replies undeliverable, acks the jobs
+/// `reject-publish`: nacked), one to a queue that does not exist (returned as unroutable), one
+/// to a direct reply-to name nobody consumes (a channel error if published as is). The
+/// jobs' results are committed; the worker counts the replies undeliverable, acks the jobs
 /// once and goes on.
 #[test]
 fn undeliverable_replies_are_counted_and_their_jobs_acked_once() {
@@ -415,9 +416,12 @@ fn undeliverable_replies_are_counted_and_their_jobs_acked_once() {
         ch.queue_declare(full.as_str().into(), QueueDeclareOptions::default(), args).await.expect("declare the refusing reply queue");
         let missing = format!("{}.replies.nowhere", env.amqp.prefix);
         let witness = witness_bytes(MULTI_PUBLIC);
-        let hostile: Vec<OutgoingJob> = ["nack", "return"].iter().map(|s| env.good_job(&format!("{}-{s}", env.name), &witness)).collect();
+        // A direct reply-to name no channel consumes (the broker only rewrites the bare
+        // `amq.rabbitmq.reply-to` for a consuming publisher; this one is data).
+        let bogus = "amq.rabbitmq.reply-to.bogus";
+        let hostile: Vec<OutgoingJob> = ["nack", "return", "direct"].iter().map(|s| env.good_job(&format!("{}-{s}", env.name), &witness)).collect();
         record_queued(&env, &hostile).await;
-        for (job, reply_to) in hostile.iter().zip([full.as_str(), missing.as_str()]) {
+        for (job, reply_to) in hostile.iter().zip([full.as_str(), missing.as_str(), bogus]) {
             let confirm = ch
                 .basic_publish(
                     env.amqp.jobs_exchange().as_str().into(),
@@ -442,20 +446,20 @@ fn undeliverable_replies_are_counted_and_their_jobs_acked_once() {
         let t = Instant::now();
         loop {
             let n: i64 = pg.query_one("select count(*) from job_results where job_id = any($1) and status = 'proved'", &[&ids]).await.expect("count").get(0);
-            if n == 2 {
+            if n == 3 {
                 break;
             }
-            assert!(t.elapsed() < WITHIN, "{n} of the 2 jobs with undeliverable replies proved\n{}", worker.log_tail(40));
+            assert!(t.elapsed() < WITHIN, "{n} of the 3 jobs with undeliverable replies proved\n{}", worker.log_tail(40));
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let t = Instant::now();
         loop {
             let metrics = scrape(&addr).await;
             let n = sample(&metrics, "zkq_worker_undeliverable_total{kind=\"reply\"}");
-            if n == Some(2.0) {
+            if n == Some(3.0) {
                 break;
             }
-            assert!(t.elapsed() < Duration::from_secs(10), "zkq_worker_undeliverable_total{{kind=\"reply\"}} is {n:?}, expected 2\n{}", worker.log_tail(40));
+            assert!(t.elapsed() < Duration::from_secs(10), "zkq_worker_undeliverable_total{{kind=\"reply\"}} is {n:?}, expected 3\n{}", worker.log_tail(40));
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let sessions = stop(&mut worker).await;
@@ -483,14 +487,21 @@ fn submitter_reports_a_returned_job_as_not_submitted() {
         let (admin, ch) = common::amqp_channel(&env).await;
         ch.queue_delete(env.amqp.tenant_queue(TENANT, 0).as_str().into(), QueueDeleteOptions::default()).await.expect("delete the tenant queue");
         let second = env.good_job(&format!("{}-second", env.name), &witness);
+        record_queued(&env, std::slice::from_ref(&second)).await;
         match submitter.publish(&second).await.expect("publish").confirmed().await {
             Ok(id) => panic!("{id}: an unroutable job was reported as submitted"),
             Err((id, e)) => {
                 assert_eq!(id, second.job_id);
                 let text = e.to_string();
                 assert!(text.contains("not submitted") && text.contains("NO_ROUTE"), "error: {text}");
+                assert!(matches!(e, zkq_scheduler::SchedulerError::NotSubmitted { returned: true, .. }), "{e:?}");
             }
         }
+        // What `zkq submit` does with a returned job: its `queued` row goes (it is in no queue).
+        let forgotten = env.store().await.forget_unsubmitted(std::slice::from_ref(&second.job_id)).await.expect("forget_unsubmitted");
+        assert_eq!(forgotten, 1, "the returned job's queued row is deleted");
+        let left: i64 = env.pg().await.query_one("select count(*) from jobs where job_id = $1", &[&second.job_id]).await.expect("count").get(0);
+        assert_eq!(left, 0);
         let _ = admin.close(200, "bye".into()).await;
     });
 }

@@ -125,7 +125,9 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
         if pending.len() >= CONFIRM_WINDOW {
             if let Some(r) = pending.next().await {
                 let r: Confirmed = r;
-                r.map_err(not_confirmed)?;
+                if let Err(e) = r {
+                    return Err(not_confirmed(&store, e).await);
+                }
                 bar.inc(1);
             }
         }
@@ -138,7 +140,9 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
         pending.push(published.confirmed());
     }
     while let Some(r) = pending.next().await {
-        r.map_err(not_confirmed)?;
+        if let Err(e) = r {
+            return Err(not_confirmed(&store, e).await);
+        }
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -236,9 +240,18 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
 
 /// A publish the broker did not confirm, as an error that keeps its type (for the exit code:
 /// a returned or refused job is `NotSubmitted`, 10; a lost connection is a service error, 8).
-fn not_confirmed((id, e): (String, zkq_scheduler::SchedulerError)) -> anyhow::Error {
+/// A job the broker returned is in no queue: its `queued` row is deleted, so that it does not
+/// age as queued forever (a nacked one may be queued after all, and keeps its row).
+async fn not_confirmed(store: &zkq_scheduler::store::Store, (id, e): (String, zkq_scheduler::SchedulerError)) -> anyhow::Error {
     match e {
-        e @ zkq_scheduler::SchedulerError::NotSubmitted { .. } => anyhow::Error::new(e),
+        e @ zkq_scheduler::SchedulerError::NotSubmitted { returned, .. } => {
+            if returned {
+                if let Err(forget) = store.forget_unsubmitted(std::slice::from_ref(&id)).await {
+                    tracing::warn!(job = %id, error = %forget, "cannot delete the queued row of a job the broker returned");
+                }
+            }
+            anyhow::Error::new(e)
+        }
         e => anyhow::Error::new(e).context(format!("job {id}")),
     }
 }
