@@ -25,7 +25,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions};
+use lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueBindOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use sha2::Digest;
@@ -36,7 +39,10 @@ use zkq_scheduler::model::Outcome;
 use zkq_scheduler::protocol::{self, JobResult, ReasonCode, H_FAILURE_CODE, H_FAILURE_REASON};
 use zkq_scheduler::topology;
 
-use common::{collect_replies, drain_queue, header_string, publish_confirmed, record_queued, run_pipeline_test, witness_bytes, Env, Worker, TENANT};
+use common::{
+    collect_replies, drain_queue, header_string, publish_confirmed, record_queued, run_pipeline_test, witness_bytes,
+    Env, Worker, TENANT,
+};
 
 /// Bystander jobs per test.
 const BYSTANDERS: usize = 24;
@@ -49,8 +55,18 @@ const MARKER: &str = "ZKQ-PRIVATE-MARKER";
 
 /// Runs `rabbitmqctl -q <args>` and panics with its output on failure.
 fn rabbitmqctl(args: &[&str]) {
-    let o = Command::new("rabbitmqctl").arg("-q").args(args).output().expect("run rabbitmqctl (these tests need root and scripts/services.sh)");
-    assert!(o.status.success(), "rabbitmqctl {}: {}{}", args.join(" "), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let o = Command::new("rabbitmqctl")
+        .arg("-q")
+        .args(args)
+        .output()
+        .expect("run rabbitmqctl (these tests need root and scripts/services.sh)");
+    assert!(
+        o.status.success(),
+        "rabbitmqctl {}: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// A broker user of the test's own, deleted on drop.
@@ -62,7 +78,10 @@ struct BrokerUser {
 impl BrokerUser {
     fn create(env: &Env) -> BrokerUser {
         let salt = &uuid::Uuid::new_v4().simple().to_string()[..12];
-        let user = BrokerUser { name: format!("zkqt-hostile-{}-{salt}", std::process::id()), password: format!("pw-{salt}") };
+        let user = BrokerUser {
+            name: format!("zkqt-hostile-{}-{salt}", std::process::id()),
+            password: format!("pw-{salt}"),
+        };
         rabbitmqctl(&["add_user", &user.name, &user.password]);
         rabbitmqctl(&["set_permissions", "-p", "/", &user.name, ".*", ".*", ".*"]);
         let _ = env;
@@ -78,19 +97,27 @@ impl BrokerUser {
 
 impl Drop for BrokerUser {
     fn drop(&mut self) {
-        let _ = Command::new("rabbitmqctl").args(["-q", "delete_user", &self.name]).output();
+        let _ = Command::new("rabbitmqctl")
+            .args(["-q", "delete_user", &self.name])
+            .output();
     }
 }
 
 /// A free local port for `--metrics-addr`.
 fn metrics_addr() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
     format!("127.0.0.1:{port}")
 }
 
 async fn scrape(addr: &str) -> String {
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect to /metrics");
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: zkq\r\n\r\n").await.expect("request");
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: zkq\r\n\r\n")
+        .await
+        .expect("request");
     let mut text = String::new();
     s.read_to_string(&mut text).await.expect("response");
     assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
@@ -99,7 +126,9 @@ async fn scrape(addr: &str) -> String {
 
 /// The value of the sample line `series value`, or `None` if absent.
 fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' '))).and_then(|v| v.trim().parse().ok())
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Bystander jobs of the test tenant, recorded as queued and published with confirms; their
@@ -112,13 +141,18 @@ struct Bystanders {
 impl Bystanders {
     async fn submit(env: &Env, n: usize) -> Bystanders {
         let witness = witness_bytes(MULTI_PUBLIC);
-        let jobs: Vec<OutgoingJob> = (0..n).map(|i| env.good_job(&format!("{}-bystander-{i:03}", env.name), &witness)).collect();
+        let jobs: Vec<OutgoingJob> = (0..n)
+            .map(|i| env.good_job(&format!("{}-bystander-{i:03}", env.name), &witness))
+            .collect();
         record_queued(env, &jobs).await;
         let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
         let confirmed = publish_confirmed(&submitter, &jobs).await;
         assert_eq!(confirmed.len(), n, "every bystander job is confirmed");
         let (_task, replies) = collect_replies(submitter);
-        Bystanders { ids: jobs.into_iter().map(|j| j.job_id).collect(), replies }
+        Bystanders {
+            ids: jobs.into_iter().map(|j| j.job_id).collect(),
+            replies,
+        }
     }
 
     /// Waits until every bystander has a result row and a reply; then checks exactly one row
@@ -127,7 +161,11 @@ impl Bystanders {
         let pg = env.pg().await;
         let t = Instant::now();
         loop {
-            let rows: i64 = pg.query_one("select count(*) from job_results where job_id = any($1)", &[&self.ids]).await.expect("count").get(0);
+            let rows: i64 = pg
+                .query_one("select count(*) from job_results where job_id = any($1)", &[&self.ids])
+                .await
+                .expect("count")
+                .get(0);
             let replied = {
                 let r = self.replies.lock().unwrap_or_else(|p| p.into_inner());
                 self.ids.iter().filter(|id| r.contains_key(*id)).count()
@@ -149,7 +187,11 @@ impl Bystanders {
             .await
             .expect("results");
         let (rows, distinct, proved): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-        assert_eq!((rows, distinct, proved), (self.ids.len() as i64, self.ids.len() as i64, self.ids.len() as i64), "exactly one proved row per bystander job");
+        assert_eq!(
+            (rows, distinct, proved),
+            (self.ids.len() as i64, self.ids.len() as i64, self.ids.len() as i64),
+            "exactly one proved row per bystander job"
+        );
     }
 }
 
@@ -162,10 +204,17 @@ async fn wait_consuming(env: &Env, worker: &Worker) {
     let queue = env.amqp.tenant_queue(TENANT, 0);
     let t = Instant::now();
     loop {
-        if common::try_queue_counts(env, &queue).await.is_some_and(|(_, consumers)| consumers >= 1) {
+        if common::try_queue_counts(env, &queue)
+            .await
+            .is_some_and(|(_, consumers)| consumers >= 1)
+        {
             return;
         }
-        assert!(t.elapsed() < Duration::from_secs(60), "the worker does not consume {queue} after 60 s\n{}", worker.log_tail(30));
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the worker does not consume {queue} after 60 s\n{}",
+            worker.log_tail(30)
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -174,13 +223,19 @@ async fn wait_consuming(env: &Env, worker: &Worker) {
 async fn stop(worker: &mut Worker) -> u64 {
     let (status, _) = worker.terminate(Duration::from_secs(60)).await;
     assert!(status.success(), "worker exit: {status}\n{}", worker.log_tail(30));
-    worker.stopped_line().unwrap_or_else(|| panic!("no stopped line\n{}", worker.log_tail(30))).sessions
+    worker
+        .stopped_line()
+        .unwrap_or_else(|| panic!("no stopped line\n{}", worker.log_tail(30)))
+        .sessions
 }
 
 /// A raw job message (headers of the test tenant and circuit).
 fn job_props(env: &Env, job_id: Option<&str>, correlation: &str, reply_to: &str) -> BasicProperties {
     let headers = protocol::job_headers(TENANT, &format!("sha256:{}", env.circuit_id), "test", 0, None, now_ms());
-    let mut props = BasicProperties::default().with_correlation_id(correlation.into()).with_delivery_mode(2).with_headers(headers);
+    let mut props = BasicProperties::default()
+        .with_correlation_id(correlation.into())
+        .with_delivery_mode(2)
+        .with_headers(headers);
     if !reply_to.is_empty() {
         props = props.with_reply_to(reply_to.into());
     }
@@ -207,11 +262,27 @@ fn foreign_user_id_without_message_id_is_answered_and_dead_lettered_in_one_sessi
         let (admin, ch) = common::amqp_channel(&env).await;
         topology::declare(&ch, &env.amqp).await.expect("declare the topology");
         let reply_q = ch
-            .queue_declare("".into(), QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() }, FieldTable::default())
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
             .await
             .expect("reply queue");
         let mut replies_in = ch
-            .basic_consume(reply_q.name().clone(), "".into(), BasicConsumeOptions { no_ack: true, ..Default::default() }, FieldTable::default())
+            .basic_consume(
+                reply_q.name().clone(),
+                "".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
             .await
             .expect("consume replies");
 
@@ -219,16 +290,34 @@ fn foreign_user_id_without_message_id_is_answered_and_dead_lettered_in_one_sessi
         wait_consuming(&env, &worker).await;
         let bystanders = Bystanders::submit(&env, BYSTANDERS).await;
         // The hostile publisher: its own broker user, user_id = itself, expiration set, no message_id.
-        let hostile = Connection::connect(&user.uri(&env), ConnectionProperties::default()).await.expect("connect as the hostile user");
+        let hostile = Connection::connect(&user.uri(&env), ConnectionProperties::default())
+            .await
+            .expect("connect as the hostile user");
         let hch = hostile.create_channel().await.expect("channel");
-        hch.confirm_select(ConfirmSelectOptions::default()).await.expect("confirm.select");
+        hch.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .expect("confirm.select");
         let body = witness_bytes(MULTI_PUBLIC);
-        let props = job_props(&env, None, "hostile-userid", reply_q.name().as_str()).with_user_id(user.name.as_str().into()).with_expiration("600000".into());
+        let props = job_props(&env, None, "hostile-userid", reply_q.name().as_str())
+            .with_user_id(user.name.as_str().into())
+            .with_expiration("600000".into());
         let confirm = hch
-            .basic_publish(env.amqp.jobs_exchange().as_str().into(), env.amqp.jobs_routing_key().as_str().into(), BasicPublishOptions { mandatory: true, ..Default::default() }, &body, props)
+            .basic_publish(
+                env.amqp.jobs_exchange().as_str().into(),
+                env.amqp.jobs_routing_key().as_str().into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..Default::default()
+                },
+                &body,
+                props,
+            )
             .await
             .expect("publish");
-        assert!(confirm.await.expect("confirm").is_ack(), "the broker accepts the hostile message from its own user");
+        assert!(
+            confirm.await.expect("confirm").is_ack(),
+            "the broker accepts the hostile message from its own user"
+        );
         let _ = hostile.close(200, "bye".into()).await;
 
         bystanders.assert_all_complete_once(&env, &worker).await;
@@ -238,17 +327,45 @@ fn foreign_user_id_without_message_id_is_answered_and_dead_lettered_in_one_sessi
             other => panic!("no reply to the hostile message: {other:?}\n{}", worker.log_tail(40)),
         };
         let r: JobResult = serde_json::from_slice(&reply.data).expect("a JobResult");
-        assert!(matches!(r.outcome, Outcome::Failed { code: ReasonCode::MalformedMessage, .. }), "{:?}", r.outcome);
+        assert!(
+            matches!(
+                r.outcome,
+                Outcome::Failed {
+                    code: ReasonCode::MalformedMessage,
+                    ..
+                }
+            ),
+            "{:?}",
+            r.outcome
+        );
         assert_eq!(reply.properties.user_id(), &None, "the reply carries no user_id");
         let sessions = stop(&mut worker).await;
-        assert_eq!(sessions, 1, "one broker session: the hostile message never closed the worker's channel\n{}", worker.log_tail(40));
+        assert_eq!(
+            sessions,
+            1,
+            "one broker session: the hostile message never closed the worker's channel\n{}",
+            worker.log_tail(40)
+        );
         // … and dead-lettered by the worker (with its reason), not by the broker's delivery limit.
         let dead = drain_queue(&env, &env.amqp.dead_letter_queue()).await;
-        assert_eq!(dead.len(), 1, "one dead letter: {:?}", dead.iter().map(|d| d.properties.headers()).collect::<Vec<_>>());
+        assert_eq!(
+            dead.len(),
+            1,
+            "one dead letter: {:?}",
+            dead.iter().map(|d| d.properties.headers()).collect::<Vec<_>>()
+        );
         let d = &dead[0];
-        assert_eq!(header_string(d, H_FAILURE_CODE).as_deref(), Some(ReasonCode::MalformedMessage.as_str()), "dead-lettered by the worker");
+        assert_eq!(
+            header_string(d, H_FAILURE_CODE).as_deref(),
+            Some(ReasonCode::MalformedMessage.as_str()),
+            "dead-lettered by the worker"
+        );
         assert_eq!(d.properties.user_id(), &None, "the dead letter carries no user_id");
-        assert_eq!(d.properties.expiration(), &None, "the dead letter carries no expiration");
+        assert_eq!(
+            d.properties.expiration(),
+            &None,
+            "the dead letter carries no expiration"
+        );
         let _ = admin.close(200, "bye".into()).await;
         drop(user);
     });
@@ -262,11 +379,26 @@ fn tenant_queue_with_other_arguments_is_reported_and_skipped() {
     run_pipeline_test("hostile-queueargs", |env| async move {
         let (admin, ch) = common::amqp_channel(&env).await;
         let evil_queue = env.amqp.tenant_queue("evil", 0);
-        ch.queue_declare(evil_queue.as_str().into(), QueueDeclareOptions { durable: true, ..Default::default() }, FieldTable::default())
-            .await
-            .expect("pre-declare the tenant queue as a classic queue");
-        let o = env.zkq().args(["tenant", "add", "evil"]).output().expect("zkq tenant add");
-        assert!(o.status.success(), "zkq tenant add evil: {}", String::from_utf8_lossy(&o.stderr));
+        ch.queue_declare(
+            evil_queue.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("pre-declare the tenant queue as a classic queue");
+        let o = env
+            .zkq()
+            .args(["tenant", "add", "evil"])
+            .output()
+            .expect("zkq tenant add");
+        assert!(
+            o.status.success(),
+            "zkq tenant add evil: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
 
         let addr = metrics_addr();
         let mut args = ARGS.to_vec();
@@ -277,11 +409,19 @@ fn tenant_queue_with_other_arguments_is_reported_and_skipped() {
         bystanders.assert_all_complete_once(&env, &worker).await;
         let metrics = scrape(&addr).await;
         let conflicts = sample(&metrics, "zkq_queue_declare_conflicts_total").unwrap_or(0.0);
-        assert!(conflicts >= 1.0, "the conflict is counted (zkq_queue_declare_conflicts_total = {conflicts})");
+        assert!(
+            conflicts >= 1.0,
+            "the conflict is counted (zkq_queue_declare_conflicts_total = {conflicts})"
+        );
         let sessions = stop(&mut worker).await;
         assert_eq!(sessions, 1, "one broker session\n{}", worker.log_tail(40));
         let log = std::fs::read_to_string(&worker.log).expect("worker log");
-        assert!(log.lines().any(|l| l.contains(&evil_queue) && l.contains("other arguments")), "the worker reports the queue\n{}", worker.log_tail(40));
+        assert!(
+            log.lines()
+                .any(|l| l.contains(&evil_queue) && l.contains("other arguments")),
+            "the worker reports the queue\n{}",
+            worker.log_tail(40)
+        );
         let _ = admin.close(200, "bye".into()).await;
     });
 }
@@ -302,7 +442,9 @@ fn dead_letters_are_bounded_and_carry_the_digest_not_the_witness() {
         wait_consuming(&env, &worker).await;
         let bystanders = Bystanders::submit(&bounded, BYSTANDERS).await;
         let (admin, ch) = common::amqp_channel(&env).await;
-        ch.confirm_select(ConfirmSelectOptions::default()).await.expect("confirm.select");
+        ch.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .expect("confirm.select");
         let mut bodies = Vec::new();
         for i in 0..5 {
             let body = format!("{:0>64}{MARKER}-{i}-not-a-wtns", "").into_bytes();
@@ -311,7 +453,10 @@ fn dead_letters_are_bounded_and_carry_the_digest_not_the_witness() {
                 .basic_publish(
                     env.amqp.jobs_exchange().as_str().into(),
                     env.amqp.jobs_routing_key().as_str().into(),
-                    BasicPublishOptions { mandatory: true, ..Default::default() },
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..Default::default()
+                    },
                     &body,
                     job_props(&env, Some(&id), &id, ""),
                 )
@@ -324,11 +469,22 @@ fn dead_letters_are_bounded_and_carry_the_digest_not_the_witness() {
         let pg = env.pg().await;
         let t = Instant::now();
         loop {
-            let n: i64 = pg.query_one("select count(*) from job_results where reason_code = 'bad_witness'", &[]).await.expect("count").get(0);
+            let n: i64 = pg
+                .query_one(
+                    "select count(*) from job_results where reason_code = 'bad_witness'",
+                    &[],
+                )
+                .await
+                .expect("count")
+                .get(0);
             if n == 5 {
                 break;
             }
-            assert!(t.elapsed() < WITHIN, "{n} of 5 bad jobs failed\n{}", worker.log_tail(40));
+            assert!(
+                t.elapsed() < WITHIN,
+                "{n} of 5 bad jobs failed\n{}",
+                worker.log_tail(40)
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let sessions = stop(&mut worker).await;
@@ -336,21 +492,47 @@ fn dead_letters_are_bounded_and_carry_the_digest_not_the_witness() {
         let dead = drain_queue(&env, &env.amqp.dead_letter_queue()).await;
         assert_eq!(dead.len(), 3, "the dead-letter queue keeps at most 3 (x-max-length)");
         for d in &dead {
-            let id = d.properties.message_id().as_ref().map(|m| m.as_str().to_owned()).unwrap_or_default();
-            let (_, body) = bodies.iter().find(|(i, _)| *i == id).unwrap_or_else(|| panic!("dead letter of an unknown job {id:?}"));
+            let id = d
+                .properties
+                .message_id()
+                .as_ref()
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_default();
+            let (_, body) = bodies
+                .iter()
+                .find(|(i, _)| *i == id)
+                .unwrap_or_else(|| panic!("dead letter of an unknown job {id:?}"));
             let text = String::from_utf8_lossy(&d.data);
-            assert!(!text.contains(MARKER), "{id}: the dead letter carries the witness: {text}");
+            assert!(
+                !text.contains(MARKER),
+                "{id}: the dead letter carries the witness: {text}"
+            );
             assert!(d.data.len() < 4096, "{id}: dead letter of {} bytes", d.data.len());
-            let v: serde_json::Value = serde_json::from_slice(&d.data).unwrap_or_else(|e| panic!("{id}: the body is not JSON ({e}): {text}"));
+            let v: serde_json::Value =
+                serde_json::from_slice(&d.data).unwrap_or_else(|e| panic!("{id}: the body is not JSON ({e}): {text}"));
             assert_eq!(v["job_id"], serde_json::json!(id), "{id}: {v}");
             assert_eq!(v["code"], "bad_witness", "{id}: {v}");
             assert_eq!(v["witness_sha256"], serde_json::json!(sha256_hex(body)), "{id}: {v}");
-            assert_eq!(header_string(d, "zkq-witness-sha256"), Some(sha256_hex(body)), "{id}: zkq-witness-sha256 header");
+            assert_eq!(
+                header_string(d, "zkq-witness-sha256"),
+                Some(sha256_hex(body)),
+                "{id}: zkq-witness-sha256 header"
+            );
             assert_eq!(header_string(d, H_FAILURE_CODE).as_deref(), Some("bad_witness"), "{id}");
-            assert!(header_string(d, H_FAILURE_REASON).is_some_and(|r| !r.is_empty()), "{id}: reason header");
-            assert_eq!(header_string(d, protocol::H_TENANT).as_deref(), Some(TENANT), "{id}: the job's headers are kept");
+            assert!(
+                header_string(d, H_FAILURE_REASON).is_some_and(|r| !r.is_empty()),
+                "{id}: reason header"
+            );
+            assert_eq!(
+                header_string(d, protocol::H_TENANT).as_deref(),
+                Some(TENANT),
+                "{id}: the job's headers are kept"
+            );
         }
-        let kept: HashSet<String> = dead.iter().filter_map(|d| d.properties.message_id().as_ref().map(|m| m.as_str().to_owned())).collect();
+        let kept: HashSet<String> = dead
+            .iter()
+            .filter_map(|d| d.properties.message_id().as_ref().map(|m| m.as_str().to_owned()))
+            .collect();
         let newest: HashSet<String> = bodies[2..].iter().map(|(i, _)| i.clone()).collect();
         assert_eq!(kept, newest, "overflow drops the oldest dead letters (drop-head)");
         let _ = admin.close(200, "bye".into()).await;
@@ -365,30 +547,50 @@ fn dead_letter_queue_with_old_arguments_is_reported_not_fatal() {
         let (admin, ch) = common::amqp_channel(&env).await;
         let mut old = FieldTable::default();
         old.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
-        ch.queue_declare(env.amqp.dead_letter_queue().as_str().into(), QueueDeclareOptions { durable: true, ..Default::default() }, old)
-            .await
-            .expect("declare the dead-letter queue as zkq 0.1 did");
+        ch.queue_declare(
+            env.amqp.dead_letter_queue().as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            old,
+        )
+        .await
+        .expect("declare the dead-letter queue as zkq 0.1 did");
         let mut worker = Worker::start(&env, "hostile-olddlq", &ARGS);
         wait_consuming(&env, &worker).await;
         let bystanders = Bystanders::submit(&env, BYSTANDERS).await;
-        ch.confirm_select(ConfirmSelectOptions::default()).await.expect("confirm.select");
+        ch.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .expect("confirm.select");
         let id = format!("{}-bad", env.name);
         let confirm = ch
-            .basic_publish(env.amqp.jobs_exchange().as_str().into(), env.amqp.jobs_routing_key().as_str().into(), BasicPublishOptions::default(), b"garbage", job_props(&env, Some(&id), &id, ""))
+            .basic_publish(
+                env.amqp.jobs_exchange().as_str().into(),
+                env.amqp.jobs_routing_key().as_str().into(),
+                BasicPublishOptions::default(),
+                b"garbage",
+                job_props(&env, Some(&id), &id, ""),
+            )
             .await
             .expect("publish");
         assert!(confirm.await.expect("confirm").is_ack());
         bystanders.assert_all_complete_once(&env, &worker).await;
         let t = Instant::now();
         while common::ready_messages(&env, &env.amqp.dead_letter_queue()).await < 1 {
-            assert!(t.elapsed() < WITHIN, "the bad job was not dead-lettered\n{}", worker.log_tail(40));
+            assert!(
+                t.elapsed() < WITHIN,
+                "the bad job was not dead-lettered\n{}",
+                worker.log_tail(40)
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let sessions = stop(&mut worker).await;
         assert_eq!(sessions, 1, "one broker session\n{}", worker.log_tail(40));
         let log = std::fs::read_to_string(&worker.log).expect("worker log");
         assert!(
-            log.lines().any(|l| l.contains(&env.amqp.dead_letter_queue()) && l.contains("other arguments")),
+            log.lines()
+                .any(|l| l.contains(&env.amqp.dead_letter_queue()) && l.contains("other arguments")),
             "the worker reports the old dead-letter queue\n{}",
             worker.log_tail(40)
         );
@@ -407,26 +609,36 @@ fn dead_letter_queue_with_old_arguments_is_reported_not_fatal() {
 fn undeliverable_replies_are_counted_and_their_jobs_acked_once() {
     run_pipeline_test("hostile-replies", |env| async move {
         let (admin, ch) = common::amqp_channel(&env).await;
-        ch.confirm_select(ConfirmSelectOptions::default()).await.expect("confirm.select");
+        ch.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .expect("confirm.select");
         topology::declare(&ch, &env.amqp).await.expect("declare the topology");
         let full = format!("{}.replies.full", env.amqp.prefix);
         let mut args = FieldTable::default();
         args.insert("x-max-length".into(), AMQPValue::LongLongInt(0));
         args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
-        ch.queue_declare(full.as_str().into(), QueueDeclareOptions::default(), args).await.expect("declare the refusing reply queue");
+        ch.queue_declare(full.as_str().into(), QueueDeclareOptions::default(), args)
+            .await
+            .expect("declare the refusing reply queue");
         let missing = format!("{}.replies.nowhere", env.amqp.prefix);
         let witness = witness_bytes(MULTI_PUBLIC);
         // A direct reply-to name no channel consumes (the broker only rewrites the bare
         // `amq.rabbitmq.reply-to` for a consuming publisher; this one is data).
         let bogus = "amq.rabbitmq.reply-to.bogus";
-        let hostile: Vec<OutgoingJob> = ["nack", "return", "direct"].iter().map(|s| env.good_job(&format!("{}-{s}", env.name), &witness)).collect();
+        let hostile: Vec<OutgoingJob> = ["nack", "return", "direct"]
+            .iter()
+            .map(|s| env.good_job(&format!("{}-{s}", env.name), &witness))
+            .collect();
         record_queued(&env, &hostile).await;
         for (job, reply_to) in hostile.iter().zip([full.as_str(), missing.as_str(), bogus]) {
             let confirm = ch
                 .basic_publish(
                     env.amqp.jobs_exchange().as_str().into(),
                     env.amqp.jobs_routing_key().as_str().into(),
-                    BasicPublishOptions { mandatory: true, ..Default::default() },
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..Default::default()
+                    },
                     &witness,
                     job_props(&env, Some(&job.job_id), &job.job_id, reply_to),
                 )
@@ -445,11 +657,22 @@ fn undeliverable_replies_are_counted_and_their_jobs_acked_once() {
         let ids: Vec<String> = hostile.iter().map(|j| j.job_id.clone()).collect();
         let t = Instant::now();
         loop {
-            let n: i64 = pg.query_one("select count(*) from job_results where job_id = any($1) and status = 'proved'", &[&ids]).await.expect("count").get(0);
+            let n: i64 = pg
+                .query_one(
+                    "select count(*) from job_results where job_id = any($1) and status = 'proved'",
+                    &[&ids],
+                )
+                .await
+                .expect("count")
+                .get(0);
             if n == 3 {
                 break;
             }
-            assert!(t.elapsed() < WITHIN, "{n} of the 3 jobs with undeliverable replies proved\n{}", worker.log_tail(40));
+            assert!(
+                t.elapsed() < WITHIN,
+                "{n} of the 3 jobs with undeliverable replies proved\n{}",
+                worker.log_tail(40)
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let t = Instant::now();
@@ -459,18 +682,33 @@ fn undeliverable_replies_are_counted_and_their_jobs_acked_once() {
             if n == Some(3.0) {
                 break;
             }
-            assert!(t.elapsed() < Duration::from_secs(10), "zkq_worker_undeliverable_total{{kind=\"reply\"}} is {n:?}, expected 3\n{}", worker.log_tail(40));
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "zkq_worker_undeliverable_total{{kind=\"reply\"}} is {n:?}, expected 3\n{}",
+                worker.log_tail(40)
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let sessions = stop(&mut worker).await;
         assert_eq!(sessions, 1, "one broker session\n{}", worker.log_tail(40));
         let log = std::fs::read_to_string(&worker.log).expect("worker log");
         for id in &ids {
-            assert!(log.lines().any(|l| l.contains(id.as_str()) && l.contains("undeliverable")), "{id}: the undeliverable reply is logged\n{}", worker.log_tail(40));
+            assert!(
+                log.lines()
+                    .any(|l| l.contains(id.as_str()) && l.contains("undeliverable")),
+                "{id}: the undeliverable reply is logged\n{}",
+                worker.log_tail(40)
+            );
         }
         assert_eq!(common::ready_jobs(&env).await, 0, "every job was acked");
-        assert_eq!(common::ready_messages(&env, &env.amqp.dead_letter_queue()).await, 0, "nothing was dead-lettered");
-        let _ = ch.queue_delete(full.as_str().into(), QueueDeleteOptions::default()).await;
+        assert_eq!(
+            common::ready_messages(&env, &env.amqp.dead_letter_queue()).await,
+            0,
+            "nothing was dead-lettered"
+        );
+        let _ = ch
+            .queue_delete(full.as_str().into(), QueueDeleteOptions::default())
+            .await;
         let _ = admin.close(200, "bye".into()).await;
     });
 }
@@ -483,9 +721,20 @@ fn submitter_reports_a_returned_job_as_not_submitted() {
         let witness = witness_bytes(MULTI_PUBLIC);
         let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
         let first = env.good_job(&format!("{}-first", env.name), &witness);
-        submitter.publish(&first).await.expect("publish").confirmed().await.unwrap_or_else(|(id, e)| panic!("{id}: {e}"));
+        submitter
+            .publish(&first)
+            .await
+            .expect("publish")
+            .confirmed()
+            .await
+            .unwrap_or_else(|(id, e)| panic!("{id}: {e}"));
         let (admin, ch) = common::amqp_channel(&env).await;
-        ch.queue_delete(env.amqp.tenant_queue(TENANT, 0).as_str().into(), QueueDeleteOptions::default()).await.expect("delete the tenant queue");
+        ch.queue_delete(
+            env.amqp.tenant_queue(TENANT, 0).as_str().into(),
+            QueueDeleteOptions::default(),
+        )
+        .await
+        .expect("delete the tenant queue");
         let second = env.good_job(&format!("{}-second", env.name), &witness);
         record_queued(&env, std::slice::from_ref(&second)).await;
         match submitter.publish(&second).await.expect("publish").confirmed().await {
@@ -493,14 +742,31 @@ fn submitter_reports_a_returned_job_as_not_submitted() {
             Err((id, e)) => {
                 assert_eq!(id, second.job_id);
                 let text = e.to_string();
-                assert!(text.contains("not submitted") && text.contains("NO_ROUTE"), "error: {text}");
-                assert!(matches!(e, zkq_scheduler::SchedulerError::NotSubmitted { returned: true, .. }), "{e:?}");
+                assert!(
+                    text.contains("not submitted") && text.contains("NO_ROUTE"),
+                    "error: {text}"
+                );
+                assert!(
+                    matches!(e, zkq_scheduler::SchedulerError::NotSubmitted { returned: true, .. }),
+                    "{e:?}"
+                );
             }
         }
         // What `zkq submit` does with a returned job: its `queued` row goes (it is in no queue).
-        let forgotten = env.store().await.forget_unsubmitted(std::slice::from_ref(&second.job_id)).await.expect("forget_unsubmitted");
+        let forgotten = env
+            .store()
+            .await
+            .forget_unsubmitted(std::slice::from_ref(&second.job_id))
+            .await
+            .expect("forget_unsubmitted");
         assert_eq!(forgotten, 1, "the returned job's queued row is deleted");
-        let left: i64 = env.pg().await.query_one("select count(*) from jobs where job_id = $1", &[&second.job_id]).await.expect("count").get(0);
+        let left: i64 = env
+            .pg()
+            .await
+            .query_one("select count(*) from jobs where job_id = $1", &[&second.job_id])
+            .await
+            .expect("count")
+            .get(0);
         assert_eq!(left, 0);
         let _ = admin.close(200, "bye".into()).await;
     });
@@ -519,7 +785,9 @@ fn zkq_submit_exits_10_when_a_job_is_not_submitted() {
         let mut args = FieldTable::default();
         args.insert("x-max-length".into(), AMQPValue::LongLongInt(0));
         args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
-        ch.queue_declare(refuse.as_str().into(), QueueDeclareOptions::default(), args).await.expect("declare the refusing queue");
+        ch.queue_declare(refuse.as_str().into(), QueueDeclareOptions::default(), args)
+            .await
+            .expect("declare the refusing queue");
         ch.queue_bind(
             refuse.as_str().into(),
             env.amqp.jobs_exchange().as_str().into(),
@@ -532,12 +800,30 @@ fn zkq_submit_exits_10_when_a_job_is_not_submitted() {
         let dir = env.dir.join("w");
         std::fs::create_dir_all(&dir).expect("mkdir");
         std::fs::copy(MULTI_PUBLIC.wtns(), dir.join("a.wtns")).expect("copy the witness");
-        let o = env.zkq().args(["submit", "--tenant", TENANT, "--circuit", common::CIRCUIT, "--timeout-secs", "5"]).arg(&dir).output().expect("run zkq submit");
+        let o = env
+            .zkq()
+            .args([
+                "submit",
+                "--tenant",
+                TENANT,
+                "--circuit",
+                common::CIRCUIT,
+                "--timeout-secs",
+                "5",
+            ])
+            .arg(&dir)
+            .output()
+            .expect("run zkq submit");
         let stderr = String::from_utf8_lossy(&o.stderr);
-        let _ = ch.queue_delete(refuse.as_str().into(), QueueDeleteOptions::default()).await;
+        let _ = ch
+            .queue_delete(refuse.as_str().into(), QueueDeleteOptions::default())
+            .await;
         let _ = admin.close(200, "bye".into()).await;
         assert_eq!(o.status.code(), Some(10), "exit code (stderr: {stderr})");
-        assert!(stderr.contains("was not submitted") && stderr.contains("nack"), "stderr: {stderr}");
+        assert!(
+            stderr.contains("was not submitted") && stderr.contains("nack"),
+            "stderr: {stderr}"
+        );
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     });
 }

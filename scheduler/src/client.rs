@@ -68,7 +68,8 @@ impl Pending {
     /// returned (published `mandatory`, no queue bound for its routing key: the broker still
     /// acks it) or refused (nack) is [`SchedulerError::NotSubmitted`].
     pub async fn confirmed(self) -> Result<String, (String, SchedulerError)> {
-        let not_submitted = |job_id: &str, why: String, returned: bool| SchedulerError::NotSubmitted { job_id: job_id.to_owned(), why, returned };
+        let not_submitted =
+            |job_id: &str, why: String, returned: bool| SchedulerError::NotSubmitted { job_id: job_id.to_owned(), why, returned };
         match self.confirm.await {
             Ok(Confirmation::Ack(None)) => Ok(self.job_id),
             Ok(Confirmation::Ack(Some(returned)) | Confirmation::Nack(Some(returned))) => {
@@ -82,11 +83,13 @@ impl Pending {
                 Err((self.job_id.clone(), not_submitted(&self.job_id, why, true)))
             }
             Ok(Confirmation::Nack(None)) => {
-                let why = "the broker refused it (nack: e.g. a queue it was routed to is full and rejects publishes); it may or may not be queued: publishing it again under the same job id is safe";
+                let why = "the broker refused it (nack: e.g. a queue it was routed to is full and rejects publishes); \
+                           it may or may not be queued: publishing it again under the same job id is safe";
                 Err((self.job_id.clone(), not_submitted(&self.job_id, why.into(), false)))
             }
             Ok(Confirmation::NotRequested) => {
-                Err((self.job_id.clone(), not_submitted(&self.job_id, "publisher confirms are off: the broker never said it took the job".into(), false)))
+                let why = "publisher confirms are off: the broker never said it took the job";
+                Err((self.job_id.clone(), not_submitted(&self.job_id, why.into(), false)))
             }
             Err(e) => Err((self.job_id, e.into())),
         }

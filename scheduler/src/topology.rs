@@ -64,7 +64,11 @@ pub async fn declare(channel: &Channel, cfg: &AmqpConfig) -> Result<(), Schedule
 /// Like [`declare`], but the dead-letter queue and the shared job queue are declared on
 /// throwaway channels of `conn`: one that exists with other arguments is returned as a
 /// [`QueueConflict`] (and still bound and used) instead of closing `channel`.
-pub async fn declare_checked(conn: &Connection, channel: &Channel, cfg: &AmqpConfig) -> Result<Vec<QueueConflict>, SchedulerError> {
+pub async fn declare_checked(
+    conn: &Connection,
+    channel: &Channel,
+    cfg: &AmqpConfig,
+) -> Result<Vec<QueueConflict>, SchedulerError> {
     declare_exchanges(channel, cfg).await?;
     let (dead, jobs) = futures_util::future::try_join(
         declare_queue_checked(conn, &cfg.dead_letter_queue(), dead_letter_queue_args(cfg)),
@@ -77,7 +81,11 @@ pub async fn declare_checked(conn: &Connection, channel: &Channel, cfg: &AmqpCon
 
 /// Declares one durable queue on a throwaway channel of `conn`: `Ok(Some(conflict))` when it
 /// exists with other arguments (406 PRECONDITION_FAILED, which closes only that channel).
-pub async fn declare_queue_checked(conn: &Connection, queue: &str, args: FieldTable) -> Result<Option<QueueConflict>, SchedulerError> {
+pub async fn declare_queue_checked(
+    conn: &Connection,
+    queue: &str,
+    args: FieldTable,
+) -> Result<Option<QueueConflict>, SchedulerError> {
     let ch = conn.create_channel().await?;
     match ch.queue_declare(queue.into(), QueueDeclareOptions { durable: true, ..Default::default() }, args).await {
         Ok(_) => {
@@ -94,7 +102,10 @@ pub async fn declare_queue_checked(conn: &Connection, queue: &str, args: FieldTa
 
 /// Whether the broker refused an operation with 406 PRECONDITION_FAILED.
 pub fn is_precondition_failed(e: &lapin::Error) -> bool {
-    matches!(e.kind(), lapin::ErrorKind::ProtocolError(amqp) if matches!(amqp.kind(), AMQPErrorKind::Soft(AMQPSoftError::PRECONDITIONFAILED)))
+    matches!(
+        e.kind(),
+        lapin::ErrorKind::ProtocolError(amqp) if matches!(amqp.kind(), AMQPErrorKind::Soft(AMQPSoftError::PRECONDITIONFAILED))
+    )
 }
 
 async fn declare_exchanges(channel: &Channel, cfg: &AmqpConfig) -> Result<(), SchedulerError> {

@@ -472,7 +472,8 @@ impl<'a> Session<'a> {
             self.fairness.set_weight(&t.name, f64::from(t.weight.max(1)));
             let weight = u32::try_from(t.weight).unwrap_or(1).max(1);
             self.weights.insert(t.name.clone(), weight);
-            let todo: Vec<u8> = (0..=9u8).filter(|p| !subscribed.contains(&self.config.amqp.tenant_queue(&t.name, *p))).collect();
+            let amqp = &self.config.amqp;
+            let todo: Vec<u8> = (0..=9u8).filter(|p| !subscribed.contains(&amqp.tenant_queue(&t.name, *p))).collect();
             if todo.is_empty() {
                 continue;
             }
@@ -908,7 +909,12 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    async fn publish_reply(&self, meta: &JobMeta, original: &BasicProperties, body: &serde_json::Value) -> Result<Option<PublisherConfirm>, SchedulerError> {
+    async fn publish_reply(
+        &self,
+        meta: &JobMeta,
+        original: &BasicProperties,
+        body: &serde_json::Value,
+    ) -> Result<Option<PublisherConfirm>, SchedulerError> {
         self.publish_reply_to(meta.reply_to.as_deref(), &meta.job_id, original, body).await
     }
 
@@ -949,7 +955,13 @@ impl<'a> Session<'a> {
     /// `zkq-*` headers plus `zkq-failure-code`, `zkq-failure-reason` and `zkq-witness-sha256`,
     /// and a small JSON body ([`dead_letter_body`]) — never the witness. The properties are built
     /// from scratch (message_id = the job id when valid, the original correlation_id).
-    async fn dead_letter(&self, delivery: &Delivery, meta: Option<&JobMeta>, code: ReasonCode, reason: &str) -> Result<PublisherConfirm, SchedulerError> {
+    async fn dead_letter(
+        &self,
+        delivery: &Delivery,
+        meta: Option<&JobMeta>,
+        code: ReasonCode,
+        reason: &str,
+    ) -> Result<PublisherConfirm, SchedulerError> {
         let witness_sha256 = meta
             .and_then(|m| m.witness_sha256.clone())
             .or_else(|| (!delivery.data.is_empty()).then(|| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&delivery.data))));
@@ -1001,7 +1013,13 @@ impl<'a> Session<'a> {
 
 /// The body of a dead letter: who, why, and which witness (its sha256 and length), so that an
 /// operator or the submitter can find the witness it kept and retry. Never the witness itself.
-fn dead_letter_body(meta: Option<&JobMeta>, code: ReasonCode, reason: &str, witness_sha256: Option<&str>, body_bytes: usize) -> serde_json::Value {
+fn dead_letter_body(
+    meta: Option<&JobMeta>,
+    code: ReasonCode,
+    reason: &str,
+    witness_sha256: Option<&str>,
+    body_bytes: usize,
+) -> serde_json::Value {
     serde_json::json!({
         "protocol": PROTOCOL_VERSION,
         "job_id": meta.map(|m| m.job_id.as_str()).unwrap_or(""),
@@ -1020,7 +1038,9 @@ async fn undelivered(confirm: Option<PublisherConfirm>) -> Result<Option<String>
     let Some(confirm) = confirm else { return Ok(None) };
     Ok(match confirm.await? {
         Confirmation::Ack(None) | Confirmation::NotRequested => None,
-        Confirmation::Ack(Some(r)) | Confirmation::Nack(Some(r)) => Some(format!("returned as unroutable ({} {}, routing key `{}`)", r.reply_code, r.reply_text, r.delivery.routing_key)),
+        Confirmation::Ack(Some(r)) | Confirmation::Nack(Some(r)) => {
+            Some(format!("returned as unroutable ({} {}, routing key `{}`)", r.reply_code, r.reply_text, r.delivery.routing_key))
+        }
         Confirmation::Nack(None) => Some("refused by the broker (nack)".into()),
     })
 }

@@ -242,7 +242,10 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
 /// a returned or refused job is `NotSubmitted`, 10; a lost connection is a service error, 8).
 /// A job the broker returned is in no queue: its `queued` row is deleted, so that it does not
 /// age as queued forever (a nacked one may be queued after all, and keeps its row).
-async fn not_confirmed(store: &zkq_scheduler::store::Store, (id, e): (String, zkq_scheduler::SchedulerError)) -> anyhow::Error {
+async fn not_confirmed(
+    store: &zkq_scheduler::store::Store,
+    (id, e): (String, zkq_scheduler::SchedulerError),
+) -> anyhow::Error {
     match e {
         e @ zkq_scheduler::SchedulerError::NotSubmitted { returned, .. } => {
             if returned {
