@@ -361,6 +361,16 @@ pub(crate) struct ServiceArgs {
     /// Key store directory [default: $XDG_DATA_HOME/zkq/keys or ~/.local/share/zkq/keys].
     #[arg(long, env = "ZKQ_KEY_DIR")]
     pub(crate) key_dir: Option<PathBuf>,
+    /// Most messages the dead-letter queue keeps (x-max-length); beyond it the oldest are dropped.
+    #[arg(long, env = "ZKQ_DLQ_MAX_LENGTH", default_value_t = 100_000)]
+    pub(crate) dlq_max_length: u32,
+    /// Most bytes the dead-letter queue keeps (x-max-length-bytes), e.g. 256MiB; beyond it the
+    /// oldest are dropped.
+    #[arg(long, env = "ZKQ_DLQ_MAX_BYTES", default_value = "256MiB")]
+    pub(crate) dlq_max_bytes: String,
+    /// Hours a dead letter is kept (x-message-ttl).
+    #[arg(long, env = "ZKQ_DLQ_TTL_HOURS", default_value_t = 168)]
+    pub(crate) dlq_ttl_hours: u32,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,8 @@ pub(crate) enum ExitCode {
     Service = 8,
     /// `finops`: the `zkq-finops` binary is not installed (next to `zkq` or on PATH).
     MissingTool = 9,
+    /// `submit`: the broker returned (unroutable) or refused (nack) a job: it was not submitted.
+    NotSubmitted = 10,
 }
 
 /// The exit code for an error, found by walking its chain for a typed cause.
@@ -57,6 +59,7 @@ pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
                 S::KeyStore { .. } => ExitCode::Io,
                 S::DeviceGone(_) => ExitCode::Backend,
                 S::Invalid(_) => ExitCode::BadInput,
+                S::NotSubmitted { .. } => ExitCode::NotSubmitted,
                 S::Amqp(_) | S::BrokerLost(_) | S::Postgres(_) | S::Pool(_) | S::Migration { .. } => ExitCode::Service,
             };
         }

@@ -11,8 +11,8 @@
 //! wrong-curve file, wrong sizes, bad usage), 3 a file is missing, unreadable or unwritable,
 //! 4 the witness does not satisfy the circuit, 5 backend unavailable or failed, 6 `submit`: some
 //! jobs failed, 7 `submit`: timed out waiting for results, 8 RabbitMQ or PostgreSQL unavailable,
-//! 9 `finops`: the `zkq-finops` binary is not installed. `zkq finops` otherwise exits with
-//! `zkq-finops`'s own code.
+//! 9 `finops`: the `zkq-finops` binary is not installed, 10 `submit`: the broker returned or
+//! refused a job (not submitted). `zkq finops` otherwise exits with `zkq-finops`'s own code.
 
 #![allow(clippy::print_stdout)]
 

@@ -383,7 +383,7 @@ fn bad_input_fails_alone_with_reason_in_reply_and_dead_letter_queue() {
             let (code, reason, len) = &dead_by_name[&c.name];
             assert_eq!(code.as_deref(), c.expect.map(ReasonCode::as_str), "{}: {H_FAILURE_CODE}", c.name);
             assert!(reason.as_deref().is_some_and(|r| !r.trim().is_empty()), "{}: {H_FAILURE_REASON} missing", c.name);
-            assert_eq!(*len, c.body.len(), "{}: the dead letter keeps the original body", c.name);
+            assert!(*len < 4096, "{}: the dead letter carries a small JSON body, not the witness ({len} bytes)", c.name);
         }
 
         // PostgreSQL: one row per message with a valid job id, `failed` with its code for bad ones.

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
-use lapin::PublisherConfirm;
+use lapin::{Confirmation, PublisherConfirm};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
 
@@ -64,11 +64,33 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// Waits for the broker's confirm: `Ok` once the job is safely queued.
+    /// Waits for the broker's confirm: `Ok` once the job is safely queued. A job the broker
+    /// returned (published `mandatory`, no queue bound for its routing key: the broker still
+    /// acks it) or refused (nack) is [`SchedulerError::NotSubmitted`].
     pub async fn confirmed(self) -> Result<String, (String, SchedulerError)> {
+        let not_submitted =
+            |job_id: &str, why: String, returned: bool| SchedulerError::NotSubmitted { job_id: job_id.to_owned(), why, returned };
         match self.confirm.await {
-            Ok(c) if c.is_ack() => Ok(self.job_id),
-            Ok(_) => Err((self.job_id, SchedulerError::Invalid("the broker refused the job (nack)".into()))),
+            Ok(Confirmation::Ack(None)) => Ok(self.job_id),
+            Ok(Confirmation::Ack(Some(returned)) | Confirmation::Nack(Some(returned))) => {
+                let why = format!(
+                    "the broker returned it as unroutable ({} {}: no queue is bound for routing key `{}` on exchange `{}`)",
+                    returned.reply_code,
+                    returned.reply_text,
+                    returned.delivery.routing_key,
+                    returned.delivery.exchange
+                );
+                Err((self.job_id.clone(), not_submitted(&self.job_id, why, true)))
+            }
+            Ok(Confirmation::Nack(None)) => {
+                let why = "the broker refused it (nack: e.g. a queue it was routed to is full and rejects publishes); \
+                           it may or may not be queued: publishing it again under the same job id is safe";
+                Err((self.job_id.clone(), not_submitted(&self.job_id, why.into(), false)))
+            }
+            Ok(Confirmation::NotRequested) => {
+                let why = "publisher confirms are off: the broker never said it took the job";
+                Err((self.job_id.clone(), not_submitted(&self.job_id, why.into(), false)))
+            }
             Err(e) => Err((self.job_id, e.into())),
         }
     }
@@ -80,7 +102,9 @@ impl Submitter {
         let conn = Connection::connect(&amqp.uri, ConnectionProperties::default()).await?;
         let channel = conn.create_channel().await?;
         channel.confirm_select(ConfirmSelectOptions::default()).await?;
-        topology::declare(&channel, amqp).await?;
+        for conflict in topology::declare_checked(&conn, &channel, amqp).await? {
+            tracing::warn!(%conflict, "publishing anyway: the workers report it too");
+        }
         let q = channel
             .queue_declare("".into(), QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() }, FieldTable::default())
             .await?;

@@ -20,11 +20,27 @@ pub struct AmqpConfig {
     /// `x-delivery-limit`). Default 5: enough for worker crashes, small enough that a message
     /// that crashes workers stops.
     pub delivery_limit: u32,
+    /// Most messages the dead-letter queue holds (`x-max-length`). Default 100,000. Dead letters
+    /// carry no witness (a small JSON body: about 1 KiB each), so the default is about 100 MiB.
+    pub dead_letter_max_length: u32,
+    /// Most bytes of message bodies the dead-letter queue holds (`x-max-length-bytes`). Default
+    /// 256 MiB.
+    pub dead_letter_max_bytes: u64,
+    /// How long a dead letter is kept (`x-message-ttl`). Default 7 days: long enough for an
+    /// operator to look after a weekend, short enough that failure records do not pile up.
+    pub dead_letter_ttl: std::time::Duration,
 }
 
 impl Default for AmqpConfig {
     fn default() -> Self {
-        Self { uri: "amqp://guest:guest@127.0.0.1:5672/%2f".into(), prefix: "zkq".into(), delivery_limit: 5 }
+        Self {
+            uri: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            prefix: "zkq".into(),
+            delivery_limit: 5,
+            dead_letter_max_length: 100_000,
+            dead_letter_max_bytes: 256 << 20,
+            dead_letter_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
+        }
     }
 }
 

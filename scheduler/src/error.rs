@@ -50,6 +50,18 @@ pub enum SchedulerError {
         /// What failed.
         what: String,
     },
+    /// The broker did not take a published job: it returned it as unroutable (a `mandatory`
+    /// publish no queue was bound for: the job is in no queue) or refused it (nack: the broker
+    /// does not say whether some queue took it; publishing again under the same job id is safe).
+    #[error("job {job_id} was not submitted: {why}")]
+    NotSubmitted {
+        /// The job.
+        job_id: String,
+        /// Why, in the broker's words.
+        why: String,
+        /// Returned as unroutable: certainly in no queue.
+        returned: bool,
+    },
 }
 
 impl From<deadpool_postgres::PoolError> for SchedulerError {
@@ -72,6 +84,7 @@ impl SchedulerError {
             SchedulerError::KeyStore { .. }
             | SchedulerError::Engine(_)
             | SchedulerError::DeviceGone(_)
+            | SchedulerError::NotSubmitted { .. }
             | SchedulerError::Invalid(_)
             | SchedulerError::Migration { .. } => false,
         }

@@ -14,6 +14,8 @@
 //! | `zkq_cost_usd_total` | counter | `device_type` | accrued cost: device-seconds × the price valid when the batch ran |
 //! | `zkq_worker_up` | gauge | `worker` | 1 while the endpoint is served |
 //! | `zkq_worker_loop_seconds_total` | counter | `step` | the worker loop's time by step: `wait` (idle in its `select!`), `take_up` (parse and admit a delivery), `finish_batch` (commit, replies, confirms, acks), `pump` (deadlines and batch forming on a timer), `subscribe` (tenant refresh), `deliver` (moving a delivery into the intake) — where the loop's time goes, so an intake-bound worker shows as `wait` near zero |
+//! | `zkq_worker_undeliverable_total` | counter | `kind` = reply, dead_letter | replies and dead letters the broker nacked or returned as unroutable; their jobs were acked (results are committed) |
+//! | `zkq_queue_declare_conflicts_total` | counter | | queues found declared with other arguments, once per broker session and queue (a tenant queue is then skipped, the dead-letter queue used as it is) |
 //!
 //! So cost per 1k proofs is a PromQL panel:
 //! `1000 * increase(zkq_cost_usd_total[1h]) / increase(zkq_jobs_total{outcome="proved"}[1h])`.
@@ -52,6 +54,8 @@ pub const METRICS: &[(&str, &str)] = &[
     ("zkq_worker_up", "gauge"),
     ("zkq_worker_loop_seconds_total", "counter"),
     ("zkq_device_panics_total", "counter"),
+    ("zkq_worker_undeliverable_total", "counter"),
+    ("zkq_queue_declare_conflicts_total", "counter"),
 ];
 
 /// The series names a family of `kind` produces (histograms add `_bucket`, `_sum`, `_count`).
@@ -193,6 +197,9 @@ pub struct WorkerMetrics {
     /// Age of the oldest queued job, seconds, as f64 bits (NaN bits = unknown).
     oldest_queued_age: AtomicU64,
     loop_seconds: Mutex<BTreeMap<&'static str, f64>>,
+    undeliverable_replies: AtomicU64,
+    undeliverable_dead_letters: AtomicU64,
+    queue_conflicts: AtomicU64,
     sources: Vec<Arc<dyn MetricsSource>>,
 }
 
@@ -219,6 +226,9 @@ impl WorkerMetrics {
             spend: Mutex::new(BTreeMap::new()),
             oldest_queued_age: AtomicU64::new(f64::NAN.to_bits()),
             loop_seconds: Mutex::new(BTreeMap::new()),
+            undeliverable_replies: AtomicU64::new(0),
+            undeliverable_dead_letters: AtomicU64::new(0),
+            queue_conflicts: AtomicU64::new(0),
             sources: config.sources.clone(),
         }
     }
@@ -259,6 +269,18 @@ impl WorkerMetrics {
         self.device_panics.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A reply (`dead_letter: false`) or dead letter the broker did not take (nacked, or
+    /// returned as unroutable); the job was acked anyway, its result being committed.
+    pub fn undeliverable(&self, dead_letter: bool) {
+        if dead_letter { &self.undeliverable_dead_letters } else { &self.undeliverable_replies }.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A queue the worker could not declare because it exists with other arguments (reported
+    /// once per broker session and queue; a tenant queue is then not consumed).
+    pub fn queue_conflict(&self) {
+        self.queue_conflicts.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A proving-key cache look-up.
     pub fn key_cache(&self, hit: bool) {
         if hit { &self.key_cache_hits } else { &self.key_cache_misses }.fetch_add(1, Ordering::Relaxed);
@@ -289,6 +311,17 @@ impl WorkerMetrics {
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.load(Ordering::Relaxed));
         }
+        out.push_str(
+            "# HELP zkq_worker_undeliverable_total Replies and dead letters the broker did not take (nacked or returned); their jobs were acked, results committed.\n# TYPE zkq_worker_undeliverable_total counter\n",
+        );
+        for (kind, c) in [("reply", &self.undeliverable_replies), ("dead_letter", &self.undeliverable_dead_letters)] {
+            let _ = writeln!(out, "zkq_worker_undeliverable_total{{kind=\"{kind}\"}} {}", c.load(Ordering::Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP zkq_queue_declare_conflicts_total Queues found declared with other arguments (tenant queues are then skipped), once per session.\n# TYPE zkq_queue_declare_conflicts_total counter\nzkq_queue_declare_conflicts_total {}",
+            self.queue_conflicts.load(Ordering::Relaxed)
+        );
         let spend = self.spend.lock().map(|s| s.clone()).unwrap_or_default();
         out.push_str("# HELP zkq_device_seconds_total Device-seconds spent proving and verifying.\n# TYPE zkq_device_seconds_total counter\n");
         for (device_type, (seconds, _)) in &spend {

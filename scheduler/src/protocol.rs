@@ -54,6 +54,9 @@ pub const H_WITNESS_REF: &str = "zkq-witness-ref";
 pub const H_FAILURE_CODE: &str = "zkq-failure-code";
 /// Header on dead-lettered messages: why, for people.
 pub const H_FAILURE_REASON: &str = "zkq-failure-reason";
+/// Header of a dead letter: the sha256 (hex) of the failed job's witness (its body, or the
+/// digest its `zkq-witness-ref` named). Dead letters never carry the witness itself.
+pub const H_WITNESS_SHA256: &str = "zkq-witness-sha256";
 /// Content type of job messages.
 pub const JOB_CONTENT_TYPE: &str = "application/vnd.zkq.witness";
 /// Content type of result messages.

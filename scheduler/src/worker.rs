@@ -3,10 +3,13 @@
 //! Exactly-once effects over at-least-once delivery:
 //! 1. nothing is acked before its effects are committed: results, timings and costs of a
 //!    batch go to PostgreSQL in **one transaction** (`ON CONFLICT (job_id) DO NOTHING`);
-//! 2. then each result is published to the job's `reply_to` and failed jobs are republished
-//!    to the dead-letter exchange with their reason, with publisher confirms awaited for the
-//!    whole batch at once (pipelined);
-//! 3. only then are the deliveries acked.
+//! 2. then each result is published to the job's `reply_to` and each failed job's dead letter
+//!    (its headers, reason and witness sha256, never the witness) to the dead-letter exchange,
+//!    `mandatory`, with properties built from scratch (nothing of the submitter's, so no data
+//!    in a message can make the broker close this channel), all published before any confirm
+//!    is awaited (pipelined);
+//! 3. only once each job's publishes are confirmed — or nacked or returned, which is logged
+//!    and counted as undeliverable (the result is committed) — is its delivery acked.
 //!
 //! A crash before (1) loses nothing: the broker redelivers. A crash between (1) and (3) makes
 //! the broker redeliver jobs whose results exist: the worker recognises them (the
@@ -49,7 +52,7 @@ use futures_util::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, Consumer, PublisherConfirm};
 use tokio::sync::watch;
 
 use crate::cache::TtlCache;
@@ -58,7 +61,7 @@ use crate::device::{Device, DeviceBatch, DeviceConfig, DeviceJob, DeviceOutcome,
 use crate::fair::cost::{cpu_memory_default, human_bytes, CircuitShape, CostModel, DeviceSpec, MemoryModel};
 use crate::fair::{FairConfig, FairQueue, FairnessMetrics, HeldJobs, Intake, JobSpec, Time};
 use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
-use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
+use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, H_WITNESS_SHA256, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
 use crate::metrics::{JobOutcomeLabel, WorkerMetrics};
 use crate::store::{CommitReport, Store, UptimeRecord};
 use crate::{topology, SchedulerError};
@@ -205,7 +208,11 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
             let conn = Connection::connect(&config.amqp.uri, ConnectionProperties::default()).await?;
             let channel = conn.create_channel().await?;
             channel.confirm_select(ConfirmSelectOptions::default()).await?;
-            topology::declare(&channel, &config.amqp).await?;
+            // A queue of an older zkq (the unbounded dead-letter queue) is reported, not fatal.
+            for conflict in topology::declare_checked(&conn, &channel, &config.amqp).await? {
+                tracing::warn!(%conflict, "using it as it is; see docs/job-protocol.md (Dead letters) for what an operator should do");
+                metrics.queue_conflict();
+            }
             channel.basic_qos(config.prefetch(), BasicQosOptions { global: false }).await?;
             Ok::<_, SchedulerError>((conn, channel))
         };
@@ -219,7 +226,7 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
         };
         backoff.reset();
         stats.sessions += 1;
-        let mut s = Session::new(&config, store.clone(), device.clone(), channel.clone(), stop.clone(), device_spec.clone(), origin, metrics.clone());
+        let mut s = Session::new(&config, &conn, store.clone(), device.clone(), channel.clone(), stop.clone(), device_spec.clone(), origin, metrics.clone());
         let ended = s.run(&mut stats).await;
         let _ = conn.close(200, "bye".into()).await;
         match ended {
@@ -310,6 +317,13 @@ struct Cached<T> {
 
 struct Session<'a> {
     config: &'a WorkerConfig,
+    /// The session's connection: throwaway channels for declarations that may be refused.
+    conn: &'a Connection,
+    /// Queues found declared with other arguments, reported once per session.
+    conflicts: HashSet<String>,
+    /// Tenant-queue consumer tags handed out in this session (tags must never repeat on a
+    /// channel, also when a skipped queue leaves a number unused).
+    tenant_tags: usize,
     store: Store,
     device: Device,
     channel: Channel,
@@ -340,6 +354,7 @@ impl<'a> Session<'a> {
     #[allow(clippy::too_many_arguments)]
     fn new(
         config: &'a WorkerConfig,
+        conn: &'a Connection,
         store: Store,
         device: Device,
         channel: Channel,
@@ -350,6 +365,9 @@ impl<'a> Session<'a> {
     ) -> Self {
         Self {
             config,
+            conn,
+            conflicts: HashSet::new(),
+            tenant_tags: 0,
             store,
             device,
             channel,
@@ -475,7 +493,10 @@ impl<'a> Session<'a> {
     }
 
     /// Declares and consumes the queues (one per priority class) of every registered tenant not
-    /// consumed yet.
+    /// consumed yet. `subscribed` holds queue names. A queue that exists with other arguments
+    /// (a submitter pre-declared it) is reported once per session and skipped: it is not
+    /// consumed, and declaring it again on the next refresh is cheap (a throwaway channel), so
+    /// it is taken up once an operator has deleted it.
     async fn subscribe_tenants(
         &mut self,
         consumers: &mut Consumers,
@@ -496,32 +517,52 @@ impl<'a> Session<'a> {
             self.fairness.set_weight(&t.name, f64::from(t.weight.max(1)));
             let weight = u32::try_from(t.weight).unwrap_or(1).max(1);
             self.weights.insert(t.name.clone(), weight);
-            if subscribed.contains(&t.name) {
+            let amqp = &self.config.amqp;
+            let todo: Vec<u8> = (0..=9u8).filter(|p| !subscribed.contains(&amqp.tenant_queue(&t.name, *p))).collect();
+            if todo.is_empty() {
                 continue;
             }
             // Prefetch in proportion to the weight (QoS applies to the consumers started after
             // it on this channel): a tenant's held deliveries must last for its weighted share
             // of the intake while its acks travel and the broker refills them.
             self.channel.basic_qos(self.config.tenant_prefetch(weight), BasicQosOptions { global: false }).await?;
-            // The ten classes' declare + consume round trips, pipelined on the channel.
-            let base = tags.len();
-            let subscribe = (0..=9u8).map(|priority| {
-                let (channel, amqp) = (self.channel.clone(), &self.config.amqp);
-                let tag = format!("{}-{}-{}", self.config.worker_id, session, base + usize::from(priority));
+            // The classes' declare + consume round trips, pipelined. Each queue is declared on a
+            // throwaway channel: a refusal (406) closes that channel, not the session's.
+            let base = self.tenant_tags;
+            self.tenant_tags += todo.len();
+            let subscribe = todo.iter().enumerate().map(|(i, &priority)| {
+                let (conn, channel, amqp) = (self.conn, self.channel.clone(), &self.config.amqp);
+                let tag = format!("{}-{}-t{}", self.config.worker_id, session, base + i);
                 let name = t.name.clone();
                 async move {
-                    topology::declare_tenant(&channel, amqp, &name, priority).await?;
+                    if let Some(conflict) = topology::declare_tenant_checked(conn, &channel, amqp, &name, priority).await? {
+                        return Ok::<_, SchedulerError>((priority, Err(conflict)));
+                    }
                     let queue = amqp.tenant_queue(&name, priority);
                     let c = channel.basic_consume(queue.as_str().into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
-                    Ok::<_, SchedulerError>((tag, c))
+                    Ok((priority, Ok((tag, c))))
                 }
             });
-            for (priority, (tag, consumer)) in futures_util::future::try_join_all(subscribe).await?.into_iter().enumerate() {
-                tags.push(tag);
-                consumers.push(tagged(consumer, SourceTag { tenant: t.name.clone(), priority: u8::try_from(priority).unwrap_or(0) }));
+            let mut consumed = 0;
+            for (priority, outcome) in futures_util::future::try_join_all(subscribe).await? {
+                match outcome {
+                    Ok((tag, consumer)) => {
+                        tags.push(tag);
+                        consumers.push(tagged(consumer, SourceTag { tenant: t.name.clone(), priority }));
+                        subscribed.insert(self.config.amqp.tenant_queue(&t.name, priority));
+                        consumed += 1;
+                    }
+                    Err(conflict) => {
+                        if self.conflicts.insert(conflict.queue.clone()) {
+                            tracing::warn!(tenant = %t.name, priority, %conflict, "not consuming it: its jobs wait until an operator deletes the queue (the next worker or refresh declares it properly)");
+                            self.metrics.queue_conflict();
+                        }
+                    }
+                }
             }
-            tracing::info!(tenant = %t.name, weight = t.weight, prefetch = self.config.tenant_prefetch(weight), "consuming the tenant's queue");
-            subscribed.insert(t.name);
+            if consumed > 0 {
+                tracing::info!(tenant = %t.name, weight = t.weight, prefetch = self.config.tenant_prefetch(weight), queues = consumed, "consuming the tenant's queues");
+            }
         }
         Ok(())
     }
@@ -671,8 +712,9 @@ impl<'a> Session<'a> {
             };
             if let Some(result) = stored.get(&meta.job_id) {
                 tracing::info!(job = %meta.job_id, "redelivered job already has a result; re-sending it");
-                self.publish_reply(&meta, &delivery.properties, result).await?;
-                self.channel.wait_for_confirms().await?;
+                let confirm = self.publish_reply(&meta, &delivery.properties, result).await?;
+                let why = undelivered(confirm).await?;
+                self.record_undelivered(&meta.job_id, false, why);
                 ack(&delivery).await;
                 stats.resent += 1;
                 return Ok(());
@@ -901,9 +943,11 @@ impl<'a> Session<'a> {
             };
             let reply = serde_json::to_value(reply).unwrap_or(serde_json::Value::Null);
             let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str());
-            self.publish_reply_to(reply_to, "", &delivery.properties, &reply).await?;
-            self.dead_letter(&delivery, rejection.code, &rejection.reason).await?;
-            self.channel.wait_for_confirms().await?;
+            let reply = self.publish_reply_to(reply_to, "", &delivery.properties, &reply).await?;
+            let dead = self.dead_letter(&delivery, None, rejection.code, &rejection.reason).await?;
+            let (reply, dead) = (undelivered(reply).await?, undelivered(Some(dead)).await?);
+            self.record_undelivered("", false, reply);
+            self.record_undelivered("", true, dead);
             ack(&delivery).await;
             stats.failed += 1;
             return Ok(());
@@ -1021,9 +1065,12 @@ impl<'a> Session<'a> {
         let outcome_failed = Outcome::Failed { code: rejection.code, reason: rejection.reason.clone() };
         let failed = JobOutcome { outcome: outcome_failed, cost: None, ..outcome };
         let reply = serde_json::to_value(result_message(&failed, device)).unwrap_or(serde_json::Value::Null);
-        self.publish_reply(&failed.meta, &delivery.properties, &reply).await?;
-        self.dead_letter(&delivery, rejection.code, &rejection.reason).await?;
-        self.channel.wait_for_confirms().await?;
+        let reply = self.publish_reply(&failed.meta, &delivery.properties, &reply).await?;
+        let dead = self.dead_letter(&delivery, Some(&failed.meta), rejection.code, &rejection.reason).await?;
+        // As in `reply_ack`: acked once the broker took both or said it would not.
+        let (reply, dead) = (undelivered(reply).await?, undelivered(Some(dead)).await?);
+        self.record_undelivered(&failed.meta.job_id, false, reply);
+        self.record_undelivered(&failed.meta.job_id, true, dead);
         stats.failed += 1;
         let since_ms = failed.meta.submitted_at_ms.unwrap_or_else(|| failed.received_at.timestamp_millis());
         let latency_s = Utc::now().timestamp_millis().saturating_sub(since_ms).max(0) as f64 / 1e3;
@@ -1061,16 +1108,29 @@ impl<'a> Session<'a> {
                 }
             }
         };
+        // Publish every reply and dead letter first (pipelined), then await their confirms: a
+        // job is acked only once the broker took both, or said it would not (nack, or returned
+        // as unroutable). Then the reply is recorded as undeliverable and the job acked anyway:
+        // its result is committed, `zkq job <id>` shows it, and requeueing could not deliver it
+        // either (the redelivery would be answered the same way until the delivery limit
+        // dead-lettered it). A confirm that never comes (channel lost) ends the session unacked.
+        let mut confirms = Vec::with_capacity(items.len());
         for ((outcome, delivery), (_, fresh)) in items.iter().zip(&rows) {
             let reply = stored.get(&outcome.meta.job_id).unwrap_or(fresh);
-            self.publish_reply(&outcome.meta, &delivery.properties, reply).await?;
+            let reply = self.publish_reply(&outcome.meta, &delivery.properties, reply).await?;
+            let mut dead = None;
             if let Outcome::Failed { code, reason } = &outcome.outcome {
                 if !stored.contains_key(&outcome.meta.job_id) {
-                    self.dead_letter(delivery, *code, reason).await?;
+                    dead = Some(self.dead_letter(delivery, Some(&outcome.meta), *code, reason).await?);
                 }
             }
+            confirms.push((reply, dead));
         }
-        self.channel.wait_for_confirms().await?;
+        for ((outcome, _), (reply, dead)) in items.iter().zip(confirms) {
+            let (reply, dead) = (undelivered(reply).await?, undelivered(dead).await?);
+            self.record_undelivered(&outcome.meta.job_id, false, reply);
+            self.record_undelivered(&outcome.meta.job_id, true, dead);
+        }
         let now_ms = Utc::now().timestamp_millis();
         for (outcome, delivery) in &items {
             let label = if stored.contains_key(&outcome.meta.job_id) {
@@ -1090,14 +1150,28 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    async fn publish_reply(&self, meta: &JobMeta, original: &BasicProperties, body: &serde_json::Value) -> Result<(), SchedulerError> {
+    async fn publish_reply(
+        &self,
+        meta: &JobMeta,
+        original: &BasicProperties,
+        body: &serde_json::Value,
+    ) -> Result<Option<PublisherConfirm>, SchedulerError> {
         self.publish_reply_to(meta.reply_to.as_deref(), &meta.job_id, original, body).await
     }
 
-    /// Publishes a result to `reply_to` (if any) with the original message's correlation_id,
-    /// else the job id; `job_id` is empty for a message that had no valid one.
-    async fn publish_reply_to(&self, reply_to: Option<&str>, job_id: &str, original: &BasicProperties, body: &serde_json::Value) -> Result<(), SchedulerError> {
-        let Some(reply_to) = reply_to.filter(|r| !r.is_empty()) else { return Ok(()) };
+    /// Publishes a result to `reply_to` (if any; `mandatory`, so a missing reply queue is
+    /// reported) with the original message's correlation_id, else the job id; `job_id` is empty
+    /// for a message that had no valid one. The properties are built from scratch: nothing of
+    /// the submitter's (`user_id`, `expiration`, …) is copied, so no data in a message can make
+    /// the broker refuse the publish and close the worker's channel.
+    async fn publish_reply_to(
+        &self,
+        reply_to: Option<&str>,
+        job_id: &str,
+        original: &BasicProperties,
+        body: &serde_json::Value,
+    ) -> Result<Option<PublisherConfirm>, SchedulerError> {
+        let Some(reply_to) = reply_to.filter(|r| !r.is_empty()) else { return Ok(None) };
         let mut headers = FieldTable::default();
         headers.insert(protocol::H_PROTOCOL.into(), AMQPValue::LongLongInt(PROTOCOL_VERSION));
         let mut props = BasicProperties::default()
@@ -1111,23 +1185,105 @@ impl<'a> Session<'a> {
             props = props.with_message_id(job_id.into());
         }
         let payload = serde_json::to_vec(body).unwrap_or_default();
-        // The confirm future is dropped: `wait_for_confirms` awaits the whole batch at once.
-        let _confirm = self.channel.basic_publish("".into(), reply_to.into(), BasicPublishOptions::default(), &payload, props).await?;
-        Ok(())
+        let confirm = self
+            .channel
+            .basic_publish("".into(), reply_to.into(), BasicPublishOptions { mandatory: true, ..Default::default() }, &payload, props)
+            .await?;
+        Ok(Some(confirm))
     }
 
-    /// Republishes the original message to the dead-letter exchange with the reason.
-    async fn dead_letter(&self, delivery: &Delivery, code: ReasonCode, reason: &str) -> Result<(), SchedulerError> {
-        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+    /// Publishes a failed job's dead letter to the dead-letter exchange (`mandatory`): the job's
+    /// `zkq-*` headers plus `zkq-failure-code`, `zkq-failure-reason` and `zkq-witness-sha256`,
+    /// and a small JSON body ([`dead_letter_body`]) — never the witness. The properties are built
+    /// from scratch (message_id = the job id when valid, the original correlation_id).
+    async fn dead_letter(
+        &self,
+        delivery: &Delivery,
+        meta: Option<&JobMeta>,
+        code: ReasonCode,
+        reason: &str,
+    ) -> Result<PublisherConfirm, SchedulerError> {
+        let witness_sha256 = meta
+            .and_then(|m| m.witness_sha256.clone())
+            .or_else(|| (!delivery.data.is_empty()).then(|| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&delivery.data))));
+        let mut headers = FieldTable::default();
+        if let Some(original) = delivery.properties.headers() {
+            for (k, v) in original.inner().iter().filter(|(k, _)| k.as_str().starts_with("zkq-")) {
+                headers.insert(k.clone(), v.clone());
+            }
+        }
         headers.insert(H_FAILURE_CODE.into(), AMQPValue::LongString(code.as_str().into()));
         headers.insert(H_FAILURE_REASON.into(), AMQPValue::LongString(reason.into()));
-        let props = delivery.properties.clone().with_headers(headers).with_delivery_mode(2);
-        let _confirm = self
+        if let Some(digest) = &witness_sha256 {
+            headers.insert(H_WITNESS_SHA256.into(), AMQPValue::LongString(digest.as_str().into()));
+        }
+        let mut props = BasicProperties::default()
+            .with_content_type(RESULT_CONTENT_TYPE.into())
+            .with_delivery_mode(2)
+            .with_timestamp(u64::try_from(Utc::now().timestamp()).unwrap_or(0))
+            .with_headers(headers);
+        if let Some(m) = meta.filter(|m| protocol::valid_job_id(&m.job_id)) {
+            props = props.with_message_id(m.job_id.as_str().into());
+        }
+        if let Some(correlation) = delivery.properties.correlation_id().clone() {
+            props = props.with_correlation_id(correlation);
+        }
+        let body = dead_letter_body(meta, code, reason, witness_sha256.as_deref(), delivery.data.len());
+        let payload = serde_json::to_vec(&body).unwrap_or_default();
+        let confirm = self
             .channel
-            .basic_publish(self.config.amqp.dead_letter_exchange().as_str().into(), "".into(), BasicPublishOptions::default(), &delivery.data, props)
+            .basic_publish(
+                self.config.amqp.dead_letter_exchange().as_str().into(),
+                "".into(),
+                BasicPublishOptions { mandatory: true, ..Default::default() },
+                &payload,
+                props,
+            )
             .await?;
-        Ok(())
+        Ok(confirm)
     }
+
+    /// Logs and counts a reply (`dead_letter: false`) or dead letter the broker did not take.
+    fn record_undelivered(&self, job_id: &str, dead_letter: bool, why: Option<String>) {
+        let Some(why) = why else { return };
+        let what = if dead_letter { "dead letter" } else { "reply" };
+        tracing::warn!(job = job_id, %why, "{what} undeliverable; the job is acked (its result is committed: `zkq job <id>` shows it)");
+        self.metrics.undeliverable(dead_letter);
+    }
+}
+
+/// The body of a dead letter: who, why, and which witness (its sha256 and length), so that an
+/// operator or the submitter can find the witness it kept and retry. Never the witness itself.
+fn dead_letter_body(
+    meta: Option<&JobMeta>,
+    code: ReasonCode,
+    reason: &str,
+    witness_sha256: Option<&str>,
+    body_bytes: usize,
+) -> serde_json::Value {
+    serde_json::json!({
+        "protocol": PROTOCOL_VERSION,
+        "job_id": meta.map(|m| m.job_id.as_str()).unwrap_or(""),
+        "tenant": meta.map(|m| m.tenant.as_str()).unwrap_or(""),
+        "circuit": meta.map(|m| m.circuit_ref.as_str()).unwrap_or(""),
+        "code": code.as_str(),
+        "reason": reason,
+        "witness_sha256": witness_sha256,
+        "body_bytes": body_bytes,
+    })
+}
+
+/// What the broker said about a reply or dead letter: `None` when it took it (or there was
+/// nothing to publish), else why not. An error is a lost channel.
+async fn undelivered(confirm: Option<PublisherConfirm>) -> Result<Option<String>, SchedulerError> {
+    let Some(confirm) = confirm else { return Ok(None) };
+    Ok(match confirm.await? {
+        Confirmation::Ack(None) | Confirmation::NotRequested => None,
+        Confirmation::Ack(Some(r)) | Confirmation::Nack(Some(r)) => {
+            Some(format!("returned as unroutable ({} {}, routing key `{}`)", r.reply_code, r.reply_text, r.delivery.routing_key))
+        }
+        Confirmation::Nack(None) => Some("refused by the broker (nack)".into()),
+    })
 }
 
 /// A store error that retrying cannot fix becomes the failure of the job it concerns

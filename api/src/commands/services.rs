@@ -8,8 +8,25 @@ use zkq_scheduler::{AmqpConfig, StoreConfig};
 use crate::cli::ServiceArgs;
 
 impl ServiceArgs {
-    pub(crate) fn amqp(&self) -> AmqpConfig {
-        AmqpConfig { uri: self.amqp.clone(), prefix: self.queue_prefix.clone(), ..Default::default() }
+    /// The broker settings; `--dlq-max-bytes` must be a positive size.
+    pub(crate) fn amqp(&self) -> Result<AmqpConfig, zkq_engine::EngineError> {
+        let dead_letter_max_bytes = match zkq_scheduler::fair::cost::parse_bytes(&self.dlq_max_bytes) {
+            Some(b) if b > 0 => b,
+            _ => {
+                return Err(zkq_engine::EngineError::format(
+                    "--dlq-max-bytes",
+                    format!("`{}` is not a positive size (use e.g. 256MiB, 1GiB or a byte count)", self.dlq_max_bytes),
+                ))
+            }
+        };
+        Ok(AmqpConfig {
+            uri: self.amqp.clone(),
+            prefix: self.queue_prefix.clone(),
+            dead_letter_max_length: self.dlq_max_length,
+            dead_letter_max_bytes,
+            dead_letter_ttl: std::time::Duration::from_secs(u64::from(self.dlq_ttl_hours) * 3600),
+            ..Default::default()
+        })
     }
 
     pub(crate) fn store_config(&self) -> StoreConfig {

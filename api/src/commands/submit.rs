@@ -116,7 +116,7 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
             }
         }
     }
-    let mut submitter = Submitter::connect(&args.services.amqp()).await?;
+    let mut submitter = Submitter::connect(&args.services.amqp()?).await?;
     let start = Instant::now();
     let mut sent_at: HashMap<String, Instant> = HashMap::with_capacity(jobs.len());
     let bar = progress::bar(jobs.len() as u64, "published");
@@ -126,7 +126,9 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
         if pending.len() >= CONFIRM_WINDOW {
             if let Some(r) = pending.next().await {
                 let r: Confirmed = r;
-                r.map_err(|(id, e)| anyhow::anyhow!("job {id}: {e}"))?;
+                if let Err(e) = r {
+                    return Err(not_confirmed(&store, e).await);
+                }
                 bar.inc(1);
             }
         }
@@ -139,7 +141,9 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
         pending.push(published.confirmed());
     }
     while let Some(r) = pending.next().await {
-        r.map_err(|(id, e)| anyhow::anyhow!("job {id}: {e}"))?;
+        if let Err(e) = r {
+            return Err(not_confirmed(&store, e).await);
+        }
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -233,6 +237,27 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
     } else {
         ExitCode::Ok
     })
+}
+
+/// A publish the broker did not confirm, as an error that keeps its type (for the exit code:
+/// a returned or refused job is `NotSubmitted`, 10; a lost connection is a service error, 8).
+/// A job the broker returned is in no queue: its `queued` row is deleted, so that it does not
+/// age as queued forever (a nacked one may be queued after all, and keeps its row).
+async fn not_confirmed(
+    store: &zkq_scheduler::store::Store,
+    (id, e): (String, zkq_scheduler::SchedulerError),
+) -> anyhow::Error {
+    match e {
+        e @ zkq_scheduler::SchedulerError::NotSubmitted { returned, .. } => {
+            if returned {
+                if let Err(forget) = store.forget_unsubmitted(std::slice::from_ref(&id)).await {
+                    tracing::warn!(job = %id, error = %forget, "cannot delete the queued row of a job the broker returned");
+                }
+            }
+            anyhow::Error::new(e)
+        }
+        e => anyhow::Error::new(e).context(format!("job {id}")),
+    }
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

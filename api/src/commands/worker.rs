@@ -56,7 +56,7 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     // The fairness metrics: the worker updates them; a metrics endpoint renders them
     // (`FairnessMetrics::render`) from this same Arc.
     let fairness_metrics = Arc::new(FairnessMetrics::new(Duration::from_secs(args.fairness_window_secs.max(1)), DEFAULT_WAIT_BUCKETS.to_vec()));
-    let mut amqp = args.services.amqp();
+    let mut amqp = args.services.amqp()?;
     amqp.delivery_limit = args.delivery_limit;
     let config = WorkerConfig {
         amqp,

@@ -168,6 +168,20 @@ impl Store {
             .await?)
     }
 
+    /// Deletes the `queued` rows of jobs that never reached a queue (the broker returned them as
+    /// unroutable), so that they do not age as queued forever; a job with a result is kept.
+    /// Returns how many rows were deleted.
+    pub async fn forget_unsubmitted(&self, job_ids: &[String]) -> Result<u64> {
+        let client = self.client().await?;
+        Ok(client
+            .execute(
+                "delete from jobs j where j.job_id = any($1) and j.state = 'queued'
+                   and not exists (select 1 from job_results r where r.job_id = j.job_id)",
+                &[&job_ids],
+            )
+            .await?)
+    }
+
     /// The worker's commit of one batch, in ONE transaction:
     ///
     /// 1. the batch row, if any (`ON CONFLICT (id) DO NOTHING`: a retried commit is harmless);
