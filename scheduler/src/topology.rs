@@ -183,25 +183,15 @@ pub async fn declare_tenant_checked(
     if let Some(conflict) = declare_queue_checked(conn, &queue, job_queue_args(cfg)).await? {
         return Ok(Some(conflict));
     }
-    channel
-        .queue_bind(
-            queue.as_str().into(),
-            cfg.jobs_exchange().as_str().into(),
-            AmqpConfig::tenant_routing_key(tenant, priority).as_str().into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    bind_tenant_queue(channel, cfg, tenant, priority).await?;
     Ok(None)
 }
 
-/// Declares `tenant`'s job queue of one priority class and binds it (after [`declare`], which makes the exchanges).
-pub async fn declare_tenant(channel: &Channel, cfg: &AmqpConfig, tenant: &str, priority: u8) -> Result<(), SchedulerError> {
-    let queue = cfg.tenant_queue(tenant, priority);
-    channel.queue_declare(queue.as_str().into(), QueueDeclareOptions { durable: true, ..Default::default() }, job_queue_args(cfg)).await?;
+/// Binds `tenant`'s queue of one priority class to the job exchange with its routing key.
+async fn bind_tenant_queue(channel: &Channel, cfg: &AmqpConfig, tenant: &str, priority: u8) -> Result<(), SchedulerError> {
     channel
         .queue_bind(
-            queue.as_str().into(),
+            cfg.tenant_queue(tenant, priority).as_str().into(),
             cfg.jobs_exchange().as_str().into(),
             AmqpConfig::tenant_routing_key(tenant, priority).as_str().into(),
             QueueBindOptions::default(),
@@ -209,6 +199,13 @@ pub async fn declare_tenant(channel: &Channel, cfg: &AmqpConfig, tenant: &str, p
         )
         .await?;
     Ok(())
+}
+
+/// Declares `tenant`'s job queue of one priority class and binds it (after [`declare`], which makes the exchanges).
+pub async fn declare_tenant(channel: &Channel, cfg: &AmqpConfig, tenant: &str, priority: u8) -> Result<(), SchedulerError> {
+    let queue = cfg.tenant_queue(tenant, priority);
+    channel.queue_declare(queue.as_str().into(), QueueDeclareOptions { durable: true, ..Default::default() }, job_queue_args(cfg)).await?;
+    bind_tenant_queue(channel, cfg, tenant, priority).await
 }
 
 #[cfg(test)]
