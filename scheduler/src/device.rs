@@ -92,12 +92,15 @@ pub struct DeviceResult {
     pub batch: Option<BatchRecord>,
     /// One outcome per job, in the batch's order.
     pub outcomes: Vec<DeviceOutcome>,
+    /// The jobs' witness bytes handed back, in the batch's order (moved, never copied: the
+    /// worker returns them to their deliveries, whose dead letters name their digest and size).
+    pub witnesses: Vec<Vec<u8>>,
 }
 
 impl DeviceResult {
     /// Every job of a batch of `n` to be retried for `reason`.
     fn retry_all(n: usize, reason: &str, panicked: bool) -> Self {
-        Self { batch: None, outcomes: (0..n).map(|_| DeviceOutcome::Retry { reason: reason.to_owned(), panicked }).collect() }
+        Self { batch: None, outcomes: (0..n).map(|_| DeviceOutcome::Retry { reason: reason.to_owned(), panicked }).collect(), witnesses: Vec::new() }
     }
 }
 
@@ -171,7 +174,8 @@ impl Device {
                 let mut state = DeviceState { config, prover, keys: VecDeque::new(), device: thread_name, last_key_hit: None };
                 let mut panics = 0;
                 while let Some((batch, reply)) = rx.blocking_recv() {
-                    let result = state.run_contained(&batch, &mut panics);
+                    let mut result = state.run_contained(&batch, &mut panics);
+                    result.witnesses = batch.jobs.into_iter().map(|j| j.witness).collect();
                     let _ = reply.send(result);
                     if panics >= MAX_CONSECUTIVE_PANICS {
                         tracing::error!(panics, "the device thread stops after {MAX_CONSECUTIVE_PANICS} panics in a row");
@@ -341,7 +345,7 @@ impl DeviceState {
                 }
             }
         }
-        DeviceResult { batch: record, outcomes }
+        DeviceResult { batch: record, outcomes, witnesses: Vec::new() }
     }
 
     /// [`DeviceState::run`] under `catch_unwind`: a panic becomes its message.
@@ -422,7 +426,7 @@ impl DeviceState {
             .zip(&batch.jobs)
             .map(|(o, _)| o.unwrap_or_else(|| DeviceOutcome::Retry { reason: "internal: the device gave the job no outcome".into(), panicked: false }))
             .collect();
-        DeviceResult { batch: record, outcomes }
+        DeviceResult { batch: record, outcomes, witnesses: Vec::new() }
     }
 
     /// Proves the parsed jobs as one batch (falling back to singletons), verifies, and fills

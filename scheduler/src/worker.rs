@@ -836,9 +836,11 @@ impl<'a> Session<'a> {
         let Some(circuit) = circuit else {
             return Err(SchedulerError::Invalid(format!("circuit {circuit_id} vanished from the store")));
         };
+        // The witness moves to the device (no copy) and comes back with the result.
+        let mut items = items;
         let jobs = items
-            .iter()
-            .map(|h| DeviceJob { meta: h.meta.clone(), witness: h.delivery.data.clone(), received_at: h.received_at, queue_wait_ms: h.queue_wait_ms })
+            .iter_mut()
+            .map(|h| DeviceJob { meta: h.meta.clone(), witness: std::mem::take(&mut h.delivery.data), received_at: h.received_at, queue_wait_ms: h.queue_wait_ms })
             .collect();
         let rx = self.device.submit(DeviceBatch { circuit, jobs, price }).await?;
         let held = items;
@@ -851,7 +853,7 @@ impl<'a> Session<'a> {
 
     /// Commits a finished batch, replies, dead-letters failures, acks.
     async fn finish_batch(&mut self, held: Vec<Held>, result: Result<DeviceResult, SchedulerError>, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
-        let result = result?;
+        let mut result = result?;
         if let Some(b) = &result.batch {
             self.costs.observe(&b.circuit_id, usize::try_from(b.size).unwrap_or(0), b.device_seconds);
             if let Some(shape) = self.shapes.get(&b.circuit_id) {
@@ -868,6 +870,12 @@ impl<'a> Session<'a> {
             self.metrics.batch_ran(&b.device_type, b.size.max(0) as usize, b.device_seconds, usd);
         }
         let device = result.batch.as_ref().map(|b| b.device.clone());
+        let mut held = held;
+        if result.witnesses.len() == held.len() {
+            for (h, w) in held.iter_mut().zip(std::mem::take(&mut result.witnesses)) {
+                h.delivery.data = w;
+            }
+        }
         let tenants: Vec<String> = held.iter().map(|h| h.meta.tenant.clone()).collect();
         let mut items: Vec<(JobOutcome, Delivery)> = Vec::with_capacity(held.len());
         let retry_at = Instant::now() + REQUEUE_DELAY;
