@@ -108,6 +108,18 @@ where
     }
 }
 
+/// Waits until the worker consumes `tenant`'s routine queue: publishing into a quorum queue
+/// another connection is still creating can be refused (nacked) by RabbitMQ 3.10 under load.
+async fn wait_consuming(env: &Env, tenant: &str, worker: &mut Worker) {
+    let queue = env.amqp.tenant_queue(tenant, 0);
+    let t = Instant::now();
+    while common::try_queue_counts(env, &queue).await.is_none_or(|(_, consumers)| consumers == 0) {
+        assert!(t.elapsed() < WITHIN, "the worker never consumed {queue}\n{}", worker.log_tail(30));
+        assert!(worker.is_running(), "the worker exited\n{}", worker.log_tail(30));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn wait_results(env: &Env, n: i64, worker: &mut Worker, what: &str) {
     let mut db = Db::new(env);
     let t = Instant::now();
@@ -125,6 +137,8 @@ fn a_device_panic_fails_only_the_job_that_panics_alone() {
         args.extend(["--metrics-addr", &addr]);
         let by = bystander_jobs(&env, 30).await;
         let mut worker = Worker::start_with_env(&env, "panic", &args, &[("ZKQ_TEST_DEVICE_PANIC", "boom-")]);
+        wait_consuming(&env, common::TENANT, &mut worker).await;
+        wait_consuming(&env, BYSTANDER, &mut worker).await;
         let submitter = Submitter::connect(&env.amqp).await.expect("submitter");
         let mut all = jobs(&env, "ok-", 40);
         all.insert(17, jobs(&env, "boom-", 1).remove(0));
@@ -157,6 +171,7 @@ fn a_device_that_panics_on_everything_stops_the_worker_and_loses_nothing() {
     run_pipeline_test("panicall", |env| async move {
         let args = ["--max-batch", "1", "--max-wait-ms", "0", "--metrics-addr", "off"];
         let mut worker = Worker::start_with_env(&env, "panicall", &args, &[("ZKQ_TEST_DEVICE_PANIC", "all-")]);
+        wait_consuming(&env, common::TENANT, &mut worker).await;
         let submitter = Submitter::connect(&env.amqp).await.expect("submitter");
         let all = jobs(&env, "all-", 12);
         assert_eq!(publish_confirmed(&submitter, &all).await.len(), all.len());
@@ -191,6 +206,7 @@ fn a_missing_key_file_requeues_the_jobs_until_it_is_back() {
         let mut args = ARGS.to_vec();
         args.extend(["--metrics-addr", &addr]);
         let mut worker = Worker::start(&env, "keygone", &args);
+        wait_consuming(&env, common::TENANT, &mut worker).await;
         let submitter = Submitter::connect(&env.amqp).await.expect("submitter");
         let all = jobs(&env, "kg-", 5);
         assert_eq!(publish_confirmed(&submitter, &all).await.len(), all.len());
@@ -230,6 +246,7 @@ fn a_key_file_that_is_not_the_registered_key_is_refused() {
         let mut args = ARGS.to_vec();
         args.extend(["--metrics-addr", &addr]);
         let mut worker = Worker::start(&env, "keyswap", &args);
+        wait_consuming(&env, common::TENANT, &mut worker).await;
         let submitter = Submitter::connect(&env.amqp).await.expect("submitter");
         let all = jobs(&env, "ks-", 3);
         assert_eq!(publish_confirmed(&submitter, &all).await.len(), all.len());
