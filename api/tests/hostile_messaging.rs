@@ -413,17 +413,22 @@ fn tenant_queue_with_other_arguments_is_reported_and_skipped() {
             conflicts >= 1.0,
             "the conflict is counted (zkq_queue_declare_conflicts_total = {conflicts})"
         );
-        let sessions = stop(&mut worker).await;
-        assert_eq!(sessions, 1, "one broker session\n{}", worker.log_tail(40));
-        let log = std::fs::read_to_string(&worker.log).expect("worker log");
-        assert!(
-            log.lines()
-                .any(|l| l.contains(&evil_queue) && l.contains("other arguments")),
-            "the worker reports the queue\n{}",
-            worker.log_tail(40)
-        );
+        stop_reporting_conflict(&mut worker, &evil_queue, "the queue").await;
         let _ = admin.close(200, "bye".into()).await;
     });
+}
+
+/// Stops the worker and checks that it kept one broker session and logged `queue` as declared
+/// with other arguments.
+async fn stop_reporting_conflict(worker: &mut Worker, queue: &str, what: &str) {
+    let sessions = stop(worker).await;
+    assert_eq!(sessions, 1, "one broker session\n{}", worker.log_tail(40));
+    let log = std::fs::read_to_string(&worker.log).expect("worker log");
+    assert!(
+        log.lines().any(|l| l.contains(queue) && l.contains("other arguments")),
+        "the worker reports {what}\n{}",
+        worker.log_tail(40)
+    );
 }
 
 // ----------------------------------------------------------------------------- point 5
@@ -585,15 +590,7 @@ fn dead_letter_queue_with_old_arguments_is_reported_not_fatal() {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let sessions = stop(&mut worker).await;
-        assert_eq!(sessions, 1, "one broker session\n{}", worker.log_tail(40));
-        let log = std::fs::read_to_string(&worker.log).expect("worker log");
-        assert!(
-            log.lines()
-                .any(|l| l.contains(&env.amqp.dead_letter_queue()) && l.contains("other arguments")),
-            "the worker reports the old dead-letter queue\n{}",
-            worker.log_tail(40)
-        );
+        stop_reporting_conflict(&mut worker, &env.amqp.dead_letter_queue(), "the old dead-letter queue").await;
         let _ = admin.close(200, "bye".into()).await;
     });
 }
