@@ -63,6 +63,20 @@ async fn wait_consumers(env: &Env, n: u32, within: Duration, worker: &Worker) {
     }
 }
 
+/// Waits until the worker consumes each of the test tenant's queues of these priority classes:
+/// publishing into a quorum queue while another connection is still creating it can be refused
+/// (nacked) by RabbitMQ 3.10 under load — seen in a CI run, 40 of 64 jobs nacked.
+async fn wait_tenant_consumers(env: &Env, classes: &[u8], within: Duration, worker: &Worker) {
+    let t = Instant::now();
+    for &k in classes {
+        let queue = env.amqp.tenant_queue(TENANT, k);
+        while common::try_queue_counts(env, &queue).await.is_none_or(|(_, consumers)| consumers == 0) {
+            assert!(t.elapsed() < within, "nobody consumes {queue} after {within:?}\n{}", worker.log_tail(20));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// Polls the results table until it holds at least `target` rows. Panics, with the counts,
 /// the queues and the worker's log, when no new row has appeared for `stall` (a hang, not a
 /// slow shared machine) or after 10 minutes in all.
@@ -529,6 +543,7 @@ fn postgres_restart_mid_run() {
         let mut worker = Worker::start(&env, "postgres", &BULK_ARGS);
         let pid = worker.pid();
         wait_consumers(&env, 1, Duration::from_secs(30), &worker).await;
+        wait_tenant_consumers(&env, &[0], Duration::from_secs(30), &worker).await;
 
         // 1. The database stops while the worker is idle; then the jobs arrive.
         let outage = tokio::task::block_in_place(ServiceOutage::stop_postgres);
@@ -663,6 +678,7 @@ fn witness_references_are_read_from_the_store_and_checked() {
         std::fs::write(store.join(format!("{corrupt}.wtns")), &good).expect("store a mismatching file");
         let missing = digest(b"never stored");
         let worker = Worker::start(&env, "witnessref", &["--max-batch", "4", "--max-wait-ms", "50"]);
+        wait_tenant_consumers(&env, &[0], Duration::from_secs(60), &worker).await;
         let mut sub = Submitter::connect(&env.amqp).await.expect("submitter");
         let cases = [("stored", digest(&good), None), ("corrupt", corrupt, Some(ReasonCode::BadWitness)), ("missing", missing, Some(ReasonCode::BadWitness))];
         for (name, d, _) in &cases {
@@ -708,6 +724,7 @@ fn priorities_deadlines_and_memory_admission() {
         let args = ["--null-prover", "--null-prover-ms", "100,0", "--max-batch", "1", "--max-wait-ms", "0"];
         let mut worker = Worker::start(&env, "prio", &args);
         wait_consumers(&env, 1, Duration::from_secs(60), &worker).await;
+        wait_tenant_consumers(&env, &[0, 5, 9], Duration::from_secs(60), &worker).await;
         let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
         // 40 low-priority jobs, then 4 urgent ones; one job per batch, 100 ms each.
         let mut jobs: Vec<OutgoingJob> = (0..40).map(|k| env.good_job(&format!("low-{k:02}"), &witness)).collect();
