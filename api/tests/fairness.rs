@@ -529,6 +529,16 @@ fn the_worker_exports_fairness_metrics() {
         let mut db = Db::new(&env);
         // Calibration: the pipeline's rate through this worker.
         let cal: Vec<OutgoingJob> = (0..CALIBRATION).map(|k| job(&env, &witness, "mcal", "cal", k)).collect();
+        // Publish once the worker consumes the tenants' queues: RabbitMQ 3.10 can refuse
+        // (nack) publishes into a quorum queue another connection is still creating.
+        for t in ["light", "heavy", "cal"] {
+            let queue = env.amqp.tenant_queue(t, 0);
+            let since = Instant::now();
+            while common::try_queue_counts(&env, &queue).await.is_none_or(|(_, consumers)| consumers == 0) {
+                assert!(since.elapsed() < Duration::from_secs(60), "the in-process worker never consumed {queue}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
         assert_eq!(publish_confirmed(&submitter, &cal).await.len(), cal.len());
         wait_results_in_process(&mut db, cal.len()).await;
         let rate = committed_rate(&env, "mcal-%").await;
