@@ -824,3 +824,50 @@ fn zkq_submit_exits_10_when_a_job_is_not_submitted() {
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     });
 }
+
+/// A refusal that lasts a moment is not a failure: `zkq submit` publishes a nacked job again
+/// (up to 3 times, after 0.2, 0.4 and 0.8 s). The refusing queue is deleted 300 ms after the
+/// submit starts, so a later try goes through. (A nacked publish may still have been queued —
+/// here the tenant queue took each try while the other queue refused it — so the tenant queue
+/// holds one to three copies of the job, all under its one job id.)
+#[test]
+fn zkq_submit_publishes_a_job_refused_for_a_moment_again() {
+    run_pipeline_test("hostile-submitretry", |env| async move {
+        let (admin, ch) = common::amqp_channel(&env).await;
+        topology::declare(&ch, &env.amqp).await.expect("declare the topology");
+        topology::declare_tenant(&ch, &env.amqp, TENANT, 0).await.expect("declare the tenant queue");
+        let refuse = format!("{}.refuse", env.amqp.prefix);
+        let mut args = FieldTable::default();
+        args.insert("x-max-length".into(), AMQPValue::LongLongInt(0));
+        args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
+        ch.queue_declare(refuse.as_str().into(), QueueDeclareOptions::default(), args).await.expect("declare the refusing queue");
+        ch.queue_bind(
+            refuse.as_str().into(),
+            env.amqp.jobs_exchange().as_str().into(),
+            zkq_scheduler::AmqpConfig::tenant_routing_key(TENANT, 0).as_str().into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind it with the tenant's routing key");
+        let dir = env.dir.join("w");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::copy(MULTI_PUBLIC.wtns(), dir.join("a.wtns")).expect("copy the witness");
+        let child = env
+            .zkq()
+            .args(["submit", "--tenant", TENANT, "--circuit", common::CIRCUIT, "--no-wait"])
+            .arg(&dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run zkq submit");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        ch.queue_delete(refuse.as_str().into(), QueueDeleteOptions::default()).await.expect("delete the refusing queue");
+        let o = tokio::task::block_in_place(|| child.wait_with_output()).expect("zkq submit output");
+        let _ = admin.close(200, "bye".into()).await;
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "the job goes through on a later try (stderr: {stderr})");
+        let (ready, _) = common::queue_counts(&env, &env.amqp.tenant_queue(TENANT, 0)).await;
+        assert!((1..=3).contains(&ready), "the job is queued (one copy per try at most): {ready}");
+    });
+}

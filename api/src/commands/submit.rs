@@ -19,6 +19,12 @@ use crate::progress;
 
 /// Confirms outstanding at once: enough to keep the broker busy, bounded memory.
 const CONFIRM_WINDOW: usize = 512;
+/// Times a job the broker refused (nacked) is published again, after 0.2, 0.4, 0.8 s, before
+/// `zkq submit` reports it as not submitted. A nack means the job may or may not be queued, and
+/// publishing it again under the same job id is safe: the worker keeps one result per job id,
+/// though a copy queued by a refused try is proved again. RabbitMQ 3.10 nacks publishes into a
+/// quorum queue another connection is still creating, for a moment.
+const NACK_RETRIES: u32 = 3;
 
 fn collect_witnesses(paths: &[PathBuf]) -> Result<Vec<PathBuf>, EngineError> {
     let mut out = Vec::new();
@@ -121,30 +127,35 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
     let mut sent_at: HashMap<String, Instant> = HashMap::with_capacity(jobs.len());
     let bar = progress::bar(jobs.len() as u64, "published");
     let mut pending: FuturesUnordered<_> = FuturesUnordered::new();
-    type Confirmed = Result<String, (String, zkq_scheduler::SchedulerError)>;
-    for job in &jobs {
-        if pending.len() >= CONFIRM_WINDOW {
-            if let Some(r) = pending.next().await {
-                let r: Confirmed = r;
-                if let Err(e) = r {
-                    return Err(not_confirmed(&store, e).await);
-                }
-                bar.inc(1);
+    let by_id: HashMap<&str, &OutgoingJob> = jobs.iter().map(|j| (j.job_id.as_str(), j)).collect();
+    let mut nacks: HashMap<String, u32> = HashMap::new();
+    let mut queue: std::collections::VecDeque<&OutgoingJob> = jobs.iter().collect();
+    loop {
+        // Keep at most CONFIRM_WINDOW publishes unconfirmed; a nacked job goes back in line.
+        while pending.len() < CONFIRM_WINDOW {
+            let Some(job) = queue.pop_front() else { break };
+            sent_at.insert(job.job_id.clone(), Instant::now());
+            let published = if args.store_witnesses {
+                submitter.publish_with_witness_ref(job, &hex_sha256(&job.witness)).await?
+            } else {
+                submitter.publish(job).await?
+            };
+            pending.push(published.confirmed());
+        }
+        let Some(r) = pending.next().await else { break };
+        match r {
+            Ok(_) => bar.inc(1),
+            Err((id, zkq_scheduler::SchedulerError::NotSubmitted { returned: false, .. }))
+                if nacks.get(&id).copied().unwrap_or(0) < NACK_RETRIES && by_id.contains_key(id.as_str()) =>
+            {
+                let tries = nacks.entry(id.clone()).or_insert(0);
+                *tries += 1;
+                tracing::debug!(job = %id, tries = *tries, "the broker refused the job (nack); publishing it again");
+                tokio::time::sleep(Duration::from_millis(200 << (*tries - 1))).await;
+                queue.push_back(by_id[id.as_str()]);
             }
+            Err(e) => return Err(not_confirmed(&store, e).await),
         }
-        sent_at.insert(job.job_id.clone(), Instant::now());
-        let published = if args.store_witnesses {
-            submitter.publish_with_witness_ref(job, &hex_sha256(&job.witness)).await?
-        } else {
-            submitter.publish(job).await?
-        };
-        pending.push(published.confirmed());
-    }
-    while let Some(r) = pending.next().await {
-        if let Err(e) = r {
-            return Err(not_confirmed(&store, e).await);
-        }
-        bar.inc(1);
     }
     bar.finish_and_clear();
     let published = start.elapsed();
