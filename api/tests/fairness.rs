@@ -25,7 +25,6 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zkq_engine::fixtures::MULTI_PUBLIC;
 use zkq_scheduler::client::{OutgoingJob, Submitter};
 use zkq_scheduler::fair::figures::{percentile, FairnessLog, FairnessSummary};
@@ -71,27 +70,6 @@ fn weight(i: usize) -> i32 {
 
 fn names() -> Vec<String> {
     (1..=TENANTS).map(|i| format!("t{i:02}")).collect()
-}
-
-fn free_port_addr() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-    format!("127.0.0.1:{port}")
-}
-
-async fn scrape(addr: &str) -> Option<String> {
-    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: zkq\r\n\r\n").await.ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).await.ok()?;
-    text.starts_with("HTTP/1.1 200 OK").then_some(text)
-}
-
-/// Every sample of the scrape: series text (labels included) → value.
-fn samples(text: &str) -> HashMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.rsplit_once(' ').and_then(|(k, v)| v.trim().parse().ok().map(|v| (k.to_owned(), v))))
-        .collect()
 }
 
 /// Waits until `sql` (a count) reaches `target`; panics when no progress for [`STALL`].
@@ -202,7 +180,7 @@ async fn flood(env: &Env, submitter: &Submitter, run: &str, rate: f64, worker_ar
         queued.len(),
         t.elapsed().as_secs_f64()
     );
-    let metrics_addr = free_port_addr();
+    let metrics_addr = common::free_local_addr();
     let mut args: Vec<&str> = worker_args.to_vec();
     args.extend(BATCH_ARGS);
     args.extend(["--metrics-addr", &metrics_addr]);
@@ -230,15 +208,15 @@ async fn flood(env: &Env, submitter: &Submitter, run: &str, rate: f64, worker_ar
         }
         step += 1;
         assert_eq!(publish_confirmed(submitter, &more).await.len(), more.len(), "every job is confirmed");
-        if let Some(text) = scrape(&metrics_addr).await {
-            series.push((started.elapsed().as_secs_f64(), samples(&text)));
+        if let Some(samples) = common::metrics_samples(&metrics_addr).await {
+            series.push((started.elapsed().as_secs_f64(), samples));
         }
         tokio::time::sleep(LIVE_STEP).await;
     }
     let total = (queued.len() + flood_more + quiet) as i64;
     let mut db = Db::new(env);
     wait_count(&mut db, &format!("select count(*) from job_results where job_id like '{run}-%'"), total, &mut worker, run).await;
-    let profile = scrape(&metrics_addr).await.map(|t| samples(&t)).unwrap_or_default();
+    let profile = common::metrics_samples(&metrics_addr).await.unwrap_or_default();
     let (status, _) = worker.terminate(Duration::from_secs(30)).await;
     assert!(status.success(), "worker exit: {status}");
     print_series(run, &names, &series);

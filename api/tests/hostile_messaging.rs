@@ -103,16 +103,6 @@ impl Drop for BrokerUser {
     }
 }
 
-/// A free local port for `--metrics-addr`.
-fn metrics_addr() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    format!("127.0.0.1:{port}")
-}
-
 async fn scrape(addr: &str) -> String {
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect to /metrics");
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: zkq\r\n\r\n")
@@ -400,7 +390,7 @@ fn tenant_queue_with_other_arguments_is_reported_and_skipped() {
             String::from_utf8_lossy(&o.stderr)
         );
 
-        let addr = metrics_addr();
+        let addr = common::free_local_addr();
         let mut args = ARGS.to_vec();
         args.extend(["--metrics-addr", addr.as_str()]);
         let mut worker = Worker::start(&env, "hostile-queueargs", &args);
@@ -643,7 +633,7 @@ fn undeliverable_replies_are_counted_and_their_jobs_acked_once() {
                 .expect("publish");
             assert!(confirm.await.expect("confirm").is_ack());
         }
-        let addr = metrics_addr();
+        let addr = common::free_local_addr();
         let mut wargs = ARGS.to_vec();
         wargs.extend(["--metrics-addr", addr.as_str()]);
         let mut worker = Worker::start(&env, "hostile-replies", &wargs);
@@ -769,6 +759,35 @@ fn submitter_reports_a_returned_job_as_not_submitted() {
     });
 }
 
+/// Declares `<prefix>.refuse`, capped at 0 messages with `reject-publish`, and binds it with
+/// the test tenant's routing key: the broker nacks every publish to that key (a publish is
+/// nacked when any queue it is routed to refuses it). Returns the queue's name.
+async fn refuse_tenant_publishes(env: &Env, ch: &lapin::Channel) -> String {
+    let refuse = format!("{}.refuse", env.amqp.prefix);
+    let mut args = FieldTable::default();
+    args.insert("x-max-length".into(), AMQPValue::LongLongInt(0));
+    args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
+    ch.queue_declare(refuse.as_str().into(), QueueDeclareOptions::default(), args).await.expect("declare the refusing queue");
+    ch.queue_bind(
+        refuse.as_str().into(),
+        env.amqp.jobs_exchange().as_str().into(),
+        zkq_scheduler::AmqpConfig::tenant_routing_key(TENANT, 0).as_str().into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .expect("bind it with the tenant's routing key");
+    refuse
+}
+
+/// A directory holding one good witness, for `zkq submit`.
+fn one_witness_dir(env: &Env) -> std::path::PathBuf {
+    let dir = env.dir.join("w");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::copy(MULTI_PUBLIC.wtns(), dir.join("a.wtns")).expect("copy the witness");
+    dir
+}
+
 /// `zkq submit` reports a job the broker refused as not submitted, with exit code 10: a second
 /// queue bound with the tenant's routing key, capped at 0 messages with `reject-publish`,
 /// makes the broker nack every publish to that key (a publish is nacked when any queue it is
@@ -778,25 +797,8 @@ fn zkq_submit_exits_10_when_a_job_is_not_submitted() {
     run_pipeline_test("hostile-submitcli", |env| async move {
         let (admin, ch) = common::amqp_channel(&env).await;
         topology::declare(&ch, &env.amqp).await.expect("declare the topology");
-        let refuse = format!("{}.refuse", env.amqp.prefix);
-        let mut args = FieldTable::default();
-        args.insert("x-max-length".into(), AMQPValue::LongLongInt(0));
-        args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
-        ch.queue_declare(refuse.as_str().into(), QueueDeclareOptions::default(), args)
-            .await
-            .expect("declare the refusing queue");
-        ch.queue_bind(
-            refuse.as_str().into(),
-            env.amqp.jobs_exchange().as_str().into(),
-            zkq_scheduler::AmqpConfig::tenant_routing_key(TENANT, 0).as_str().into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("bind it with the tenant's routing key");
-        let dir = env.dir.join("w");
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        std::fs::copy(MULTI_PUBLIC.wtns(), dir.join("a.wtns")).expect("copy the witness");
+        let refuse = refuse_tenant_publishes(&env, &ch).await;
+        let dir = one_witness_dir(&env);
         let o = env
             .zkq()
             .args([
@@ -836,23 +838,8 @@ fn zkq_submit_publishes_a_job_refused_for_a_moment_again() {
         let (admin, ch) = common::amqp_channel(&env).await;
         topology::declare(&ch, &env.amqp).await.expect("declare the topology");
         topology::declare_tenant(&ch, &env.amqp, TENANT, 0).await.expect("declare the tenant queue");
-        let refuse = format!("{}.refuse", env.amqp.prefix);
-        let mut args = FieldTable::default();
-        args.insert("x-max-length".into(), AMQPValue::LongLongInt(0));
-        args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
-        ch.queue_declare(refuse.as_str().into(), QueueDeclareOptions::default(), args).await.expect("declare the refusing queue");
-        ch.queue_bind(
-            refuse.as_str().into(),
-            env.amqp.jobs_exchange().as_str().into(),
-            zkq_scheduler::AmqpConfig::tenant_routing_key(TENANT, 0).as_str().into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("bind it with the tenant's routing key");
-        let dir = env.dir.join("w");
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        std::fs::copy(MULTI_PUBLIC.wtns(), dir.join("a.wtns")).expect("copy the witness");
+        let refuse = refuse_tenant_publishes(&env, &ch).await;
+        let dir = one_witness_dir(&env);
         let child = env
             .zkq()
             .args(["submit", "--tenant", TENANT, "--circuit", common::CIRCUIT, "--no-wait"])

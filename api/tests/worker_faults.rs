@@ -25,7 +25,6 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zkq_engine::fixtures::MULTI_PUBLIC;
 use zkq_scheduler::client::{OutgoingJob, Submitter};
 
@@ -38,20 +37,9 @@ const BYSTANDER: &str = "bystander";
 /// Longest any wait here may take.
 const WITHIN: Duration = Duration::from_secs(120);
 
-fn free_port_addr() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-    format!("127.0.0.1:{port}")
-}
-
+/// The worker's metrics (empty while the endpoint cannot be read).
 async fn scrape(addr: &str) -> HashMap<String, f64> {
-    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else { return HashMap::new() };
-    let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: zkq\r\n\r\n").await;
-    let mut text = String::new();
-    let _ = s.read_to_string(&mut text).await;
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.rsplit_once(' ').and_then(|(k, v)| v.trim().parse().ok().map(|v| (k.to_owned(), v))))
-        .collect()
+    common::metrics_samples(addr).await.unwrap_or_default()
 }
 
 fn jobs(env: &Env, prefix: &str, n: usize) -> Vec<OutgoingJob> {
@@ -132,7 +120,7 @@ async fn wait_results(env: &Env, n: i64, worker: &mut Worker, what: &str) {
 #[test]
 fn a_device_panic_fails_only_the_job_that_panics_alone() {
     run_pipeline_test("panic", |env| async move {
-        let addr = free_port_addr();
+        let addr = common::free_local_addr();
         let mut args = ARGS.to_vec();
         args.extend(["--metrics-addr", &addr]);
         let by = bystander_jobs(&env, 30).await;
@@ -202,7 +190,7 @@ fn a_missing_key_file_requeues_the_jobs_until_it_is_back() {
         let key = env.key_dir().join(format!("{}.zkey", env.circuit_id));
         let aside = env.dir.join("aside.zkey");
         std::fs::rename(&key, &aside).expect("move the key away");
-        let addr = free_port_addr();
+        let addr = common::free_local_addr();
         let mut args = ARGS.to_vec();
         args.extend(["--metrics-addr", &addr]);
         let mut worker = Worker::start(&env, "keygone", &args);
@@ -242,7 +230,7 @@ fn a_key_file_that_is_not_the_registered_key_is_refused() {
             .expect("run snarkjs zkey contribute");
         assert!(o.status.success(), "snarkjs zkey contribute: {}", String::from_utf8_lossy(&o.stderr));
         std::fs::copy(&other, &key).expect("replace the key file");
-        let addr = free_port_addr();
+        let addr = common::free_local_addr();
         let mut args = ARGS.to_vec();
         args.extend(["--metrics-addr", &addr]);
         let mut worker = Worker::start(&env, "keyswap", &args);

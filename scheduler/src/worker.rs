@@ -821,7 +821,7 @@ impl<'a> Session<'a> {
     }
 
     /// Sends a batch to the device (waiting while its queue is full) and tracks it.
-    async fn dispatch(&mut self, circuit_id: String, items: Vec<Held>, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
+    async fn dispatch(&mut self, circuit_id: String, mut items: Vec<Held>, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
         let circuit = match self.circuit(&circuit_id).await {
             Ok(c) => c,
             Err(e) => {
@@ -837,7 +837,6 @@ impl<'a> Session<'a> {
             return Err(SchedulerError::Invalid(format!("circuit {circuit_id} vanished from the store")));
         };
         // The witness moves to the device (no copy) and comes back with the result.
-        let mut items = items;
         let jobs = items
             .iter_mut()
             .map(|h| DeviceJob { meta: h.meta.clone(), witness: std::mem::take(&mut h.delivery.data), received_at: h.received_at, queue_wait_ms: h.queue_wait_ms })
@@ -852,7 +851,7 @@ impl<'a> Session<'a> {
     }
 
     /// Commits a finished batch, replies, dead-letters failures, acks.
-    async fn finish_batch(&mut self, held: Vec<Held>, result: Result<DeviceResult, SchedulerError>, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
+    async fn finish_batch(&mut self, mut held: Vec<Held>, result: Result<DeviceResult, SchedulerError>, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
         let mut result = result?;
         if let Some(b) = &result.batch {
             self.costs.observe(&b.circuit_id, usize::try_from(b.size).unwrap_or(0), b.device_seconds);
@@ -870,7 +869,6 @@ impl<'a> Session<'a> {
             self.metrics.batch_ran(&b.device_type, b.size.max(0) as usize, b.device_seconds, usd);
         }
         let device = result.batch.as_ref().map(|b| b.device.clone());
-        let mut held = held;
         if result.witnesses.len() == held.len() {
             for (h, w) in held.iter_mut().zip(std::mem::take(&mut result.witnesses)) {
                 h.delivery.data = w;

@@ -565,6 +565,33 @@ pub(crate) fn collect_replies(mut submitter: Submitter) -> (tokio::task::JoinHan
     (task, out)
 }
 
+/// A free local address for `zkq worker --metrics-addr` (fairness, worker_faults, hostile_messaging).
+#[allow(dead_code)]
+pub(crate) fn free_local_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    format!("127.0.0.1:{port}")
+}
+
+/// Every sample of a worker's `/metrics` at `addr` (series text, labels included → value);
+/// `None` when the endpoint cannot be read (fairness, worker_faults).
+#[allow(dead_code)]
+pub(crate) async fn metrics_samples(addr: &str) -> Option<HashMap<String, f64>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: zkq\r\n\r\n").await.ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.ok()?;
+    if !text.starts_with("HTTP/1.1 200 OK") {
+        return None;
+    }
+    Some(
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.rsplit_once(' ').and_then(|(k, v)| v.trim().parse().ok().map(|v| (k.to_owned(), v))))
+            .collect(),
+    )
+}
+
 /// The fixture's witness bytes.
 pub(crate) fn witness_bytes(f: Fixture) -> Vec<u8> {
     std::fs::read(f.wtns()).unwrap_or_else(|e| panic!("read {}: {e}", f.wtns().display()))
