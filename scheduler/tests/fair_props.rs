@@ -49,19 +49,36 @@ const NOW: Duration = Duration::ZERO;
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
-    /// Every tenant backlogged all the time (the worker refills each to its prefetch); every
-    /// window of at least MIN_WINDOW cost gives each tenant ≥ 80 % of its weighted share.
+    /// Every tenant backlogged all the time (the worker refills each to its prefetch, the base ×
+    /// its weight: `PrefetchRule::Weighted`, the default); every window of at least MIN_WINDOW
+    /// cost gives each tenant ≥ 80 % of its weighted share.
+    ///
+    /// With a flat prefetch the floor does not hold, and no queue order can make it hold: a batch
+    /// is one circuit, so a heavy tenant whose held jobs are split over circuits has fewer of the
+    /// batch's circuit queued than its share of the batch (proptest found weight 3 over two
+    /// circuits, 16 held each, batches of 15: 79.6 %). The worker holds `base × weight` per tenant
+    /// (issue 15), which this models.
     #[test]
     fn backlogged_tenants_get_their_weighted_share(ts in tenants(), max_batch in 1usize..=16, prefetch_extra in 0usize..16) {
-        let prefetch = max_batch + prefetch_extra;
+        let base = max_batch + prefetch_extra;
+        let prefetch_of = |t: &Tenant| base * t.weight as usize;
+        let w_sum: f64 = ts.iter().map(|t| f64::from(t.weight)).sum();
+        let w_min = ts.iter().map(|t| t.weight).min().unwrap_or(1) as f64;
+        let c_max = 1.5;
+        // Long enough that the weakest tenant's share is many of its largest jobs plus a few
+        // batches of slack at each end (the pass bound is one max-cost job per tenant; a batch adds
+        // at most `max_batch` jobs served ahead of their tags, bounded by the prefetch).
+        let min_window = 5.0 * (w_sum / w_min) * c_max * (2.0 + 2.0 * base as f64);
         let mut q = FairQueue::new(FairConfig { max_batch, max_wait: Duration::ZERO });
         let mut sent = vec![0usize; ts.len()];
         let mut held = vec![0usize; ts.len()];
-        // Per batch: service (cost) per tenant.
+        // Per batch: service (cost) per tenant. Serve three windows' worth, so that windows
+        // starting anywhere in the first two thirds complete.
         let mut log: Vec<Vec<f64>> = Vec::new();
-        for _ in 0..600 {
+        let mut served = 0.0;
+        while served < 3.0 * min_window {
             for (t, tenant) in ts.iter().enumerate() {
-                while held[t] < prefetch {
+                while held[t] < prefetch_of(tenant) {
                     q.push(spec(t, tenant, sent[t]), NOW);
                     sent[t] += 1;
                     held[t] += 1;
@@ -71,18 +88,13 @@ proptest! {
             let mut row = vec![0.0; ts.len()];
             for j in &batch.jobs {
                 row[j.item.0] += j.cost;
+                served += j.cost;
                 held[j.item.0] -= 1;
             }
             log.push(row);
         }
-        let w_sum: f64 = ts.iter().map(|t| f64::from(t.weight)).sum();
-        let w_min = ts.iter().map(|t| t.weight).min().unwrap_or(1) as f64;
-        let c_max = 1.5;
-        // Long enough that the weakest tenant's share is many of its largest jobs plus a few
-        // batches of slack at each end (the pass bound is one max-cost job per tenant; a batch adds
-        // at most `max_batch` jobs served ahead of their tags, bounded by the prefetch).
-        let min_window = 5.0 * (w_sum / w_min) * c_max * (2.0 + 2.0 * prefetch as f64);
-        for start in (0..log.len()).step_by(7) {
+        let mut checked = 0usize;
+        for start in (0..log.len()).step_by((log.len() / 60).max(1)) {
             let mut total = 0.0;
             let mut per = vec![0.0; ts.len()];
             for row in &log[start..] {
@@ -95,10 +107,12 @@ proptest! {
                         let share = total * f64::from(tenant.weight) / w_sum;
                         prop_assert!(per[t] >= 0.8 * share, "tenant {t} (w {}) got {:.1} of share {:.1} in a window of {total:.1} from batch {start}", tenant.weight, per[t], share);
                     }
+                    checked += 1;
                     break;
                 }
             }
         }
+        prop_assert!(checked >= 30, "only {checked} windows of {min_window:.0} in {} batches: the run proves nothing", log.len());
     }
 
     /// Arbitrary arrivals (bursts, idle gaps) into one priority class: each job is dispatched
