@@ -391,9 +391,14 @@ pub(crate) struct WorkerArgs {
     /// Deliveries of one message before the broker dead-letters it.
     #[arg(long, default_value_t = 5)]
     pub(crate) delivery_limit: u32,
-    /// Largest accepted witness, MiB.
+    /// Largest accepted witness, MiB; a larger body is refused as it arrives. Set the broker's
+    /// `max_message_size` to the same.
     #[arg(long, default_value_t = 64)]
     pub(crate) max_message_mib: usize,
+    /// Byte budget for the message bodies the worker holds, MiB: consumption pauses above ¾ of
+    /// it and resumes at ⅜ (docs/worker.md).
+    #[arg(long, env = "ZKQ_HELD_BUDGET_MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) held_budget_mib: u64,
     /// This worker's id in batch records [default: <hostname>-<pid>].
     #[arg(long)]
     pub(crate) worker_id: Option<String>,

@@ -40,7 +40,7 @@ use zkq_scheduler::protocol::{self, JobResult, ReasonCode, H_FAILURE_CODE, H_FAI
 use zkq_scheduler::topology;
 
 use common::{
-    collect_replies, drain_queue, header_string, publish_confirmed, record_queued, run_pipeline_test, witness_bytes,
+    drain_queue, Bystanders, header_string, record_queued, run_pipeline_test, witness_bytes,
     Env, Worker, TENANT,
 };
 
@@ -119,70 +119,6 @@ fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
         .and_then(|v| v.trim().parse().ok())
-}
-
-/// Bystander jobs of the test tenant, recorded as queued and published with confirms; their
-/// replies are collected in the background.
-struct Bystanders {
-    ids: Vec<String>,
-    replies: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
-}
-
-impl Bystanders {
-    async fn submit(env: &Env, n: usize) -> Bystanders {
-        let witness = witness_bytes(MULTI_PUBLIC);
-        let jobs: Vec<OutgoingJob> = (0..n)
-            .map(|i| env.good_job(&format!("{}-bystander-{i:03}", env.name), &witness))
-            .collect();
-        record_queued(env, &jobs).await;
-        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
-        let confirmed = publish_confirmed(&submitter, &jobs).await;
-        assert_eq!(confirmed.len(), n, "every bystander job is confirmed");
-        let (_task, replies) = collect_replies(submitter);
-        Bystanders {
-            ids: jobs.into_iter().map(|j| j.job_id).collect(),
-            replies,
-        }
-    }
-
-    /// Waits until every bystander has a result row and a reply; then checks exactly one row
-    /// each, all proved.
-    async fn assert_all_complete_once(&self, env: &Env, worker: &Worker) {
-        let pg = env.pg().await;
-        let t = Instant::now();
-        loop {
-            let rows: i64 = pg
-                .query_one("select count(*) from job_results where job_id = any($1)", &[&self.ids])
-                .await
-                .expect("count")
-                .get(0);
-            let replied = {
-                let r = self.replies.lock().unwrap_or_else(|p| p.into_inner());
-                self.ids.iter().filter(|id| r.contains_key(*id)).count()
-            };
-            if rows >= self.ids.len() as i64 && replied == self.ids.len() {
-                break;
-            }
-            assert!(
-                t.elapsed() < WITHIN,
-                "{}: {rows} result rows and {replied} replies of {} bystander jobs after {WITHIN:?}\n{}",
-                env.name,
-                self.ids.len(),
-                worker.log_tail(40)
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let row = pg
-            .query_one("select count(*), count(distinct job_id), count(*) filter (where status = 'proved') from job_results where job_id = any($1)", &[&self.ids])
-            .await
-            .expect("results");
-        let (rows, distinct, proved): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-        assert_eq!(
-            (rows, distinct, proved),
-            (self.ids.len() as i64, self.ids.len() as i64, self.ids.len() as i64),
-            "exactly one proved row per bystander job"
-        );
-    }
 }
 
 /// Waits until the worker consumes the test tenant's priority-0 queue. Submitting only then
@@ -310,7 +246,7 @@ fn foreign_user_id_without_message_id_is_answered_and_dead_lettered_in_one_sessi
         );
         let _ = hostile.close(200, "bye".into()).await;
 
-        bystanders.assert_all_complete_once(&env, &worker).await;
+        bystanders.assert_all_complete_once(&env, &worker, WITHIN).await;
         // The hostile message is answered (malformed_message, no job id) …
         let reply = match tokio::time::timeout(Duration::from_secs(30), replies_in.next()).await {
             Ok(Some(Ok(d))) => d,
@@ -396,7 +332,7 @@ fn tenant_queue_with_other_arguments_is_reported_and_skipped() {
         let mut worker = Worker::start(&env, "hostile-queueargs", &args);
         wait_consuming(&env, &worker).await;
         let bystanders = Bystanders::submit(&env, BYSTANDERS).await;
-        bystanders.assert_all_complete_once(&env, &worker).await;
+        bystanders.assert_all_complete_once(&env, &worker, WITHIN).await;
         let metrics = scrape(&addr).await;
         let conflicts = sample(&metrics, "zkq_queue_declare_conflicts_total").unwrap_or(0.0);
         assert!(
@@ -460,7 +396,7 @@ fn dead_letters_are_bounded_and_carry_the_digest_not_the_witness() {
             assert!(confirm.await.expect("confirm").is_ack());
             bodies.push((id, body));
         }
-        bystanders.assert_all_complete_once(&env, &worker).await;
+        bystanders.assert_all_complete_once(&env, &worker, WITHIN).await;
         let pg = env.pg().await;
         let t = Instant::now();
         loop {
@@ -570,7 +506,7 @@ fn dead_letter_queue_with_old_arguments_is_reported_not_fatal() {
             .await
             .expect("publish");
         assert!(confirm.await.expect("confirm").is_ack());
-        bystanders.assert_all_complete_once(&env, &worker).await;
+        bystanders.assert_all_complete_once(&env, &worker, WITHIN).await;
         let t = Instant::now();
         while common::ready_messages(&env, &env.amqp.dead_letter_queue()).await < 1 {
             assert!(
@@ -639,7 +575,7 @@ fn undeliverable_replies_are_counted_and_their_jobs_acked_once() {
         let mut worker = Worker::start(&env, "hostile-replies", &wargs);
         wait_consuming(&env, &worker).await;
         let bystanders = Bystanders::submit(&env, BYSTANDERS).await;
-        bystanders.assert_all_complete_once(&env, &worker).await;
+        bystanders.assert_all_complete_once(&env, &worker, WITHIN).await;
         let pg = env.pg().await;
         let ids: Vec<String> = hostile.iter().map(|j| j.job_id.clone()).collect();
         let t = Instant::now();

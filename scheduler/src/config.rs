@@ -137,8 +137,13 @@ pub struct WorkerConfig {
     pub max_batch: usize,
     /// Longest a job waits for its batch to fill. Default 50 ms.
     pub max_wait: Duration,
-    /// Largest accepted witness (message body). Default 64 MiB.
+    /// Largest accepted witness (message body). Default 64 MiB. A larger body is rejected the
+    /// moment it arrives, without being held. Set the broker's `max_message_size` to the same
+    /// value: what the broker accepts, it may push before the worker can refuse it.
     pub max_message_bytes: usize,
+    /// Most bytes of message bodies the worker holds (received, not yet settled): consumption
+    /// pauses above ¾ of it and resumes at ⅜ ([`crate::held_bytes`]). Default 1 GiB.
+    pub held_bytes_budget: u64,
     /// Skip proving and answer with fixed placeholder results (`--null-prover`): measures the
     /// pipeline's own capacity. Never for production; results are marked failed with
     /// `prover_error` so nobody mistakes them for proofs.
@@ -195,6 +200,7 @@ impl Default for WorkerConfig {
             max_batch: 16,
             max_wait: Duration::from_millis(50),
             max_message_bytes: 64 << 20,
+            held_bytes_budget: 1 << 30,
             null_prover: false,
             key_cache: 4,
             witness_dir: PathBuf::from("witnesses"),

@@ -23,6 +23,7 @@
 //! - [`store`] — PostgreSQL: migrations, circuits, tenants, prices, jobs, results, costs.
 //! - [`keystore`] — the content-addressed zkey directory.
 //! - [`cache`] — a bounded cache with a TTL for admission look-ups keyed by message strings.
+//! - [`held_bytes`] — the byte budget for held deliveries (consumption pauses above it).
 //! - [`worker`] — `run(config, shutdown)`: the consume → batch → prove → commit → reply → ack loop.
 //! - [`metrics`] — the worker's Prometheus `/metrics` endpoint and [`metrics::MetricsSource`].
 //! - [`uptime`] — the worker's heartbeat (uptime rows for the FinOps idle row).
@@ -36,6 +37,7 @@ pub mod config;
 pub mod device;
 pub mod error;
 pub mod fair;
+pub mod held_bytes;
 pub mod keystore;
 pub mod metrics;
 pub mod model;

@@ -56,6 +56,10 @@ pub const METRICS: &[(&str, &str)] = &[
     ("zkq_device_panics_total", "counter"),
     ("zkq_worker_undeliverable_total", "counter"),
     ("zkq_queue_declare_conflicts_total", "counter"),
+    ("zkq_worker_held_bytes", "gauge"),
+    ("zkq_worker_held_bytes_budget", "gauge"),
+    ("zkq_worker_consumption_paused", "gauge"),
+    ("zkq_worker_consumption_pauses_total", "counter"),
 ];
 
 /// The series names a family of `kind` produces (histograms add `_bucket`, `_sum`, `_count`).
@@ -200,6 +204,10 @@ pub struct WorkerMetrics {
     undeliverable_replies: AtomicU64,
     undeliverable_dead_letters: AtomicU64,
     queue_conflicts: AtomicU64,
+    held_bytes: AtomicU64,
+    held_budget: AtomicU64,
+    paused: AtomicU64,
+    pauses: AtomicU64,
     sources: Vec<Arc<dyn MetricsSource>>,
 }
 
@@ -229,6 +237,10 @@ impl WorkerMetrics {
             undeliverable_replies: AtomicU64::new(0),
             undeliverable_dead_letters: AtomicU64::new(0),
             queue_conflicts: AtomicU64::new(0),
+            held_bytes: AtomicU64::new(0),
+            held_budget: AtomicU64::new(0),
+            paused: AtomicU64::new(0),
+            pauses: AtomicU64::new(0),
             sources: config.sources.clone(),
         }
     }
@@ -281,6 +293,19 @@ impl WorkerMetrics {
         self.queue_conflicts.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The bytes of message bodies held, the budget, and whether consumption is paused
+    /// (`crate::held_bytes`).
+    pub fn set_held(&self, bytes: u64, budget: u64, paused: bool) {
+        self.held_bytes.store(bytes, Ordering::Relaxed);
+        self.held_budget.store(budget, Ordering::Relaxed);
+        self.paused.store(u64::from(paused), Ordering::Relaxed);
+    }
+
+    /// Consumption paused because the held bytes went over budget.
+    pub fn consumption_paused(&self) {
+        self.pauses.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A proving-key cache look-up.
     pub fn key_cache(&self, hit: bool) {
         if hit { &self.key_cache_hits } else { &self.key_cache_misses }.fetch_add(1, Ordering::Relaxed);
@@ -322,6 +347,14 @@ impl WorkerMetrics {
             "# HELP zkq_queue_declare_conflicts_total Queues found declared with other arguments (tenant queues are then skipped), once per session.\n# TYPE zkq_queue_declare_conflicts_total counter\nzkq_queue_declare_conflicts_total {}",
             self.queue_conflicts.load(Ordering::Relaxed)
         );
+        for (name, kind, help, c) in [
+            ("zkq_worker_held_bytes", "gauge", "Bytes of message bodies the worker holds (received, not yet settled).", &self.held_bytes),
+            ("zkq_worker_held_bytes_budget", "gauge", "The byte budget for held message bodies: consumption pauses above 3/4 of it.", &self.held_budget),
+            ("zkq_worker_consumption_paused", "gauge", "1 while consumption is paused because held bytes are over budget.", &self.paused),
+            ("zkq_worker_consumption_pauses_total", "counter", "Times consumption paused because held bytes went over budget.", &self.pauses),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", c.load(Ordering::Relaxed));
+        }
         let spend = self.spend.lock().map(|s| s.clone()).unwrap_or_default();
         out.push_str("# HELP zkq_device_seconds_total Device-seconds spent proving and verifying.\n# TYPE zkq_device_seconds_total counter\n");
         for (device_type, (seconds, _)) in &spend {

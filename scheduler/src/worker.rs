@@ -60,6 +60,7 @@ use crate::config::WorkerConfig;
 use crate::device::{Device, DeviceBatch, DeviceConfig, DeviceJob, DeviceOutcome, DeviceResult, PANIC_TRIES};
 use crate::fair::cost::{cpu_memory_default, human_bytes, CircuitShape, CostModel, DeviceSpec, MemoryModel};
 use crate::fair::{FairConfig, FairQueue, FairnessMetrics, HeldJobs, Intake, JobSpec, Time};
+use crate::held_bytes::{prefetch_scale, scaled_prefetch, HeldBytes, Lease};
 use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
 use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, H_WITNESS_SHA256, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
 use crate::metrics::{JobOutcomeLabel, WorkerMetrics};
@@ -103,8 +104,16 @@ pub struct WorkerStats {
 struct Held {
     meta: JobMeta,
     delivery: Delivery,
+    /// Its body's bytes, counted against the byte budget until it is settled.
+    lease: Lease,
     received_at: chrono::DateTime<Utc>,
     queue_wait_ms: f64,
+}
+
+/// A delivery received and not yet taken up, with its body's lease.
+struct Received {
+    delivery: Delivery,
+    lease: Lease,
 }
 
 /// Where a delivery came from: its queue's tenant (`""` for the shared queue) and priority
@@ -340,14 +349,21 @@ struct Session<'a> {
     prices: Option<Cached<Option<Price>>>,
     metrics: Arc<WorkerMetrics>,
     /// Received deliveries not yet taken up, in weighted-fair order ([`crate::fair::intake`]).
-    intake: Intake<Delivery>,
+    intake: Intake<Received>,
+    /// Bytes of the bodies held, against `config.held_bytes_budget` ([`crate::held_bytes`]).
+    held: HeldBytes,
+    /// Shared-queue consumer tags handed out in this session (tags never repeat on a channel).
+    shared_tags: usize,
+    /// The factor applied to every consumer's configured prefetch so that what the broker may
+    /// push fits the byte budget ([`crate::held_bytes::prefetch_scale`]).
+    prefetch_scale: f64,
     /// Tenant weights, as last listed (intake order and prefetch).
     weights: HashMap<String, u32>,
     /// Jobs per tenant in batches at the device, until their batch is committed and acked.
     at_device: HashMap<String, usize>,
     /// Deliveries to return to their queues (nack, requeue) once their instant has come:
     /// jobs whose failure was the infrastructure's.
-    requeue: Vec<(Instant, Delivery)>,
+    requeue: Vec<(Instant, Delivery, Lease)>,
 }
 
 impl<'a> Session<'a> {
@@ -384,6 +400,9 @@ impl<'a> Session<'a> {
             prices: None,
             metrics,
             intake: Intake::new(),
+            held: HeldBytes::new(config.held_bytes_budget),
+            shared_tags: 0,
+            prefetch_scale: 1.0,
             weights: HashMap::new(),
             at_device: HashMap::new(),
             requeue: Vec::new(),
@@ -395,19 +414,23 @@ impl<'a> Session<'a> {
         let session = uuid::Uuid::new_v4().simple().to_string();
         let mut tags: Vec<String> = Vec::new();
         let mut consumers: Consumers = SelectAll::new();
-        let shared = self.consume(&self.config.amqp.jobs_queue(), &session, &mut tags).await?;
-        consumers.push(tagged(shared, SourceTag { tenant: String::new(), priority: 0 }));
         let mut subscribed: HashSet<String> = HashSet::new();
-        self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?;
+        self.plan_prefetch().await?;
+        self.subscribe_all(&mut consumers, &mut subscribed, &session, &mut tags).await?;
         let mut refresh = tokio::time::interval_at(tokio::time::Instant::now() + CACHE_TTL, CACHE_TTL);
         let mut liveness = tokio::time::interval_at(tokio::time::Instant::now() + LIVENESS_CHECK, LIVENESS_CHECK);
         let mut stop = self.stop.clone();
+        // Consumption is paused (consumers cancelled) while the held bytes are over budget.
+        let mut paused = false;
         loop {
             let wake = self.wakeup();
             // Biased: finished batches, timers and new deliveries first; a held delivery is taken
             // up only when nothing else is ready, so every delivery that has arrived is in the
             // intake when the weighted choice is made (`crate::fair::intake`).
             let has_intake = !self.intake.is_empty();
+            // Paused, the cancelled consumers still yield what the broker pushed before the
+            // cancels arrived; once every one has ended there is nothing to poll.
+            let consuming = !(paused && consumers.is_empty());
             let idle_from = Instant::now();
             let step = tokio::select! {
                 biased;
@@ -416,7 +439,7 @@ impl<'a> Session<'a> {
                 _ = sleep_until(wake), if wake.is_some() => Step::Wake,
                 _ = liveness.tick() => Step::Liveness,
                 _ = refresh.tick() => Step::Refresh,
-                next = consumers.next() => Step::Delivery(next),
+                next = consumers.next(), if consuming => Step::Delivery(next),
                 _ = std::future::ready(()), if has_intake => Step::TakeUp,
             };
             let busy_from = Instant::now();
@@ -439,34 +462,65 @@ impl<'a> Session<'a> {
                         return Err(SchedulerError::BrokerLost(format!("channel {status:?}")));
                     }
                 }
-                Step::Refresh => self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?,
+                // Paused, new tenants' queues are consumed when consumption resumes.
+                Step::Refresh if paused => {
+                    self.plan_prefetch().await?;
+                }
+                Step::Refresh => {
+                    if self.plan_prefetch().await? {
+                        // Consumers keep the prefetch they started with: start them again.
+                        self.cancel_consumers(&mut tags).await;
+                        subscribed.clear();
+                        self.subscribe_all(&mut consumers, &mut subscribed, &session, &mut tags).await?;
+                    } else {
+                        self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?;
+                    }
+                }
+                Step::Delivery(Some((_, Ok(delivery)))) if delivery.data.len() > self.config.max_message_bytes => {
+                    // Too large to be any job: refused now, never held in the intake.
+                    let lease = self.held.lease(delivery.data.len());
+                    self.handle(Received { delivery, lease }, stats).await?;
+                }
                 Step::Delivery(Some((source, Ok(delivery)))) => {
                     let weight = self.weights.get(&source.tenant).copied().unwrap_or(1);
-                    self.intake.push(&source.tenant, weight, source.priority, delivery);
+                    let lease = self.held.lease(delivery.data.len());
+                    self.intake.push(&source.tenant, weight, source.priority, Received { delivery, lease });
                     if !source.tenant.is_empty() {
                         self.fairness.delivered(&source.tenant);
                         self.note_held(&source.tenant, self.now());
                     }
                 }
                 Step::Delivery(Some((_, Err(e)))) => return Err(e.into()),
+                // Every cancelled consumer has ended: what the broker pushed is in hand.
+                Step::Delivery(None) if paused => {}
                 Step::Delivery(None) => return Err(SchedulerError::Invalid("the broker cancelled the consumers".into())),
                 Step::TakeUp => {
-                    if let Some(delivery) = self.intake.pop_in(self.config.intake_order) {
-                        self.handle(delivery, stats).await?;
+                    if let Some(received) = self.intake.pop_in(self.config.intake_order) {
+                        self.handle(received, stats).await?;
                     }
                 }
             }
+            if !paused && self.held.should_pause() {
+                tracing::warn!(held = self.held.bytes(), budget = self.held.budget(), consumers = tags.len(), "held deliveries over ¾ of the byte budget: pausing consumption");
+                self.cancel_consumers(&mut tags).await;
+                subscribed.clear();
+                paused = true;
+                self.metrics.consumption_paused();
+            } else if paused && self.held.may_resume() {
+                tracing::info!(held = self.held.bytes(), budget = self.held.budget(), "held deliveries at or below ⅜ of the byte budget: consuming again");
+                self.subscribe_all(&mut consumers, &mut subscribed, &session, &mut tags).await?;
+                paused = false;
+            }
+            self.metrics.set_held(self.held.bytes(), self.held.budget(), paused);
             self.metrics.loop_time(name, busy_from.elapsed());
         }
         // Drain: stop taking deliveries, prove what is held, commit, reply, ack.
         tracing::info!(held = self.queue.len(), inflight = self.inflight.len(), "draining before shutdown");
-        for tag in &tags {
-            let _ = self.channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
-        }
+        self.cancel_consumers(&mut tags).await;
         self.requeue_due(true).await;
         // Deliveries received but not taken up are admitted and proved like the others.
-        while let Some(delivery) = self.intake.pop_in(self.config.intake_order) {
-            self.handle(delivery, stats).await?;
+        while let Some(received) = self.intake.pop_in(self.config.intake_order) {
+            self.handle(received, stats).await?;
         }
         loop {
             self.pump(true, stats).await?;
@@ -484,12 +538,78 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    /// Starts a consumer on `queue` (QoS: the channel's per-consumer prefetch).
-    async fn consume(&self, queue: &str, session: &str, tags: &mut Vec<String>) -> Result<Consumer, SchedulerError> {
-        let tag = format!("{}-{}-{}", self.config.worker_id, session, tags.len());
+    /// Consumes the shared queue and every registered tenant's queues (at the session's start,
+    /// when consumption resumes, and when the prefetch scale changed).
+    async fn subscribe_all(
+        &mut self,
+        consumers: &mut Consumers,
+        subscribed: &mut HashSet<String>,
+        session: &str,
+        tags: &mut Vec<String>,
+    ) -> Result<(), SchedulerError> {
+        let shared = self.consume(&self.config.amqp.jobs_queue(), session, tags).await?;
+        consumers.push(tagged(shared, SourceTag { tenant: String::new(), priority: 0 }));
+        self.subscribe_tenants(consumers, subscribed, session, tags).await
+    }
+
+    /// Derives the prefetch scale from the byte budget: every consumer's configured prefetch
+    /// (the shared queue's, ten per tenant by weight), each delivery as large as the largest
+    /// registered circuit's witness, must fit ¾ of the budget. True when the scale changed
+    /// (the running consumers must be started again to take it).
+    async fn plan_prefetch(&mut self) -> Result<bool, SchedulerError> {
+        let listed = self.with_store_retry(|s| async move { Ok((s.list_tenants().await?, s.largest_n_vars().await?)) }).await;
+        let (tenants, n_vars) = match listed {
+            Ok(v) => v,
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read tenants and circuits to size the prefetch; keeping it");
+                return Ok(false);
+            }
+        };
+        let weight = |t: &TenantRecord| u32::try_from(t.weight).unwrap_or(1).max(1);
+        let configured = u64::from(self.config.prefetch()) + tenants.iter().map(|t| 10 * u64::from(self.config.tenant_prefetch(weight(t)))).sum::<u64>();
+        let consumers = 1 + 10 * tenants.len() as u64;
+        let body = n_vars.and_then(|n| usize::try_from(n).ok()).map_or(0, zkq_engine::Witness::encoded_len) as u64;
+        let scale = prefetch_scale(self.held.budget(), body, configured);
+        if scale == self.prefetch_scale {
+            return Ok(false);
+        }
+        self.prefetch_scale = scale;
+        if consumers.saturating_mul(body) > self.held.budget() / 4 * 3 {
+            tracing::warn!(
+                consumers,
+                largest_witness = body,
+                budget = self.held.budget(),
+                "even one delivery per consumer does not fit ¾ of the byte budget: consumption pauses above it, but raise --held-budget-mib"
+            );
+        } else {
+            tracing::info!(scale, consumers, largest_witness = body, budget = self.held.budget(), "prefetch scaled to fit the byte budget");
+        }
+        Ok(true)
+    }
+
+    /// Starts a consumer on the shared `queue` (QoS: the channel's default prefetch, scaled to
+    /// the budget, set again here because tenant subscriptions change it).
+    async fn consume(&mut self, queue: &str, session: &str, tags: &mut Vec<String>) -> Result<Consumer, SchedulerError> {
+        let tag = format!("{}-{}-{}", self.config.worker_id, session, self.shared_tags);
+        self.shared_tags += 1;
+        let prefetch = scaled_prefetch(self.config.prefetch(), self.prefetch_scale);
+        self.channel.basic_qos(prefetch, BasicQosOptions { global: false }).await?;
         let consumer = self.channel.basic_consume(queue.into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
         tags.push(tag);
         Ok(consumer)
+    }
+
+    /// Cancels every consumer in `tags` (pipelined) and empties it. The broker pushes nothing
+    /// more; what it pushed before still arrives, then each consumer's stream ends.
+    async fn cancel_consumers(&self, tags: &mut Vec<String>) {
+        let cancels = tags.iter().map(|tag| self.channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()));
+        for result in futures_util::future::join_all(cancels).await {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "cannot cancel a consumer");
+            }
+        }
+        tags.clear();
     }
 
     /// Declares and consumes the queues (one per priority class) of every registered tenant not
@@ -525,7 +645,8 @@ impl<'a> Session<'a> {
             // Prefetch in proportion to the weight (QoS applies to the consumers started after
             // it on this channel): a tenant's held deliveries must last for its weighted share
             // of the intake while its acks travel and the broker refills them.
-            self.channel.basic_qos(self.config.tenant_prefetch(weight), BasicQosOptions { global: false }).await?;
+            let prefetch = scaled_prefetch(self.config.tenant_prefetch(weight), self.prefetch_scale);
+            self.channel.basic_qos(prefetch, BasicQosOptions { global: false }).await?;
             // The classes' declare + consume round trips, pipelined. Each queue is declared on a
             // throwaway channel: a refusal (406) closes that channel, not the session's.
             let base = self.tenant_tags;
@@ -561,7 +682,7 @@ impl<'a> Session<'a> {
                 }
             }
             if consumed > 0 {
-                tracing::info!(tenant = %t.name, weight = t.weight, prefetch = self.config.tenant_prefetch(weight), queues = consumed, "consuming the tenant's queues");
+                tracing::info!(tenant = %t.name, weight = t.weight, prefetch, queues = consumed, "consuming the tenant's queues");
             }
         }
         Ok(())
@@ -591,16 +712,17 @@ impl<'a> Session<'a> {
     fn wakeup(&self) -> Option<Instant> {
         let (shapes, spec, max_batch) = (&self.shapes, &self.device_spec, self.config.max_batch);
         let fair = self.queue.next_wakeup(|c| memory_cap(shapes, spec, max_batch, c)).map(|t| self.origin + t);
-        let requeue = self.requeue.iter().map(|(at, _)| *at).min();
+        let requeue = self.requeue.iter().map(|(at, ..)| *at).min();
         fair.into_iter().chain(requeue).min()
     }
 
     /// Returns the deliveries whose time has come (all of them with `all`) to their queues.
     async fn requeue_due(&mut self, all: bool) {
         let now = Instant::now();
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.requeue).into_iter().partition(|(at, _)| all || *at <= now);
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.requeue).into_iter().partition(|(at, ..)| all || *at <= now);
         self.requeue = later;
-        for (_, delivery) in due {
+        // Each lease is given back once its delivery is nacked.
+        for (_, delivery, _lease) in due {
             if let Err(e) = delivery.nack(BasicNackOptions { multiple: false, requeue: true }).await {
                 // The session is ending: the broker returns unacked deliveries to their queues.
                 tracing::warn!(error = %e, "cannot requeue a delivery");
@@ -693,7 +815,9 @@ impl<'a> Session<'a> {
 
     /// Admission: read the message, answer redeliveries from the store, check tenant,
     /// circuit and deadline, then hand the job to the batcher.
-    async fn handle(&mut self, delivery: Delivery, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
+    async fn handle(&mut self, received: Received, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
+        // `lease` lives until the delivery is settled (returning from here, or in `Held`).
+        let Received { delivery, lease } = received;
         let received_at = Utc::now();
         let meta = match protocol::parse_job(&delivery.properties, &delivery.data, self.config.max_message_bytes) {
             Ok(m) => m,
@@ -810,7 +934,7 @@ impl<'a> Session<'a> {
             priority: meta.priority,
             cost: self.costs.per_proof_seconds(&circuit.id, &shape),
             deadline,
-            item: Held { meta, delivery, received_at, queue_wait_ms },
+            item: Held { meta, delivery, lease, received_at, queue_wait_ms },
         };
         self.shapes.insert(circuit.id.clone(), shape);
         let tenant_name = spec.tenant.clone();
@@ -876,10 +1000,15 @@ impl<'a> Session<'a> {
         }
         let tenants: Vec<String> = held.iter().map(|h| h.meta.tenant.clone()).collect();
         let mut items: Vec<(JobOutcome, Delivery)> = Vec::with_capacity(held.len());
+        // The committed jobs' leases, given back once they are acked.
+        let mut leases: Vec<Lease> = Vec::with_capacity(held.len());
         let retry_at = Instant::now() + REQUEUE_DELAY;
         for (outcome, h) in result.outcomes.into_iter().zip(held) {
             match outcome {
-                DeviceOutcome::Final(o) => items.push((*o, h.delivery)),
+                DeviceOutcome::Final(o) => {
+                    items.push((*o, h.delivery));
+                    leases.push(h.lease);
+                }
                 DeviceOutcome::Retry { reason, panicked } => {
                     let tries = delivery_count(&h.delivery) + 1;
                     if panicked && tries >= PANIC_TRIES {
@@ -897,19 +1026,21 @@ impl<'a> Session<'a> {
                             batch_size: 0,
                         };
                         items.push((failed, h.delivery));
+                        leases.push(h.lease);
                         continue;
                     }
                     // Not the job's fault: nothing is committed; the delivery goes back to its
                     // queue after a pause (the queue's delivery limit bounds the tries).
                     tracing::warn!(job = %h.meta.job_id, %reason, tries, "infrastructure failure; the job goes back to its queue");
                     self.metrics.job_finished(JobOutcomeLabel::Requeued, None);
-                    self.requeue.push((retry_at, h.delivery));
+                    self.requeue.push((retry_at, h.delivery, h.lease));
                 }
             }
         }
         if !items.is_empty() {
             self.commit_reply_ack(result.batch.as_ref(), items, device, stats).await?;
         }
+        drop(leases);
         let now = self.now();
         for t in &tenants {
             if let Some(n) = self.at_device.get_mut(t) {

@@ -69,6 +69,7 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         max_batch: args.max_batch.max(1),
         max_wait: Duration::from_millis(args.max_wait_ms),
         max_message_bytes: args.max_message_mib << 20,
+        held_bytes_budget: args.held_budget_mib.saturating_mul(1 << 20),
         null_prover: args.null_prover,
         null_prover_delay,
         device_memory_bytes,

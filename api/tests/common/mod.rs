@@ -683,3 +683,74 @@ impl Rng {
         lo + z % (hi - lo).max(1)
     }
 }
+
+// ------------------------------------------------------------------------------ bystanders
+
+/// Bystander jobs of the test tenant, recorded as queued and published with confirms; their
+/// replies are collected in the background.
+pub(crate) struct Bystanders {
+    pub(crate) ids: Vec<String>,
+    replies: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl Bystanders {
+    pub(crate) async fn submit(env: &Env, n: usize) -> Bystanders {
+        Bystanders::submit_as(env, "bystander", n).await
+    }
+
+    /// [`Bystanders::submit`] with job ids `<test>-<label>-<i>` (several groups in one test).
+    pub(crate) async fn submit_as(env: &Env, label: &str, n: usize) -> Bystanders {
+        let witness = witness_bytes(MULTI_PUBLIC);
+        let jobs: Vec<OutgoingJob> = (0..n)
+            .map(|i| env.good_job(&format!("{}-{label}-{i:03}", env.name), &witness))
+            .collect();
+        record_queued(env, &jobs).await;
+        let submitter = Submitter::connect(&env.amqp).await.expect("submitter connects");
+        let confirmed = publish_confirmed(&submitter, &jobs).await;
+        assert_eq!(confirmed.len(), n, "every bystander job is confirmed");
+        let (_task, replies) = collect_replies(submitter);
+        Bystanders {
+            ids: jobs.into_iter().map(|j| j.job_id).collect(),
+            replies,
+        }
+    }
+
+    /// Waits until every bystander has a result row and a reply; then checks exactly one row
+    /// each, all proved.
+    pub(crate) async fn assert_all_complete_once(&self, env: &Env, worker: &Worker, within: Duration) {
+        let pg = env.pg().await;
+        let t = Instant::now();
+        loop {
+            let rows: i64 = pg
+                .query_one("select count(*) from job_results where job_id = any($1)", &[&self.ids])
+                .await
+                .expect("count")
+                .get(0);
+            let replied = {
+                let r = self.replies.lock().unwrap_or_else(|p| p.into_inner());
+                self.ids.iter().filter(|id| r.contains_key(*id)).count()
+            };
+            if rows >= self.ids.len() as i64 && replied == self.ids.len() {
+                break;
+            }
+            assert!(
+                t.elapsed() < within,
+                "{}: {rows} result rows and {replied} replies of {} bystander jobs after {within:?}\n{}",
+                env.name,
+                self.ids.len(),
+                worker.log_tail(40)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let row = pg
+            .query_one("select count(*), count(distinct job_id), count(*) filter (where status = 'proved') from job_results where job_id = any($1)", &[&self.ids])
+            .await
+            .expect("results");
+        let (rows, distinct, proved): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(
+            (rows, distinct, proved),
+            (self.ids.len() as i64, self.ids.len() as i64, self.ids.len() as i64),
+            "exactly one proved row per bystander job"
+        );
+    }
+}

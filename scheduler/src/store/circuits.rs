@@ -174,6 +174,14 @@ impl Store {
         Ok(row.as_ref().map(circuit_row))
     }
 
+    /// The most variables of any registered circuit (`None`: none registered): the largest
+    /// inline witness a job can carry is a `.wtns` of that many values.
+    pub async fn largest_n_vars(&self) -> Result<Option<i32>> {
+        let client = self.client().await?;
+        let row = client.query_one("select max(n_vars) from circuits", &[]).await?;
+        Ok(row.get(0))
+    }
+
     /// Every registered circuit, by name then version.
     pub async fn list_circuits(&self) -> Result<Vec<CircuitRecord>> {
         let client = self.client().await?;
