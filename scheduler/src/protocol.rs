@@ -98,6 +98,9 @@ pub enum ReasonCode {
     /// PostgreSQL refused to record the job with an error that retrying cannot fix (its
     /// SQLSTATE and message are in the reason); the job has no result row.
     RejectedByDatabase,
+    /// The job's `zkq-tenant` header names another tenant than the one the broker vouches
+    /// for: the queue it was published to (its routing key).
+    TenantMismatch,
 }
 
 impl ReasonCode {
@@ -115,6 +118,7 @@ impl ReasonCode {
             ReasonCode::ProverError => "prover_error",
             ReasonCode::ExceedsDeviceMemory => "exceeds_device_memory",
             ReasonCode::RejectedByDatabase => "rejected_by_database",
+            ReasonCode::TenantMismatch => "tenant_mismatch",
         }
     }
 }
@@ -148,10 +152,29 @@ fn header_str(headers: Option<&FieldTable>, name: &str) -> Result<Option<String>
     }
 }
 
+/// The largest magnitude up to which every integer is exactly a double (2^53).
+const MAX_EXACT_DOUBLE: f64 = 9_007_199_254_740_992.0;
+
+/// An integer header: every AMQP 0-9-1 integer encoding (signed and unsigned, 8–64 bits, as
+/// RabbitMQ's field tables carry them) and an integral float or double of magnitude ≤ 2^53
+/// (what JavaScript clients send for numbers). Anything else — strings, numeric ones included,
+/// booleans, decimals, fractions — is `malformed_message`, and the reason names the header and
+/// the type received, never the value.
 fn header_int(headers: Option<&FieldTable>, name: &str) -> Result<Option<i64>, Rejection> {
     let v = match header(headers, name) {
         None => return Ok(None),
         Some(v) => v,
+    };
+    let not_integral = |what: &str| Rejection {
+        code: ReasonCode::MalformedMessage,
+        reason: format!("header {name} must be an integer (an AMQP integer of 8–64 bits, or an integral double), got {what}"),
+    };
+    let from_float = |x: f64, what: &str| -> Result<i64, Rejection> {
+        if x.is_finite() && x.fract() == 0.0 && x.abs() <= MAX_EXACT_DOUBLE {
+            Ok(x as i64)
+        } else {
+            Err(not_integral(what))
+        }
     };
     let n = match v {
         AMQPValue::ShortShortInt(x) => i64::from(*x),
@@ -161,13 +184,13 @@ fn header_int(headers: Option<&FieldTable>, name: &str) -> Result<Option<i64>, R
         AMQPValue::LongInt(x) => i64::from(*x),
         AMQPValue::LongUInt(x) => i64::from(*x),
         AMQPValue::LongLongInt(x) => *x,
-        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).trim().parse().map_err(|_| Rejection {
-            code: ReasonCode::MalformedMessage,
-            reason: format!("header {name} must be an integer"),
-        })?,
-        other => {
-            return Err(Rejection { code: ReasonCode::MalformedMessage, reason: format!("header {name} must be an integer, got {other:?}") })
-        }
+        AMQPValue::Timestamp(x) => i64::try_from(*x).map_err(|_| not_integral("a timestamp beyond 2^63"))?,
+        AMQPValue::Double(x) => from_float(*x, "a double that is not an integer of magnitude ≤ 2^53")?,
+        AMQPValue::Float(x) => from_float(f64::from(*x), "a float that is not an integer of magnitude ≤ 2^53")?,
+        AMQPValue::LongString(_) | AMQPValue::ShortString(_) => return Err(not_integral("a string (numbers in strings are not accepted)")),
+        AMQPValue::Boolean(_) => return Err(not_integral("a boolean")),
+        AMQPValue::DecimalValue(_) => return Err(not_integral("a decimal")),
+        _ => return Err(not_integral("a value of another type")),
     };
     Ok(Some(n))
 }
@@ -298,6 +321,29 @@ pub fn parse_job(props: &BasicProperties, body: &[u8], max_body_bytes: usize) ->
         })
     };
     read().map_err(|r| (partial(Some(tenant_name.clone())), r))
+}
+
+/// Checks a job read from a tenant's queue against that queue (what its routing key said):
+/// the `zkq-tenant` header must name the queue's tenant (`tenant_mismatch`) and `zkq-priority`
+/// its priority class (`malformed_message`); each reason names both values. A job from the
+/// shared queue (`queue_tenant` empty) has nothing to agree with.
+pub fn check_routing(meta: &JobMeta, queue_tenant: &str, queue_priority: u8) -> Result<(), Rejection> {
+    if queue_tenant.is_empty() {
+        return Ok(());
+    }
+    if meta.tenant != queue_tenant {
+        return Err(Rejection {
+            code: ReasonCode::TenantMismatch,
+            reason: format!("header {H_TENANT} is {:?} but the job was routed to tenant {queue_tenant:?}'s queue", meta.tenant),
+        });
+    }
+    if meta.priority.min(9) != queue_priority {
+        return Err(Rejection {
+            code: ReasonCode::MalformedMessage,
+            reason: format!("header {H_PRIORITY} is {} but the job was routed to the priority {queue_priority} queue", meta.priority),
+        });
+    }
+    Ok(())
 }
 
 /// The hex digest of a `sha256:<64 lowercase hex>` witness reference.
@@ -445,6 +491,59 @@ mod tests {
         for bad in ["", "a b", "a\u{0}b", "tab\t", &"x".repeat(129)] {
             assert!(!valid_tenant_name(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn integer_headers_take_every_integer_encoding_and_integral_doubles_only() {
+        let with = |v: AMQPValue| {
+            let mut h = job_headers("acme", "mul", "", 0, None, 1);
+            h.insert(H_PRIORITY.into(), v);
+            parse_job(&props(h), b"w", 10).map(|m| m.priority)
+        };
+        for v in [
+            AMQPValue::ShortShortInt(3),
+            AMQPValue::ShortShortUInt(3),
+            AMQPValue::ShortInt(3),
+            AMQPValue::ShortUInt(3),
+            AMQPValue::LongInt(3),
+            AMQPValue::LongUInt(3),
+            AMQPValue::LongLongInt(3),
+            AMQPValue::Timestamp(3),
+            AMQPValue::Double(3.0),
+            AMQPValue::Float(3.0),
+        ] {
+            assert_eq!(with(v.clone()), Ok(3), "{v:?}");
+        }
+        for (v, says) in [
+            (AMQPValue::LongString("3".into()), "a string"),
+            (AMQPValue::ShortString("3".into()), "a string"),
+            (AMQPValue::Double(3.5), "a double"),
+            (AMQPValue::Double(f64::NAN), "a double"),
+            (AMQPValue::Double(1e300), "a double"),
+            (AMQPValue::Float(0.25), "a float"),
+            (AMQPValue::Boolean(true), "a boolean"),
+        ] {
+            let (_, r) = with(v.clone()).expect_err("refused");
+            assert_eq!(r.code, ReasonCode::MalformedMessage, "{v:?}");
+            assert!(r.reason.contains(H_PRIORITY) && r.reason.contains(says), "{v:?}: {}", r.reason);
+        }
+        // Large values keep every bit through the 64-bit encodings.
+        let mut h = job_headers("acme", "mul", "", 0, None, 1);
+        h.insert(H_DEADLINE_MS.into(), AMQPValue::Double(1_796_300_000_123.0));
+        assert_eq!(parse_job(&props(h), b"w", 10).expect("ok").deadline_ms, Some(1_796_300_000_123));
+    }
+
+    #[test]
+    fn routing_and_headers_must_agree() {
+        let meta = parse_job(&props(job_headers("acme", "mul", "", 3, None, 1)), b"w", 10).expect("ok");
+        assert_eq!(check_routing(&meta, "", 0), Ok(()), "the shared queue");
+        assert_eq!(check_routing(&meta, "acme", 3), Ok(()));
+        let r = check_routing(&meta, "globex", 3).expect_err("another tenant's queue");
+        assert_eq!(r.code, ReasonCode::TenantMismatch);
+        assert!(r.reason.contains("\"acme\"") && r.reason.contains("\"globex\""), "{}", r.reason);
+        let r = check_routing(&meta, "acme", 0).expect_err("another class");
+        assert_eq!(r.code, ReasonCode::MalformedMessage);
+        assert!(r.reason.contains(" 3 ") && r.reason.contains("priority 0"), "{}", r.reason);
     }
 
     #[test]

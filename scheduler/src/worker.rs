@@ -37,6 +37,11 @@
 //! circuit too large for the device even alone is rejected `exceeds_device_memory`. Fairness
 //! figures go to `config.fairness_metrics`.
 //!
+//! Memory (`crate::held_bytes`, `docs/worker.md`): every body received counts against a byte
+//! budget until it is settled; each consumer's prefetch is scaled so that the broker cannot push
+//! more than ¾ of the budget of largest-witness bodies, and consumption pauses (consumers
+//! cancelled) above ¾ of it and resumes at ⅜.
+//!
 //! Shaped like mini-redis's `server::run(listener, shutdown)`: the shutdown future stops
 //! consumption, in-flight and partially filled batches are finished and acked, then it returns.
 
@@ -110,10 +115,11 @@ struct Held {
     queue_wait_ms: f64,
 }
 
-/// A delivery received and not yet taken up, with its body's lease.
+/// A delivery received and not yet taken up, with its body's lease and the queue it came from.
 struct Received {
     delivery: Delivery,
     lease: Lease,
+    source: SourceTag,
 }
 
 /// Where a delivery came from: its queue's tenant (`""` for the shared queue) and priority
@@ -476,18 +482,19 @@ impl<'a> Session<'a> {
                         self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?;
                     }
                 }
-                Step::Delivery(Some((_, Ok(delivery)))) if delivery.data.len() > self.config.max_message_bytes => {
+                Step::Delivery(Some((source, Ok(delivery)))) if delivery.data.len() > self.config.max_message_bytes => {
                     // Too large to be any job: refused now, never held in the intake.
                     let lease = self.held.lease(delivery.data.len());
-                    self.handle(Received { delivery, lease }, stats).await?;
+                    self.handle(Received { delivery, lease, source }, stats).await?;
                 }
                 Step::Delivery(Some((source, Ok(delivery)))) => {
                     let weight = self.weights.get(&source.tenant).copied().unwrap_or(1);
                     let lease = self.held.lease(delivery.data.len());
-                    self.intake.push(&source.tenant, weight, source.priority, Received { delivery, lease });
-                    if !source.tenant.is_empty() {
-                        self.fairness.delivered(&source.tenant);
-                        self.note_held(&source.tenant, self.now());
+                    let (tenant, priority) = (source.tenant.clone(), source.priority);
+                    self.intake.push(&tenant, weight, priority, Received { delivery, lease, source });
+                    if !tenant.is_empty() {
+                        self.fairness.delivered(&tenant);
+                        self.note_held(&tenant, self.now());
                     }
                 }
                 Step::Delivery(Some((_, Err(e)))) => return Err(e.into()),
@@ -817,12 +824,18 @@ impl<'a> Session<'a> {
     /// circuit and deadline, then hand the job to the batcher.
     async fn handle(&mut self, received: Received, stats: &mut WorkerStats) -> Result<(), SchedulerError> {
         // `lease` lives until the delivery is settled (returning from here, or in `Held`).
-        let Received { delivery, lease } = received;
+        let Received { delivery, lease, source } = received;
         let received_at = Utc::now();
         let meta = match protocol::parse_job(&delivery.properties, &delivery.data, self.config.max_message_bytes) {
             Ok(m) => m,
             Err((partial, rejection)) => return self.reject(partial, rejection, delivery, received_at, stats).await,
         };
+        if let Err(rejection) = protocol::check_routing(&meta, &source.tenant, source.priority) {
+            // The result row is keyed on the job id under the tenant the queue vouches for, not
+            // the header's: nothing is recorded under the other tenant's name.
+            let meta = JobMeta { tenant: source.tenant.clone(), ..meta };
+            return self.reject(Some(meta), rejection, delivery, received_at, stats).await;
+        }
         if delivery.redelivered {
             let stored = match self
                 .with_store_retry(|s| {
