@@ -87,14 +87,7 @@ async fn start_worker(env: &Env) -> Worker {
     let o = env.zkq().args(["tenant", "add", OTHER_TENANT]).output().expect("run zkq tenant add");
     assert!(o.status.success(), "zkq tenant add: {}", String::from_utf8_lossy(&o.stderr));
     let worker = Worker::start(env, &env.name, &["--max-batch", "8", "--max-wait-ms", "50", "--metrics-addr", "off"]);
-    let t = Instant::now();
-    for p in 0..=9u8 {
-        let queue = env.amqp.tenant_queue(TENANT, p);
-        while !common::try_queue_counts(env, &queue).await.is_some_and(|(_, consumers)| consumers >= 1) {
-            assert!(t.elapsed() < Duration::from_secs(60), "the worker does not consume {queue}\n{}", worker.log_tail(30));
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    common::wait_consuming_tenant(env, &worker, TENANT).await;
     worker
 }
 

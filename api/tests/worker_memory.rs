@@ -56,18 +56,6 @@ fn memory(pid: u32) -> (u64, u64) {
     (kib("VmRSS:"), kib("VmHWM:"))
 }
 
-/// Waits until the worker consumes every queue of `tenant`.
-async fn wait_consuming(env: &Env, worker: &Worker, tenant: &str) {
-    let t = Instant::now();
-    for p in 0..=9u8 {
-        let queue = env.amqp.tenant_queue(tenant, p);
-        while !common::try_queue_counts(env, &queue).await.is_some_and(|(_, consumers)| consumers >= 1) {
-            assert!(t.elapsed() < Duration::from_secs(60), "the worker does not consume {queue}\n{}", worker.log_tail(30));
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
 /// Publishes the flood: `PER_QUEUE` bodies of `BODY_BYTES` to each of the tenant's priority
 /// queues, each a job of the registered circuit with its own id; confirms awaited in chunks.
 async fn publish_flood(env: &Env) -> Vec<String> {
@@ -149,8 +137,8 @@ async fn flood(env: &Env, budget_mib: u64) -> Flood {
         &env.name,
         &["--max-batch", "8", "--max-wait-ms", "50", "--held-budget-mib", &budget, "--metrics-addr", &addr],
     );
-    wait_consuming(env, &worker, FLOOD_TENANT).await;
-    wait_consuming(env, &worker, common::TENANT).await;
+    common::wait_consuming_tenant(env, &worker, FLOOD_TENANT).await;
+    common::wait_consuming_tenant(env, &worker, common::TENANT).await;
     // Warm up: the bystanders' circuit key is loaded and a batch proved before the baseline.
     let warm = Bystanders::submit_as(env, "warm-up", 2).await;
     warm.assert_all_complete_once(env, &worker, WITHIN).await;
@@ -192,7 +180,7 @@ async fn flood(env: &Env, budget_mib: u64) -> Flood {
     eprintln!(
         "{}: {} MiB flooded; RSS before {:.1} MiB, peak {:.1} MiB (+{:.1} MiB, budget {budget_mib} MiB); {pauses} pauses",
         env.name,
-        flood_ids.len() * BODY_BYTES >> 20,
+        (flood_ids.len() * BODY_BYTES) >> 20,
         mib(run.baseline),
         mib(run.peak),
         mib(run.growth()),

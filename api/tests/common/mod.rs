@@ -688,11 +688,13 @@ impl Rng {
 
 /// Bystander jobs of the test tenant, recorded as queued and published with confirms; their
 /// replies are collected in the background.
+#[allow(dead_code)]
 pub(crate) struct Bystanders {
     pub(crate) ids: Vec<String>,
     replies: Arc<Mutex<HashMap<String, u32>>>,
 }
 
+#[allow(dead_code)]
 impl Bystanders {
     pub(crate) async fn submit(env: &Env, n: usize) -> Bystanders {
         Bystanders::submit_as(env, "bystander", n).await
@@ -752,5 +754,19 @@ impl Bystanders {
             (self.ids.len() as i64, self.ids.len() as i64, self.ids.len() as i64),
             "exactly one proved row per bystander job"
         );
+    }
+}
+
+/// Waits (at most 60 s) until a worker consumes all ten priority queues of `tenant`: RabbitMQ
+/// 3.10 nacks publishes into a quorum queue another connection is still creating.
+#[allow(dead_code)]
+pub(crate) async fn wait_consuming_tenant(env: &Env, worker: &Worker, tenant: &str) {
+    let t = Instant::now();
+    for p in 0..=9u8 {
+        let queue = env.amqp.tenant_queue(tenant, p);
+        while try_queue_counts(env, &queue).await.is_none_or(|(_, consumers)| consumers == 0) {
+            assert!(t.elapsed() < Duration::from_secs(60), "the worker does not consume {queue}\n{}", worker.log_tail(30));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
