@@ -7,6 +7,9 @@
 //!   tenant's, and nothing is charged.
 //! - A job whose `zkq-priority` disagrees with its queue's class fails `malformed_message`
 //!   naming both values.
+//! - A job id belongs to its tenant and content: another tenant publishing a known job id —
+//!   proved or still queued — fails `job_id_conflict` and never receives the stored result;
+//!   the same tenant with another witness likewise; the same job again gets its stored result.
 //! - Integer headers in every AMQP integer encoding, and integral doubles (JavaScript
 //!   clients), are read as the document says; a numeric string is refused.
 //!
@@ -35,15 +38,23 @@ const WITHIN: Duration = Duration::from_secs(120);
 
 /// Publishes one raw job to `routing_key` with `headers` (confirmed).
 async fn publish_raw(env: &Env, routing_key: &str, job_id: &str, headers: FieldTable) {
+    publish_job(env, routing_key, job_id, headers, &witness_bytes(MULTI_PUBLIC), None).await;
+}
+
+/// Publishes one job with this witness, and `reply_to` when given (confirmed).
+async fn publish_job(env: &Env, routing_key: &str, job_id: &str, headers: FieldTable, witness: &[u8], reply_to: Option<&str>) {
     let (conn, ch) = common::amqp_channel(env).await;
     ch.confirm_select(ConfirmSelectOptions::default()).await.expect("confirm.select");
-    let props = BasicProperties::default().with_message_id(job_id.into()).with_delivery_mode(2).with_headers(headers);
+    let mut props = BasicProperties::default().with_message_id(job_id.into()).with_delivery_mode(2).with_headers(headers);
+    if let Some(r) = reply_to {
+        props = props.with_reply_to(r.into()).with_correlation_id(job_id.into());
+    }
     let confirm = ch
         .basic_publish(
             env.amqp.jobs_exchange().as_str().into(),
             routing_key.into(),
             BasicPublishOptions { mandatory: true, ..Default::default() },
-            &witness_bytes(MULTI_PUBLIC),
+            witness,
             props,
         )
         .await
@@ -88,6 +99,7 @@ async fn start_worker(env: &Env) -> Worker {
     assert!(o.status.success(), "zkq tenant add: {}", String::from_utf8_lossy(&o.stderr));
     let worker = Worker::start(env, &env.name, &["--max-batch", "8", "--max-wait-ms", "50", "--metrics-addr", "off"]);
     common::wait_consuming_tenant(env, &worker, TENANT).await;
+    common::wait_consuming_tenant(env, &worker, OTHER_TENANT).await;
     worker
 }
 
@@ -163,5 +175,112 @@ fn integer_headers_are_read_in_every_encoding_and_numeric_strings_are_refused() 
         let row = pg.query_one("select priority, deadline_at is not null from jobs where job_id = $1", &[&ids[3]]).await.expect("row");
         let (priority, has_deadline): (i16, bool) = (row.get(0), row.get(1));
         assert_eq!((priority, has_deadline), (2, true), "the doubles were read as integers");
+    });
+}
+
+/// A reply queue of the test's own: the replies received, by correlation id.
+struct Replies {
+    _conn: lapin::Connection,
+    name: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+}
+
+impl Replies {
+    async fn open(env: &Env) -> Replies {
+        use futures_util::StreamExt;
+        use lapin::options::{BasicConsumeOptions, QueueDeclareOptions};
+        let (conn, ch) = common::amqp_channel(env).await;
+        let q = ch
+            .queue_declare("".into(), QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() }, FieldTable::default())
+            .await
+            .expect("reply queue");
+        let mut consumer = ch
+            .basic_consume(q.name().clone(), "".into(), BasicConsumeOptions { no_ack: true, ..Default::default() }, FieldTable::default())
+            .await
+            .expect("consume replies");
+        let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>> = Default::default();
+        let out = seen.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(d)) = consumer.next().await {
+                let id = d.properties.correlation_id().as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default();
+                let v: serde_json::Value = serde_json::from_slice(&d.data).unwrap_or(serde_json::Value::Null);
+                out.lock().unwrap_or_else(|p| p.into_inner()).push((id, v));
+            }
+        });
+        Replies { _conn: conn, name: q.name().as_str().to_owned(), seen }
+    }
+
+    /// The `n`-th reply (0-based) to `job_id`, waiting for it.
+    async fn nth(&self, job_id: &str, n: usize, worker: &Worker) -> serde_json::Value {
+        let t = Instant::now();
+        loop {
+            let got: Vec<serde_json::Value> =
+                self.seen.lock().unwrap_or_else(|p| p.into_inner()).iter().filter(|(id, _)| id == job_id).map(|(_, v)| v.clone()).collect();
+            if let Some(v) = got.get(n) {
+                return v.clone();
+            }
+            assert!(t.elapsed() < WITHIN, "reply {n} to {job_id} not received\n{}", worker.log_tail(40));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[test]
+fn a_known_job_id_from_another_tenant_or_with_other_content_never_gets_the_stored_result() {
+    run_pipeline_test("identity-jobid", |env| async move {
+        let worker = start_worker(&env).await;
+        let replies = Replies::open(&env).await;
+        let witness = witness_bytes(MULTI_PUBLIC);
+        let own = AmqpConfig::tenant_routing_key(TENANT, 0);
+        let other = AmqpConfig::tenant_routing_key(OTHER_TENANT, 0);
+        let x = format!("{}-x", env.name);
+        let y = format!("{}-y", env.name);
+
+        // acme's job x is proved.
+        publish_job(&env, &own, &x, headers(&env, TENANT, 0), &witness, Some(&replies.name)).await;
+        let proved = replies.nth(&x, 0, &worker).await;
+        assert_eq!(proved["status"], "proved", "{proved}");
+
+        // globex publishes x into its own queue: a conflict, and none of acme's result.
+        publish_job(&env, &other, &x, headers(&env, OTHER_TENANT, 0), &witness, Some(&replies.name)).await;
+        let refused = replies.nth(&x, 1, &worker).await;
+        assert_eq!((refused["status"].as_str(), refused["code"].as_str()), (Some("failed"), Some("job_id_conflict")), "{refused}");
+        assert!(refused.get("proof").is_none() && refused["tenant"] == OTHER_TENANT, "no trace of acme's result: {refused}");
+
+        // acme again, another witness (one value changed, same size): a conflict.
+        let mut changed = witness.clone();
+        let last = changed.len() - 1;
+        changed[last] ^= 1;
+        publish_job(&env, &own, &x, headers(&env, TENANT, 0), &changed, Some(&replies.name)).await;
+        let changed_reply = replies.nth(&x, 2, &worker).await;
+        assert_eq!(changed_reply["code"], "job_id_conflict", "{changed_reply}");
+
+        // acme again, the same job: the stored result, unchanged.
+        publish_job(&env, &own, &x, headers(&env, TENANT, 0), &witness, Some(&replies.name)).await;
+        let again = replies.nth(&x, 3, &worker).await;
+        assert_eq!(again["proof"], proved["proof"], "the stored result is re-sent");
+
+        // y is queued for acme (recorded, not yet published); globex takes its id first.
+        let mut queued = env.good_job(&y, &witness);
+        queued.priority = 0;
+        common::record_queued(&env, std::slice::from_ref(&queued)).await;
+        publish_job(&env, &other, &y, headers(&env, OTHER_TENANT, 0), &witness, Some(&replies.name)).await;
+        let taken = replies.nth(&y, 0, &worker).await;
+        assert_eq!(taken["code"], "job_id_conflict", "{taken}");
+        publish_job(&env, &own, &y, headers(&env, TENANT, 0), &witness, Some(&replies.name)).await;
+        let own_y = replies.nth(&y, 1, &worker).await;
+        assert_eq!(own_y["status"], "proved", "acme's queued job is still acme's: {own_y}");
+
+        let pg = env.pg().await;
+        let globex: i64 = pg.query_one("select count(*) from jobs where tenant = $1", &[&OTHER_TENANT]).await.expect("count").get(0);
+        assert_eq!(globex, 0, "nothing recorded for {OTHER_TENANT}");
+        let rows = pg
+            .query("select r.job_id, j.tenant, r.status from job_results r join jobs j using (job_id) where r.job_id = any($1) order by 1", &[&vec![x.clone(), y.clone()]])
+            .await
+            .expect("rows");
+        let rows: Vec<(String, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        assert_eq!(rows, [(x.clone(), TENANT.to_owned(), "proved".to_owned()), (y.clone(), TENANT.to_owned(), "proved".to_owned())]);
+        let stored: serde_json::Value = pg.query_one("select result from job_results where job_id = $1", &[&x]).await.expect("row").get(0);
+        assert_eq!(stored["proof"], proved["proof"], "x's stored result is still acme's first proof");
     });
 }

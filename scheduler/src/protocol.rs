@@ -101,6 +101,10 @@ pub enum ReasonCode {
     /// The job's `zkq-tenant` header names another tenant than the one the broker vouches
     /// for: the queue it was published to (its routing key).
     TenantMismatch,
+    /// The job id is recorded for another job: another tenant's, or this tenant's with another
+    /// circuit or witness. Nothing is recorded for this one and the earlier result is never
+    /// sent to it.
+    JobIdConflict,
 }
 
 impl ReasonCode {
@@ -119,6 +123,7 @@ impl ReasonCode {
             ReasonCode::ExceedsDeviceMemory => "exceeds_device_memory",
             ReasonCode::RejectedByDatabase => "rejected_by_database",
             ReasonCode::TenantMismatch => "tenant_mismatch",
+            ReasonCode::JobIdConflict => "job_id_conflict",
         }
     }
 }

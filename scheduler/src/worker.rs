@@ -69,7 +69,7 @@ use crate::held_bytes::{prefetch_scale, scaled_prefetch, HeldBytes, Lease};
 use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
 use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, H_WITNESS_SHA256, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
 use crate::metrics::{JobOutcomeLabel, WorkerMetrics};
-use crate::store::{CommitReport, Store, UptimeRecord};
+use crate::store::{CommitReport, Store, StoredResult, UptimeRecord};
 use crate::{topology, SchedulerError};
 
 /// How long admission caches (tenants, circuits, prices) trust an entry; also how often the
@@ -839,17 +839,21 @@ impl<'a> Session<'a> {
         if delivery.redelivered {
             let stored = match self
                 .with_store_retry(|s| {
-                    let ids = vec![meta.job_id.clone()];
-                    async move { s.stored_results(&ids).await }
+                    let meta = meta.clone();
+                    async move { s.stored_result_for(&meta).await }
                 })
                 .await
             {
                 Ok(stored) => stored,
                 Err(e) => return self.reject(Some(meta), refused(e)?, delivery, received_at, stats).await,
             };
-            if let Some(result) = stored.get(&meta.job_id) {
+            if let StoredResult::Conflict(reason) = stored {
+                let outcome = unrecorded_outcome(meta, received_at);
+                return self.answer_unrecorded((outcome, delivery), None, Rejection { code: ReasonCode::JobIdConflict, reason }, stats).await;
+            }
+            if let StoredResult::Same(result) = stored {
                 tracing::info!(job = %meta.job_id, "redelivered job already has a result; re-sending it");
-                let confirm = self.publish_reply(&meta, &delivery.properties, result).await?;
+                let confirm = self.publish_reply(&meta, &delivery.properties, &result).await?;
                 let why = undelivered(confirm).await?;
                 self.record_undelivered(&meta.job_id, false, why);
                 ack(&delivery).await;
@@ -1170,7 +1174,7 @@ impl<'a> Session<'a> {
             .map(|(o, _)| (o.clone(), serde_json::to_value(result_message(o, device.clone())).unwrap_or(serde_json::Value::Null)))
             .collect();
         let rejection = match self.commit(batch, &rows).await {
-            Ok(report) => return self.reply_ack(items, rows, report, stats).await,
+            Ok(report) => return self.settle(items, rows, report, device, stats).await,
             Err(e) => refused(e)?,
         };
         if items.len() == 1 {
@@ -1182,12 +1186,45 @@ impl<'a> Session<'a> {
         for (item, row) in items.into_iter().zip(rows) {
             let rows = vec![row];
             match self.commit(batch, &rows).await {
-                Ok(report) => self.reply_ack(vec![item], rows, report, stats).await?,
+                Ok(report) => self.settle(vec![item], rows, report, device.clone(), stats).await?,
                 Err(e) => {
                     let rejection = refused(e)?;
                     self.answer_unrecorded(item, device.clone(), rejection, stats).await?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// After a commit: the jobs whose id belongs to another job fail `job_id_conflict` (no row,
+    /// never the stored result); the others are replied to and acked ([`Session::reply_ack`]).
+    async fn settle(
+        &mut self,
+        items: Vec<(JobOutcome, Delivery)>,
+        rows: Vec<(JobOutcome, serde_json::Value)>,
+        report: CommitReport,
+        device: Option<String>,
+        stats: &mut WorkerStats,
+    ) -> Result<(), SchedulerError> {
+        if report.conflicts.is_empty() {
+            return self.reply_ack(items, rows, report, stats).await;
+        }
+        let conflicts: HashMap<usize, String> = report.conflicts.iter().cloned().collect();
+        let (mut kept, mut kept_rows, mut conflicted) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, (item, row)) in items.into_iter().zip(rows).enumerate() {
+            match conflicts.get(&i) {
+                Some(reason) => conflicted.push((item, reason.clone())),
+                None => {
+                    kept.push(item);
+                    kept_rows.push(row);
+                }
+            }
+        }
+        if !kept.is_empty() {
+            self.reply_ack(kept, kept_rows, CommitReport { conflicts: Vec::new(), ..report }, stats).await?;
+        }
+        for (item, reason) in conflicted {
+            self.answer_unrecorded(item, device.clone(), Rejection { code: ReasonCode::JobIdConflict, reason }, stats).await?;
         }
         Ok(())
     }
@@ -1445,6 +1482,19 @@ fn refused(e: SchedulerError) -> Result<Rejection, SchedulerError> {
         return Err(e);
     }
     Ok(Rejection { code: ReasonCode::RejectedByDatabase, reason: format!("the database refused to record the job: {e}") })
+}
+
+/// A failed outcome for a job refused before batching (its failure is set by the caller).
+fn unrecorded_outcome(meta: JobMeta, received_at: chrono::DateTime<Utc>) -> JobOutcome {
+    JobOutcome {
+        meta,
+        outcome: Outcome::Failed { code: ReasonCode::JobIdConflict, reason: String::new() },
+        timings: JobTimings::default(),
+        received_at,
+        cost: None,
+        batch_id: None,
+        batch_size: 0,
+    }
 }
 
 /// The reply for an outcome.

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use zkq_scheduler::keystore::KeyStore;
 use zkq_scheduler::model::{BatchRecord, JobCost, JobMeta, JobOutcome, JobTimings, Outcome};
 use zkq_scheduler::protocol::{JobResult, ReasonCode, PROTOCOL_VERSION};
-use zkq_scheduler::store::{NewCircuit, NewPrice, Store};
+use zkq_scheduler::store::{NewCircuit, NewPrice, Store, StoredResult};
 use zkq_scheduler::{SchedulerError, StoreConfig};
 
 const DEFAULT_PG: &str = "host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq_test";
@@ -462,6 +462,73 @@ async fn commit_batch_is_idempotent() {
         let report = store.commit_batch(Some(&b2), &[dup.clone(), dup]).await.expect("dup commit");
         assert_eq!((report.inserted, report.already_done), (vec!["job-4".to_owned()], vec!["job-4".to_owned()]));
         assert_eq!(store.count_results(&["job-4".into()]).await.expect("count"), 1);
+    })
+    .await;
+}
+
+/// Issue 17, point 3: a job id belongs to its tenant and its content. Another tenant's outcome
+/// under a known id — proved or still queued — is a conflict, written nowhere, and never gets
+/// the stored result; the same tenant with another witness or circuit likewise; the same job
+/// again is already done, as before.
+#[tokio::test]
+async fn job_ids_belong_to_their_tenant_and_content() {
+    in_fresh_schema("job_id_owner", |config| async move {
+        let (store, cid) = ready_store(&config).await;
+        store.add_tenant("globex", 1).await.expect("tenant");
+        let other_circuit = store.add_circuit(&new_circuit(&hex_id(2), "add")).await.expect("circuit").id;
+        let price = cpu_price(&store).await;
+        let b = batch(&cid, 1, Some(price.id));
+        let rate = price.usd_per_device_second();
+        let first = proved(meta("shared-1", "acme", Some(&cid), Some(1_000)), &b, rate, "acme's");
+        assert_eq!(store.commit_batch(Some(&b), std::slice::from_ref(&first)).await.expect("commit").inserted, ["shared-1"]);
+        // A job queued by acme (zkq submit records it before publishing).
+        store.insert_queued_jobs(&[meta("queued-1", "acme", Some(&cid), Some(2_000))]).await.expect("queued");
+
+        let b2 = batch(&cid, 4, Some(price.id));
+        let mut other_witness = meta("shared-1", "acme", Some(&cid), None);
+        other_witness.witness_sha256 = Some("cd".repeat(32));
+        let outcomes = vec![
+            proved(meta("shared-1", "globex", Some(&cid), None), &b2, rate, "globex's"),
+            failed(meta("queued-1", "globex", Some(&cid), None), ReasonCode::BadWitness, "globex's failure"),
+            proved(other_witness, &b2, rate, "acme's second witness"),
+            proved(meta("shared-1", "acme", Some(&other_circuit), None), &b2, rate, "acme's other circuit"),
+            first.clone(),
+        ];
+        let report = store.commit_batch(Some(&b2), &outcomes).await.expect("commit");
+        assert!(report.inserted.is_empty(), "{report:?}");
+        assert_eq!(report.already_done, ["shared-1"], "the same job again is answered from the store");
+        let conflicts: Vec<usize> = report.conflicts.iter().map(|(i, _)| *i).collect();
+        assert_eq!(conflicts, [0, 1, 2, 3], "{report:?}");
+        let reasons: Vec<&str> = report.conflicts.iter().map(|(_, r)| r.as_str()).collect();
+        assert!(reasons[0].contains("another tenant") && !reasons[0].contains("acme"), "never names the owner: {}", reasons[0]);
+        assert!(reasons[2].contains("witness") && reasons[3].contains("circuit"), "{reasons:?}");
+
+        let raw = raw_client(&config).await;
+        assert_eq!(count(&raw, "select count(*) from jobs where tenant = 'globex'").await, 0, "nothing recorded for globex");
+        assert_eq!(count(&raw, "select count(*) from job_results where job_id = 'queued-1'").await, 0, "acme's queued job keeps no result");
+        let state: String = raw.query_one("select state from jobs where job_id = 'queued-1'", &[]).await.expect("row").get(0);
+        assert_eq!(state, "queued");
+        let stored = store.stored_results(&["shared-1".into()]).await.expect("stored");
+        assert_eq!(stored["shared-1"]["proof"]["tag"], "acme's", "the stored result is acme's, unchanged");
+        assert_eq!(count(&raw, "select count(*) from job_costs").await, 1, "only acme's first job is charged");
+
+        // A redelivered job: its own stored result, or a conflict — never another's result.
+        assert_eq!(store.stored_result_for(&first.0.meta).await.expect("look-up"), StoredResult::Same(first.1.clone()));
+        let spoof = meta("shared-1", "globex", None, None);
+        assert!(matches!(store.stored_result_for(&spoof).await.expect("look-up"), StoredResult::Conflict(_)));
+        assert!(matches!(store.stored_result_for(&meta("queued-1", "globex", None, None)).await.expect("look-up"), StoredResult::Conflict(_)));
+        assert_eq!(store.stored_result_for(&meta("queued-1", "acme", None, None)).await.expect("look-up"), StoredResult::Nothing);
+
+        // Two tenants with one new id in one call: the first is written, the second conflicts.
+        let b3 = batch(&cid, 2, Some(price.id));
+        let race = vec![
+            proved(meta("new-1", "acme", Some(&cid), None), &b3, rate, "acme"),
+            proved(meta("new-1", "globex", Some(&cid), None), &b3, rate, "globex"),
+        ];
+        let report = store.commit_batch(Some(&b3), &race).await.expect("commit");
+        assert_eq!(report.inserted, ["new-1"]);
+        assert_eq!(report.conflicts.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [1]);
+        assert!(report.already_done.is_empty());
     })
     .await;
 }

@@ -7,6 +7,15 @@
 //! ([`CommitReport::already_done`]) and the worker re-sends the stored reply
 //! ([`Store::stored_results`]) instead of the new one.
 //!
+//! **A job id belongs to its tenant and its content.** Job ids are chosen by submitters, so a
+//! commit first reads (and locks, in job-id order) the `jobs` rows already there: an outcome
+//! whose id is recorded for another tenant, or for the same tenant with another circuit or
+//! witness (sha256), is a **conflict** ([`CommitReport::conflicts`]): nothing is written for
+//! it — not its result, not its job row — and the worker fails it `job_id_conflict` without
+//! ever sending it the stored result. The upsert of job rows repeats the check in its `WHERE`
+//! clause, and the outcomes not written are classified again against the rows as they are
+//! after the inserts, so two tenants racing with one new id cannot see each other's result.
+//!
 //! Rows are written in bulk (`unnest` of arrays, one statement per table per batch) in job-id
 //! order, so two transactions touching overlapping jobs lock them in the same order and cannot
 //! deadlock each other; a deadlock or serialization failure the server reports anyway is
@@ -29,6 +38,65 @@ pub struct CommitReport {
     /// Jobs that already had a result (an earlier delivery committed it, or the job id appeared
     /// earlier in the same call): nothing was written for them; re-send their stored result.
     pub already_done: Vec<String>,
+    /// Outcomes (by their index in the call) whose job id is recorded for another tenant or
+    /// another content, with the reason: nothing was written for them.
+    pub conflicts: Vec<(usize, String)>,
+}
+
+/// What [`Store::stored_result_for`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredResult {
+    /// No result under this id (no row, or the job is still queued).
+    Nothing,
+    /// This job's stored result.
+    Same(serde_json::Value),
+    /// The id is recorded for another job: why (never naming another tenant).
+    Conflict(String),
+}
+
+/// A `jobs` row's identity: who owns the job id and what the job was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Owner {
+    tenant: String,
+    circuit_id: Option<String>,
+    witness_sha256: Option<String>,
+}
+
+/// Why `meta` may not use its job id, recorded as `owner`; `None` when it is the same job
+/// (same tenant; circuit and witness equal wherever both are known). The reason never names
+/// the other tenant.
+fn conflict(meta: &JobMeta, owner: &Owner) -> Option<String> {
+    let id = &meta.job_id;
+    if meta.tenant != owner.tenant {
+        return Some(format!("job id {id} is already used by another tenant's job; choose another id"));
+    }
+    if let (Some(was), Some(now)) = (owner.circuit_id.as_deref(), meta.circuit_id.as_deref()) {
+        if was != now {
+            return Some(format!("job id {id} was used before for circuit {was}, not {now}"));
+        }
+    }
+    if let (Some(was), Some(now)) = (owner.witness_sha256.as_deref(), meta.witness_sha256.as_deref()) {
+        if was != now {
+            return Some(format!("job id {id} was used before for a witness with sha256 {was}, not {now}"));
+        }
+    }
+    None
+}
+
+/// Who owns each of these job ids (locking the rows when `lock`).
+async fn owners(tx: &deadpool_postgres::Transaction<'_>, ids: &[&str], lock: bool) -> Result<HashMap<String, Owner>> {
+    let sql = if lock {
+        "select job_id, tenant, circuit_id, witness_sha256 from jobs where job_id = any($1) order by job_id for update"
+    } else {
+        "select job_id, tenant, circuit_id, witness_sha256 from jobs where job_id = any($1)"
+    };
+    let stmt = tx.prepare_cached(sql).await?;
+    Ok(tx
+        .query(&stmt, &[&ids])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), Owner { tenant: r.get(1), circuit_id: r.get(2), witness_sha256: r.get(3) }))
+        .collect())
 }
 
 /// Totals over a set of jobs' results (for `zkq submit`'s summary and the demo).
@@ -211,13 +279,20 @@ impl Store {
     }
 
     async fn commit_batch_once(&self, batch: Option<&BatchRecord>, outcomes: &[(JobOutcome, serde_json::Value)]) -> Result<CommitReport> {
-        // First occurrence of each job id, in job-id order (the lock order).
-        let mut seen = HashSet::new();
-        let mut unique: Vec<&(JobOutcome, serde_json::Value)> = outcomes.iter().filter(|(o, _)| seen.insert(o.meta.job_id.as_str())).collect();
-        unique.sort_by(|a, b| a.0.meta.job_id.cmp(&b.0.meta.job_id));
-
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+
+        // 1. The job ids already recorded, locked in job-id order; outcomes that may not use
+        // their id are left out. Then the first occurrence of each id, in job-id order.
+        let all_ids: Vec<&str> = outcomes.iter().map(|(o, _)| o.meta.job_id.as_str()).collect();
+        let before = owners(&tx, &all_ids, true).await?;
+        let mut seen = HashSet::new();
+        let mut unique: Vec<&(JobOutcome, serde_json::Value)> = outcomes
+            .iter()
+            .filter(|(o, _)| before.get(&o.meta.job_id).is_none_or(|owner| conflict(&o.meta, owner).is_none()))
+            .filter(|(o, _)| seen.insert(o.meta.job_id.as_str()))
+            .collect();
+        unique.sort_by(|a, b| a.0.meta.job_id.cmp(&b.0.meta.job_id));
 
         if let Some(b) = batch {
             let stmt = tx
@@ -266,7 +341,10 @@ impl Store {
                          circuit_id = coalesce(excluded.circuit_id, jobs.circuit_id),
                          witness_sha256 = coalesce(jobs.witness_sha256, excluded.witness_sha256),
                          updated_at = now()
-                     where jobs.state = 'queued'"
+                     where jobs.state = 'queued' and jobs.tenant = excluded.tenant
+                       and (jobs.circuit_id is null or excluded.circuit_id is null or jobs.circuit_id = excluded.circuit_id)
+                       and (jobs.witness_sha256 is null or excluded.witness_sha256 is null
+                            or jobs.witness_sha256 = excluded.witness_sha256)"
                 ))
                 .await?;
             tx.execute(
@@ -388,19 +466,46 @@ impl Store {
                 tx.execute(&stmt, &[&ids, &batch_ids, &price_ids, &seconds, &usd, &fallback_device_type]).await?;
             }
         }
+        // 5. Every outcome not written now — a repeat of an id in this call included — is checked
+        // against the rows as they are now (a concurrent commit may have recorded its id
+        // meanwhile, for another tenant). Nothing to check when every outcome was written.
+        let after = if all_ids.len() == inserted_now.len() { HashMap::new() } else { owners(&tx, &all_ids, false).await? };
         tx.commit().await?;
 
         let mut report = CommitReport::default();
         let mut reported = HashSet::new();
-        for (o, _) in outcomes {
+        for (i, (o, _)) in outcomes.iter().enumerate() {
             let id = &o.meta.job_id;
             if reported.insert(id.as_str()) && inserted_now.contains(id) {
                 report.inserted.push(id.clone());
+            } else if let Some(why) = after.get(id).or_else(|| before.get(id)).and_then(|owner| conflict(&o.meta, owner)) {
+                report.conflicts.push((i, why));
             } else {
                 report.already_done.push(id.clone());
             }
         }
         Ok(report)
+    }
+
+    /// What is stored under a redelivered job's id: its result when the id is this job's (same
+    /// tenant, circuit and witness wherever known), a conflict when the id is recorded for
+    /// another job (whose result must never be sent to this one), or nothing.
+    pub async fn stored_result_for(&self, meta: &JobMeta) -> Result<StoredResult> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "select j.tenant, j.circuit_id, j.witness_sha256, r.result
+                 from jobs j left join job_results r on r.job_id = j.job_id where j.job_id = $1",
+            )
+            .await?;
+        let Some(row) = client.query_opt(&stmt, &[&meta.job_id]).await? else {
+            return Ok(StoredResult::Nothing);
+        };
+        let owner = Owner { tenant: row.get(0), circuit_id: row.get(1), witness_sha256: row.get(2) };
+        if let Some(why) = conflict(meta, &owner) {
+            return Ok(StoredResult::Conflict(why));
+        }
+        Ok(row.get::<_, Option<serde_json::Value>>(3).map_or(StoredResult::Nothing, StoredResult::Same))
     }
 
     /// The stored reply message (`job_results.result`) of each of these jobs that has one.

@@ -42,7 +42,7 @@ use crate::SchedulerError;
 
 pub use circuits::{valid_circuit_name, CircuitRef, NewCircuit};
 pub use history::fit_device_time;
-pub use jobs::{CommitReport, ResultSummary};
+pub use jobs::{CommitReport, ResultSummary, StoredResult};
 pub use prices::{NewPrice, PRICING_CATEGORIES};
 pub use uptime::UptimeRecord;
 
