@@ -32,12 +32,16 @@ for i in $(seq 1 32); do cp "$dir/witness.wtns" "$out/w$i.wtns"; done
 
 log "job pipeline: register tenant and circuit, start a worker, submit ${JOBS:-300} jobs over AMQP"
 export ZKQ_KEY_DIR="${ZKQ_KEY_DIR:-$HOME/.local/share/zkq/keys}"
-"$zkq" tenant add demo --weight 1
+# The tenant gets its own broker user; the password is printed once, so the demo takes a fresh
+# one (rotate-credentials) and submits as the tenant, through its own inbound exchange.
+"$zkq" tenant add demo --weight 1 >/dev/null
+tenant_url="$("$zkq" tenant rotate-credentials demo --format json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).amqp_url))')"
+log "tenant demo: its own broker user (zkq tenant list), submitting with its credentials"
 "$zkq" circuit add "$dir/circuit.zkey" --name "$fixture"
 "$zkq" worker --max-batch 16 --max-wait-ms 20 2>"$out/worker.log" &
 worker=$!
 trap 'kill -TERM $worker 2>/dev/null || true; wait $worker 2>/dev/null || true; rm -rf "$out"' EXIT
-"$zkq" submit --tenant demo --circuit "$fixture" --purpose demo --repeat "${JOBS:-300}" "$dir/witness.wtns"
+ZKQ_AMQP_URL="$tenant_url" "$zkq" submit --tenant demo --circuit "$fixture" --purpose demo --repeat "${JOBS:-300}" "$dir/witness.wtns"
 log "the last jobs, as stored in PostgreSQL (zkq jobs --tenant demo)"
 "$zkq" jobs --tenant demo --limit 5
 log "stopping the worker (SIGTERM drains in-flight batches)"

@@ -89,3 +89,20 @@ print(wheel["url"], wheel["hashes"]["sha256"])')
   export ZKQ_NVRTC_LIB="$dir/nvidia/cu13/lib"
   export LD_LIBRARY_PATH="$ZKQ_NVRTC_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 }
+
+# Python with pika and jsonschema for the example client's test (examples/python), in a virtual
+# environment outside the clone (like the build outputs), re-made when the requirements change.
+ensure_python_tools() {
+  command -v python3 >/dev/null || apt_install python3
+  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+  local venv="${ZKQ_PYENV:-$HOME/.cache/zkq/pyenv}"
+  local req="$ZKQ_ROOT/examples/python/requirements.txt"
+  local want; want="$(sha256sum "$req" | cut -d' ' -f1)"
+  if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.zkq-req-sha" 2>/dev/null)" != "$want" ]; then
+    log "installing pika and jsonschema for the example client (python venv at $venv)"
+    python3 -m venv "$venv" || { apt_install python3-venv && rm -rf "$venv" && python3 -m venv "$venv"; }
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    echo "$want" >"$venv/.zkq-req-sha"
+  fi
+  export ZKQ_PYTHON="$venv/bin/python"
+}

@@ -130,4 +130,15 @@ fi
 rmqctl -q list_feature_flags name state | grep -Eq '^quorum_queue[[:space:]]+enabled' ||
   die "RabbitMQ's quorum_queue feature flag is not enabled"
 
-log "services ready: PostgreSQL 127.0.0.1:$pg_port (role zkq, databases zkq and zkq_test), RabbitMQ 127.0.0.1:$amqp_port"
+# Tenants' broker users are created through the management HTTP API (`zkq tenant add`); the
+# plugin ships with Debian's rabbitmq-server and is enabled on the running node.
+mgmt_port=15672
+if ! tcp_open "$mgmt_port"; then
+  log "enabling RabbitMQ's management plugin (tenants' broker users are made through it)"
+  as_root timeout 120 rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null ||
+    die "could not enable rabbitmq_management (rabbitmq-plugins enable rabbitmq_management)"
+fi
+wait_until tcp_open "$mgmt_port" ||
+  die "RabbitMQ's management API does not listen on 127.0.0.1:$mgmt_port after ${timeout_s}s"
+
+log "services ready: PostgreSQL 127.0.0.1:$pg_port (role zkq, databases zkq and zkq_test), RabbitMQ 127.0.0.1:$amqp_port (management API :$mgmt_port)"

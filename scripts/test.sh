@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The test command (README's second set-up command; .ci/run calls it). Installs what is
-# missing (Rust, a C compiler, Node.js with the pinned snarkjs, NVRTC 13.0 for the CUDA kernel
+# missing (Rust, a C compiler, Node.js with the pinned snarkjs, Python with pika and jsonschema
+# for the example client, NVRTC 13.0 for the CUDA kernel
 # compile checks, Mesa's lavapipe Vulkan driver for the wgpu backend), then runs every test.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ZKQ_ROOT"
 ensure_toolchain
 ensure_node_tools
+ensure_python_tools
 ensure_nvrtc
 ensure_vulkan
 bash "$ZKQ_ROOT/scripts/services.sh"

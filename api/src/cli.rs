@@ -355,6 +355,10 @@ pub(crate) struct ServiceArgs {
     /// PostgreSQL connection string. (`--help` never shows the environment's value.)
     #[arg(long, env = "ZKQ_PG_URL", hide_env_values = true, default_value = "host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq")]
     pub(crate) pg: String,
+    /// RabbitMQ's management API (`http://host[:port]`), where `zkq tenant` creates tenants'
+    /// broker users, with the credentials of --amqp.
+    #[arg(long, env = "ZKQ_AMQP_ADMIN_URL", default_value = "http://127.0.0.1:15672")]
+    pub(crate) amqp_admin_url: String,
     /// Prefix of exchange and queue names.
     #[arg(long, env = "ZKQ_QUEUE_PREFIX", default_value = "zkq")]
     pub(crate) queue_prefix: String,
@@ -445,7 +449,8 @@ pub(crate) struct WorkerArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TenantCommand {
-    /// Register a tenant, or change its weight.
+    /// Register a tenant with its own broker user and inbound exchange, printing the user's
+    /// password once; for a registered tenant, change its weight (credentials unchanged).
     Add {
         /// Name.
         name: String,
@@ -454,6 +459,28 @@ pub(crate) enum TenantCommand {
         weight: i32,
         #[command(flatten)]
         services: ServiceArgs,
+        #[command(flatten)]
+        format: FormatArgs,
+    },
+    /// Replace a tenant's broker password (printed once); the old one, and connections made
+    /// with it, stop working.
+    RotateCredentials {
+        /// Name.
+        name: String,
+        #[command(flatten)]
+        services: ServiceArgs,
+        #[command(flatten)]
+        format: FormatArgs,
+    },
+    /// Remove a tenant: its broker user is deleted (its connections close) and workers fail the
+    /// jobs still in its queues `unknown_tenant`, with the reason.
+    Remove {
+        /// Name.
+        name: String,
+        #[command(flatten)]
+        services: ServiceArgs,
+        #[command(flatten)]
+        format: FormatArgs,
     },
     /// List tenants.
     List {

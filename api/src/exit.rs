@@ -63,6 +63,13 @@ pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
                 S::Amqp(_) | S::BrokerLost(_) | S::Postgres(_) | S::Pool(_) | S::Migration { .. } => ExitCode::Service,
             };
         }
+        if let Some(e) = cause.downcast_ref::<zkq_scheduler::identity::ManagementError>() {
+            use zkq_scheduler::identity::ManagementError as M;
+            return match e {
+                M::BadUrl(_) => ExitCode::BadInput,
+                M::Unreachable { .. } | M::Refused { .. } | M::Random(_) => ExitCode::Service,
+            };
+        }
         if cause.downcast_ref::<std::io::Error>().is_some() {
             return ExitCode::Io;
         }

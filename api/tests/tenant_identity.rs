@@ -13,6 +13,13 @@
 //! - Integer headers in every AMQP integer encoding, and integral doubles (JavaScript
 //!   clients), are read as the document says; a numeric string is refused.
 //!
+//! - Tenants authenticate (points 1 and 2): `zkq tenant add` creates a broker user whose
+//!   credentials reach only the tenant's inbound exchange and its own reply queues — another
+//!   tenant's exchange, the job exchange, the default exchange and other queues are refused by
+//!   the broker, and a header naming another tenant fails `tenant_mismatch`; a rotated password
+//!   locks out the old one; a removed tenant's credentials stop working and its queued jobs are
+//!   failed with the reason. Every check reads PostgreSQL rows.
+//!
 //! Bystander jobs of `acme` run beside them and complete once each. Needs `scripts/services.sh`;
 //! see `common/mod.rs` for isolation and cleanup.
 
@@ -91,12 +98,22 @@ async fn results(env: &Env, worker: &Worker, ids: &[String]) -> Vec<(String, Opt
     }
 }
 
+/// `zkq tenant <verb> <name> --format json`, parsed; panics on failure.
+fn tenant_cli(env: &Env, verb: &str, name: &str) -> serde_json::Value {
+    let o = env.zkq().args(["tenant", verb, name, "--format", "json"]).output().expect("run zkq tenant");
+    assert!(o.status.success(), "zkq tenant {verb} {name}: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("zkq tenant {verb} prints JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
+}
+
 async fn start_worker(env: &Env) -> Worker {
     let (admin, ch) = common::amqp_channel(env).await;
     topology::declare(&ch, &env.amqp).await.expect("declare the topology");
     let _ = admin.close(200, "bye".into()).await;
-    let o = env.zkq().args(["tenant", "add", OTHER_TENANT]).output().expect("run zkq tenant add");
-    assert!(o.status.success(), "zkq tenant add: {}", String::from_utf8_lossy(&o.stderr));
+    tenant_cli(env, "add", OTHER_TENANT);
+    spawn_worker(env).await
+}
+
+async fn spawn_worker(env: &Env) -> Worker {
     let worker = Worker::start(env, &env.name, &["--max-batch", "8", "--max-wait-ms", "50", "--metrics-addr", "off"]);
     common::wait_consuming_tenant(env, &worker, TENANT).await;
     common::wait_consuming_tenant(env, &worker, OTHER_TENANT).await;
@@ -282,5 +299,151 @@ fn a_known_job_id_from_another_tenant_or_with_other_content_never_gets_the_store
         assert_eq!(rows, [(x.clone(), TENANT.to_owned(), "proved".to_owned()), (y.clone(), TENANT.to_owned(), "proved".to_owned())]);
         let stored: serde_json::Value = pg.query_one("select result from job_results where job_id = $1", &[&x]).await.expect("row").get(0);
         assert_eq!(stored["proof"], proved["proof"], "x's stored result is still acme's first proof");
+    });
+}
+
+/// A connection as a tenant, with its credentials' URL.
+async fn connect_as(url: &str) -> Result<lapin::Connection, lapin::Error> {
+    lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await
+}
+
+/// Publishes a job as the connection's user on a fresh channel; true only when the broker
+/// confirms it (a refused publish closes the channel: false).
+async fn publish_as(conn: &lapin::Connection, exchange: &str, routing_key: &str, job_id: &str, headers: FieldTable, user_id: Option<&str>) -> bool {
+    let Ok(ch) = conn.create_channel().await else { return false };
+    if ch.confirm_select(ConfirmSelectOptions::default()).await.is_err() {
+        return false;
+    }
+    let mut props = BasicProperties::default().with_message_id(job_id.into()).with_delivery_mode(2).with_headers(headers);
+    if let Some(u) = user_id {
+        props = props.with_user_id(u.into());
+    }
+    let witness = witness_bytes(MULTI_PUBLIC);
+    let published = ch.basic_publish(exchange.into(), routing_key.into(), BasicPublishOptions { mandatory: true, ..Default::default() }, &witness, props).await;
+    let confirmed = match published {
+        Ok(confirm) => match tokio::time::timeout(Duration::from_secs(10), confirm).await {
+            Ok(Ok(c)) => c.is_ack() && c.take_message().is_none(),
+            _ => false,
+        },
+        Err(_) => false,
+    };
+    let _ = ch.close(200, "bye".into()).await;
+    confirmed
+}
+
+/// Rows recorded for a job id: (tenant, status, reason_code).
+async fn job_rows(env: &Env, job_id: &str) -> Option<(String, Option<String>, Option<String>)> {
+    let pg = env.pg().await;
+    pg.query_opt("select j.tenant, r.status, r.reason_code from jobs j left join job_results r using (job_id) where j.job_id = $1", &[&job_id])
+        .await
+        .expect("query")
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+}
+
+#[test]
+fn a_tenants_credentials_reach_only_its_own_exchange_and_reply_queues() {
+    run_pipeline_test("identity-broker", |env| async move {
+        let worker = start_worker(&env).await;
+        let creds = tenant_cli(&env, "rotate-credentials", OTHER_TENANT);
+        let url = creds["amqp_url"].as_str().expect("amqp_url");
+        assert_eq!(creds["amqp_user"], zkq_scheduler::identity::tenant_user(&env.amqp, OTHER_TENANT));
+        let globex = connect_as(url).await.expect("globex connects with its own credentials");
+        let acme_key = AmqpConfig::tenant_routing_key(TENANT, 0);
+        let own_key = AmqpConfig::tenant_routing_key(OTHER_TENANT, 0);
+        let n = |s: &str| format!("{}-{s}", env.name);
+
+        // Refused by the broker: acme's inbound exchange, the operator's job exchange, the
+        // default exchange straight into acme's queue, and a user_id that is not globex's.
+        let refused = [
+            ("acme-exchange", env.amqp.tenant_exchange(TENANT), acme_key.clone(), None),
+            ("jobs-exchange", env.amqp.jobs_exchange(), acme_key.clone(), None),
+            ("default-exchange", String::new(), env.amqp.tenant_queue(TENANT, 0), None),
+            ("operator-user-id", env.amqp.tenant_exchange(OTHER_TENANT), own_key.clone(), Some("guest")),
+        ];
+        for (what, exchange, key, user_id) in &refused {
+            let ok = publish_as(&globex, exchange, key, &n(what), headers(&env, TENANT, 0), *user_id).await;
+            assert!(!ok, "{what}: the broker must refuse globex's publish");
+        }
+        // Through its own exchange, claiming to be acme: tenant_mismatch, recorded as globex's.
+        assert!(publish_as(&globex, &env.amqp.tenant_exchange(OTHER_TENANT), &own_key, &n("claims-acme"), headers(&env, TENANT, 0), None).await);
+        // Its own job, with its own user_id: proved.
+        let own_user = creds["amqp_user"].as_str().expect("user");
+        assert!(publish_as(&globex, &env.amqp.tenant_exchange(OTHER_TENANT), &own_key, &n("own"), headers(&env, OTHER_TENANT, 0), Some(own_user)).await);
+        let got = results(&env, &worker, &[n("claims-acme"), n("own")]).await;
+        assert_eq!(got[0].1.as_deref(), Some("tenant_mismatch"), "{:?}", got[0]);
+        assert_eq!(got[1].0, "proved", "{:?}", got[1]);
+        assert_eq!(job_rows(&env, &n("claims-acme")).await.map(|r| r.0), Some(OTHER_TENANT.to_owned()));
+        assert_eq!(job_rows(&env, &n("own")).await.map(|r| r.0), Some(OTHER_TENANT.to_owned()));
+        for (what, ..) in &refused {
+            assert_eq!(job_rows(&env, &n(what)).await, None, "{what}: nothing recorded");
+        }
+        let acme_rows: i64 = env.pg().await.query_one("select count(*) from jobs where tenant = $1", &[&TENANT]).await.expect("count").get(0);
+        assert_eq!(acme_rows, 0, "nothing was proved, billed or recorded as acme's");
+
+        // zkq submit with globex's credentials: through its own exchange; acme's jobs refused.
+        let dir = env.dir.join("one-witness");
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("w.wtns"), witness_bytes(MULTI_PUBLIC)).expect("witness");
+        let submit = |tenant: &str| {
+            env.zkq()
+                .env("ZKQ_AMQP_URL", url)
+                .args(["submit", "--tenant", tenant, "--circuit", common::CIRCUIT, "--timeout-secs", "60"])
+                .arg(&dir)
+                .output()
+                .expect("run zkq submit")
+        };
+        let o = submit(OTHER_TENANT);
+        assert!(o.status.success(), "zkq submit as globex: {}", String::from_utf8_lossy(&o.stderr));
+        let o = submit(TENANT);
+        assert_eq!(o.status.code(), Some(2), "globex's credentials cannot submit acme's jobs: {}", String::from_utf8_lossy(&o.stderr));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("cannot submit that tenant's jobs") && !stderr.contains(creds["amqp_password"].as_str().unwrap_or("?")), "{stderr}");
+
+        // globex cannot read acme's queue, but has reply queues of its own.
+        let ch = globex.create_channel().await.expect("channel");
+        let stolen = ch.basic_get(env.amqp.tenant_queue(TENANT, 0).as_str().into(), lapin::options::BasicGetOptions::default()).await;
+        assert!(stolen.is_err(), "globex must not read acme's queue: {stolen:?}");
+        let ch = globex.create_channel().await.expect("channel");
+        let reply = ch
+            .queue_declare("".into(), lapin::options::QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() }, FieldTable::default())
+            .await;
+        assert!(reply.is_ok(), "globex may declare its own reply queue: {reply:?}");
+        let _ = globex.close(200, "bye".into()).await;
+    });
+}
+
+#[test]
+fn rotated_and_removed_credentials_stop_working_and_a_removed_tenants_jobs_are_failed() {
+    run_pipeline_test("identity-revoke", |env| async move {
+        let (admin, ch) = common::amqp_channel(&env).await;
+        topology::declare(&ch, &env.amqp).await.expect("declare the topology");
+        let _ = admin.close(200, "bye".into()).await;
+        let first = tenant_cli(&env, "add", OTHER_TENANT);
+        let old_url = first["amqp_url"].as_str().expect("a new tenant gets credentials").to_owned();
+        assert!(first["amqp_password"].is_string());
+        let again = tenant_cli(&env, "add", OTHER_TENANT);
+        assert!(again["amqp_password"].is_null(), "adding again (a weight change) keeps the credentials: {again}");
+        assert!(connect_as(&old_url).await.is_ok(), "the first password works");
+
+        let rotated = tenant_cli(&env, "rotate-credentials", OTHER_TENANT);
+        let new_url = rotated["amqp_url"].as_str().expect("amqp_url").to_owned();
+        assert!(connect_as(&old_url).await.is_err(), "the old password is locked out");
+        let globex = connect_as(&new_url).await.expect("the new password works");
+        // A job published while no worker runs: it waits in globex's queue.
+        let queued = format!("{}-queued", env.name);
+        let own_key = AmqpConfig::tenant_routing_key(OTHER_TENANT, 0);
+        assert!(publish_as(&globex, &env.amqp.tenant_exchange(OTHER_TENANT), &own_key, &queued, headers(&env, OTHER_TENANT, 0), None).await);
+        let _ = globex.close(200, "bye".into()).await;
+
+        let removed = tenant_cli(&env, "remove", OTHER_TENANT);
+        assert!(removed["removed_at"].is_string(), "{removed}");
+        assert!(connect_as(&new_url).await.is_err(), "a removed tenant's credentials stop working");
+
+        // A worker fails the removed tenant's queued job, with the reason.
+        let worker = spawn_worker(&env).await;
+        let got = results(&env, &worker, std::slice::from_ref(&queued)).await;
+        let (status, code, reason) = &got[0];
+        assert_eq!((status.as_str(), code.as_deref()), ("failed", Some("unknown_tenant")), "{reason:?}");
+        assert!(reason.as_deref().unwrap_or_default().contains("removed"), "{reason:?}");
     });
 }

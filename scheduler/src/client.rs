@@ -1,6 +1,12 @@
 //! The submitter's side of the protocol: publish jobs with publisher confirms (pipelined:
 //! many publishes in flight, confirms awaited together) and receive results on a private
 //! reply queue. Used by `zkq submit` and the load generator.
+//!
+//! Connected as the operator (`ZKQ_AMQP_URL`), a submitter declares the topology and publishes
+//! through the job exchange for any tenant. Connected as a tenant's broker user
+//! (`<prefix>.t.<s>`, `crate::identity`), it declares nothing but its reply queue and publishes
+//! through that tenant's inbound exchange — the only place its user may publish — and only that
+//! tenant's jobs. Either way every job carries `user_id` (the broker checks it).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,7 +18,7 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer
 
 use crate::config::AmqpConfig;
 use crate::protocol::{self, JobResult, JOB_CONTENT_TYPE};
-use crate::{topology, SchedulerError};
+use crate::{identity, topology, SchedulerError};
 
 /// One job to publish.
 #[derive(Debug, Clone)]
@@ -38,6 +44,22 @@ pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
+/// Whether the identity of `amqp.uri` may submit `tenant`'s jobs: the operator may submit any
+/// tenant's; a tenant's broker user (`<prefix>.t.…`) only its own tenant's. Checked before
+/// anything is recorded or published.
+pub fn may_submit_for(amqp: &AmqpConfig, tenant: &str) -> Result<(), SchedulerError> {
+    let user = identity::operator_user(&amqp.uri);
+    if is_tenant_user(amqp, &user) && identity::tenant_user(amqp, tenant) != user {
+        return Err(SchedulerError::Invalid(format!("broker user {user} is not tenant {tenant:?}'s: it cannot submit that tenant's jobs")));
+    }
+    Ok(())
+}
+
+/// Whether `user` is a tenant's broker user under `amqp`'s prefix.
+fn is_tenant_user(amqp: &AmqpConfig, user: &str) -> bool {
+    user.starts_with(&format!("{}.t.", amqp.prefix))
+}
+
 /// A connection for submitting jobs and reading their results.
 pub struct Submitter {
     _conn: Connection,
@@ -47,6 +69,10 @@ pub struct Submitter {
     amqp: AmqpConfig,
     /// (tenant, priority) queues this connection has declared.
     declared: std::sync::Mutex<std::collections::HashSet<(String, u8)>>,
+    /// The broker user this submitter connects as.
+    user: String,
+    /// Whether that user is a tenant's (then it publishes through the tenant's inbound exchange).
+    as_tenant: bool,
 }
 
 impl std::fmt::Debug for Submitter {
@@ -102,8 +128,12 @@ impl Submitter {
         let conn = Connection::connect(&amqp.uri, ConnectionProperties::default()).await?;
         let channel = conn.create_channel().await?;
         channel.confirm_select(ConfirmSelectOptions::default()).await?;
-        for conflict in topology::declare_checked(&conn, &channel, amqp).await? {
-            tracing::warn!(%conflict, "publishing anyway: the workers report it too");
+        let user = identity::operator_user(&amqp.uri);
+        let as_tenant = is_tenant_user(amqp, &user);
+        if !as_tenant {
+            for conflict in topology::declare_checked(&conn, &channel, amqp).await? {
+                tracing::warn!(%conflict, "publishing anyway: the workers report it too");
+            }
         }
         let q = channel
             .queue_declare("".into(), QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() }, FieldTable::default())
@@ -112,7 +142,7 @@ impl Submitter {
         let replies = channel
             .basic_consume(reply_queue.as_str().into(), "".into(), BasicConsumeOptions { no_ack: true, ..Default::default() }, FieldTable::default())
             .await?;
-        Ok(Self { _conn: conn, channel, reply_queue, replies, amqp: amqp.clone(), declared: Default::default() })
+        Ok(Self { _conn: conn, channel, reply_queue, replies, amqp: amqp.clone(), declared: Default::default(), user, as_tenant })
     }
 
     /// The private queue results arrive on.
@@ -136,8 +166,14 @@ impl Submitter {
     async fn publish_inner(&self, job: &OutgoingJob, witness_ref: Option<&str>) -> Result<Pending, SchedulerError> {
         // Into the tenant's own queue (declared once per connection; declaring is idempotent).
         let priority = job.priority.min(9);
+        let exchange = if self.as_tenant {
+            may_submit_for(&self.amqp, &job.tenant)?;
+            self.amqp.tenant_exchange(&job.tenant)
+        } else {
+            self.amqp.jobs_exchange()
+        };
         let key = (job.tenant.clone(), priority);
-        let known = self.declared.lock().map(|d| d.contains(&key)).unwrap_or(false);
+        let known = self.as_tenant || self.declared.lock().map(|d| d.contains(&key)).unwrap_or(false);
         if !known {
             topology::declare_tenant(&self.channel, &self.amqp, &job.tenant, priority).await?;
             if let Ok(mut d) = self.declared.lock() {
@@ -155,11 +191,12 @@ impl Submitter {
             .with_reply_to(self.reply_queue.as_str().into())
             .with_content_type(JOB_CONTENT_TYPE.into())
             .with_delivery_mode(2)
+            .with_user_id(self.user.as_str().into())
             .with_headers(headers);
         let confirm = self
             .channel
             .basic_publish(
-                self.amqp.jobs_exchange().as_str().into(),
+                exchange.as_str().into(),
                 AmqpConfig::tenant_routing_key(&job.tenant, priority).as_str().into(),
                 BasicPublishOptions { mandatory: true, ..Default::default() },
                 body,

@@ -12,6 +12,10 @@ use crate::metrics::MetricsConfig;
 pub struct AmqpConfig {
     /// Broker URI. Default `amqp://guest:guest@127.0.0.1:5672/%2f`.
     pub uri: String,
+    /// RabbitMQ's management HTTP API, where tenants' broker users are created
+    /// (`crate::identity`), with the credentials of [`AmqpConfig::uri`]. Default
+    /// `http://127.0.0.1:15672`.
+    pub management_url: String,
     /// Prefix of every exchange and queue name. Default `zkq`: exchange `zkq.jobs`, queue
     /// `zkq.jobs`, dead-letter exchange `zkq.dlx` and queue `zkq.jobs.dead`. Tests use their own
     /// prefix so they never touch each other's queues.
@@ -35,6 +39,7 @@ impl Default for AmqpConfig {
     fn default() -> Self {
         Self {
             uri: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            management_url: "http://127.0.0.1:15672".into(),
             prefix: "zkq".into(),
             delivery_limit: 5,
             dead_letter_max_length: 100_000,
@@ -61,7 +66,7 @@ impl AmqpConfig {
     /// The suffix naming a tenant's queue and routing key: the tenant name itself when it is
     /// short ASCII of `[A-Za-z0-9._:-]`, else `h-` and the first 32 hex digits of its sha256
     /// (AMQP names are at most 255 bytes; tenant names may be 128 characters of any script).
-    fn tenant_suffix(tenant: &str) -> String {
+    pub fn tenant_suffix(tenant: &str) -> String {
         if !tenant.is_empty() && tenant.len() <= 128 && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)) {
             tenant.to_owned()
         } else {
@@ -84,6 +89,12 @@ impl AmqpConfig {
             0 => format!("tenant.{}", Self::tenant_suffix(tenant)),
             k => format!("p{k}.tenant.{}", Self::tenant_suffix(tenant)),
         }
+    }
+    /// A tenant's own inbound exchange (direct, bound to its ten queues with the routing keys
+    /// of [`AmqpConfig::tenant_routing_key`]): `<prefix>.in.<tenant>`. The tenant's broker user may
+    /// publish there and nowhere else (`crate::identity`).
+    pub fn tenant_exchange(&self, tenant: &str) -> String {
+        format!("{}.in.{}", self.prefix, Self::tenant_suffix(tenant))
     }
     /// The dead-letter exchange.
     pub fn dead_letter_exchange(&self) -> String {

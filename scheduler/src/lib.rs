@@ -23,6 +23,7 @@
 //! - [`store`] — PostgreSQL: migrations, circuits, tenants, prices, jobs, results, costs.
 //! - [`keystore`] — the content-addressed zkey directory.
 //! - [`cache`] — a bounded cache with a TTL for admission look-ups keyed by message strings.
+//! - [`identity`] — tenants' broker users and permissions (RabbitMQ management API).
 //! - [`held_bytes`] — the byte budget for held deliveries (consumption pauses above it).
 //! - [`worker`] — `run(config, shutdown)`: the consume → batch → prove → commit → reply → ack loop.
 //! - [`metrics`] — the worker's Prometheus `/metrics` endpoint and [`metrics::MetricsSource`].
@@ -38,6 +39,7 @@ pub mod device;
 pub mod error;
 pub mod fair;
 pub mod held_bytes;
+pub mod identity;
 pub mod keystore;
 pub mod metrics;
 pub mod model;

@@ -43,6 +43,10 @@ pub struct TenantRecord {
     pub name: String,
     /// Fair-share weight (≥ 1).
     pub weight: i32,
+    /// Its broker user (`crate::identity`); `None` for a tenant registered before identities.
+    pub amqp_user: Option<String>,
+    /// When `zkq tenant remove` removed it: its jobs are then failed, not proved.
+    pub removed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One row of the versioned price table.

@@ -108,6 +108,23 @@ pub enum ReasonCode {
 }
 
 impl ReasonCode {
+    /// Every code, in the order of the protocol document's failure table.
+    pub const ALL: [ReasonCode; 13] = [
+        ReasonCode::MalformedMessage,
+        ReasonCode::UnsupportedProtocol,
+        ReasonCode::Oversize,
+        ReasonCode::UnknownTenant,
+        ReasonCode::UnknownCircuit,
+        ReasonCode::BadWitness,
+        ReasonCode::Unsatisfied,
+        ReasonCode::DeadlineExceeded,
+        ReasonCode::ProverError,
+        ReasonCode::ExceedsDeviceMemory,
+        ReasonCode::RejectedByDatabase,
+        ReasonCode::TenantMismatch,
+        ReasonCode::JobIdConflict,
+    ];
+
     /// The snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -549,6 +566,23 @@ mod tests {
         let r = check_routing(&meta, "acme", 0).expect_err("another class");
         assert_eq!(r.code, ReasonCode::MalformedMessage);
         assert!(r.reason.contains(" 3 ") && r.reason.contains("priority 0"), "{}", r.reason);
+    }
+
+    /// The result's JSON Schema and the protocol document list exactly the codes there are.
+    #[test]
+    fn the_schema_and_the_document_list_every_reason_code() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join("docs/schemas/job-result.schema.json")).expect("the schema")).expect("JSON");
+        let listed: Vec<&str> = schema["properties"]["code"]["enum"].as_array().expect("enum").iter().filter_map(|v| v.as_str()).collect();
+        let codes: Vec<&str> = ReasonCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, codes, "docs/schemas/job-result.schema.json lists the codes");
+        let doc = std::fs::read_to_string(root.join("docs/job-protocol.md")).expect("the document");
+        for code in codes {
+            assert!(doc.contains(&format!("| `{code}` |")), "docs/job-protocol.md's failure table lacks {code}");
+            let json = serde_json::to_value(ReasonCode::ALL.iter().find(|c| c.as_str() == code)).expect("serialises");
+            assert_eq!(json, code, "serde names the code as the document does");
+        }
     }
 
     #[test]

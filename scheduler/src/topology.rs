@@ -8,6 +8,9 @@
 //!   Submitters publish there, so a tenant's flood fills only its own queue (`crate::fair`).
 //!   Declared by the submitter before publishing and by every worker for every registered
 //!   tenant.
+//! - `<prefix>.in.<tenant>`: each tenant's own durable direct exchange, bound to its ten queues
+//!   with the same routing keys: the only exchange its broker user may publish to
+//!   (`crate::identity`).
 //! - `<prefix>.jobs`: durable **quorum** queue bound to it (routing key `job`: older submitters), with `x-delivery-limit` (a message
 //!   redelivered more often is dead-lettered: poison messages stop) and dead-lettering to
 //!   `<prefix>.dlx`.
@@ -187,18 +190,46 @@ pub async fn declare_tenant_checked(
     Ok(None)
 }
 
-/// Binds `tenant`'s queue of one priority class to the job exchange with its routing key.
+/// Binds `tenant`'s queue of one priority class, with its routing key, to the job exchange
+/// (the operator's way in) and to the tenant's own inbound exchange (the tenant's broker user's
+/// only way in, `crate::identity`), declaring that exchange (direct, durable).
 async fn bind_tenant_queue(channel: &Channel, cfg: &AmqpConfig, tenant: &str, priority: u8) -> Result<(), SchedulerError> {
-    channel
-        .queue_bind(
-            cfg.tenant_queue(tenant, priority).as_str().into(),
-            cfg.jobs_exchange().as_str().into(),
-            AmqpConfig::tenant_routing_key(tenant, priority).as_str().into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let inbound = cfg.tenant_exchange(tenant);
+    let durable_exchange = ExchangeDeclareOptions { durable: true, ..Default::default() };
+    channel.exchange_declare(inbound.as_str().into(), ExchangeKind::Direct, durable_exchange, FieldTable::default()).await?;
+    for exchange in [cfg.jobs_exchange(), inbound] {
+        channel
+            .queue_bind(
+                cfg.tenant_queue(tenant, priority).as_str().into(),
+                exchange.as_str().into(),
+                AmqpConfig::tenant_routing_key(tenant, priority).as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+    }
     Ok(())
+}
+
+/// Connects to `cfg.uri` and declares the topology and `tenant`'s ten queues, bound to the job
+/// exchange and to its inbound exchange (`zkq tenant add`). Queues that exist with other
+/// arguments are returned (not bound, not consumed by workers) for the caller to report.
+pub async fn declare_tenant_queues(cfg: &AmqpConfig, tenant: &str) -> Result<Vec<QueueConflict>, SchedulerError> {
+    let conn = Connection::connect(&cfg.uri, lapin::ConnectionProperties::default()).await?;
+    let channel = conn.create_channel().await?;
+    let declared = async {
+        // The exchanges its queues are bound to and dead-letter to; the shared and dead-letter
+        // queues are the workers' to declare (with their configured bounds).
+        declare_exchanges(&channel, cfg).await?;
+        let mut conflicts = Vec::new();
+        for priority in 0..=9u8 {
+            conflicts.extend(declare_tenant_checked(&conn, &channel, cfg, tenant, priority).await?);
+        }
+        Ok(conflicts)
+    }
+    .await;
+    let _ = conn.close(200, "bye".into()).await;
+    declared
 }
 
 /// Declares `tenant`'s job queue of one priority class and binds it (after [`declare`], which makes the exchanges).

@@ -70,7 +70,7 @@ use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, 
 use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, H_WITNESS_SHA256, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
 use crate::metrics::{JobOutcomeLabel, WorkerMetrics};
 use crate::store::{CommitReport, Store, StoredResult, UptimeRecord};
-use crate::{topology, SchedulerError};
+use crate::{identity, topology, SchedulerError};
 
 /// How long admission caches (tenants, circuits, prices) trust an entry; also how often the
 /// tenant list is re-read to consume new tenants' queues.
@@ -360,6 +360,8 @@ struct Session<'a> {
     held: HeldBytes,
     /// Shared-queue consumer tags handed out in this session (tags never repeat on a channel).
     shared_tags: usize,
+    /// The operator's broker user (of `config.amqp.uri`): may publish for every tenant.
+    operator_user: String,
     /// The factor applied to every consumer's configured prefetch so that what the broker may
     /// push fits the byte budget ([`crate::held_bytes::prefetch_scale`]).
     prefetch_scale: f64,
@@ -408,6 +410,7 @@ impl<'a> Session<'a> {
             intake: Intake::new(),
             held: HeldBytes::new(config.held_bytes_budget),
             shared_tags: 0,
+            operator_user: identity::operator_user(&config.amqp.uri),
             prefetch_scale: 1.0,
             weights: HashMap::new(),
             at_device: HashMap::new(),
@@ -862,6 +865,7 @@ impl<'a> Session<'a> {
             }
         }
         let fail = |code, reason: String| Rejection { code, reason };
+        let user_id = delivery.properties.user_id().as_ref().map(|u| u.as_str().to_owned());
         let device_spec = self.device_spec.clone();
         let witness = &delivery.data;
         let admission = async {
@@ -872,6 +876,19 @@ impl<'a> Session<'a> {
             let Some(tenant) = tenant else {
                 return Ok::<_, SchedulerError>(Err(fail(ReasonCode::UnknownTenant, format!("tenant `{}` is not registered", meta.tenant))));
             };
+            if let Some(at) = tenant.removed_at {
+                return Ok(Err(fail(ReasonCode::UnknownTenant, format!("tenant `{}` was removed at {}", meta.tenant, at.to_rfc3339()))));
+            }
+            // The broker checked `user_id` against the publishing connection: only the tenant's
+            // own user or the operator may publish its jobs (`crate::identity`).
+            if let Some(user) = user_id.as_deref() {
+                if !identity::user_may_publish_for(user, tenant.amqp_user.as_deref(), &self.operator_user) {
+                    return Ok(Err(fail(
+                        ReasonCode::TenantMismatch,
+                        format!("the job was published by broker user {user:?}, which may not publish for tenant {:?}", meta.tenant),
+                    )));
+                }
+            }
             let circuit = match self.circuit(&meta.circuit_ref).await {
                 Ok(c) => c,
                 Err(e) => return refused(e).map(Err),

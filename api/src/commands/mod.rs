@@ -9,6 +9,7 @@ mod registry;
 mod sched;
 mod services;
 mod submit;
+mod tenants;
 mod verify;
 mod worker;
 mod zkey;
@@ -29,8 +30,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backends(format) => backends::list(format.format),
         Command::Dev(DevCommand::Setup(args)) => dev::setup(args),
         Command::Worker(args) => worker::run(args),
-        Command::Tenant(TenantCommand::Add { name, weight, services }) => registry::tenant_add(&name, weight, &services),
-        Command::Tenant(TenantCommand::List { services, format }) => registry::tenant_list(&services, format.format),
+        Command::Tenant(TenantCommand::Add { name, weight, services, format }) => tenants::add(&name, weight, &services, format.format),
+        Command::Tenant(TenantCommand::List { services, format }) => tenants::list(&services, format.format),
+        Command::Tenant(TenantCommand::RotateCredentials { name, services, format }) => tenants::rotate_credentials(&name, &services, format.format),
+        Command::Tenant(TenantCommand::Remove { name, services, format }) => tenants::remove(&name, &services, format.format),
         Command::Circuit(CircuitCommand::Add { zkey, name, services, format }) => registry::circuit_add(&zkey, &name, &services, format.format),
         Command::Circuit(CircuitCommand::List { services, format }) => registry::circuit_list(&services, format.format),
         Command::Submit(args) => submit::submit(args),

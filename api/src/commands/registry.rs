@@ -1,4 +1,4 @@
-//! `zkq tenant add|list`, `zkq circuit add|list`.
+//! `zkq circuit add|list` (tenants: `tenants.rs`).
 
 use std::path::Path;
 
@@ -9,26 +9,6 @@ use zkq_scheduler::store::NewCircuit;
 use super::services::runtime;
 use crate::cli::{Format, ServiceArgs};
 use crate::exit::ExitCode;
-
-pub(super) fn tenant_add(name: &str, weight: i32, services: &ServiceArgs) -> anyhow::Result<ExitCode> {
-    let t = runtime()?.block_on(async { services.store().await?.add_tenant(name, weight).await.map_err(anyhow::Error::from) })?;
-    println!("tenant {} (weight {})", t.name, t.weight);
-    Ok(ExitCode::Ok)
-}
-
-pub(super) fn tenant_list(services: &ServiceArgs, format: Format) -> anyhow::Result<ExitCode> {
-    let ts = runtime()?.block_on(async { services.store().await?.list_tenants().await.map_err(anyhow::Error::from) })?;
-    match format {
-        Format::Json => println!("{}", serde_json::to_string(&ts)?),
-        Format::Text => {
-            println!("{:<24} {:>6}", "TENANT", "WEIGHT");
-            for t in ts {
-                println!("{:<24} {:>6}", t.name, t.weight);
-            }
-        }
-    }
-    Ok(ExitCode::Ok)
-}
 
 pub(super) fn circuit_add(zkey: &Path, name: &str, services: &ServiceArgs, format: Format) -> anyhow::Result<ExitCode> {
     let keys = KeyStore::open(&services.key_dir())?;

@@ -21,6 +21,7 @@ impl ServiceArgs {
         };
         Ok(AmqpConfig {
             uri: self.amqp.clone(),
+            management_url: self.amqp_admin_url.clone(),
             prefix: self.queue_prefix.clone(),
             dead_letter_max_length: self.dlq_max_length,
             dead_letter_max_bytes,

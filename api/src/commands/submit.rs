@@ -70,6 +70,7 @@ pub(super) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> anyhow::Result<ExitCode> {
+    zkq_scheduler::client::may_submit_for(&args.services.amqp()?, &args.tenant)?;
     let store = args.services.store().await?;
     if store.tenant(&args.tenant).await?.is_none() {
         return Err(EngineError::format("--tenant", format!("tenant `{}` is not registered (see `zkq tenant add`)", args.tenant)).into());

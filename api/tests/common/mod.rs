@@ -243,7 +243,8 @@ async fn cleanup(env: &Env) {
                 eprintln!("warning: cannot delete queue {q}: {e}");
             }
         }
-        for x in [env.amqp.jobs_exchange(), env.amqp.dead_letter_exchange()] {
+        let inbound = tenants.iter().chain(std::iter::once(&TENANT.to_owned())).map(|t| env.amqp.tenant_exchange(t)).collect::<HashSet<_>>();
+        for x in [env.amqp.jobs_exchange(), env.amqp.dead_letter_exchange()].into_iter().chain(inbound) {
             let ch = conn.create_channel().await.map_err(|e| e.to_string())?;
             if let Err(e) = ch.exchange_delete(x.as_str().into(), ExchangeDeleteOptions::default()).await {
                 eprintln!("warning: cannot delete exchange {x}: {e}");
@@ -256,6 +257,17 @@ async fn cleanup(env: &Env) {
         Ok(Ok(())) => {}
         Ok(Err(e)) => eprintln!("warning: cannot delete the queues of {}: {e}", env.amqp.prefix),
         Err(_) => eprintln!("warning: deleting the queues of {} timed out", env.amqp.prefix),
+    }
+    // The tenants' broker users (`zkq tenant add` made them).
+    if let Ok((user, password, _)) = zkq_scheduler::identity::uri_credentials(&env.amqp.uri) {
+        if let Ok(api) = zkq_scheduler::identity::ManagementApi::new(&env.amqp.management_url, &user, &password) {
+            for t in tenants.iter().chain(std::iter::once(&TENANT.to_owned())) {
+                let name = zkq_scheduler::identity::tenant_user(&env.amqp, t);
+                if let Err(e) = api.delete_user(&name).await {
+                    eprintln!("warning: cannot delete broker user {name}: {e}");
+                }
+            }
+        }
     }
 }
 

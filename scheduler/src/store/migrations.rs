@@ -32,6 +32,7 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../../migrations/0001_init.sql") },
     Migration { version: 3, name: "finops", sql: include_str!("../../migrations/0003_finops.sql") },
+    Migration { version: 4, name: "tenant_identity", sql: include_str!("../../migrations/0004_tenant_identity.sql") },
 ];
 
 /// The advisory lock key migrations hold (the bytes of `"zkq-migr"`). Database-wide: runs
