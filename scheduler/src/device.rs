@@ -233,6 +233,11 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// Milliseconds from `from` to `to` (0 if `to` is earlier: clocks step).
+fn span_ms(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    ((to - from).num_microseconds().unwrap_or(0) as f64 / 1e3).max(0.0)
+}
+
 fn failed(job: &DeviceJob, circuit_id: &str, code: ReasonCode, reason: String, witness_load_ms: f64) -> JobOutcome {
     let mut meta = job.meta.clone();
     meta.circuit_id = Some(circuit_id.to_owned());
@@ -368,6 +373,22 @@ impl DeviceState {
     }
 
     fn run(&mut self, batch: &DeviceBatch) -> DeviceResult {
+        let taken_at = Utc::now();
+        let mut result = self.run_batch(batch);
+        // Latency accounting (docs/job-protocol.md, "Timings"): held = from the worker receiving
+        // the job to the device taking its batch; batch = the device's whole work on it.
+        let done_at = Utc::now();
+        let batch_ms = span_ms(taken_at, done_at);
+        for o in result.outcomes.iter_mut() {
+            if let DeviceOutcome::Final(o) = o {
+                o.timings.held_ms = span_ms(o.received_at, taken_at);
+                o.timings.batch_ms = batch_ms;
+            }
+        }
+        result
+    }
+
+    fn run_batch(&mut self, batch: &DeviceBatch) -> DeviceResult {
         let circuit_id = batch.circuit.id.clone();
         let (pk, pvk) = match self.key(&batch.circuit) {
             Ok(k) => k,
@@ -532,6 +553,9 @@ impl DeviceState {
                     compute_b_g2_ms: ms(t.compute_b_g2),
                     compute_c_ms: ms(t.compute_c),
                     verify_ms,
+                    // Set for every outcome of the batch by `run`.
+                    held_ms: 0.0,
+                    batch_ms: 0.0,
                 },
                 received_at: job.received_at,
                 cost: Some(cost),

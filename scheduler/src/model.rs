@@ -123,6 +123,15 @@ pub struct JobTimings {
     pub compute_c_ms: f64,
     /// Verifying this job's proof.
     pub verify_ms: f64,
+    /// From the worker receiving the job to the device taking up its batch: admission, the
+    /// fair queue, waiting for the device. 0 for a job refused before batching.
+    #[serde(default)]
+    pub held_ms: f64,
+    /// The device's whole work on the job's batch, wall clock: witness loads, proving and
+    /// verifying every job of it (the phases above are this batch's, shared by its jobs).
+    /// 0 for a job refused before batching.
+    #[serde(default)]
+    pub batch_ms: f64,
 }
 
 /// What happened to a job.

@@ -151,6 +151,8 @@ fn proved(m: JobMeta, b: &BatchRecord, usd_per_device_second: f64, tag: &str) ->
             compute_b_g2_ms: 8.0,
             compute_c_ms: 4.0,
             verify_ms: 2.0,
+            held_ms: 40.0,
+            batch_ms: 250.0,
         },
         received_at: Utc::now(),
         cost: Some(cost),

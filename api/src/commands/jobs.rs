@@ -42,8 +42,17 @@ pub(super) fn job(args: JobArgs) -> anyhow::Result<ExitCode> {
             }
             if let Some(t) = j.timings {
                 println!(
-                    "timings ms: queue {:.1}, witness {:.2}, H {:.2}, A {:.2}, B1 {:.2}, B2 {:.2}, C {:.2}, verify {:.2}",
-                    t.queue_wait_ms, t.witness_load_ms, t.compute_h_ms, t.compute_a_ms, t.compute_b_g1_ms, t.compute_b_g2_ms, t.compute_c_ms, t.verify_ms
+                    "timings ms: queue {:.1}, held {:.1}, batch {:.1}; shares: witness {:.2}, H {:.2}, A {:.2}, B1 {:.2}, B2 {:.2}, C {:.2}, verify {:.2}",
+                    t.queue_wait_ms,
+                    t.held_ms,
+                    t.batch_ms,
+                    t.witness_load_ms,
+                    t.compute_h_ms,
+                    t.compute_a_ms,
+                    t.compute_b_g1_ms,
+                    t.compute_b_g2_ms,
+                    t.compute_c_ms,
+                    t.verify_ms
                 );
             }
             println!("batch size: {}", j.batch_size.map(|b| b.to_string()).unwrap_or_else(|| "-".into()));

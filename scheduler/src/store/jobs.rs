@@ -170,7 +170,7 @@ const UNNEST_JOBS: &str = "select * from unnest($1::text[], $2::text[], $3::text
 const JOB_VIEW_SELECT: &str = "select j.job_id, j.tenant, j.state, j.circuit_id, j.purpose, j.priority, j.submitted_at,
             r.job_id as result_job_id, r.completed_at, r.reason_code, r.reason, r.batch_size, r.device,
             r.queue_wait_ms, r.witness_load_ms, r.compute_h_ms, r.compute_a_ms, r.compute_b_g1_ms, r.compute_b_g2_ms,
-            r.compute_c_ms, r.verify_ms, c.usd::float8 as cost_usd
+            r.compute_c_ms, r.verify_ms, r.held_ms, r.batch_ms, c.usd::float8 as cost_usd
      from jobs j
      left join job_results r on r.job_id = j.job_id
      left join job_costs c on c.job_id = j.job_id";
@@ -198,6 +198,8 @@ fn job_view(row: &Row) -> JobView {
             compute_b_g2_ms: f("compute_b_g2_ms"),
             compute_c_ms: f("compute_c_ms"),
             verify_ms: f("verify_ms"),
+            held_ms: f("held_ms"),
+            batch_ms: f("batch_ms"),
         }),
         batch_size: row.get("batch_size"),
         device: row.get("device"),
@@ -363,7 +365,7 @@ impl Store {
             let mut batch_size = Vec::with_capacity(n);
             let mut device: Vec<Option<&str>> = Vec::with_capacity(n);
             let mut received_at = Vec::with_capacity(n);
-            let mut t: [Vec<f64>; 8] = Default::default();
+            let mut t: [Vec<f64>; 10] = Default::default();
             let mut result = Vec::with_capacity(n);
             for (o, json) in &unique {
                 job_id.push(o.meta.job_id.as_str());
@@ -397,6 +399,8 @@ impl Store {
                     tm.compute_b_g2_ms,
                     tm.compute_c_ms,
                     tm.verify_ms,
+                    tm.held_ms,
+                    tm.batch_ms,
                 ]) {
                     col.push(v);
                 }
@@ -406,10 +410,11 @@ impl Store {
                 .prepare_cached(
                     "insert into job_results (job_id, status, reason_code, reason, batch_id, batch_size, device, received_at,
                                               queue_wait_ms, witness_load_ms, compute_h_ms, compute_a_ms, compute_b_g1_ms,
-                                              compute_b_g2_ms, compute_c_ms, verify_ms, result)
+                                              compute_b_g2_ms, compute_c_ms, verify_ms, held_ms, batch_ms, result)
                      select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::int4[], $7::text[],
                                           $8::timestamptz[], $9::float8[], $10::float8[], $11::float8[], $12::float8[],
-                                          $13::float8[], $14::float8[], $15::float8[], $16::float8[], $17::jsonb[])
+                                          $13::float8[], $14::float8[], $15::float8[], $16::float8[], $17::float8[],
+                                          $18::float8[], $19::jsonb[])
                      on conflict (job_id) do nothing
                      returning job_id",
                 )
@@ -434,6 +439,8 @@ impl Store {
                         &t[5],
                         &t[6],
                         &t[7],
+                        &t[8],
+                        &t[9],
                         &result,
                     ],
                 )
