@@ -1,5 +1,5 @@
 //! PostgreSQL access (the sync `postgres` client; finops never depends on the scheduler or the
-//! engine). Reads the tables the job pipeline's migrations create (`scheduler/migrations`),
+//! engine). Reads the tables zkq-store's migrations create (`store/migrations`),
 //! writes only `prices` and `shared_costs`.
 //!
 //! A job's cost is recomputed at the price valid when its batch started: the batch records

@@ -10,8 +10,8 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use crate::error::{FinopsError, Result};
 
-/// Pricing categories the table accepts.
-pub const PRICING_CATEGORIES: [&str; 4] = ["on-demand", "spot", "reserved", "savings-plan"];
+/// Pricing categories the table accepts (its check constraint; `zkq-store` owns the list).
+pub use zkq_store::rows::PRICING_CATEGORIES;
 
 /// A price to add.
 #[derive(Debug, Clone, PartialEq)]

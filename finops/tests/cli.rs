@@ -1,11 +1,10 @@
 //! `zkq-finops` end to end against the REAL PostgreSQL: each test gets its own schema with
-//! zkq's migrations (`scheduler/migrations/*.sql`) applied, inserts a small fixed data set,
+//! zkq's migrations (`store/migrations/*.sql`, from zkq-store) applied, inserts a small fixed data set,
 //! and runs the binary. Expected figures are computed by hand in the comments.
 //!
 //! Connects to `host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq_test` (override with
 //! `ZKQ_TEST_PG`), which `scripts/services.sh` creates.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
 use postgres::{Client, NoTls};
@@ -29,11 +28,9 @@ impl Schema {
         admin.batch_execute(&format!("drop schema if exists {name} cascade; create schema {name}")).expect("schema");
         let url = format!("{} options=-csearch_path={name}", base_url());
         let mut c = Client::connect(&url, NoTls).expect("connect to the schema");
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scheduler/migrations");
-        let mut files: Vec<_> = std::fs::read_dir(&dir).expect("migrations").filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "sql")).collect();
-        files.sort();
-        for f in files {
-            c.batch_execute(&std::fs::read_to_string(&f).expect("sql")).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        // zkq's schema, as zkq-store migrates it.
+        for m in zkq_store::MIGRATIONS {
+            c.batch_execute(m.sql).unwrap_or_else(|e| panic!("migration {} {}: {e}", m.version, m.name));
         }
         Schema { name, url }
     }

@@ -106,27 +106,8 @@ impl AmqpConfig {
     }
 }
 
-/// PostgreSQL connection settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreConfig {
-    /// libpq-style connection string. Default `host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq`.
-    pub url: String,
-    /// Pool size. Default 4: a worker commits one batch at a time; the rest serve lookups.
-    pub pool_size: usize,
-    /// How long to wait for a pooled connection before failing. Default 5 s (deadpool's own
-    /// default waits forever, which turns a database stall into unbounded latency).
-    pub wait_timeout: Duration,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            url: "host=127.0.0.1 port=5432 user=zkq password=zkq dbname=zkq".into(),
-            pool_size: 4,
-            wait_timeout: Duration::from_secs(5),
-        }
-    }
-}
+/// PostgreSQL connection settings: `zkq-store`'s (the crate that owns the schema and the pool).
+pub use zkq_store::StoreConfig;
 
 /// Everything `zkq worker` needs.
 #[derive(Debug, Clone)]

@@ -64,6 +64,17 @@ pub enum SchedulerError {
     },
 }
 
+impl From<zkq_store::StoreError> for SchedulerError {
+    fn from(e: zkq_store::StoreError) -> Self {
+        match e {
+            zkq_store::StoreError::Postgres(e) => SchedulerError::Postgres(e),
+            zkq_store::StoreError::Pool(what) => SchedulerError::Pool(what),
+            zkq_store::StoreError::Migration { version, what } => SchedulerError::Migration { version, what },
+            zkq_store::StoreError::Invalid(what) => SchedulerError::Invalid(what),
+        }
+    }
+}
+
 impl From<deadpool_postgres::PoolError> for SchedulerError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         SchedulerError::Pool(e.to_string())
@@ -99,65 +110,14 @@ impl SchedulerError {
     }
 }
 
-/// Whether a server error with this SQLSTATE may go away on retry: classes 08 (connection
-/// exception), 40 (transaction rollback: serialization failure, deadlock), 53 (insufficient
-/// resources), 57 (operator intervention: statement timeout, admin shutdown, cannot connect
-/// now), 58 (system error: I/O) and 55P03 (lock not available). Everything else, e.g. 22 (data
-/// exception), 23 (integrity constraint), 42 (syntax error or access rule), 54 (program limit
-/// exceeded), XX (internal error), is permanent.
-pub fn sqlstate_is_transient(code: &str) -> bool {
-    matches!(code.get(..2), Some("08" | "40" | "53" | "57" | "58")) || code == "55P03"
-}
-
-fn postgres_is_transient(e: &tokio_postgres::Error) -> bool {
-    if let Some(code) = e.code() {
-        return sqlstate_is_transient(code.code());
-    }
-    if e.is_closed() {
-        return true;
-    }
-    // tokio-postgres does not expose its error kinds; these are the Display texts of the kinds
-    // that are about the connection (Io, Connect, Timeout, Closed, Tls, and a desynchronised
-    // protocol stream). Parameter/column conversion and the like are permanent.
-    let text = e.to_string();
-    let connection = [
-        "error communicating with the server",
-        "error connecting to server",
-        "timeout waiting for server",
-        "connection closed",
-        "error performing TLS handshake",
-        "unexpected message from server",
-        "error parsing response from server",
-    ];
-    connection.contains(&text.as_str()) || has_io_cause(e)
-}
-
-fn has_io_cause(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        if c.is::<std::io::Error>() {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
-}
+pub use zkq_store::error::sqlstate_is_transient;
+use zkq_store::error::postgres_is_transient;
 
 /// A PostgreSQL error for a log or error line: `SQLSTATE <code>: <message>` from the server,
 /// else the driver's text and its causes (tokio-postgres prints only "db error" for the former
 /// and omits the cause of the latter).
 fn describe_postgres(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return format!("SQLSTATE {}: {}", db.code().code(), redact(db.message()));
-    }
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    redact(&text)
+    redact(&zkq_store::error::describe_postgres(e))
 }
 
 #[cfg(test)]

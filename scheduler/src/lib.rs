@@ -20,7 +20,8 @@
 //! - [`device`] — the blocking device thread: key cache (keys checked against the circuit id),
 //!   prove, verify, per-job outcomes (final, or retried when the infrastructure failed), panics
 //!   contained.
-//! - [`store`] — PostgreSQL: migrations, circuits, tenants, prices, jobs, results, costs.
+//! - [`store`] — the scheduler's PostgreSQL queries (circuits, tenants, prices, jobs, results,
+//!   costs) on `zkq-store`'s pool; `zkq-store` owns the schema and its migrations.
 //! - [`keystore`] — the content-addressed zkey directory.
 //! - [`cache`] — a bounded cache with a TTL for admission look-ups keyed by message strings.
 //! - [`identity`] — tenants' broker users and permissions (RabbitMQ management API).

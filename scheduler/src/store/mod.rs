@@ -1,13 +1,13 @@
 //! PostgreSQL: the pipeline's durable state.
 //!
-//! [`Store`] is a cheaply cloned handle on a connection pool (deadpool-postgres) with a wait
-//! timeout, so a stalled database turns into an error instead of unbounded latency. Connecting
-//! applies the embedded migrations ([`migrations`]). Every query lives in this module, one file
-//! per concern:
+//! [`Store`] is a cheaply cloned handle on the connection pool of `zkq-store` (deadpool-postgres
+//! with a wait timeout, so a stalled database turns into an error instead of unbounded latency).
+//! Connecting applies the migrations, which `zkq-store` owns with the whole schema
+//! (`store/migrations/*.sql`). Every query of the scheduler lives in this module, one file per
+//! concern:
 //!
 //! | file | tables | what |
 //! |---|---|---|
-//! | `migrations.rs` | `zkq_schema_migrations` | the embedded `scheduler/migrations/*.sql` and their runner |
 //! | `tenants.rs` | `tenants` | who may submit, with fair-share weights |
 //! | `circuits.rs` | `circuits` | registered zkeys, versioned per name; circuit references |
 //! | `prices.rs` | `prices` | the versioned price table, seeded with public list prices |
@@ -26,16 +26,13 @@
 mod circuits;
 mod history;
 mod jobs;
-pub mod migrations;
 mod prices;
 mod tenants;
 mod uptime;
 
-use std::time::Duration;
-
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::Object;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::NoTls;
+use zkq_store::Db;
 
 use crate::config::StoreConfig;
 use crate::SchedulerError;
@@ -45,83 +42,45 @@ pub use history::fit_device_time;
 pub use jobs::{CommitReport, ResultSummary, StoredResult};
 pub use prices::{NewPrice, PRICING_CATEGORIES};
 pub use uptime::UptimeRecord;
+/// The schema's migrations live in `zkq-store` (one home for the schema).
+pub use zkq_store::migrations;
 
 /// Shorthand for this module's results.
 pub type Result<T> = std::result::Result<T, SchedulerError>;
 
-/// A handle on the database: a connection pool. Clone it freely (clones share the pool).
-#[derive(Clone)]
+/// The scheduler's handle on the database: the shared pool ([`zkq_store::Db`]) with the
+/// scheduler's own queries. Clone it freely (clones share the pool).
+#[derive(Clone, Debug)]
 pub struct Store {
-    pool: Pool,
-}
-
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = self.pool.status();
-        f.debug_struct("Store").field("max_size", &s.max_size).field("size", &s.size).field("available", &s.available).finish()
-    }
+    db: Db,
 }
 
 impl Store {
-    /// Builds the pool from `config` and applies pending migrations (waiting, if another
-    /// process is migrating the same database, until it has finished).
-    ///
-    /// The pool holds at most `config.pool_size` connections; getting one waits at most
-    /// `config.wait_timeout`, and the same bound applies to opening a new connection
-    /// (`connect_timeout`, unless the connection string sets one) and to recycling one.
+    /// Builds the pool from `config` and applies pending migrations ([`zkq_store::Db::connect`]:
+    /// waiting, if another process is migrating the same database, until it has finished).
     pub async fn connect(config: &StoreConfig) -> Result<Store> {
-        let store = Store::connect_without_migrating(config)?;
-        store.migrate().await?;
-        Ok(store)
+        Ok(Store { db: Db::connect(config).await? })
     }
 
     /// Builds the pool without touching the database (connections are opened on first use).
-    /// [`Store::connect`] is this plus [`Store::migrate`].
     pub fn connect_without_migrating(config: &StoreConfig) -> Result<Store> {
-        let mut pg: tokio_postgres::Config = config
-            .url
-            .parse()
-            .map_err(|e| SchedulerError::Invalid(format!("invalid PostgreSQL connection string: {e}")))?;
-        if pg.get_connect_timeout().is_none() {
-            pg.connect_timeout(config.wait_timeout.max(Duration::from_secs(1)));
-        }
-        if pg.get_application_name().is_none() {
-            pg.application_name("zkq");
-        }
-        // Fast recycling checks `Client::is_closed`: a connection the server dropped (restart)
-        // is closed by then and gets replaced; a query on a half-dead one fails and the
-        // caller's retry takes a fresh one.
-        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let timeout = Some(config.wait_timeout);
-        let pool = Pool::builder(manager)
-            .max_size(config.pool_size.max(1))
-            .wait_timeout(timeout)
-            .create_timeout(timeout)
-            .recycle_timeout(timeout)
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| SchedulerError::Pool(format!("cannot build the connection pool: {e}")))?;
-        Ok(Store { pool })
+        Ok(Store { db: Db::connect_without_migrating(config)? })
     }
 
-    /// Applies the embedded migrations that the database lacks, all in one transaction under
-    /// an advisory lock (see [`migrations`]). Returns the versions applied now (empty when the
-    /// schema was already current).
+    /// Applies the embedded migrations that the database lacks ([`zkq_store::migrations`]).
+    /// Returns the versions applied now (empty when the schema was already current).
     pub async fn migrate(&self) -> Result<Vec<i32>> {
-        let mut client = self.client().await?;
-        migrations::apply(&mut client).await
+        Ok(self.db.migrate().await?)
     }
 
     /// Checks that a connection can be had and answers (`select 1`).
     pub async fn ping(&self) -> Result<()> {
-        let client = self.client().await?;
-        client.simple_query("select 1").await?;
-        Ok(())
+        Ok(self.db.ping().await?)
     }
 
     /// A pooled connection, waiting at most the configured wait timeout.
     async fn client(&self) -> Result<Object> {
-        Ok(self.pool.get().await?)
+        Ok(self.db.client().await?)
     }
 }
 

@@ -11,8 +11,8 @@ use super::{Result, Store};
 use crate::model::Price;
 use crate::SchedulerError;
 
-/// Pricing categories the table accepts (its check constraint).
-pub const PRICING_CATEGORIES: [&str; 4] = ["on-demand", "spot", "reserved", "savings-plan"];
+/// Pricing categories the table accepts (its check constraint; `zkq-store` owns the list).
+pub use zkq_store::rows::PRICING_CATEGORIES;
 
 /// A price to add.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,8 +1,8 @@
 //! The embedded schema migrations and their runner.
 //!
-//! Migrations are the files `scheduler/migrations/NNNN_name.sql`, compiled into the binary with
-//! `include_str!` and listed in [`MIGRATIONS`]. `apply` (called by
-//! [`crate::store::Store::migrate`]) runs, in ONE transaction:
+//! Migrations are the files `store/migrations/NNNN_name.sql`, compiled into the binary with
+//! `include_str!` and listed in [`MIGRATIONS`]. `apply` (called by [`crate::Db::migrate`])
+//! runs, in ONE transaction:
 //!
 //! 1. `pg_advisory_xact_lock(`[`LOCK_KEY`]`)` — two workers starting at once queue here, and
 //!    the second finds the first one's work done;
@@ -12,10 +12,8 @@
 //! Either all pending migrations apply or none does. Applied migrations are never edited:
 //! a schema change is a new file with the next version.
 
-use deadpool_postgres::Object;
-
-use super::Result;
-use crate::SchedulerError;
+#[cfg(feature = "pool")]
+use crate::StoreError;
 
 /// One embedded migration.
 #[derive(Debug, Clone, Copy)]
@@ -30,10 +28,10 @@ pub struct Migration {
 
 /// Every migration, in version order.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "init", sql: include_str!("../../migrations/0001_init.sql") },
-    Migration { version: 3, name: "finops", sql: include_str!("../../migrations/0003_finops.sql") },
-    Migration { version: 4, name: "tenant_identity", sql: include_str!("../../migrations/0004_tenant_identity.sql") },
-    Migration { version: 5, name: "latency_timings", sql: include_str!("../../migrations/0005_latency_timings.sql") },
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration { version: 3, name: "finops", sql: include_str!("../migrations/0003_finops.sql") },
+    Migration { version: 4, name: "tenant_identity", sql: include_str!("../migrations/0004_tenant_identity.sql") },
+    Migration { version: 5, name: "latency_timings", sql: include_str!("../migrations/0005_latency_timings.sql") },
 ];
 
 /// The advisory lock key migrations hold (the bytes of `"zkq-migr"`). Database-wide: runs
@@ -42,7 +40,8 @@ pub const MIGRATIONS: &[Migration] = &[
 pub const LOCK_KEY: i64 = 0x7a6b_712d_6d69_6772;
 
 /// Applies the pending migrations (see the module docs). Returns the versions applied now.
-pub(super) async fn apply(client: &mut Object) -> Result<Vec<i32>> {
+#[cfg(feature = "pool")]
+pub(crate) async fn apply(client: &mut deadpool_postgres::Object) -> Result<Vec<i32>, StoreError> {
     let tx = client.transaction().await?;
     tx.execute("select pg_advisory_xact_lock($1)", &[&LOCK_KEY]).await?;
     tx.batch_execute(
@@ -61,10 +60,10 @@ pub(super) async fn apply(client: &mut Object) -> Result<Vec<i32>> {
     }
     let mut done = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-        tx.batch_execute(m.sql).await.map_err(|e| SchedulerError::Migration { version: m.version, what: format!("{} failed: {e}", m.name) })?;
+        tx.batch_execute(m.sql).await.map_err(|e| StoreError::Migration { version: m.version, what: format!("{} failed: {e}", m.name) })?;
         tx.execute("insert into zkq_schema_migrations (version, name, applied_at) values ($1, $2, now())", &[&m.version, &m.name])
             .await
-            .map_err(|e| SchedulerError::Migration { version: m.version, what: format!("cannot record it: {e}") })?;
+            .map_err(|e| StoreError::Migration { version: m.version, what: format!("cannot record it: {e}") })?;
         done.push(m.version);
     }
     tx.commit().await?;
