@@ -93,11 +93,14 @@ fn job(env: &Env, witness: &[u8], run: &str, tenant: &str, k: usize) -> Outgoing
     OutgoingJob { tenant: tenant.to_owned(), ..env.good_job(&format!("{run}-{tenant}-{k:05}"), witness) }
 }
 
-/// Registers the flood's tenants (weights 1–4 cycling).
+/// Registers the flood's tenants (weights 1–4 cycling) and declares their queues, as `zkq
+/// tenant add` does (without broker users: the operator publishes their jobs), so that jobs can
+/// be queued before a worker runs.
 async fn register_tenants(env: &Env) {
     let store = env.store().await;
     for (i, n) in names().iter().enumerate() {
         store.add_tenant(n, weight(i)).await.expect("add tenant");
+        zkq_scheduler::topology::declare_tenant_queues(&env.amqp, n).await.expect("declare the tenant's queues");
     }
 }
 

@@ -403,6 +403,12 @@ fn a_tenants_credentials_reach_only_its_own_exchange_and_reply_queues() {
         let ch = globex.create_channel().await.expect("channel");
         let stolen = ch.basic_get(env.amqp.tenant_queue(TENANT, 0).as_str().into(), lapin::options::BasicGetOptions::default()).await;
         assert!(stolen.is_err(), "globex must not read acme's queue: {stolen:?}");
+        // Nor acme's replies: another connection's exclusive reply queue (`amq.gen-…`, which
+        // globex's permissions match by name) is locked to that connection.
+        let acme_replies = Replies::open(&env).await;
+        let ch = globex.create_channel().await.expect("channel");
+        let peek = ch.basic_get(acme_replies.name.as_str().into(), lapin::options::BasicGetOptions::default()).await;
+        assert!(peek.is_err(), "globex must not read another connection's reply queue: {peek:?}");
         let ch = globex.create_channel().await.expect("channel");
         let reply = ch
             .queue_declare("".into(), lapin::options::QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() }, FieldTable::default())

@@ -67,8 +67,6 @@ pub struct Submitter {
     reply_queue: String,
     replies: Consumer,
     amqp: AmqpConfig,
-    /// (tenant, priority) queues this connection has declared.
-    declared: std::sync::Mutex<std::collections::HashSet<(String, u8)>>,
     /// The broker user this submitter connects as.
     user: String,
     /// Whether that user is a tenant's (then it publishes through the tenant's inbound exchange).
@@ -142,7 +140,7 @@ impl Submitter {
         let replies = channel
             .basic_consume(reply_queue.as_str().into(), "".into(), BasicConsumeOptions { no_ack: true, ..Default::default() }, FieldTable::default())
             .await?;
-        Ok(Self { _conn: conn, channel, reply_queue, replies, amqp: amqp.clone(), declared: Default::default(), user, as_tenant })
+        Ok(Self { _conn: conn, channel, reply_queue, replies, amqp: amqp.clone(), user, as_tenant })
     }
 
     /// The private queue results arrive on.
@@ -164,7 +162,10 @@ impl Submitter {
     }
 
     async fn publish_inner(&self, job: &OutgoingJob, witness_ref: Option<&str>) -> Result<Pending, SchedulerError> {
-        // Into the tenant's own queue (declared once per connection; declaring is idempotent).
+        // Into the tenant's own queue. Never declared here: a tenant's queues exist once it is
+        // registered (`zkq tenant add`, and every worker declares them), so a job for a tenant
+        // that is not is returned as unroutable (`mandatory`) — reported as not submitted —
+        // instead of parked in a queue no worker consumes.
         let priority = job.priority.min(9);
         let exchange = if self.as_tenant {
             may_submit_for(&self.amqp, &job.tenant)?;
@@ -172,14 +173,6 @@ impl Submitter {
         } else {
             self.amqp.jobs_exchange()
         };
-        let key = (job.tenant.clone(), priority);
-        let known = self.as_tenant || self.declared.lock().map(|d| d.contains(&key)).unwrap_or(false);
-        if !known {
-            topology::declare_tenant(&self.channel, &self.amqp, &job.tenant, priority).await?;
-            if let Ok(mut d) = self.declared.lock() {
-                d.insert(key);
-            }
-        }
         let mut headers = protocol::job_headers(&job.tenant, &job.circuit, &job.purpose, job.priority, job.deadline_ms, now_ms());
         if let Some(digest) = witness_ref {
             headers.insert(protocol::H_WITNESS_REF.into(), lapin::types::AMQPValue::LongString(format!("sha256:{digest}").into()));
