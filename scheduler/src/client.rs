@@ -48,8 +48,12 @@ pub fn now_ms() -> i64 {
 /// tenant's; a tenant's broker user (`<prefix>.t.…`) only its own tenant's. Checked before
 /// anything is recorded or published.
 pub fn may_submit_for(amqp: &AmqpConfig, tenant: &str) -> Result<(), SchedulerError> {
-    let user = identity::operator_user(&amqp.uri);
-    if is_tenant_user(amqp, &user) && identity::tenant_user(amqp, tenant) != user {
+    user_may_submit_for(amqp, &identity::operator_user(&amqp.uri), tenant)
+}
+
+/// [`may_submit_for`] for a connection's `user`, already known.
+fn user_may_submit_for(amqp: &AmqpConfig, user: &str, tenant: &str) -> Result<(), SchedulerError> {
+    if is_tenant_user(amqp, user) && identity::tenant_user(amqp, tenant) != user {
         return Err(SchedulerError::Invalid(format!("broker user {user} is not tenant {tenant:?}'s: it cannot submit that tenant's jobs")));
     }
     Ok(())
@@ -168,7 +172,7 @@ impl Submitter {
         // instead of parked in a queue no worker consumes.
         let priority = job.priority.min(9);
         let exchange = if self.as_tenant {
-            may_submit_for(&self.amqp, &job.tenant)?;
+            user_may_submit_for(&self.amqp, &self.user, &job.tenant)?;
             self.amqp.tenant_exchange(&job.tenant)
         } else {
             self.amqp.jobs_exchange()

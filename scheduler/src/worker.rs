@@ -365,6 +365,9 @@ struct Session<'a> {
     /// The factor applied to every consumer's configured prefetch so that what the broker may
     /// push fits the byte budget ([`crate::held_bytes::prefetch_scale`]).
     prefetch_scale: f64,
+    /// The registered tenants, as last listed (every refresh, by [`Session::plan_prefetch`]):
+    /// the prefetch plan and the subscriptions use one listing.
+    listed: Vec<TenantRecord>,
     /// Tenant weights, as last listed (intake order and prefetch).
     weights: HashMap<String, u32>,
     /// Jobs per tenant in batches at the device, until their batch is committed and acked.
@@ -412,6 +415,7 @@ impl<'a> Session<'a> {
             shared_tags: 0,
             operator_user: identity::operator_user(&config.amqp.uri),
             prefetch_scale: 1.0,
+            listed: Vec::new(),
             weights: HashMap::new(),
             at_device: HashMap::new(),
             requeue: Vec::new(),
@@ -562,20 +566,24 @@ impl<'a> Session<'a> {
         self.subscribe_tenants(consumers, subscribed, session, tags).await
     }
 
-    /// Derives the prefetch scale from the byte budget: every consumer's configured prefetch
-    /// (the shared queue's, ten per tenant by weight), each delivery as large as the largest
-    /// registered circuit's witness, must fit ¾ of the budget. True when the scale changed
-    /// (the running consumers must be started again to take it).
+    /// Lists the tenants (kept in `self.listed` for the subscriptions) and derives the prefetch
+    /// scale from the byte budget: every consumer's configured prefetch (the shared queue's, ten
+    /// per tenant by weight), each delivery as large as the largest registered circuit's
+    /// witness, must fit ¾ of the budget. True when the scale changed (the running consumers
+    /// must be started again to take it). A listing the database refuses keeps the last one:
+    /// the queues consumed so far stay consumed, and the next refresh tries again.
     async fn plan_prefetch(&mut self) -> Result<bool, SchedulerError> {
         let listed = self.with_store_retry(|s| async move { Ok((s.list_tenants().await?, s.largest_n_vars().await?)) }).await;
         let (tenants, n_vars) = match listed {
             Ok(v) => v,
             Err(e) if e.is_transient() => return Err(e),
             Err(e) => {
-                tracing::error!(error = %e, "cannot read tenants and circuits to size the prefetch; keeping it");
+                tracing::error!(error = %e, "cannot list the tenants and circuits; keeping the last listing and prefetch, trying again in {} s", CACHE_TTL.as_secs());
                 return Ok(false);
             }
         };
+        self.listed = tenants;
+        let tenants = &self.listed;
         let weight = |t: &TenantRecord| u32::try_from(t.weight).unwrap_or(1).max(1);
         let configured = u64::from(self.config.prefetch()) + tenants.iter().map(|t| 10 * u64::from(self.config.tenant_prefetch(weight(t)))).sum::<u64>();
         let consumers = 1 + 10 * tenants.len() as u64;
@@ -622,8 +630,8 @@ impl<'a> Session<'a> {
         tags.clear();
     }
 
-    /// Declares and consumes the queues (one per priority class) of every registered tenant not
-    /// consumed yet. `subscribed` holds queue names. A queue that exists with other arguments
+    /// Declares and consumes the queues (one per priority class) of every tenant of the last
+    /// listing ([`Session::plan_prefetch`]) not consumed yet. `subscribed` holds queue names. A queue that exists with other arguments
     /// (a submitter pre-declared it) is reported once per session and skipped: it is not
     /// consumed, and declaring it again on the next refresh is cheap (a throwaway channel), so
     /// it is taken up once an operator has deleted it.
@@ -634,16 +642,7 @@ impl<'a> Session<'a> {
         session: &str,
         tags: &mut Vec<String>,
     ) -> Result<(), SchedulerError> {
-        let tenants = match self.with_store_retry(|s| async move { s.list_tenants().await }).await {
-            Ok(t) => t,
-            Err(e) if e.is_transient() => return Err(e),
-            Err(e) => {
-                // Not about any job: keep the queues consumed so far and try again at the next refresh.
-                tracing::error!(error = %e, "cannot list the tenants; trying again in {} s", CACHE_TTL.as_secs());
-                return Ok(());
-            }
-        };
-        for t in tenants {
+        for t in self.listed.clone() {
             self.fairness.set_weight(&t.name, f64::from(t.weight.max(1)));
             let weight = u32::try_from(t.weight).unwrap_or(1).max(1);
             self.weights.insert(t.name.clone(), weight);
