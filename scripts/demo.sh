@@ -37,13 +37,17 @@ export ZKQ_KEY_DIR="${ZKQ_KEY_DIR:-$HOME/.local/share/zkq/keys}"
 "$zkq" tenant add demo --weight 1 >/dev/null
 tenant_url="$("$zkq" tenant rotate-credentials demo --format json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).amqp_url))')"
 log "tenant demo: its own broker user (zkq tenant list), submitting with its credentials"
-"$zkq" circuit add "$dir/circuit.zkey" --name "$fixture"
+# Each proof of the circuit costs 0.001 ε of the tenant's "demo" privacy budget (docs/budgets.md).
+"$zkq" circuit add "$dir/circuit.zkey" --name "$fixture" --epsilon 0.001
+"$zkq" budget set --tenant demo --purpose demo --cap 100 --window calendar:day --reason "the demo's daily budget" >/dev/null
 "$zkq" worker --max-batch 16 --max-wait-ms 20 2>"$out/worker.log" &
 worker=$!
 trap 'kill -TERM $worker 2>/dev/null || true; wait $worker 2>/dev/null || true; rm -rf "$out"' EXIT
 ZKQ_AMQP_URL="$tenant_url" "$zkq" submit --tenant demo --circuit "$fixture" --purpose demo --repeat "${JOBS:-300}" "$dir/witness.wtns"
 log "the last jobs, as stored in PostgreSQL (zkq jobs --tenant demo)"
 "$zkq" jobs --tenant demo --limit 5
+log "the tenant's privacy budget after the run: every proof charged, with a signed receipt (zkq budget show)"
+"$zkq" budget show --tenant demo
 log "stopping the worker (SIGTERM drains in-flight batches)"
 kill -TERM $worker; wait $worker || true
 tail -n 1 "$out/worker.log"

@@ -41,6 +41,9 @@ pub(crate) enum Command {
     /// Register and list circuits (zkeys in the content-addressed key store).
     #[command(subcommand)]
     Circuit(CircuitCommand),
+    /// Privacy budgets: ε caps per tenant and purpose, their ledgers and signed receipts.
+    #[command(subcommand)]
+    Budget(BudgetCommand),
     /// Publish proof jobs (one per witness), wait for their results, print a summary.
     Submit(SubmitArgs),
     /// Show one job: state, timings, cost.
@@ -57,6 +60,108 @@ pub(crate) enum Command {
         /// Arguments passed to `zkq-finops` unchanged.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<std::ffi::OsString>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BudgetCommand {
+    /// Create a tenant's budget for a purpose, or change its cap, window or per-job maximum
+    /// (signed `cap` receipt with your --reason).
+    Set {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Purpose (1-64 of a-z 0-9 . _ -), as jobs name it in zkq-purpose.
+        #[arg(long)]
+        purpose: String,
+        /// Cap, ε (exact decimal, at most 6 decimal places).
+        #[arg(long, allow_hyphen_values = true)]
+        cap: String,
+        /// Window: sliding:<n>s|m|h|d (e.g. sliding:24h), calendar:day|week|month (UTC) or
+        /// total. Required for a new budget; default: unchanged.
+        #[arg(long)]
+        window: Option<String>,
+        /// Most ε one job may charge ("none" removes it). Default: unchanged (none for a new budget).
+        #[arg(long)]
+        per_job_max: Option<String>,
+        /// Why (recorded in the signed receipt).
+        #[arg(long, default_value = "set with zkq budget set")]
+        reason: String,
+        #[command(flatten)]
+        services: ServiceArgs,
+        #[command(flatten)]
+        format: FormatArgs,
+    },
+    /// Show budgets with cap, spent, held, remaining, window and next release.
+    Show {
+        /// Only this tenant's.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        services: ServiceArgs,
+        #[command(flatten)]
+        format: FormatArgs,
+    },
+    /// List budgets (tenant, purpose, window, cap).
+    List {
+        #[command(flatten)]
+        services: ServiceArgs,
+        #[command(flatten)]
+        format: FormatArgs,
+    },
+    /// Reset a budget: spent becomes 0 (audited: a signed receipt with your reason).
+    Reset {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Purpose.
+        #[arg(long)]
+        purpose: String,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        services: ServiceArgs,
+        #[command(flatten)]
+        format: FormatArgs,
+    },
+    /// Signed receipts: export an evidence bundle, verify one offline.
+    #[command(subcommand)]
+    Receipts(ReceiptsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReceiptsCommand {
+    /// Write a tenant's receipts (each ledger's chain from its first receipt up to --to),
+    /// the public keys and a manifest of sha256s into a new directory.
+    Export {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Receipts from (RFC 3339); earlier ones are included as context for the totals.
+        #[arg(long)]
+        from: Option<String>,
+        /// Receipts up to (RFC 3339). Default: now.
+        #[arg(long)]
+        to: Option<String>,
+        /// The new directory.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        services: ServiceArgs,
+        #[command(flatten)]
+        format: FormatArgs,
+    },
+    /// Verify a bundle offline: digests, signatures, hash chains, windows and totals. Exit 1
+    /// names the first bad receipt or file.
+    Verify {
+        /// The bundle directory.
+        dir: PathBuf,
+        /// Verify signatures with these trusted keys (a key ring JSON) instead of the bundle's.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        #[command(flatten)]
+        format: FormatArgs,
     },
 }
 
@@ -365,6 +470,10 @@ pub(crate) struct ServiceArgs {
     /// Key store directory [default: $XDG_DATA_HOME/zkq/keys or ~/.local/share/zkq/keys].
     #[arg(long, env = "ZKQ_KEY_DIR")]
     pub(crate) key_dir: Option<PathBuf>,
+    /// The ed25519 key (PKCS#8 PEM, mode 0600) that signs privacy-budget receipts [default:
+    /// <key dir>/../signing/receipts.key, created on first use].
+    #[arg(long, env = "ZKQ_SIGNING_KEY")]
+    pub(crate) signing_key: Option<PathBuf>,
     /// Most messages the dead-letter queue keeps (x-max-length); beyond it the oldest are dropped.
     #[arg(long, env = "ZKQ_DLQ_MAX_LENGTH", default_value_t = 100_000)]
     pub(crate) dlq_max_length: u32,
@@ -383,6 +492,13 @@ pub(crate) struct WorkerArgs {
     pub(crate) services: ServiceArgs,
     #[command(flatten)]
     pub(crate) backend: BackendArgs,
+    /// How long an admitted job's privacy-budget hold lasts before it may be reclaimed,
+    /// seconds (its worker died or lost it; a redelivery renews it).
+    #[arg(long, env = "ZKQ_RESERVATION_TTL_SECS", default_value_t = 900)]
+    pub(crate) reservation_ttl_secs: u64,
+    /// Who `budget_exhausted` messages say can raise a cap (a team, an address).
+    #[arg(long, env = "ZKQ_BUDGET_CONTACT", default_value = "your zkq operator")]
+    pub(crate) budget_contact: String,
     /// Most jobs per batch.
     #[arg(long, default_value_t = 16)]
     pub(crate) max_batch: usize,
@@ -500,6 +616,10 @@ pub(crate) enum CircuitCommand {
         /// Name to register it under.
         #[arg(long)]
         name: String,
+        /// ε each proof of it costs against the job's purpose budget (exact decimal, e.g. 0.1);
+        /// registering it again with another value changes it. Default: none (no ε charged).
+        #[arg(long)]
+        epsilon: Option<String>,
         #[command(flatten)]
         services: ServiceArgs,
         #[command(flatten)]

@@ -45,6 +45,13 @@ fn the_python_example_client_proves_and_verifies_with_a_tenants_own_credentials(
         assert!(o.status.success(), "zkq tenant add: {}", String::from_utf8_lossy(&o.stderr));
         let creds: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
         let url = creds["amqp_url"].as_str().expect("amqp_url").to_owned();
+        // The example names its purpose: the tenant needs a budget for it (purpose binding).
+        let o = env
+            .zkq()
+            .args(["budget", "set", "--tenant", CLIENT_TENANT, "--purpose", "python-example", "--cap", "1", "--window", "total", "--reason", "test"])
+            .output()
+            .expect("run zkq budget set");
+        assert!(o.status.success(), "zkq budget set: {}", String::from_utf8_lossy(&o.stderr));
         let worker = Worker::start(&env, "python-client", &["--max-batch", "4", "--max-wait-ms", "50", "--metrics-addr", "off"]);
         common::wait_consuming_tenant(&env, &worker, CLIENT_TENANT).await;
 

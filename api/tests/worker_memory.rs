@@ -125,6 +125,7 @@ async fn flood(env: &Env, budget_mib: u64) -> Flood {
         n_constraints: LARGE_N_VARS,
         domain_size: 65_536,
         zkey_bytes: 64 << 20,
+        epsilon_micro: None,
     };
     env.store().await.add_circuit(&large).await.expect("register the large circuit's record");
     let (admin, ch) = common::amqp_channel(env).await;

@@ -148,10 +148,10 @@ impl Locked {
         let l = &self.ledger;
         let n = tx
             .execute(
-                "update budgets set spent_micro = $3, reserved_micro = $4, counted_since = $5, clock = $6, seq = $7, head = $8,
-                        cap_micro = $9, per_job_max_micro = $10, window_spec = $11, reset_since = $12, updated_at = now()
+                "update budgets set spent_micro = $3::int8, reserved_micro = $4::int8, counted_since = $5, clock = $6, seq = $7, head = $8,
+                        cap_micro = $9::int8, per_job_max_micro = $10, window_spec = $11, reset_since = $12, updated_at = now()
                  where tenant = $1 and purpose = $2
-                   and ($3 + $4 <= $9 or $3 + $4 <= spent_micro + reserved_micro or $3 <= spent_micro)",
+                   and ($3::int8 + $4::int8 <= $9::int8 or $3::int8 + $4::int8 <= spent_micro + reserved_micro or $3::int8 <= spent_micro)",
                 &[
                     &self.tenant,
                     &self.purpose,
@@ -448,7 +448,8 @@ pub async fn settle(tx: &Transaction<'_>, items: &[Settlement], key: &zkq_audit:
         groups.entry((s.job.tenant.as_str(), s.job.purpose.as_str())).or_default().push(n);
     }
     for ((tenant, purpose), members) in groups {
-        let mut locked = lock(tx, tenant, purpose).await?.ok_or_else(|| BudgetError::UnknownBudget { tenant: tenant.into(), purpose: purpose.into() })?;
+        // No ledger, no hold (holds reference their ledger): a job refused for its purpose.
+        let Some(mut locked) = lock(tx, tenant, purpose).await? else { continue };
         for n in members {
             let s = &items[n];
             let held: Option<u64> = tx

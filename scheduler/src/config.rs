@@ -178,6 +178,29 @@ pub struct WorkerConfig {
     /// Testing only: a fault the device thread injects ([`crate::device::FaultInjection`]).
     /// Default: none.
     pub device_fault: crate::device::FaultInjection,
+    /// Privacy budgets ([`BudgetConfig`]).
+    pub budget: BudgetConfig,
+}
+
+/// How the worker keeps privacy budgets (`docs/budgets.md`).
+#[derive(Debug, Clone)]
+pub struct BudgetConfig {
+    /// The key that signs budget receipts. Default `None`; the binary loads
+    /// `$XDG_DATA_HOME/zkq/signing/receipts.key` (created, mode 0600, if missing) or
+    /// `--signing-key`. Without one, jobs that charge ε are refused.
+    pub signing_key: Option<std::sync::Arc<zkq_audit::SigningKey>>,
+    /// How long an admitted job's hold lasts before another worker may reclaim it (its worker
+    /// died or lost the job). Default 15 minutes: longer than any batch takes, shorter than
+    /// RabbitMQ's 30-minute consumer timeout. A redelivered job renews its hold.
+    pub reservation_ttl: Duration,
+    /// Who `budget_exhausted` messages say can raise a cap. Default "your zkq operator".
+    pub contact: String,
+}
+
+impl Default for BudgetConfig {
+    fn default() -> Self {
+        Self { signing_key: None, reservation_ttl: Duration::from_secs(15 * 60), contact: crate::store::DEFAULT_BUDGET_CONTACT.into() }
+    }
 }
 
 impl Default for WorkerConfig {
@@ -205,6 +228,7 @@ impl Default for WorkerConfig {
             intake_order: crate::fair::IntakeOrder::default(),
             prefetch_rule: crate::fair::PrefetchRule::default(),
             device_fault: crate::device::FaultInjection::default(),
+            budget: BudgetConfig::default(),
         }
     }
 }

@@ -249,6 +249,7 @@ fn failed(job: &DeviceJob, circuit_id: &str, code: ReasonCode, reason: String, w
         cost: None,
         batch_id: None,
         batch_size: 0,
+        budget: None,
     }
 }
 
@@ -561,6 +562,7 @@ impl DeviceState {
                 cost: Some(cost),
                 batch_id: Some(batch_id),
                 batch_size: n as i32,
+                budget: None,
             })));
         }
         BatchRecord {

@@ -75,6 +75,15 @@ impl From<zkq_store::StoreError> for SchedulerError {
     }
 }
 
+impl From<zkq_budget::BudgetError> for SchedulerError {
+    fn from(e: zkq_budget::BudgetError) -> Self {
+        match e {
+            zkq_budget::BudgetError::Store(e) => e.into(),
+            other => SchedulerError::Invalid(other.to_string()),
+        }
+    }
+}
+
 impl From<deadpool_postgres::PoolError> for SchedulerError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         SchedulerError::Pool(e.to_string())

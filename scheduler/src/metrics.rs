@@ -15,6 +15,8 @@
 //! | `zkq_worker_up` | gauge | `worker` | 1 while the endpoint is served |
 //! | `zkq_worker_loop_seconds_total` | counter | `step` | the worker loop's time by step: `wait` (idle in its `select!`), `take_up` (parse and admit a delivery), `finish_batch` (commit, replies, confirms, acks), `pump` (deadlines and batch forming on a timer), `subscribe` (tenant refresh), `deliver` (moving a delivery into the intake) — where the loop's time goes, so an intake-bound worker shows as `wait` near zero |
 //! | `zkq_worker_undeliverable_total` | counter | `kind` = reply, dead_letter | replies and dead letters the broker nacked or returned as unroutable; their jobs were acked (results are committed) |
+//! | `zkq_budget_blocked_total` | counter | `tenant`, `purpose` | jobs refused `budget_exhausted` (at admission, or at commit when the cap was lowered meanwhile) |
+//! | `zkq_budget_remaining_epsilon` | gauge | `tenant`, `purpose` | ε left in the purpose's window (cap − spent − held), as this worker last saw it |
 //! | `zkq_queue_declare_conflicts_total` | counter | | queues found declared with other arguments, once per broker session and queue (a tenant queue is then skipped, the dead-letter queue used as it is) |
 //!
 //! So cost per 1k proofs is a PromQL panel:
@@ -56,6 +58,8 @@ pub const METRICS: &[(&str, &str)] = &[
     ("zkq_device_panics_total", "counter"),
     ("zkq_worker_undeliverable_total", "counter"),
     ("zkq_queue_declare_conflicts_total", "counter"),
+    ("zkq_budget_blocked_total", "counter"),
+    ("zkq_budget_remaining_epsilon", "gauge"),
     ("zkq_worker_held_bytes", "gauge"),
     ("zkq_worker_held_bytes_budget", "gauge"),
     ("zkq_worker_consumption_paused", "gauge"),
@@ -209,6 +213,9 @@ pub struct WorkerMetrics {
     paused: AtomicU64,
     pauses: AtomicU64,
     sources: Vec<Arc<dyn MetricsSource>>,
+    /// (tenant, purpose) → (jobs blocked, remaining micro-ε). Bounded by the budgets that
+    /// exist: a purpose without a budget is refused before it is counted.
+    budgets: Mutex<BTreeMap<(String, String), (u64, u64)>>,
 }
 
 impl std::fmt::Debug for WorkerMetrics {
@@ -242,6 +249,7 @@ impl WorkerMetrics {
             paused: AtomicU64::new(0),
             pauses: AtomicU64::new(0),
             sources: config.sources.clone(),
+            budgets: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -279,6 +287,20 @@ impl WorkerMetrics {
     /// The device thread contained a panic.
     pub fn device_panicked(&self) {
         self.device_panics.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A job of this tenant and purpose was refused `budget_exhausted`.
+    pub fn budget_blocked(&self, tenant: &str, purpose: &str) {
+        if let Ok(mut b) = self.budgets.lock() {
+            b.entry((tenant.to_owned(), purpose.to_owned())).or_default().0 += 1;
+        }
+    }
+
+    /// The ε left in this tenant's purpose, micro-ε, as last seen.
+    pub fn budget_remaining(&self, tenant: &str, purpose: &str, micros: u64) {
+        if let Ok(mut b) = self.budgets.lock() {
+            b.entry((tenant.to_owned(), purpose.to_owned())).or_default().1 = micros;
+        }
     }
 
     /// A reply (`dead_letter: false`) or dead letter the broker did not take (nacked, or
@@ -341,6 +363,16 @@ impl WorkerMetrics {
         );
         for (kind, c) in [("reply", &self.undeliverable_replies), ("dead_letter", &self.undeliverable_dead_letters)] {
             let _ = writeln!(out, "zkq_worker_undeliverable_total{{kind=\"{kind}\"}} {}", c.load(Ordering::Relaxed));
+        }
+        if let Ok(b) = self.budgets.lock() {
+            out.push_str("# HELP zkq_budget_blocked_total Jobs refused budget_exhausted, by tenant and purpose.\n# TYPE zkq_budget_blocked_total counter\n");
+            for ((t, p), (blocked, _)) in b.iter() {
+                let _ = writeln!(out, "zkq_budget_blocked_total{{tenant=\"{}\",purpose=\"{}\"}} {blocked}", label(t), label(p));
+            }
+            out.push_str("# HELP zkq_budget_remaining_epsilon Epsilon left in the purpose's window (cap - spent - held), as last seen.\n# TYPE zkq_budget_remaining_epsilon gauge\n");
+            for ((t, p), (_, remaining)) in b.iter() {
+                let _ = writeln!(out, "zkq_budget_remaining_epsilon{{tenant=\"{}\",purpose=\"{}\"}} {}", label(t), label(p), fmt_f64(*remaining as f64 / 1e6));
+            }
         }
         let _ = writeln!(
             out,

@@ -27,6 +27,9 @@ pub struct CircuitRecord {
     pub zkey_bytes: i64,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
+    /// ε each proof of it costs, micro-ε (`None`: proofs of it charge no privacy budget).
+    #[serde(default)]
+    pub epsilon_micro: Option<i64>,
 }
 
 impl CircuitRecord {
@@ -102,6 +105,10 @@ pub struct JobMeta {
     pub reply_to: Option<String>,
     /// sha256 of the witness bytes (the witness itself is never stored or logged).
     pub witness_sha256: Option<String>,
+    /// ε, micro: what the job asked for (`zkq-epsilon`) until admission, then what it is
+    /// charged (its circuit's cost, or less if it asked less); `None` charges nothing.
+    #[serde(default)]
+    pub epsilon_micro: Option<u64>,
 }
 
 /// Per-job timings, milliseconds. Batch phases are shared equally by the batch's jobs.
@@ -182,6 +189,9 @@ pub struct JobOutcome {
     pub batch_id: Option<Uuid>,
     /// Size of that batch.
     pub batch_size: i32,
+    /// Its privacy budget: what it was charged (with the receipt), or why it was blocked.
+    #[serde(default)]
+    pub budget: Option<zkq_budget::JobBudget>,
 }
 
 /// A batch as run on a device.

@@ -15,6 +15,7 @@
 //! | header | `zkq-priority` | optional 0–9 (default 0) |
 //! | header | `zkq-deadline-ms` | optional Unix ms after which the job must not be proved |
 //! | header | `zkq-submitted-at-ms` | optional Unix ms of publishing (for queue-wait timing) |
+//! | header | `zkq-epsilon` | optional ε to charge, decimal text (`"0.05"`): at most the circuit's cost per proof (default: that cost) |
 //! | header | `zkq-witness-ref` | optional `sha256:<hex>` of a witness in the shared witness store; the body is then empty |
 //!
 //! The result is a JSON [`JobResult`] sent to `reply_to` with the job's `correlation_id`.
@@ -48,6 +49,8 @@ pub const H_PRIORITY: &str = "zkq-priority";
 pub const H_DEADLINE_MS: &str = "zkq-deadline-ms";
 /// Header: publish time.
 pub const H_SUBMITTED_AT_MS: &str = "zkq-submitted-at-ms";
+/// Header: the ε a job asks to be charged (decimal text), at most its circuit's cost.
+pub const H_EPSILON: &str = "zkq-epsilon";
 /// Header: the witness is not in the body but in the witness store, as `sha256:<hex>`.
 pub const H_WITNESS_REF: &str = "zkq-witness-ref";
 /// Header on dead-lettered messages: why.
@@ -105,11 +108,20 @@ pub enum ReasonCode {
     /// circuit or witness. Nothing is recorded for this one and the earlier result is never
     /// sent to it.
     JobIdConflict,
+    /// The job names a purpose the tenant has no privacy budget for, or none while its circuit
+    /// costs ε (purpose binding).
+    UnknownPurpose,
+    /// The job asks more ε than its circuit costs per proof, or than its ledger's per-job
+    /// maximum.
+    EpsilonTooLarge,
+    /// The purpose's privacy budget cannot cover the job: the result's `budget` object says
+    /// what is left and when enough frees up.
+    BudgetExhausted,
 }
 
 impl ReasonCode {
     /// Every code, in the order of the protocol document's failure table.
-    pub const ALL: [ReasonCode; 13] = [
+    pub const ALL: [ReasonCode; 16] = [
         ReasonCode::MalformedMessage,
         ReasonCode::UnsupportedProtocol,
         ReasonCode::Oversize,
@@ -123,6 +135,9 @@ impl ReasonCode {
         ReasonCode::RejectedByDatabase,
         ReasonCode::TenantMismatch,
         ReasonCode::JobIdConflict,
+        ReasonCode::UnknownPurpose,
+        ReasonCode::EpsilonTooLarge,
+        ReasonCode::BudgetExhausted,
     ];
 
     /// The snake_case name.
@@ -141,6 +156,9 @@ impl ReasonCode {
             ReasonCode::RejectedByDatabase => "rejected_by_database",
             ReasonCode::TenantMismatch => "tenant_mismatch",
             ReasonCode::JobIdConflict => "job_id_conflict",
+            ReasonCode::UnknownPurpose => "unknown_purpose",
+            ReasonCode::EpsilonTooLarge => "epsilon_too_large",
+            ReasonCode::BudgetExhausted => "budget_exhausted",
         }
     }
 }
@@ -271,6 +289,7 @@ pub fn parse_job(props: &BasicProperties, body: &[u8], max_body_bytes: usize) ->
             submitted_at_ms: None,
             reply_to: reply_to.clone(),
             witness_sha256: None,
+            epsilon_micro: None,
         })
     };
     let fail = |tenant: Option<String>, code, reason: String| Err((partial(tenant), Rejection { code, reason }));
@@ -307,6 +326,14 @@ pub fn parse_job(props: &BasicProperties, body: &[u8], max_body_bytes: usize) ->
         if let Some(problem) = text_problem(H_PURPOSE, &purpose, MAX_PURPOSE_BYTES) {
             return Err(malformed(problem));
         }
+        let epsilon_micro = match header_str(headers, H_EPSILON)? {
+            None => None,
+            Some(text) => Some(
+                text.parse::<zkq_budget::Epsilon>()
+                    .map_err(|e| malformed(format!("header {H_EPSILON}: {e}")))?
+                    .micros(),
+            ),
+        };
         let priority = header_int(headers, H_PRIORITY)?.unwrap_or(0);
         if !(0..=9).contains(&priority) {
             return Err(Rejection { code: ReasonCode::MalformedMessage, reason: format!("{H_PRIORITY} {priority} is outside 0–9") });
@@ -340,6 +367,7 @@ pub fn parse_job(props: &BasicProperties, body: &[u8], max_body_bytes: usize) ->
             submitted_at_ms: header_int(headers, H_SUBMITTED_AT_MS)?,
             reply_to: reply_to.clone(),
             witness_sha256,
+            epsilon_micro,
         })
     };
     read().map_err(|r| (partial(Some(tenant_name.clone())), r))
@@ -397,6 +425,11 @@ pub struct JobResult {
     pub device: Option<String>,
     /// Cost.
     pub cost: Option<JobCost>,
+    /// Privacy budget: what the job was charged (with its receipt id), or, for
+    /// `budget_exhausted`, what is left and when enough frees up. Absent when the job charges
+    /// no ε.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub budget: Option<zkq_budget::JobBudget>,
 }
 
 /// Headers for a job message (used by `zkq submit` and the load generator).

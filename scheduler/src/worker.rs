@@ -88,6 +88,8 @@ const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 /// queue: a key store or backend that fails for a moment does not burn the job's delivery
 /// limit in a hot loop.
 const REQUEUE_DELAY: Duration = Duration::from_secs(1);
+/// Most expired privacy-budget holds reclaimed per tenant refresh (every [`CACHE_TTL`]).
+const RECLAIM_BATCH: i64 = 500;
 /// Batches the worker keeps at the device: one proving, one formed and waiting. More would
 /// bind batches early (less fair); fewer would idle the device between batches.
 const DEVICE_SLOTS: usize = 2;
@@ -178,7 +180,14 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
         let _ = stop_tx.send(true);
     });
     let store = retry_until_stopped("PostgreSQL", &stop, || Store::connect(&config.store)).await?;
-    let Some(store) = store else { return Ok(WorkerStats::default()) };
+    let Some(mut store) = store else { return Ok(WorkerStats::default()) };
+    store = store.with_budget_contact(&config.budget.contact);
+    if let Some(key) = &config.budget.signing_key {
+        let client = store.db().client().await?;
+        zkq_budget::pg::register_key(&**client, &key.public()).await?;
+        tracing::info!(key_id = %key.key_id(), "budget receipts are signed with this key");
+        store = store.with_signing_key(key.clone());
+    }
     let metrics = crate::metrics::start(&config, store.clone(), stop.clone()).await;
     let device = Device::spawn(
         DeviceConfig {
@@ -487,6 +496,13 @@ impl<'a> Session<'a> {
                         self.subscribe_all(&mut consumers, &mut subscribed, &session, &mut tags).await?;
                     } else {
                         self.subscribe_tenants(&mut consumers, &mut subscribed, &session, &mut tags).await?;
+                    }
+                    // Privacy-budget holds whose worker died or lost the job: given back once
+                    // expired (docs/budgets.md). A failure here only delays the next attempt.
+                    match self.store.reclaim_budget_holds(RECLAIM_BATCH).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(holds = n, "reclaimed expired privacy-budget holds"),
+                        Err(e) => tracing::warn!(error = %e, "cannot reclaim expired privacy-budget holds"),
                     }
                 }
                 Step::Delivery(Some((source, Ok(delivery)))) if delivery.data.len() > self.config.max_message_bytes => {
@@ -932,8 +948,12 @@ impl<'a> Session<'a> {
             Ok(c) => c,
             Err(rejection) => return self.reject(Some(meta), rejection, delivery, received_at, stats).await,
         };
-        let queue_wait_ms = meta.submitted_at_ms.map_or(0.0, |s| (received_at.timestamp_millis() - s).max(0) as f64);
+        // Privacy budget, last: a hold is taken only for a job that passed every other check.
         let mut meta = meta;
+        if let Err((rejection, budget)) = self.admit_budget(&mut meta, &circuit).await? {
+            return self.reject_with_budget(Some(meta), rejection, budget, delivery, received_at, stats).await;
+        }
+        let queue_wait_ms = meta.submitted_at_ms.map_or(0.0, |s| (received_at.timestamp_millis() - s).max(0) as f64);
         meta.circuit_id = Some(circuit.id.clone());
         if !self.shapes.contains_key(&circuit.id) {
             // First sight of this circuit in this session: start its cost from the store's
@@ -975,6 +995,105 @@ impl<'a> Session<'a> {
         self.fairness.set_weight(&tenant_name, f64::from(tenant.weight.max(1)));
         self.note_held(&tenant_name, now);
         self.pump(false, stats).await
+    }
+
+    /// Purpose binding and the privacy-budget hold (`docs/budgets.md`): resolves the ε the job
+    /// charges (its circuit's cost per proof, or less if it asked less) into `meta`, checks its
+    /// purpose is one of the tenant's budgets, and holds the ε until the job's result commits.
+    async fn admit_budget(
+        &mut self,
+        meta: &mut JobMeta,
+        circuit: &CircuitRecord,
+    ) -> Result<Result<(), (Rejection, Option<zkq_budget::JobBudget>)>, SchedulerError> {
+        use zkq_budget::pg::{Admission, JobCharge};
+        use zkq_budget::report::eps;
+        let fail = |code, reason: String| Err((Rejection { code, reason }, None));
+        let cost = circuit.epsilon_micro.and_then(|m| u64::try_from(m).ok()).filter(|m| *m > 0);
+        let charge = match (cost, meta.epsilon_micro) {
+            (None, Some(asked)) => {
+                return Ok(fail(
+                    ReasonCode::EpsilonTooLarge,
+                    format!("the job asks {} ε (zkq-epsilon) but circuit {} costs no ε per proof; leave zkq-epsilon out", eps(asked), circuit.label()),
+                ))
+            }
+            (Some(c), Some(asked)) if asked > c => {
+                return Ok(fail(
+                    ReasonCode::EpsilonTooLarge,
+                    format!("the job asks {} ε (zkq-epsilon) but circuit {} costs at most {} ε per proof; a job may ask less, never more", eps(asked), circuit.label(), eps(c)),
+                ))
+            }
+            (Some(_), Some(asked)) => Some(asked),
+            (cost, None) => cost,
+        };
+        meta.epsilon_micro = charge;
+        let purpose_shown: String = meta.purpose.chars().take(64).collect();
+        if meta.purpose.is_empty() {
+            return Ok(match charge {
+                Some(c) => fail(
+                    ReasonCode::UnknownPurpose,
+                    format!(
+                        "circuit {} costs {} ε per proof: the job must name its purpose in zkq-purpose, one tenant {:?} has a privacy budget for (zkq budget list)",
+                        circuit.label(),
+                        eps(c),
+                        meta.tenant
+                    ),
+                ),
+                None => Ok(()),
+            });
+        }
+        let unknown = || {
+            fail(
+                ReasonCode::UnknownPurpose,
+                format!("tenant {:?} has no privacy budget for purpose {purpose_shown:?}; an operator creates one with zkq budget set", meta.tenant),
+            )
+        };
+        let Some(epsilon) = charge.and_then(zkq_budget::Epsilon::from_micros) else {
+            // Charges nothing: only the purpose binding applies.
+            let (tenant, purpose) = (meta.tenant.clone(), meta.purpose.clone());
+            let known = match self
+                .with_store_retry(|s| {
+                    let (tenant, purpose) = (tenant.clone(), purpose.clone());
+                    async move { s.has_budget(&tenant, &purpose).await }
+                })
+                .await
+            {
+                Ok(k) => k,
+                Err(e) => return refused(e).map(|r| Err((r, None))),
+            };
+            return Ok(if known { Ok(()) } else { unknown() });
+        };
+        let job = JobCharge { tenant: meta.tenant.clone(), job_id: meta.job_id.clone(), purpose: meta.purpose.clone(), epsilon };
+        let ttl = chrono::Duration::from_std(self.config.budget.reservation_ttl).unwrap_or(chrono::Duration::minutes(15));
+        let worker_id = self.config.worker_id.clone();
+        let admission = match self
+            .with_store_retry(|s| {
+                let (job, worker_id) = (job.clone(), worker_id.clone());
+                async move { s.reserve_budget(&job, &worker_id, ttl).await }
+            })
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => return refused(e).map(|r| Err((r, None))),
+        };
+        Ok(match admission {
+            Admission::Reserved(view) | Admission::AlreadyHeld(view) => {
+                self.metrics.budget_remaining(&view.tenant, &view.purpose, view.remaining_micro);
+                Ok(())
+            }
+            Admission::AlreadyCharged => Ok(()),
+            Admission::UnknownPurpose => unknown(),
+            Admission::PerJobMax { max, requested } => fail(
+                ReasonCode::EpsilonTooLarge,
+                format!("the job would charge {} ε but purpose {purpose_shown:?} allows at most {} ε per job", eps(requested), eps(max)),
+            ),
+            Admission::Conflict(reason) => fail(ReasonCode::JobIdConflict, reason),
+            Admission::Blocked(block) => {
+                self.metrics.budget_blocked(&block.tenant, &block.purpose);
+                self.metrics.budget_remaining(&block.tenant, &block.purpose, block.shortfall.remaining());
+                let contact = self.config.budget.contact.clone();
+                Err((Rejection { code: ReasonCode::BudgetExhausted, reason: block.message(&contact) }, Some(block.job_budget(&contact))))
+            }
+        })
     }
 
     /// Sends a batch to the device (waiting while its queue is full) and tracks it.
@@ -1057,6 +1176,7 @@ impl<'a> Session<'a> {
                             cost: None,
                             batch_id: None,
                             batch_size: 0,
+                            budget: None,
                         };
                         items.push((failed, h.delivery));
                         leases.push(h.lease);
@@ -1096,6 +1216,19 @@ impl<'a> Session<'a> {
         received_at: chrono::DateTime<Utc>,
         stats: &mut WorkerStats,
     ) -> Result<(), SchedulerError> {
+        self.reject_with_budget(partial, rejection, None, delivery, received_at, stats).await
+    }
+
+    /// [`Session::reject`], with the result's `budget` object (a privacy-budget refusal).
+    async fn reject_with_budget(
+        &mut self,
+        partial: Option<JobMeta>,
+        rejection: Rejection,
+        budget: Option<zkq_budget::JobBudget>,
+        delivery: Delivery,
+        received_at: chrono::DateTime<Utc>,
+        stats: &mut WorkerStats,
+    ) -> Result<(), SchedulerError> {
         tracing::warn!(job = partial.as_ref().map(|m| m.job_id.as_str()).unwrap_or("?"), code = %rejection.code, reason = %rejection.reason, "job rejected");
         let Some(meta) = partial else {
             // No valid job id: nothing to key a result row on. Answer `reply_to` (matched by the
@@ -1110,6 +1243,7 @@ impl<'a> Session<'a> {
                 batch_size: 0,
                 device: None,
                 cost: None,
+                budget: None,
             };
             let reply = serde_json::to_value(reply).unwrap_or(serde_json::Value::Null);
             let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str());
@@ -1130,6 +1264,7 @@ impl<'a> Session<'a> {
             cost: None,
             batch_id: None,
             batch_size: 0,
+            budget,
         };
         self.commit_reply_ack(None, vec![(outcome, delivery)], None, stats).await
     }
@@ -1216,12 +1351,26 @@ impl<'a> Session<'a> {
     /// never the stored result); the others are replied to and acked ([`Session::reply_ack`]).
     async fn settle(
         &mut self,
-        items: Vec<(JobOutcome, Delivery)>,
-        rows: Vec<(JobOutcome, serde_json::Value)>,
-        report: CommitReport,
+        mut items: Vec<(JobOutcome, Delivery)>,
+        mut rows: Vec<(JobOutcome, serde_json::Value)>,
+        mut report: CommitReport,
         device: Option<String>,
         stats: &mut WorkerStats,
     ) -> Result<(), SchedulerError> {
+        // The commit settled privacy budgets: reply with the results as stored.
+        for (i, outcome, json) in std::mem::take(&mut report.rewritten) {
+            if let Some(b) = &outcome.budget {
+                let remaining = b.remaining.parse::<zkq_budget::Epsilon>().map_or(0, zkq_budget::Epsilon::micros);
+                self.metrics.budget_remaining(&outcome.meta.tenant, &b.purpose, remaining);
+                if matches!(outcome.outcome, Outcome::Failed { .. }) {
+                    self.metrics.budget_blocked(&outcome.meta.tenant, &b.purpose);
+                }
+            }
+            if let (Some(item), Some(row)) = (items.get_mut(i), rows.get_mut(i)) {
+                item.0 = outcome.clone();
+                *row = (outcome, json);
+            }
+        }
         if report.conflicts.is_empty() {
             return self.reply_ack(items, rows, report, stats).await;
         }
@@ -1510,6 +1659,7 @@ fn unrecorded_outcome(meta: JobMeta, received_at: chrono::DateTime<Utc>) -> JobO
         cost: None,
         batch_id: None,
         batch_size: 0,
+        budget: None,
     }
 }
 
@@ -1525,6 +1675,7 @@ pub fn result_message(o: &JobOutcome, device: Option<String>) -> JobResult {
         batch_size: o.batch_size,
         device,
         cost: o.cost,
+        budget: o.budget.clone(),
     }
 }
 

@@ -53,6 +53,8 @@ fn exported() -> BTreeSet<String> {
     m.key_cache(true);
     m.set_oldest_queued_age(Some(1.0));
     m.loop_time("wait", Duration::from_millis(5));
+    m.budget_blocked("acme", "fraud-check");
+    m.budget_remaining("acme", "fraud-check", 250_000);
     series(&m.render())
 }
 

@@ -96,7 +96,7 @@ fn hex_id(n: u8) -> String {
 }
 
 fn new_circuit(id: &str, name: &str) -> NewCircuit {
-    NewCircuit { id: id.to_owned(), name: name.to_owned(), n_vars: 10, n_public: 2, n_constraints: 8, domain_size: 16, zkey_bytes: 4096 }
+    NewCircuit { id: id.to_owned(), name: name.to_owned(), n_vars: 10, n_public: 2, n_constraints: 8, domain_size: 16, zkey_bytes: 4096, epsilon_micro: None }
 }
 
 fn meta(job_id: &str, tenant: &str, circuit_id: Option<&str>, submitted_at_ms: Option<i64>) -> JobMeta {
@@ -111,6 +111,7 @@ fn meta(job_id: &str, tenant: &str, circuit_id: Option<&str>, submitted_at_ms: O
         submitted_at_ms,
         reply_to: Some("amq.rabbitmq.reply-to".into()),
         witness_sha256: Some("ab".repeat(32)),
+        epsilon_micro: None,
     }
 }
 
@@ -158,6 +159,7 @@ fn proved(m: JobMeta, b: &BatchRecord, usd_per_device_second: f64, tag: &str) ->
         cost: Some(cost),
         batch_id: Some(b.id),
         batch_size: b.size,
+        budget: None,
         meta: m,
     };
     let json = reply(&outcome, Some(&b.device));
@@ -173,6 +175,7 @@ fn failed(m: JobMeta, code: ReasonCode, reason: &str) -> (JobOutcome, serde_json
         cost: None,
         batch_id: None,
         batch_size: 0,
+        budget: None,
         meta: m,
     };
     let json = reply(&outcome, None);
@@ -191,6 +194,7 @@ fn reply(o: &JobOutcome, device: Option<&str>) -> serde_json::Value {
         batch_size: o.batch_size,
         device: device.map(str::to_owned),
         cost: o.cost,
+        budget: o.budget.clone(),
     })
     .expect("serialises")
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod backends;
+mod budgets;
 mod dev;
 mod finops;
 mod jobs;
@@ -14,7 +15,7 @@ mod verify;
 mod worker;
 mod zkey;
 
-use crate::cli::{BackendArgs, CircuitCommand, Cli, Command, DevCommand, SchedCommand, TenantCommand, ZkeyCommand};
+use crate::cli::{BackendArgs, BudgetCommand, CircuitCommand, ReceiptsCommand, Cli, Command, DevCommand, SchedCommand, TenantCommand, ZkeyCommand};
 use crate::exit::ExitCode;
 use std::sync::Arc;
 use zkq_kernels::Backend;
@@ -34,7 +35,17 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tenant(TenantCommand::List { services, format }) => tenants::list(&services, format.format),
         Command::Tenant(TenantCommand::RotateCredentials { name, services, format }) => tenants::rotate_credentials(&name, &services, format.format),
         Command::Tenant(TenantCommand::Remove { name, services, format }) => tenants::remove(&name, &services, format.format),
-        Command::Circuit(CircuitCommand::Add { zkey, name, services, format }) => registry::circuit_add(&zkey, &name, &services, format.format),
+        Command::Circuit(CircuitCommand::Add { zkey, name, epsilon, services, format }) => registry::circuit_add(&zkey, &name, epsilon.as_deref(), &services, format.format),
+        Command::Budget(BudgetCommand::Set { tenant, purpose, cap, window, per_job_max, reason, services, format }) => {
+            budgets::set(&tenant, &purpose, &cap, window.as_deref(), per_job_max.as_deref(), &reason, &services, format.format)
+        }
+        Command::Budget(BudgetCommand::Show { tenant, services, format }) => budgets::show(tenant.as_deref(), &services, format.format),
+        Command::Budget(BudgetCommand::List { services, format }) => budgets::list(&services, format.format),
+        Command::Budget(BudgetCommand::Reset { tenant, purpose, reason, services, format }) => budgets::reset(&tenant, &purpose, &reason, &services, format.format),
+        Command::Budget(BudgetCommand::Receipts(ReceiptsCommand::Export { tenant, from, to, out, services, format })) => {
+            budgets::export(&tenant, from.as_deref(), to.as_deref(), &out, &services, format.format)
+        }
+        Command::Budget(BudgetCommand::Receipts(ReceiptsCommand::Verify { dir, keys, format })) => budgets::verify(&dir, keys.as_deref(), format.format),
         Command::Circuit(CircuitCommand::List { services, format }) => registry::circuit_list(&services, format.format),
         Command::Submit(args) => submit::submit(args),
         Command::Job(args) => jobs::job(args),

@@ -10,20 +10,27 @@ use super::services::runtime;
 use crate::cli::{Format, ServiceArgs};
 use crate::exit::ExitCode;
 
-pub(super) fn circuit_add(zkey: &Path, name: &str, services: &ServiceArgs, format: Format) -> anyhow::Result<ExitCode> {
+pub(super) fn circuit_add(zkey: &Path, name: &str, epsilon: Option<&str>, services: &ServiceArgs, format: Format) -> anyhow::Result<ExitCode> {
+    // Checked before anything is stored.
+    let epsilon = match epsilon {
+        None => None,
+        Some(text) => Some(text.parse::<zkq_budget::Epsilon>().map_err(|e| zkq_scheduler::SchedulerError::Invalid(format!("--epsilon: {e}")))?),
+    };
     let keys = KeyStore::open(&services.key_dir())?;
     let stored = keys.add(zkey)?;
-    let new = NewCircuit::from_zkey_info(name, &stored.info)?;
+    let mut new = NewCircuit::from_zkey_info(name, &stored.info)?;
+    new.epsilon_micro = epsilon.map(zkq_budget::Epsilon::db);
     let c = runtime()?.block_on(async { services.store().await?.add_circuit(&new).await.map_err(anyhow::Error::from) })?;
     match format {
         Format::Json => println!("{}", json!({"circuit": c, "key_path": stored.path})),
         Format::Text => println!(
-            "registered {} = sha256:{} ({} constraints, domain 2^{}, nPublic {}); key at {}",
+            "registered {} = sha256:{} ({} constraints, domain 2^{}, nPublic {}, {} per proof); key at {}",
             c.label(),
             c.id,
             c.n_constraints,
             (c.domain_size as u32).trailing_zeros(),
             c.n_public,
+            c.epsilon_micro.map_or("no ε".to_string(), |m| format!("{} ε", zkq_budget::report::eps(m.max(0) as u64))),
             stored.path.display()
         ),
     }

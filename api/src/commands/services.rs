@@ -52,6 +52,29 @@ impl ServiceArgs {
         keys.parent().map(|p| p.join("witnesses")).unwrap_or_else(|| PathBuf::from("witnesses"))
     }
 
+    /// The receipt-signing key: `--signing-key` (must exist), else
+    /// `<key dir>/../signing/receipts.key`, created (mode 0600) when missing.
+    pub(crate) fn signing_key(&self) -> anyhow::Result<std::sync::Arc<zkq_audit::SigningKey>> {
+        if let Some(path) = &self.signing_key {
+            return Ok(std::sync::Arc::new(zkq_audit::SigningKey::read(path)?));
+        }
+        let keys = self.key_dir();
+        let path = keys.parent().map(|p| p.join("signing/receipts.key")).unwrap_or_else(|| PathBuf::from("signing/receipts.key"));
+        if !path.exists() {
+            let key = zkq_audit::SigningKey::generate()?;
+            match key.write_new(&path) {
+                Ok(()) => {
+                    tracing::info!(path = %path.display(), key_id = %key.key_id(), "created a receipt-signing key");
+                    return Ok(std::sync::Arc::new(key));
+                }
+                // Another process created it meanwhile: use theirs.
+                Err(_) if path.exists() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(std::sync::Arc::new(zkq_audit::SigningKey::read(&path)?))
+    }
+
     pub(crate) async fn store(&self) -> anyhow::Result<Store> {
         Ok(Store::connect(&self.store_config()).await?)
     }

@@ -107,6 +107,7 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
             submitted_at_ms: Some(now_ms()),
             reply_to: None,
             witness_sha256: Some(hex_sha256(&j.witness)),
+            epsilon_micro: None,
         })
         .collect();
     store.insert_queued_jobs(&metas).await?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use zkq_engine::EngineError;
-use zkq_scheduler::config::WorkerConfig;
+use zkq_scheduler::config::{BudgetConfig, WorkerConfig};
 use zkq_scheduler::device::FaultInjection;
 use zkq_scheduler::fair::cost::parse_bytes;
 use zkq_scheduler::fair::metrics::DEFAULT_WAIT_BUCKETS;
@@ -81,6 +81,11 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         prefetch_rule: args.prefetch_rule.into(),
         // A test hook (api/tests/worker_faults.rs): never set in production.
         device_fault: FaultInjection { panic_on_job_prefix: std::env::var("ZKQ_TEST_DEVICE_PANIC").ok().filter(|p| !p.is_empty()) },
+        budget: BudgetConfig {
+            signing_key: Some(args.services.signing_key()?),
+            reservation_ttl: Duration::from_secs(args.reservation_ttl_secs.max(1)),
+            contact: args.budget_contact.clone(),
+        },
         ..Default::default()
     };
     let rt = runtime()?;

@@ -123,7 +123,7 @@ impl Env {
             job_id: job_id.to_owned(),
             tenant: TENANT.into(),
             circuit: format!("sha256:{}", self.circuit_id),
-            purpose: "test".into(),
+            purpose: String::new(),
             priority: 0,
             deadline_ms: None,
             witness: witness.to_vec(),
@@ -559,6 +559,7 @@ pub(crate) async fn record_queued(env: &Env, jobs: &[OutgoingJob]) {
             submitted_at_ms: Some(now),
             reply_to: None,
             witness_sha256: None,
+            epsilon_micro: None,
         })
         .collect();
     let inserted = env.store().await.insert_queued_jobs(&metas).await.expect("record queued jobs");

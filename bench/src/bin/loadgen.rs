@@ -990,7 +990,7 @@ async fn run(args: Args) -> Result<()> {
         job_id: String::new(),
         tenant: args.tenant.clone(),
         circuit: format!("sha256:{}", circuit.id),
-        purpose: "loadgen".into(),
+        purpose: String::new(),
         priority: 0,
         deadline_ms: None,
         witness,

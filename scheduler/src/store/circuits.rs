@@ -32,6 +32,9 @@ pub struct NewCircuit {
     pub domain_size: i32,
     /// Size of the zkey file.
     pub zkey_bytes: i64,
+    /// ε each proof costs, micro (`None`: no privacy budget is charged; registering it again
+    /// with a value sets it).
+    pub epsilon_micro: Option<i64>,
 }
 
 impl NewCircuit {
@@ -50,6 +53,7 @@ impl NewCircuit {
             domain_size: int("domain size", info.domain_size)?,
             zkey_bytes: i64::try_from(info.file_size)
                 .map_err(|_| SchedulerError::Invalid(format!("the zkey's size ({}) does not fit the circuit table", info.file_size)))?,
+            epsilon_micro: None,
         })
     }
 }
@@ -90,7 +94,7 @@ pub fn valid_circuit_name(name: &str) -> bool {
         && !is_sha256_hex(name)
 }
 
-const CIRCUIT_COLUMNS: &str = "id, name, version, n_vars, n_public, n_constraints, domain_size, zkey_bytes, created_at";
+const CIRCUIT_COLUMNS: &str = "id, name, version, n_vars, n_public, n_constraints, domain_size, zkey_bytes, created_at, epsilon_micro";
 
 fn circuit_row(row: &Row) -> CircuitRecord {
     CircuitRecord {
@@ -103,6 +107,7 @@ fn circuit_row(row: &Row) -> CircuitRecord {
         domain_size: row.get("domain_size"),
         zkey_bytes: row.get("zkey_bytes"),
         created_at: row.get("created_at"),
+        epsilon_micro: row.get("epsilon_micro"),
     }
 }
 
@@ -126,7 +131,11 @@ impl Store {
         let tx = client.transaction().await?;
         tx.execute("select pg_advisory_xact_lock($1)", &[&REGISTER_LOCK_KEY]).await?;
         if let Some(row) = tx.query_opt(&format!("select {CIRCUIT_COLUMNS} from circuits where id = $1"), &[&id]).await? {
-            let existing = circuit_row(&row);
+            let mut existing = circuit_row(&row);
+            if existing.name == circuit.name && circuit.epsilon_micro.is_some() && circuit.epsilon_micro != existing.epsilon_micro {
+                tx.execute("update circuits set epsilon_micro = $2 where id = $1", &[&id, &circuit.epsilon_micro]).await?;
+                existing.epsilon_micro = circuit.epsilon_micro;
+            }
             tx.commit().await?;
             return if existing.name == circuit.name {
                 Ok(existing)
@@ -137,12 +146,12 @@ impl Store {
         let row = tx
             .query_one(
                 &format!(
-                    "insert into circuits (id, name, version, n_vars, n_public, n_constraints, domain_size, zkey_bytes)
-                     select $1::text, $2::text, coalesce(max(version), 0) + 1, $3::int, $4::int, $5::int, $6::int, $7::bigint
+                    "insert into circuits (id, name, version, n_vars, n_public, n_constraints, domain_size, zkey_bytes, epsilon_micro)
+                     select $1::text, $2::text, coalesce(max(version), 0) + 1, $3::int, $4::int, $5::int, $6::int, $7::bigint, $8::bigint
                      from circuits where name = $2::text
                      returning {CIRCUIT_COLUMNS}"
                 ),
-                &[&id, &circuit.name, &circuit.n_vars, &circuit.n_public, &circuit.n_constraints, &circuit.domain_size, &circuit.zkey_bytes],
+                &[&id, &circuit.name, &circuit.n_vars, &circuit.n_public, &circuit.n_constraints, &circuit.domain_size, &circuit.zkey_bytes, &circuit.epsilon_micro],
             )
             .await?;
         tx.commit().await?;

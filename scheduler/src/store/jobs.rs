@@ -29,9 +29,11 @@ use uuid::Uuid;
 
 use super::{retryable, Result, Store, TRANSACTION_ATTEMPTS};
 use crate::model::{BatchRecord, JobMeta, JobOutcome, JobTimings, JobView, Outcome};
+use crate::protocol::ReasonCode;
+use crate::SchedulerError;
 
 /// What [`Store::commit_batch`] did, job by job (each list in the order of the outcomes given).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CommitReport {
     /// Jobs whose result this commit wrote.
     pub inserted: Vec<String>,
@@ -41,6 +43,11 @@ pub struct CommitReport {
     /// Outcomes (by their index in the call) whose job id is recorded for another tenant or
     /// another content, with the reason: nothing was written for them.
     pub conflicts: Vec<(usize, String)>,
+    /// Outcomes (by index) whose stored result differs from the one given — the privacy budget
+    /// settled in the commit: a charged job's result carries its `budget` object (with the
+    /// receipt id), a proved job whose charge was refused became failed `budget_exhausted`.
+    /// Reply with these, not the given ones.
+    pub rewritten: Vec<(usize, JobOutcome, serde_json::Value)>,
 }
 
 /// What [`Store::stored_result_for`] found.
@@ -289,11 +296,14 @@ impl Store {
         let all_ids: Vec<&str> = outcomes.iter().map(|(o, _)| o.meta.job_id.as_str()).collect();
         let before = owners(&tx, &all_ids, true).await?;
         let mut seen = HashSet::new();
-        let mut unique: Vec<&(JobOutcome, serde_json::Value)> = outcomes
+        let unique_idx: HashSet<usize> = outcomes
             .iter()
-            .filter(|(o, _)| before.get(&o.meta.job_id).is_none_or(|owner| conflict(&o.meta, owner).is_none()))
-            .filter(|(o, _)| seen.insert(o.meta.job_id.as_str()))
+            .enumerate()
+            .filter(|(_, (o, _))| before.get(&o.meta.job_id).is_none_or(|owner| conflict(&o.meta, owner).is_none()))
+            .filter(|(_, (o, _))| seen.insert(o.meta.job_id.as_str()))
+            .map(|(i, _)| i)
             .collect();
+        let mut unique: Vec<&(JobOutcome, serde_json::Value)> = unique_idx.iter().map(|i| &outcomes[*i]).collect();
         unique.sort_by(|a, b| a.0.meta.job_id.cmp(&b.0.meta.job_id));
 
         if let Some(b) = batch {
@@ -473,13 +483,17 @@ impl Store {
                 tx.execute(&stmt, &[&ids, &batch_ids, &price_ids, &seconds, &usd, &fallback_device_type]).await?;
             }
         }
-        // 5. Every outcome not written now — a repeat of an id in this call included — is checked
+        // 5. Privacy budgets: holds of the jobs written now are charged (proved) or refunded
+        // (failed) in this transaction; holds of outcomes not written are given back.
+        let rewritten = self.settle_budgets(&tx, outcomes, &unique_idx, &inserted_now).await?;
+
+        // 6. Every outcome not written now — a repeat of an id in this call included — is checked
         // against the rows as they are now (a concurrent commit may have recorded its id
         // meanwhile, for another tenant). Nothing to check when every outcome was written.
         let after = if all_ids.len() == inserted_now.len() { HashMap::new() } else { owners(&tx, &all_ids, false).await? };
         tx.commit().await?;
 
-        let mut report = CommitReport::default();
+        let mut report = CommitReport { rewritten, ..CommitReport::default() };
         let mut reported = HashSet::new();
         for (i, (o, _)) in outcomes.iter().enumerate() {
             let id = &o.meta.job_id;
@@ -492,6 +506,88 @@ impl Store {
             }
         }
         Ok(report)
+    }
+
+    /// Settles the privacy-budget holds of a commit's outcomes (see [`zkq_budget::pg::settle`])
+    /// and rewrites the stored results the settlement changed.
+    async fn settle_budgets(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        outcomes: &[(JobOutcome, serde_json::Value)],
+        written_first: &HashSet<usize>,
+        inserted_now: &HashSet<String>,
+    ) -> Result<Vec<(usize, JobOutcome, serde_json::Value)>> {
+        use sha2::{Digest, Sha256};
+        use zkq_budget::pg::{JobCharge, Settled, Settlement};
+        let mut items: Vec<(usize, Settlement)> = Vec::new();
+        for (i, (o, _)) in outcomes.iter().enumerate() {
+            let (Some(micros), false) = (o.meta.epsilon_micro, o.meta.purpose.is_empty()) else { continue };
+            let Some(epsilon) = zkq_budget::Epsilon::from_micros(micros) else { continue };
+            let written = written_first.contains(&i) && inserted_now.contains(&o.meta.job_id);
+            if !written && inserted_now.contains(&o.meta.job_id) {
+                continue; // a repeat of a job written now: its hold is settled with it
+            }
+            let job = JobCharge { tenant: o.meta.tenant.clone(), job_id: o.meta.job_id.clone(), purpose: o.meta.purpose.clone(), epsilon };
+            let (proof_sha256, reason) = match (&o.outcome, written) {
+                (Outcome::Proved { proof, .. }, true) => (Some(hex::encode(Sha256::digest(serde_json::to_vec(proof).unwrap_or_default()))), String::new()),
+                (Outcome::Failed { code, .. }, true) => (None, format!("the job failed: {code}")),
+                (_, false) => (None, "the job's result was not written by this delivery".into()),
+            };
+            items.push((i, Settlement { job, proof_sha256, reason }));
+        }
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self.signing_key.clone().ok_or_else(|| SchedulerError::Invalid("no signing key for budget receipts: the worker must be given one".into()))?;
+        let settlements: Vec<Settlement> = items.iter().map(|(_, s)| s.clone()).collect();
+        let settled = zkq_budget::pg::settle(tx, &settlements, &key).await?;
+        let mut rewritten = Vec::new();
+        for ((i, _), s) in items.iter().zip(settled) {
+            let (o, json) = &outcomes[*i];
+            let (mut o, mut json) = (o.clone(), json.clone());
+            match s {
+                Settled::Charged(budget) => {
+                    json["budget"] = serde_json::to_value(&budget).unwrap_or_default();
+                    o.budget = Some(budget);
+                }
+                Settled::Refused(block) => {
+                    let reason = block.message(&self.budget_contact);
+                    let budget = block.job_budget(&self.budget_contact);
+                    if let Some(map) = json.as_object_mut() {
+                        map.remove("proof");
+                        map.remove("public_signals");
+                        map.insert("status".into(), "failed".into());
+                        map.insert("code".into(), ReasonCode::BudgetExhausted.as_str().into());
+                        map.insert("reason".into(), reason.clone().into());
+                        map.insert("budget".into(), serde_json::to_value(&budget).unwrap_or_default());
+                    }
+                    o.outcome = Outcome::Failed { code: ReasonCode::BudgetExhausted, reason };
+                    o.budget = Some(budget);
+                }
+                Settled::Refunded | Settled::Nothing => continue,
+            }
+            rewritten.push((*i, o, json));
+        }
+        if !rewritten.is_empty() {
+            let ids: Vec<&str> = rewritten.iter().map(|(_, o, _)| o.meta.job_id.as_str()).collect();
+            let results: Vec<&serde_json::Value> = rewritten.iter().map(|(_, _, j)| j).collect();
+            let statuses: Vec<&str> = rewritten.iter().map(|(_, o, _)| status(&o.outcome)).collect();
+            let codes: Vec<Option<&str>> = rewritten.iter().map(|(_, o, _)| failure(&o.outcome).map(|(c, _)| c.as_str())).collect();
+            let reasons: Vec<Option<&str>> = rewritten.iter().map(|(_, o, _)| failure(&o.outcome).map(|(_, r)| r)).collect();
+            tx.execute(
+                "update job_results r set result = u.result, status = u.status, reason_code = u.code, reason = u.reason
+                 from unnest($1::text[], $2::jsonb[], $3::text[], $4::text[], $5::text[]) as u(job_id, result, status, code, reason)
+                 where r.job_id = u.job_id",
+                &[&ids, &results, &statuses, &codes, &reasons],
+            )
+            .await?;
+            tx.execute(
+                "update jobs j set state = u.status from unnest($1::text[], $2::text[]) as u(job_id, status) where j.job_id = u.job_id",
+                &[&ids, &statuses],
+            )
+            .await?;
+        }
+        Ok(rewritten)
     }
 
     /// What is stored under a redelivered job's id: its result when the id is this job's (same
@@ -582,6 +678,14 @@ impl Store {
             ))
             .await?;
         Ok(client.query(&stmt, &[&tenant, &limit.max(0)]).await?.iter().map(job_view).collect())
+    }
+}
+
+/// A failure's code and reason.
+fn failure(outcome: &Outcome) -> Option<(ReasonCode, &str)> {
+    match outcome {
+        Outcome::Proved { .. } => None,
+        Outcome::Failed { code, reason } => Some((*code, reason.as_str())),
     }
 }
 

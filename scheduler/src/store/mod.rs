@@ -14,6 +14,7 @@
 //! | `jobs.rs` | `jobs`, `batches`, `job_results`, `job_costs` | the worker's one-transaction commit, redelivery look-ups, `zkq job`/`jobs` views |
 //! | `history.rs` | `jobs`, `tenants`, `circuits`, `batches` | job history as a simulator trace (`zkq sched trace`) |
 //! | `uptime.rs` | `worker_uptime`, `jobs` | worker heartbeats (paid device time for FinOps idle cost), oldest queued job age |
+//! | `budgets.rs` | (zkq-budget's) | admission holds and reclaiming, in transactions of this pool; the batch commit settles holds through zkq-budget in its own transaction |
 //!
 //! Conventions: money is SQL `numeric`, written as `$n::float8::numeric` and read as `::float8`
 //! (so no decimal crate is needed; f64 carries every list price exactly enough for cost
@@ -23,6 +24,7 @@
 //! tests give each test its own schema with `options=-csearch_path=<schema>` in the
 //! connection string.
 
+mod budgets;
 mod circuits;
 mod history;
 mod jobs;
@@ -53,18 +55,43 @@ pub type Result<T> = std::result::Result<T, SchedulerError>;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    /// Signs budget receipts written by this handle's transactions (admission refusals write
+    /// none; charges, refunds and reclaims do). `None`: a job that charges ε cannot commit.
+    signing_key: Option<std::sync::Arc<zkq_audit::SigningKey>>,
+    /// Who can raise a privacy budget's cap, named in `budget_exhausted` messages.
+    budget_contact: std::sync::Arc<str>,
 }
+
+/// The default for [`Store::with_budget_contact`].
+pub const DEFAULT_BUDGET_CONTACT: &str = "your zkq operator";
 
 impl Store {
     /// Builds the pool from `config` and applies pending migrations ([`zkq_store::Db::connect`]:
     /// waiting, if another process is migrating the same database, until it has finished).
     pub async fn connect(config: &StoreConfig) -> Result<Store> {
-        Ok(Store { db: Db::connect(config).await? })
+        Ok(Store { db: Db::connect(config).await?, signing_key: None, budget_contact: DEFAULT_BUDGET_CONTACT.into() })
     }
 
     /// Builds the pool without touching the database (connections are opened on first use).
     pub fn connect_without_migrating(config: &StoreConfig) -> Result<Store> {
-        Ok(Store { db: Db::connect_without_migrating(config)? })
+        Ok(Store { db: Db::connect_without_migrating(config)?, signing_key: None, budget_contact: DEFAULT_BUDGET_CONTACT.into() })
+    }
+
+    /// This handle signs budget receipts with `key`.
+    pub fn with_signing_key(mut self, key: std::sync::Arc<zkq_audit::SigningKey>) -> Store {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// Who `budget_exhausted` messages say can raise a cap (default [`DEFAULT_BUDGET_CONTACT`]).
+    pub fn with_budget_contact(mut self, contact: &str) -> Store {
+        self.budget_contact = contact.into();
+        self
+    }
+
+    /// The pool (for modules with their own queries: zkq-budget's administration).
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Applies the embedded migrations that the database lacks ([`zkq_store::migrations`]).
