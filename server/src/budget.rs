@@ -8,6 +8,7 @@
 //! ledger alone decides what a valid amount is.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -126,4 +127,36 @@ pub trait BudgetAdmin: Send + Sync + 'static {
         purpose: &str,
         reason: &str,
     ) -> impl Future<Output = Result<(), AdminError>> + Send;
+}
+
+/// A shared backend is a backend (the server and its caller may hold the same one).
+impl<T: BudgetAdmin> BudgetAdmin for Arc<T> {
+    fn ledgers(&self) -> impl Future<Output = Result<Vec<LedgerRow>, AdminError>> + Send {
+        (**self).ledgers()
+    }
+    fn recent_blocks(&self, limit: usize) -> impl Future<Output = Result<Vec<BlockRow>, AdminError>> + Send {
+        (**self).recent_blocks(limit)
+    }
+    fn recent_receipts(&self, limit: usize) -> impl Future<Output = Result<Vec<ReceiptRow>, AdminError>> + Send {
+        (**self).recent_receipts(limit)
+    }
+    fn set_cap(
+        &self,
+        actor: &str,
+        tenant: &str,
+        purpose: &str,
+        cap: &str,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), AdminError>> + Send {
+        (**self).set_cap(actor, tenant, purpose, cap, reason)
+    }
+    fn reset(
+        &self,
+        actor: &str,
+        tenant: &str,
+        purpose: &str,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), AdminError>> + Send {
+        (**self).reset(actor, tenant, purpose, reason)
+    }
 }
