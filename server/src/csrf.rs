@@ -4,9 +4,12 @@
 //!
 //! 1. **Origin.** A POST whose `Origin` header is present and is not this server's own origin
 //!    (`http://` or, with secure cookies, `https://`, followed by the request's `Host`) is
-//!    refused, and so is `Origin: null`. A POST whose `Sec-Fetch-Site` header says
-//!    `cross-site` or `same-site` is refused too. (Browsers send `Origin` on every POST; a
-//!    missing one means a non-browser client, which check 2 still covers.)
+//!    refused. A POST whose `Sec-Fetch-Site` header says `cross-site` or `same-site` is refused
+//!    too. `Origin: null` is accepted only with `Sec-Fetch-Site: same-origin`: our pages send
+//!    `Referrer-Policy: no-referrer`, under which Chromium sends `Origin: null` on our own form
+//!    posts, and `Sec-Fetch-Site` is set by the browser alone (pages cannot forge it); without
+//!    it, `null` is refused. (Browsers send `Origin` on every POST; a missing one means a
+//!    non-browser client, which check 2 still covers.)
 //! 2. **Synchronizer token.** The form's hidden `csrf` field must equal the session's CSRF
 //!    token ([`crate::sessions`]), compared in constant time. The login form, which has no
 //!    session yet, uses a double-submit token instead: a random value in a short-lived
@@ -82,14 +85,16 @@ pub enum Refusal {
 
 /// Check 1 (see the module docs): the request's `Origin`, if present, is ours.
 pub fn check_origin(headers: &HeaderMap, secure: bool) -> Result<(), Refusal> {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if matches!(site.to_str(), Ok("cross-site" | "same-site")) {
-            return Err(Refusal::ForeignOrigin);
-        }
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if matches!(site, Some("cross-site" | "same-site")) {
+        return Err(Refusal::ForeignOrigin);
     }
     let Some(origin) = headers.get(ORIGIN) else {
         return Ok(());
     };
+    if origin.as_bytes() == b"null" && site == Some("same-origin") {
+        return Ok(());
+    }
     let host = headers.get(HOST).and_then(|h| h.to_str().ok());
     let scheme = if secure { "https" } else { "http" };
     match (origin.to_str(), host) {
@@ -151,6 +156,26 @@ mod tests {
         assert_eq!(
             check_origin(&headers(&[("host", "a"), ("sec-fetch-site", "same-origin")]), false),
             Ok(())
+        );
+        // `Origin: null` (what Chromium sends under `Referrer-Policy: no-referrer`): only when the
+        // browser itself vouches that the form is ours.
+        let null_ours = headers(&[("host", "a"), ("origin", "null"), ("sec-fetch-site", "same-origin")]);
+        assert_eq!(check_origin(&null_ours, false), Ok(()));
+        let null_theirs = headers(&[("host", "a"), ("origin", "null"), ("sec-fetch-site", "cross-site")]);
+        assert_eq!(check_origin(&null_theirs, false), Err(Refusal::ForeignOrigin));
+        assert_eq!(
+            check_origin(&headers(&[("host", "a"), ("origin", "null")]), false),
+            Err(Refusal::ForeignOrigin)
+        );
+        let foreign = headers(&[
+            ("host", "a"),
+            ("origin", "http://evil"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
+        assert_eq!(
+            check_origin(&foreign, false),
+            Err(Refusal::ForeignOrigin),
+            "a foreign origin stays foreign"
         );
     }
 
