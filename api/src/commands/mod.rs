@@ -4,9 +4,11 @@ mod backends;
 mod dev;
 mod finops;
 mod jobs;
+pub(crate) mod operators;
 mod prove;
 mod registry;
 mod sched;
+pub(crate) mod serve;
 mod services;
 mod submit;
 mod tenants;
@@ -42,6 +44,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sched(SchedCommand::Simulate(args)) => sched::simulate(args),
         Command::Sched(SchedCommand::Trace(args)) => sched::trace(args),
         Command::Sched(SchedCommand::Synth(args)) => sched::synth(args),
+        Command::Operator(command) => operators::run(command),
+        Command::Serve(args) => serve::run(args),
         Command::Finops { args } => finops::forward(&args),
     }
 }
