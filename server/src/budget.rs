@@ -2,7 +2,7 @@
 //! it returns and [`AdminError`].
 //!
 //! The server knows nothing of how budgets are stored. The PostgreSQL implementation lives with
-//! the ledger (crate `zkq-budget`); [`crate::testing::MemoryBudgets`] (feature `testing`) is an
+//! the ledger (crate `zkq-budget`); `testing::MemoryBudgets` (feature `testing`) is an
 //! in-memory one for tests. ε amounts cross this seam as exact decimal strings (`"2.0"`,
 //! `"0.125"`): the page shows them as given and passes what the operator typed unparsed, so the
 //! ledger alone decides what a valid amount is.

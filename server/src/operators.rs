@@ -198,8 +198,11 @@ mod tests {
 
     #[test]
     fn short_and_empty_passwords_are_refused_in_plain_words() {
-        assert_eq!(check_new_password("").unwrap_err().to_string(), "the password is empty");
-        let e = check_new_password("elevenchars").unwrap_err().to_string();
+        assert_eq!(
+            check_new_password("").expect_err("empty").to_string(),
+            "the password is empty"
+        );
+        let e = check_new_password("elevenchars").expect_err("short").to_string();
         assert!(e.contains("too short: 11 characters, at least 12"), "{e}");
         check_new_password("twelve chars").expect("12 characters are enough");
         // Characters, not bytes: 12 two-byte characters pass, 11 do not.
