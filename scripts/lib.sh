@@ -48,6 +48,13 @@ ensure_vulkan() {
   fi
 }
 
+# Chromium and its WebDriver server for the admin pages' browser test (server/tests/admin_browser.rs
+# drives a real headless Chromium through chromedriver). Debian installs them as /usr/bin/chromium
+# and /usr/bin/chromedriver, the paths the test uses (ZKQ_CHROMIUM, ZKQ_CHROMEDRIVER override).
+ensure_chromium() {
+  apt_install chromium chromium-driver
+}
+
 # snarkjs, circom2 and circomlib, pinned in tools/node/package-lock.json.
 ensure_node_tools() {
   local stamp="$ZKQ_ROOT/tools/node/node_modules/.zkq-lock-sha"

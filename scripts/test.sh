@@ -2,7 +2,8 @@
 # The test command (README's second set-up command; .ci/run calls it). Installs what is
 # missing (Rust, a C compiler, Node.js with the pinned snarkjs, Python with pika and jsonschema
 # for the example client, NVRTC 13.0 for the CUDA kernel
-# compile checks, Mesa's lavapipe Vulkan driver for the wgpu backend), then runs every test.
+# compile checks, Mesa's lavapipe Vulkan driver for the wgpu backend, Chromium and chromedriver
+# for the admin pages' browser test), then runs every test.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ZKQ_ROOT"
 ensure_toolchain
@@ -10,6 +11,7 @@ ensure_node_tools
 ensure_python_tools
 ensure_nvrtc
 ensure_vulkan
+ensure_chromium
 bash "$ZKQ_ROOT/scripts/services.sh"
 log "cargo $(cargo --version | cut -d' ' -f2), node $(node --version), target dir $CARGO_TARGET_DIR"
 # Every target (libraries, binaries, tests, benches) is compiled ONCE, in the test profile, and

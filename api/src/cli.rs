@@ -53,6 +53,11 @@ pub(crate) enum Command {
     /// Fair scheduling: simulate batch sizes on a workload, record and synthesise workloads.
     #[command(subcommand)]
     Sched(SchedCommand),
+    /// Operator accounts of the admin pages (`zkq serve`).
+    #[command(subcommand)]
+    Operator(crate::commands::operators::OperatorCommand),
+    /// Serve the admin pages (privacy budgets) over HTTP until Ctrl-C or SIGTERM (docs/admin.md).
+    Serve(crate::commands::serve::ServeArgs),
     /// FinOps: cost reports, FOCUS exports, charts, prices (runs the `zkq-finops` binary
     /// found next to `zkq` or on PATH; `zkq finops --help` lists its commands).
     #[command(disable_help_flag = true)]

@@ -70,6 +70,21 @@ pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
                 M::Unreachable { .. } | M::Refused { .. } | M::Random(_) => ExitCode::Service,
             };
         }
+        if let Some(e) = cause.downcast_ref::<zkq_server::ServerError>() {
+            use zkq_server::ServerError as S;
+            return match e {
+                S::Invalid(_) | S::Store(zkq_store::StoreError::Invalid(_)) => ExitCode::BadInput,
+                S::Store(_) => ExitCode::Service,
+                S::Io(_) => ExitCode::Io,
+                S::Hash(_) | S::Random(_) => ExitCode::Backend,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<zkq_store::StoreError>() {
+            return match e {
+                zkq_store::StoreError::Invalid(_) => ExitCode::BadInput,
+                _ => ExitCode::Service,
+            };
+        }
         if cause.downcast_ref::<std::io::Error>().is_some() {
             return ExitCode::Io;
         }

@@ -60,7 +60,7 @@ fn incompressible(n: usize) -> String {
 }
 
 fn headers(tenant: &str, circuit: &str) -> FieldTable {
-    protocol::job_headers(tenant, circuit, "test", 0, None, now_ms())
+    protocol::job_headers(tenant, circuit, "", 0, None, now_ms())
 }
 
 fn with(mut h: FieldTable, name: &str, value: AMQPValue) -> FieldTable {

@@ -157,7 +157,7 @@ async fn stop(worker: &mut Worker) -> u64 {
 
 /// A raw job message (headers of the test tenant and circuit).
 fn job_props(env: &Env, job_id: Option<&str>, correlation: &str, reply_to: &str) -> BasicProperties {
-    let headers = protocol::job_headers(TENANT, &format!("sha256:{}", env.circuit_id), "test", 0, None, now_ms());
+    let headers = protocol::job_headers(TENANT, &format!("sha256:{}", env.circuit_id), "", 0, None, now_ms());
     let mut props = BasicProperties::default()
         .with_correlation_id(correlation.into())
         .with_delivery_mode(2)

@@ -231,7 +231,7 @@ struct Case {
 }
 
 fn headers(tenant: &str, circuit: &str) -> FieldTable {
-    protocol::job_headers(tenant, circuit, "test", 0, None, now_ms())
+    protocol::job_headers(tenant, circuit, "", 0, None, now_ms())
 }
 
 fn field_hexes(v: &ark_bn254::Fr) -> [String; 2] {

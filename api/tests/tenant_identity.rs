@@ -72,7 +72,7 @@ async fn publish_job(env: &Env, routing_key: &str, job_id: &str, headers: FieldT
 
 /// Headers of a good job of `tenant` (the fixture circuit).
 fn headers(env: &Env, tenant: &str, priority: u8) -> FieldTable {
-    protocol::job_headers(tenant, &format!("sha256:{}", env.circuit_id), "test", priority, None, now_ms())
+    protocol::job_headers(tenant, &format!("sha256:{}", env.circuit_id), "", priority, None, now_ms())
 }
 
 /// Waits for a result row of each job; returns (status, reason_code, reason) per job.

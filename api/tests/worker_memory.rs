@@ -67,7 +67,7 @@ async fn publish_flood(env: &Env) -> Vec<String> {
         let mut confirms = Vec::new();
         for priority in 0..=9u8 {
             let id = format!("{}-flood-{priority}-{round:03}", env.name);
-            let headers = protocol::job_headers(FLOOD_TENANT, &format!("sha256:{}", env.circuit_id), "flood", priority, None, now_ms());
+            let headers = protocol::job_headers(FLOOD_TENANT, &format!("sha256:{}", env.circuit_id), "", priority, None, now_ms());
             let props = BasicProperties::default().with_message_id(id.as_str().into()).with_delivery_mode(2).with_headers(headers);
             let confirm = ch
                 .basic_publish(

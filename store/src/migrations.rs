@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "tenant_identity", sql: include_str!("../migrations/0004_tenant_identity.sql") },
     Migration { version: 5, name: "latency_timings", sql: include_str!("../migrations/0005_latency_timings.sql") },
     Migration { version: 6, name: "budgets", sql: include_str!("../migrations/0006_budgets.sql") },
+    Migration { version: 7, name: "operators", sql: include_str!("../migrations/0007_operators.sql") },
 ];
 
 /// The advisory lock key migrations hold (the bytes of `"zkq-migr"`). Database-wide: runs

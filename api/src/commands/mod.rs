@@ -5,9 +5,11 @@ mod budgets;
 mod dev;
 mod finops;
 mod jobs;
+pub(crate) mod operators;
 mod prove;
 mod registry;
 mod sched;
+pub(crate) mod serve;
 mod services;
 mod submit;
 mod tenants;
@@ -53,6 +55,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sched(SchedCommand::Simulate(args)) => sched::simulate(args),
         Command::Sched(SchedCommand::Trace(args)) => sched::trace(args),
         Command::Sched(SchedCommand::Synth(args)) => sched::synth(args),
+        Command::Operator(command) => operators::run(command),
+        Command::Serve(args) => serve::run(args),
         Command::Finops { args } => finops::forward(&args),
     }
 }

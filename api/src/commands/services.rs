@@ -36,14 +36,7 @@ impl ServiceArgs {
 
     /// `--key-dir`, else `$XDG_DATA_HOME/zkq/keys`, else `~/.local/share/zkq/keys`.
     pub(crate) fn key_dir(&self) -> PathBuf {
-        if let Some(d) = &self.key_dir {
-            return d.clone();
-        }
-        let data = std::env::var_os("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-            .unwrap_or_else(|| PathBuf::from("."));
-        data.join("zkq/keys")
+        default_key_dir(self.key_dir.as_deref())
     }
 
     /// The witness store beside the key store: `<key dir>/../witnesses`.
@@ -52,27 +45,9 @@ impl ServiceArgs {
         keys.parent().map(|p| p.join("witnesses")).unwrap_or_else(|| PathBuf::from("witnesses"))
     }
 
-    /// The receipt-signing key: `--signing-key` (must exist), else
-    /// `<key dir>/../signing/receipts.key`, created (mode 0600) when missing.
+    /// The receipt-signing key ([`signing_key`]).
     pub(crate) fn signing_key(&self) -> anyhow::Result<std::sync::Arc<zkq_audit::SigningKey>> {
-        if let Some(path) = &self.signing_key {
-            return Ok(std::sync::Arc::new(zkq_audit::SigningKey::read(path)?));
-        }
-        let keys = self.key_dir();
-        let path = keys.parent().map(|p| p.join("signing/receipts.key")).unwrap_or_else(|| PathBuf::from("signing/receipts.key"));
-        if !path.exists() {
-            let key = zkq_audit::SigningKey::generate()?;
-            match key.write_new(&path) {
-                Ok(()) => {
-                    tracing::info!(path = %path.display(), key_id = %key.key_id(), "created a receipt-signing key");
-                    return Ok(std::sync::Arc::new(key));
-                }
-                // Another process created it meanwhile: use theirs.
-                Err(_) if path.exists() => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(std::sync::Arc::new(zkq_audit::SigningKey::read(&path)?))
+        signing_key(self.signing_key.as_deref(), &self.key_dir())
     }
 
     pub(crate) async fn store(&self) -> anyhow::Result<Store> {
@@ -83,4 +58,38 @@ impl ServiceArgs {
 /// A multi-threaded runtime for the pipeline commands (the proving commands need none).
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// `explicit`, else `$XDG_DATA_HOME/zkq/keys`, else `~/.local/share/zkq/keys`.
+pub(crate) fn default_key_dir(explicit: Option<&std::path::Path>) -> PathBuf {
+    if let Some(d) = explicit {
+        return d.to_path_buf();
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    data.join("zkq/keys")
+}
+
+/// The receipt-signing key: `explicit` (the file must exist), else
+/// `<key dir>/../signing/receipts.key`, created (mode 0600) when missing.
+pub(crate) fn signing_key(explicit: Option<&std::path::Path>, key_dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<zkq_audit::SigningKey>> {
+    if let Some(path) = explicit {
+        return Ok(std::sync::Arc::new(zkq_audit::SigningKey::read(path)?));
+    }
+    let path = key_dir.parent().map(|p| p.join("signing/receipts.key")).unwrap_or_else(|| PathBuf::from("signing/receipts.key"));
+    if !path.exists() {
+        let key = zkq_audit::SigningKey::generate()?;
+        match key.write_new(&path) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), key_id = %key.key_id(), "created a receipt-signing key");
+                return Ok(std::sync::Arc::new(key));
+            }
+            // Another process created it meanwhile: use theirs.
+            Err(_) if path.exists() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(std::sync::Arc::new(zkq_audit::SigningKey::read(&path)?))
 }

@@ -1,0 +1,87 @@
+//! `zkq serve`: the HTTP server (crate zkq-server) — the admin pages for privacy budgets — on
+//! the database of `--pg`, until SIGINT (Ctrl-C) or SIGTERM. Settings come from flags and
+//! environment variables here, and only here, into a [`ServerConfig`].
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+use zkq_server::{AppState, PgBudgets, ServerConfig};
+
+use super::operators::DbArgs;
+use super::services::runtime;
+use crate::exit::ExitCode;
+
+/// `zkq serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Where to listen (`host:port`) [default: 127.0.0.1:8480]. zkq speaks plain HTTP: keep it
+    /// on loopback and put a TLS proxy in front (docs/admin.md).
+    #[arg(long, env = "ZKQ_SERVE_LISTEN")]
+    pub(crate) listen: Option<SocketAddr>,
+    /// How long a login lasts, minutes [default: 480 (8 h)].
+    #[arg(long, env = "ZKQ_SERVE_SESSION_TTL_MINS", value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 60))]
+    pub(crate) session_ttl_mins: Option<u64>,
+    /// Mark cookies `Secure` (sent over HTTPS only) and expect `https://` origins: set it behind
+    /// a TLS proxy.
+    #[arg(long, env = "ZKQ_SERVE_SECURE_COOKIES")]
+    pub(crate) secure_cookies: bool,
+    /// The ed25519 key (PKCS#8 PEM, mode 0600) that signs the receipts of cap changes and
+    /// resets [default: <key dir>/../signing/receipts.key, created on first use, shared with
+    /// the workers].
+    #[arg(long, env = "ZKQ_SIGNING_KEY")]
+    pub(crate) signing_key: Option<std::path::PathBuf>,
+    /// Key store directory, to find the default signing key [default: $XDG_DATA_HOME/zkq/keys
+    /// or ~/.local/share/zkq/keys].
+    #[arg(long, env = "ZKQ_KEY_DIR")]
+    pub(crate) key_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub(crate) db: DbArgs,
+}
+
+impl ServeArgs {
+    fn config(&self) -> ServerConfig {
+        let defaults = ServerConfig::default();
+        ServerConfig {
+            listen: self.listen.unwrap_or(defaults.listen),
+            session_ttl: self.session_ttl_mins.map(|m| Duration::from_secs(m * 60)).unwrap_or(defaults.session_ttl),
+            secure_cookies: self.secure_cookies,
+        }
+    }
+}
+
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config();
+    let args = args;
+    runtime()?.block_on(async move {
+        let db = args.db.connect().await?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| anyhow::Error::new(e).context(format!("cannot listen on {}", config.listen)))?;
+        let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() && !config.secure_cookies {
+            eprintln!("zkq serve: warning: listening on {addr} without --secure-cookies: zkq speaks plain HTTP; put a TLS proxy in front (docs/admin.md)");
+        }
+        eprintln!("zkq serve: admin pages at http://{addr}/admin/ (Ctrl-C stops)");
+        let key = super::services::signing_key(args.signing_key.as_deref(), &super::services::default_key_dir(args.key_dir.as_deref()))?;
+        let budgets = PgBudgets::new(db.clone(), key).await?;
+        let state = AppState::new(db.clone(), budgets, config);
+        zkq_server::serve(listener, state, shutdown_signal()).await?;
+        eprintln!("zkq serve: stopped");
+        Ok(ExitCode::Ok)
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending::<()>().await,
+    }
+}
