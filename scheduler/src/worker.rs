@@ -723,7 +723,10 @@ impl<'a> Session<'a> {
             queue: self.queue.backlog(tenant),
             device: self.at_device.get(tenant).copied().unwrap_or(0),
         };
-        self.fairness.backlog(tenant, now, held.intake + held.queue);
+        // Backlogged = work in the system, waiting or in service (as in GPS/WFQ, Parekh &
+        // Gallager 1993): quorum queues hand prefetch credit back in bursts, so the jobs not yet
+        // in a batch can run out for a moment between bursts while the tenant is still served.
+        self.fairness.backlog(tenant, now, held.intake + held.queue + held.device);
         self.fairness.held(tenant, held);
     }
 
