@@ -186,3 +186,102 @@ fn budgets_bind_purposes_charge_proofs_block_with_reasons_and_sign_receipts() {
         drop(worker);
     });
 }
+
+/// Publishes one job with these headers to the tenant's queue (confirmed), as a raw client would.
+async fn publish_raw(env: &common::Env, job_id: &str, headers: lapin::types::FieldTable) {
+    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+    let (conn, ch) = common::amqp_channel(env).await;
+    ch.confirm_select(ConfirmSelectOptions::default()).await.expect("confirm.select");
+    let props = lapin::BasicProperties::default().with_message_id(job_id.into()).with_delivery_mode(2).with_headers(headers);
+    let witness = witness_bytes(MULTI_PUBLIC);
+    let confirm = ch
+        .basic_publish(
+            env.amqp.jobs_exchange().as_str().into(),
+            zkq_scheduler::AmqpConfig::tenant_routing_key(TENANT, 0).as_str().into(),
+            BasicPublishOptions { mandatory: true, ..Default::default() },
+            &witness,
+            props,
+        )
+        .await
+        .expect("publish");
+    assert!(confirm.await.expect("confirm").is_ack(), "the broker takes {job_id}");
+    let _ = conn.close(200, "bye".into()).await;
+}
+
+/// (status, reason code, reason) of a job's stored result, waiting for it.
+async fn stored(env: &common::Env, job_id: &str) -> (String, Option<String>, Option<String>, serde_json::Value) {
+    let pg = env.pg().await;
+    let t = Instant::now();
+    loop {
+        if let Some(r) = pg.query_opt("select status, reason_code, reason, result from job_results where job_id = $1", &[&job_id]).await.expect("query") {
+            return (r.get(0), r.get(1), r.get(2), r.get(3));
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "no result for {job_id}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `zkq-epsilon`: a job may ask less than its circuit's ε per proof, never more; bad values are
+/// refused as malformed and charge nothing. A hold whose job never comes back (its worker died
+/// and the job was lost) is reclaimed once expired, with a refund receipt.
+#[test]
+fn jobs_may_ask_less_epsilon_never_more_and_expired_holds_are_reclaimed() {
+    run_pipeline_test("budgets-epsilon", |env| async move {
+        use lapin::types::AMQPValue;
+        zkq_ok(&env, &["circuit", "add", &MULTI_PUBLIC.zkey().display().to_string(), "--name", CIRCUIT, "--epsilon", COST]);
+        zkq_ok(&env, &["budget", "set", "--tenant", TENANT, "--purpose", PURPOSE, "--cap", "1", "--window", "sliding:24h", "--reason", "test"]);
+        let worker = Worker::start(&env, "budgets-eps", &["--max-batch", "4", "--max-wait-ms", "20", "--metrics-addr", "off", "--reservation-ttl-secs", "1"]);
+        common::wait_consuming_tenant(&env, &worker, TENANT).await;
+        let circuit = format!("sha256:{}", env.circuit_id);
+        let with_epsilon = |eps: &str| {
+            let mut h = zkq_scheduler::protocol::job_headers(TENANT, &circuit, PURPOSE, 0, None, zkq_scheduler::client::now_ms());
+            h.insert(zkq_scheduler::protocol::H_EPSILON.into(), AMQPValue::LongString(eps.into()));
+            h
+        };
+        for (id, eps) in [("less", "0.05"), ("more", "0.5"), ("nan", "NaN"), ("negative", "-0.1"), ("zero", "0"), ("fine", "0.0000001"), ("huge", "1e9")] {
+            publish_raw(&env, &format!("eps-{id}"), with_epsilon(eps)).await;
+        }
+        let (status, _, _, result) = stored(&env, "eps-less").await;
+        assert_eq!(status, "proved", "{result}");
+        assert_eq!(result["budget"]["charged"], "0.05", "{result}");
+        let (status, code, reason, _) = stored(&env, "eps-more").await;
+        assert_eq!((status.as_str(), code.as_deref()), ("failed", Some("epsilon_too_large")), "{reason:?}");
+        assert!(reason.as_deref().is_some_and(|r| r.contains("at most 0.1 ε")), "{reason:?}");
+        for id in ["nan", "negative", "zero", "fine", "huge"] {
+            let (status, code, reason, _) = stored(&env, &format!("eps-{id}")).await;
+            assert_eq!((status.as_str(), code.as_deref()), ("failed", Some("malformed_message")), "{id}: {reason:?}");
+            assert!(reason.as_deref().is_some_and(|r| r.contains("zkq-epsilon")), "{id}: {reason:?}");
+        }
+        let pg = env.pg().await;
+        let spent: i64 = pg.query_one("select spent_micro from budgets", &[]).await.expect("spent").get(0);
+        assert_eq!(spent, 50_000, "only the job that asked 0.05 was charged");
+
+        // A hold taken for a job whose delivery is then lost: reclaimed after its 1 s expiry by
+        // the worker's next tenant refresh (every 10 s).
+        let db = zkq_store::Db::connect(&zkq_store::StoreConfig { url: env.pg_url.clone(), pool_size: 1, wait_timeout: Duration::from_secs(10) }).await.expect("db");
+        let mut client = db.client().await.expect("client");
+        let tx = client.transaction().await.expect("tx");
+        let lost = zkq_budget::pg::JobCharge { tenant: TENANT.into(), job_id: "lost-job".into(), purpose: PURPOSE.into(), epsilon: "0.3".parse().expect("ε") };
+        let held = zkq_budget::pg::reserve(&tx, &lost, "a-dead-worker", chrono::Duration::seconds(1)).await.expect("reserve");
+        assert!(matches!(held, zkq_budget::pg::Admission::Reserved(_)), "{held:?}");
+        tx.commit().await.expect("commit");
+        let t = Instant::now();
+        loop {
+            let left: i64 = pg.query_one("select count(*) from budget_reservations", &[]).await.expect("holds").get(0);
+            if left == 0 {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(40), "the expired hold was not reclaimed\n{}", worker.log_tail(20));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let reserved: i64 = pg.query_one("select reserved_micro from budgets", &[]).await.expect("reserved").get(0);
+        assert_eq!(reserved, 0, "the reclaimed ε is free again");
+        let refund: i64 = pg
+            .query_one("select count(*) from budget_receipts where kind = 'refund' and job_id = 'lost-job'", &[])
+            .await
+            .expect("refund")
+            .get(0);
+        assert_eq!(refund, 1, "a refund receipt records the reclaim");
+        drop(worker);
+    });
+}

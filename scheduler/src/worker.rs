@@ -88,6 +88,9 @@ const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 /// queue: a key store or backend that fails for a moment does not burn the job's delivery
 /// limit in a hot loop.
 const REQUEUE_DELAY: Duration = Duration::from_secs(1);
+/// Longest the worker waits for the broker to confirm a reply or dead letter before it takes
+/// the connection for lost (a healthy broker confirms within milliseconds).
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most expired privacy-budget holds reclaimed per tenant refresh (every [`CACHE_TTL`]).
 const RECLAIM_BATCH: i64 = 500;
 /// Batches the worker keeps at the device: one proving, one formed and waiting. More would
@@ -482,6 +485,12 @@ impl<'a> Session<'a> {
                     let status = self.channel.status();
                     if !status.connected() {
                         return Err(SchedulerError::BrokerLost(format!("channel {status:?}")));
+                    }
+                    // The connection can be gone (reset by the broker) while the channel still
+                    // reads as connected; its consumers then go quiet for good.
+                    let conn = self.conn.status();
+                    if !conn.connected() {
+                        return Err(SchedulerError::BrokerLost(format!("connection {conn:?}")));
                     }
                 }
                 // Paused, new tenants' queues are consumed when consumption resumes.
@@ -1632,7 +1641,12 @@ fn dead_letter_body(
 /// nothing to publish), else why not. An error is a lost channel.
 async fn undelivered(confirm: Option<PublisherConfirm>) -> Result<Option<String>, SchedulerError> {
     let Some(confirm) = confirm else { return Ok(None) };
-    Ok(match confirm.await? {
+    // A confirm that never comes (the connection died under it) ends the session instead of
+    // holding the loop: the deliveries go back to their queues and the worker reconnects.
+    let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
+        .await
+        .map_err(|_| SchedulerError::BrokerLost(format!("no publisher confirm within {} s", CONFIRM_TIMEOUT.as_secs())))??;
+    Ok(match confirmation {
         Confirmation::Ack(None) | Confirmation::NotRequested => None,
         Confirmation::Ack(Some(r)) | Confirmation::Nack(Some(r)) => {
             Some(format!("returned as unroutable ({} {}, routing key `{}`)", r.reply_code, r.reply_text, r.delivery.routing_key))
