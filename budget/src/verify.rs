@@ -227,3 +227,115 @@ impl Replay {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Ledger;
+    use crate::receipt::{issue, Event, Receipt};
+    use chrono::Duration;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    /// A sliding-window ledger's chain: creation, charges over two days (some age out), a
+    /// refund, a reset; as receipts.jsonl text, with the key ring.
+    fn chain(key: &zkq_audit::SigningKey) -> (Vec<Receipt>, String, zkq_audit::KeyRing) {
+        let mut l = Ledger::new(Window::Sliding { seconds: 86_400 }, 1_000_000, None, t("2026-12-01T00:00:00Z"));
+        let mut receipts = Vec::new();
+        let mut lines = String::new();
+        let mut push = |l: &mut Ledger, kind: ReceiptKind, event: Event, receipts: &mut Vec<Receipt>| {
+            let issued = issue(Receipt::next("acme", "kyc", l, kind, event), l, key);
+            lines.push_str(&serde_json::to_string(&ReceiptLine { receipt_id: issued.id.clone(), envelope: issued.envelope }).unwrap_or_default());
+            lines.push('\n');
+            receipts.push(issued.receipt);
+        };
+        let admin = || Event { actor: Some("ops".into()), reason: Some("contract".into()), ..Event::default() };
+        push(&mut l, ReceiptKind::Cap, admin(), &mut receipts);
+        for (i, at) in ["2026-12-01T01:00:00Z", "2026-12-01T12:00:00Z", "2026-12-02T02:00:00Z", "2026-12-02T13:00:00Z"].iter().enumerate() {
+            let now = l.observe(t(at));
+            let aging = l.aging(now);
+            let aged = match aging {
+                crate::ledger::Aging::Sliding { from, to } => receipts
+                    .iter()
+                    .filter(|r| r.kind == ReceiptKind::Charge)
+                    .filter(|r| parse_time(&r.at, "at").is_ok_and(|a| a >= from && a < to))
+                    .map(|r| r.epsilon_micro)
+                    .sum(),
+                _ => 0,
+            };
+            assert_eq!(l.advance(aging, aged), Ok(()));
+            assert_eq!(l.reserve(200_000), Ok(()));
+            assert_eq!(l.charge_reserved(200_000), Ok(()));
+            let event = Event { epsilon_micro: 200_000, job_id: Some(format!("j{i}")), proof_sha256: Some("ab".repeat(32)), ..Event::default() };
+            push(&mut l, ReceiptKind::Charge, event, &mut receipts);
+        }
+        assert_eq!(l.reserve(100_000), Ok(()));
+        l.release(100_000);
+        push(&mut l, ReceiptKind::Refund, Event { epsilon_micro: 100_000, job_id: Some("j9".into()), reason: Some("unsatisfied".into()), ..Event::default() }, &mut receipts);
+        l.reset(l.clock + Duration::minutes(1));
+        push(&mut l, ReceiptKind::Reset, admin(), &mut receipts);
+        let mut ring = zkq_audit::KeyRing::default();
+        ring.insert(key.public(), None, None);
+        (receipts, lines, ring)
+    }
+
+    /// Re-signs a (changed) receipt in place of line `n`, keeping the chain's links as given.
+    fn resign(lines: &str, n: usize, r: &Receipt, key: &zkq_audit::SigningKey) -> String {
+        let payload = r.payload();
+        let env = zkq_audit::dsse::Envelope::sign(RECEIPT_PAYLOAD_TYPE, &payload, key);
+        let line = serde_json::to_string(&ReceiptLine { receipt_id: receipt_id(&payload), envelope: env }).unwrap_or_default();
+        lines.lines().enumerate().map(|(i, l)| if i == n { line.clone() } else { l.to_owned() }).collect::<Vec<_>>().join("\n") + "\n"
+    }
+
+    #[test]
+    fn a_true_chain_verifies_with_its_totals() {
+        let key = zkq_audit::SigningKey::generate().expect("key");
+        let (receipts, lines, ring) = chain(&key);
+        let summary = verify_receipts(&lines, &ring).expect("a true chain verifies");
+        assert_eq!(summary.len(), 1);
+        let s = &summary[0];
+        assert_eq!((s.receipts, s.charges, s.refunds, s.resets, s.cap_changes), (7, 4, 1, 1, 1));
+        assert_eq!((s.charged_micro, s.running_total_micro), (800_000, 0));
+        // The fourth charge's running total counts only the charges of the last 24 h: 0.4.
+        assert_eq!(receipts[4].running_total_micro, 400_000);
+    }
+
+    #[test]
+    fn every_kind_of_forgery_is_named() {
+        // Forgeries re-signed with the real key (an insider): only the ledger's own rules catch them.
+        let key = zkq_audit::SigningKey::generate().expect("key");
+        let (receipts, lines, ring) = chain(&key);
+        let bad = |text: &str| verify_receipts(text, &ring).expect_err("must fail");
+        // A running total under-reported.
+        let mut r = receipts[3].clone();
+        r.running_total_micro -= 1;
+        let e = bad(&resign(&lines, 3, &r, &key));
+        assert!(e.line == 4 && e.why.contains("running total"), "{e}");
+        // Aging charges early: counting from later than the window allows.
+        let mut r = receipts[4].clone();
+        r.counted_since = crate::receipt::rfc3339(parse_time(&r.counted_since, "c").expect("time") + Duration::hours(1));
+        let e = bad(&resign(&lines, 4, &r, &key));
+        assert!(e.line == 5 && e.why.contains("counted_since"), "{e}");
+        // A charge above its cap.
+        let mut r = receipts[2].clone();
+        r.cap_micro = 300_000;
+        let e = bad(&resign(&lines, 2, &r, &key));
+        assert!(e.line == 3 && e.why.contains("exceeds the cap"), "{e}");
+        // A reset without its reason; a broken link; a removed receipt; a replayed one.
+        let mut r = receipts[6].clone();
+        r.reason = None;
+        assert!(bad(&resign(&lines, 6, &r, &key)).why.contains("who made it and why"));
+        let mut r = receipts[1].clone();
+        r.prev = GENESIS.into();
+        assert!(bad(&resign(&lines, 1, &r, &key)).why.contains("prev"));
+        let without: String = lines.lines().enumerate().filter(|(i, _)| *i != 2).map(|(_, l)| format!("{l}\n")).collect();
+        assert!(bad(&without).why.contains("does not follow"));
+        let replayed = format!("{lines}{}\n", lines.lines().nth(1).unwrap_or_default());
+        assert_eq!(bad(&replayed).line, 8);
+        // A signature by another key.
+        let other = zkq_audit::SigningKey::generate().expect("key");
+        assert!(bad(&resign(&lines, 0, &receipts[0], &other)).why.contains("signature"));
+    }
+}
