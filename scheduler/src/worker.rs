@@ -387,6 +387,10 @@ struct Session<'a> {
     /// Deliveries to return to their queues (nack, requeue) once their instant has come:
     /// jobs whose failure was the infrastructure's.
     requeue: Vec<(Instant, Delivery, Lease)>,
+    /// (tenant, purpose) pairs found to have a privacy budget: budgets are never deleted, so
+    /// purpose binding of jobs that charge nothing asks the store once per pair. Bounded by the
+    /// budgets that exist (only confirmed pairs are kept).
+    budgets_seen: HashSet<(String, String)>,
 }
 
 impl<'a> Session<'a> {
@@ -431,6 +435,7 @@ impl<'a> Session<'a> {
             weights: HashMap::new(),
             at_device: HashMap::new(),
             requeue: Vec::new(),
+            budgets_seen: HashSet::new(),
         }
     }
 
@@ -1062,6 +1067,9 @@ impl<'a> Session<'a> {
         let Some(epsilon) = charge.and_then(zkq_budget::Epsilon::from_micros) else {
             // Charges nothing: only the purpose binding applies.
             let (tenant, purpose) = (meta.tenant.clone(), meta.purpose.clone());
+            if self.budgets_seen.contains(&(tenant.clone(), purpose.clone())) {
+                return Ok(Ok(()));
+            }
             let known = match self
                 .with_store_retry(|s| {
                     let (tenant, purpose) = (tenant.clone(), purpose.clone());
@@ -1072,7 +1080,11 @@ impl<'a> Session<'a> {
                 Ok(k) => k,
                 Err(e) => return refused(e).map(|r| Err((r, None))),
             };
-            return Ok(if known { Ok(()) } else { unknown() });
+            if known {
+                self.budgets_seen.insert((tenant, purpose));
+                return Ok(Ok(()));
+            }
+            return Ok(unknown());
         };
         let job = JobCharge { tenant: meta.tenant.clone(), job_id: meta.job_id.clone(), purpose: meta.purpose.clone(), epsilon };
         let ttl = chrono::Duration::from_std(self.config.budget.reservation_ttl).unwrap_or(chrono::Duration::minutes(15));

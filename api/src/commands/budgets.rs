@@ -97,13 +97,12 @@ pub(super) fn set(
     let spec = BudgetSpec { tenant: tenant.into(), purpose: purpose.into(), cap, window, per_job_max };
     let actor = actor();
     let reason = reason.to_owned();
-    let view = runtime()?.block_on(async {
-        let store = services.store().await?;
-        let client = store.db().client().await.map_err(zkq_scheduler::SchedulerError::from)?;
-        pg::register_key(&**client, &key.public()).await.map_err(zkq_scheduler::SchedulerError::from)?;
-        drop(client);
-        in_tx(services, |tx| Box::pin(async move { pg::set_budget(tx, &spec, &actor, &reason, &key).await })).await
-    })?;
+    let view = runtime()?.block_on(in_tx(services, |tx| {
+        Box::pin(async move {
+            pg::register_key(tx, &key.public()).await?;
+            pg::set_budget(tx, &spec, &actor, &reason, &key).await
+        })
+    }))?;
     print_views(std::slice::from_ref(&view), format);
     Ok(ExitCode::Ok)
 }
@@ -122,13 +121,12 @@ pub(super) fn list(services: &ServiceArgs, format: Format) -> anyhow::Result<Exi
 pub(super) fn reset(tenant: &str, purpose: &str, reason: &str, services: &ServiceArgs, format: Format) -> anyhow::Result<ExitCode> {
     let key = services.signing_key()?;
     let (tenant, purpose, reason, actor) = (tenant.to_owned(), purpose.to_owned(), reason.to_owned(), actor());
-    let view = runtime()?.block_on(async {
-        let store = services.store().await?;
-        let client = store.db().client().await.map_err(zkq_scheduler::SchedulerError::from)?;
-        pg::register_key(&**client, &key.public()).await.map_err(zkq_scheduler::SchedulerError::from)?;
-        drop(client);
-        in_tx(services, |tx| Box::pin(async move { pg::reset(tx, &tenant, &purpose, &actor, &reason, &key).await })).await
-    })?;
+    let view = runtime()?.block_on(in_tx(services, |tx| {
+        Box::pin(async move {
+            pg::register_key(tx, &key.public()).await?;
+            pg::reset(tx, &tenant, &purpose, &actor, &reason, &key).await
+        })
+    }))?;
     print_views(std::slice::from_ref(&view), format);
     Ok(ExitCode::Ok)
 }

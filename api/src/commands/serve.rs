@@ -66,22 +66,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let key = super::services::signing_key(args.signing_key.as_deref(), &super::services::default_key_dir(args.key_dir.as_deref()))?;
         let budgets = PgBudgets::new(db.clone(), key).await?;
         let state = AppState::new(db.clone(), budgets, config);
-        zkq_server::serve(listener, state, shutdown_signal()).await?;
+        zkq_server::serve(listener, state, super::services::shutdown_signal()).await?;
         eprintln!("zkq serve: stopped");
         Ok(ExitCode::Ok)
     })
-}
-
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        }
-        _ => std::future::pending::<()>().await,
-    }
 }

@@ -93,3 +93,17 @@ pub(crate) fn signing_key(explicit: Option<&std::path::Path>, key_dir: &std::pat
     }
     Ok(std::sync::Arc::new(zkq_audit::SigningKey::read(&path)?))
 }
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending::<()>().await,
+    }
+}

@@ -91,16 +91,7 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let stats = rt.block_on(async move {
         let shutdown = async {
-            use tokio::signal::unix::{signal, SignalKind};
-            match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-                (Ok(mut term), Ok(mut int)) => {
-                    tokio::select! {
-                        _ = term.recv() => {}
-                        _ = int.recv() => {}
-                    }
-                }
-                _ => std::future::pending::<()>().await,
-            }
+            super::services::shutdown_signal().await;
             tracing::info!("shutdown requested: draining in-flight batches");
         };
         zkq_scheduler::worker::run(config, shutdown).await
