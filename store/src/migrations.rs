@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, name: "latency_timings", sql: include_str!("../migrations/0005_latency_timings.sql") },
     Migration { version: 6, name: "budgets", sql: include_str!("../migrations/0006_budgets.sql") },
     Migration { version: 7, name: "operators", sql: include_str!("../migrations/0007_operators.sql") },
+    Migration { version: 8, name: "audit_log", sql: include_str!("../migrations/0008_audit_log.sql") },
 ];
 
 /// The advisory lock key migrations hold (the bytes of `"zkq-migr"`). Database-wide: runs
