@@ -344,7 +344,14 @@ async fn login<B: BudgetAdmin>(
         csrf::set_cookie(csrf::login_cookie_name(secure), "", 0, secure),
         flash_cookie(&Flash::Ok(format!("Logged in as {}.", operator.name)), secure),
     ];
-    see_other("/admin/budgets", cookies)
+    let mut res = see_other("/admin/budgets", cookies);
+    // The access log attributes the login to the operator (the request had no session yet).
+    res.extensions_mut().insert(crate::auth::access_log::AccessIdentity {
+        operator: Some(operator.name.clone()),
+        scopes: crate::auth::Scope::Admin.as_str().to_owned(),
+        ..Default::default()
+    });
+    res
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,6 +12,12 @@ pub enum ServerError {
     /// operator that does not exist). Plain words, one line.
     #[error("{0}")]
     Invalid(String),
+    /// A named record (an OAuth client) does not exist. Plain words, one line.
+    #[error("{0}")]
+    NotFound(String),
+    /// An access token could not be made (the signing key is unusable).
+    #[error("cannot sign access tokens: {0}")]
+    Token(String),
     /// Hashing or checking a password failed (not: a wrong password).
     #[error("password hashing failed: {0}")]
     Hash(String),

@@ -352,9 +352,10 @@ async fn run_in_chromium<B: BudgetAdmin + Clone>(driver: &ChromeDriver, db: &Tes
         listen: addr,
         ..ServerConfig::default()
     };
+    let admin = zkq_server::router(std::sync::Arc::new(AppState::new(db.db.clone(), budgets.clone(), config)));
     let server = tokio::spawn(zkq_server::serve(
         listener,
-        AppState::new(db.db.clone(), budgets.clone(), config),
+        zkq_server::app(admin, axum::Router::new(), db.db.clone()),
         async {
             let _ = stopped.await;
         },
