@@ -56,8 +56,15 @@ pub(crate) enum Command {
     /// Operator accounts of the admin pages (`zkq serve`).
     #[command(subcommand)]
     Operator(crate::commands::operators::OperatorCommand),
-    /// Serve the admin pages (privacy budgets) over HTTP until Ctrl-C or SIGTERM (docs/admin.md).
+    /// Serve the admin pages (privacy budgets) and the auditor API over HTTP until Ctrl-C or
+    /// SIGTERM (docs/admin.md, docs/auditor-api.md).
     Serve(crate::commands::serve::ServeArgs),
+    /// OAuth clients of the auditor API (docs/auditor-api.md).
+    #[command(subcommand)]
+    Auth(crate::commands::auth::AuthCommand),
+    /// Audit records: the access log of `zkq serve`.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// FinOps: cost reports, FOCUS exports, charts, prices (runs the `zkq-finops` binary
     /// found next to `zkq` or on PATH; `zkq finops --help` lists its commands).
     #[command(disable_help_flag = true)]
@@ -66,6 +73,12 @@ pub(crate) enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<std::ffi::OsString>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// The newest requests `zkq serve` answered: who, which route, the outcome.
+    AccessLog(crate::commands::access_log::AccessLogArgs),
 }
 
 #[derive(Debug, Subcommand)]

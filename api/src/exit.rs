@@ -28,6 +28,8 @@ pub(crate) enum ExitCode {
     MissingTool = 9,
     /// `submit`: the broker returned (unroutable) or refused (nack) a job: it was not submitted.
     NotSubmitted = 10,
+    /// A named record does not exist (`zkq auth client revoke` of an unknown client).
+    NotFound = 11,
 }
 
 /// The exit code for an error, found by walking its chain for a typed cause.
@@ -74,9 +76,10 @@ pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
             use zkq_server::ServerError as S;
             return match e {
                 S::Invalid(_) | S::Store(zkq_store::StoreError::Invalid(_)) => ExitCode::BadInput,
+                S::NotFound(_) => ExitCode::NotFound,
                 S::Store(_) => ExitCode::Service,
                 S::Io(_) => ExitCode::Io,
-                S::Hash(_) | S::Random(_) => ExitCode::Backend,
+                S::Hash(_) | S::Random(_) | S::Token(_) => ExitCode::Backend,
             };
         }
         if let Some(e) = cause.downcast_ref::<zkq_store::StoreError>() {

@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub(crate) mod access_log;
+pub(crate) mod auth;
 mod backends;
 mod budgets;
 mod dev;
@@ -17,7 +19,7 @@ mod verify;
 mod worker;
 mod zkey;
 
-use crate::cli::{BackendArgs, BudgetCommand, CircuitCommand, ReceiptsCommand, Cli, Command, DevCommand, SchedCommand, TenantCommand, ZkeyCommand};
+use crate::cli::{AuditCommand, BackendArgs, BudgetCommand, CircuitCommand, ReceiptsCommand, Cli, Command, DevCommand, SchedCommand, TenantCommand, ZkeyCommand};
 use crate::exit::ExitCode;
 use std::sync::Arc;
 use zkq_kernels::Backend;
@@ -57,6 +59,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sched(SchedCommand::Synth(args)) => sched::synth(args),
         Command::Operator(command) => operators::run(command),
         Command::Serve(args) => serve::run(args),
+        Command::Auth(command) => auth::run(command),
+        Command::Audit(AuditCommand::AccessLog(args)) => access_log::run(args),
         Command::Finops { args } => finops::forward(&args),
     }
 }

@@ -1,12 +1,13 @@
-//! `zkq serve`: the HTTP server (crate zkq-server) — the admin pages for privacy budgets — on
-//! the database of `--pg`, until SIGINT (Ctrl-C) or SIGTERM. Settings come from flags and
-//! environment variables here, and only here, into a [`ServerConfig`].
+//! `zkq serve`: the HTTP server (crate zkq-server) — the admin pages for privacy budgets and the
+//! auditor API (its token endpoint, its access log) — on the database of `--pg`, until SIGINT
+//! (Ctrl-C) or SIGTERM. Every request is recorded in the access log. Settings come from flags
+//! and environment variables here, and only here, into a [`ServerConfig`] and an [`ApiConfig`].
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Args;
-use zkq_server::{AppState, PgBudgets, ServerConfig};
+use zkq_server::{ApiConfig, ApiState, AppState, PgBudgets, ServerConfig};
 
 use super::operators::DbArgs;
 use super::services::runtime;
@@ -35,6 +36,19 @@ pub(crate) struct ServeArgs {
     /// or ~/.local/share/zkq/keys].
     #[arg(long, env = "ZKQ_KEY_DIR")]
     pub(crate) key_dir: Option<std::path::PathBuf>,
+    /// The `iss` of the auditor API's access tokens, and the only one accepted [default: zkq].
+    #[arg(long, env = "ZKQ_TOKEN_ISSUER")]
+    pub(crate) token_issuer: Option<String>,
+    /// The `aud` of access tokens, and the only one accepted [default: zkq-auditor-api].
+    #[arg(long, env = "ZKQ_TOKEN_AUDIENCE")]
+    pub(crate) token_audience: Option<String>,
+    /// How long an access token lasts, seconds [default: 300].
+    #[arg(long, env = "ZKQ_TOKEN_TTL_SECS", value_parser = clap::value_parser!(u64).range(1..=24 * 3600))]
+    pub(crate) token_ttl_secs: Option<u64>,
+    /// The ed25519 key (PKCS#8 PEM, mode 0600) that signs access tokens [default: <key
+    /// dir>/../auth/tokens.key, created on first use]. Replacing it invalidates every token.
+    #[arg(long, env = "ZKQ_TOKEN_KEY")]
+    pub(crate) token_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub(crate) db: DbArgs,
 }
@@ -45,6 +59,16 @@ impl ServeArgs {
         ServerConfig {
             listen: self.listen.unwrap_or(defaults.listen),
             session_ttl: self.session_ttl_mins.map(|m| Duration::from_secs(m * 60)).unwrap_or(defaults.session_ttl),
+            secure_cookies: self.secure_cookies,
+        }
+    }
+
+    fn api_config(&self) -> ApiConfig {
+        let defaults = ApiConfig::default();
+        ApiConfig {
+            issuer: self.token_issuer.clone().unwrap_or(defaults.issuer),
+            audience: self.token_audience.clone().unwrap_or(defaults.audience),
+            token_ttl: self.token_ttl_secs.map(Duration::from_secs).unwrap_or(defaults.token_ttl),
             secure_cookies: self.secure_cookies,
         }
     }
@@ -63,10 +87,15 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             eprintln!("zkq serve: warning: listening on {addr} without --secure-cookies: zkq speaks plain HTTP; put a TLS proxy in front (docs/admin.md)");
         }
         eprintln!("zkq serve: admin pages at http://{addr}/admin/ (Ctrl-C stops)");
-        let key = super::services::signing_key(args.signing_key.as_deref(), &super::services::default_key_dir(args.key_dir.as_deref()))?;
+        let key_dir = super::services::default_key_dir(args.key_dir.as_deref());
+        let key = super::services::signing_key(args.signing_key.as_deref(), &key_dir)?;
+        let token_key = super::services::token_key(args.token_key.as_deref(), &key_dir)?;
         let budgets = PgBudgets::new(db.clone(), key).await?;
-        let state = AppState::new(db.clone(), budgets, config);
-        zkq_server::serve(listener, state, super::services::shutdown_signal()).await?;
+        let admin = zkq_server::router(std::sync::Arc::new(AppState::new(db.clone(), budgets, config)));
+        let api = std::sync::Arc::new(ApiState::new(db.clone(), &token_key, args.api_config())?);
+        eprintln!("zkq serve: auditor API token endpoint at http://{addr}/oauth/token (tokens signed by key {})", api.tokens.key_id());
+        let app = zkq_server::app(admin, zkq_server::auth_router(api), db.clone());
+        zkq_server::serve(listener, app, super::services::shutdown_signal()).await?;
         eprintln!("zkq serve: stopped");
         Ok(ExitCode::Ok)
     })

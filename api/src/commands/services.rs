@@ -75,15 +75,27 @@ pub(crate) fn default_key_dir(explicit: Option<&std::path::Path>) -> PathBuf {
 /// The receipt-signing key: `explicit` (the file must exist), else
 /// `<key dir>/../signing/receipts.key`, created (mode 0600) when missing.
 pub(crate) fn signing_key(explicit: Option<&std::path::Path>, key_dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<zkq_audit::SigningKey>> {
+    key_file(explicit, key_dir, "signing/receipts.key", "a receipt-signing key")
+}
+
+/// The access-token key of the auditor API: `explicit` (the file must exist), else
+/// `<key dir>/../auth/tokens.key`, created (mode 0600) when missing.
+pub(crate) fn token_key(explicit: Option<&std::path::Path>, key_dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<zkq_audit::SigningKey>> {
+    key_file(explicit, key_dir, "auth/tokens.key", "an access-token key")
+}
+
+/// An ed25519 key file: `explicit` (must exist), else `<key dir>/../<default>`, created when
+/// missing (mode 0600; if another process creates it meanwhile, theirs is used).
+fn key_file(explicit: Option<&std::path::Path>, key_dir: &std::path::Path, default: &str, what: &str) -> anyhow::Result<std::sync::Arc<zkq_audit::SigningKey>> {
     if let Some(path) = explicit {
         return Ok(std::sync::Arc::new(zkq_audit::SigningKey::read(path)?));
     }
-    let path = key_dir.parent().map(|p| p.join("signing/receipts.key")).unwrap_or_else(|| PathBuf::from("signing/receipts.key"));
+    let path = key_dir.parent().map(|p| p.join(default)).unwrap_or_else(|| PathBuf::from(default));
     if !path.exists() {
         let key = zkq_audit::SigningKey::generate()?;
         match key.write_new(&path) {
             Ok(()) => {
-                tracing::info!(path = %path.display(), key_id = %key.key_id(), "created a receipt-signing key");
+                tracing::info!(path = %path.display(), key_id = %key.key_id(), "created {what}");
                 return Ok(std::sync::Arc::new(key));
             }
             // Another process created it meanwhile: use theirs.
