@@ -19,6 +19,7 @@ pub mod dsse;
 pub mod error;
 pub mod keyring;
 pub mod keys;
+pub mod merkle;
 
 pub use error::AuditError;
 pub use keyring::{KeyEntry, KeyRing};
