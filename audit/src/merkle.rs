@@ -923,7 +923,7 @@ mod tests {
                 size = a.size;
             }
             // Every perfect subtree was made exactly once.
-            let expected: usize = (0..64).map(|l| (total >> l)).sum();
+            let expected: usize = (0..64).map(|l| total >> l).sum();
             prop_assert_eq!(store.len(), expected);
         }
     }
