@@ -72,4 +72,12 @@ pub enum AuditError {
     /// A Merkle inclusion or consistency proof does not verify; says which and why.
     #[error("{0}")]
     ProofMismatch(String),
+    /// A signed checkpoint is malformed: the line (from 1) and what is wrong with it.
+    #[error("checkpoint line {line}: {why}")]
+    BadCheckpoint {
+        /// The line, counted from 1.
+        line: usize,
+        /// What is wrong.
+        why: String,
+    },
 }

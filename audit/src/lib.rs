@@ -15,6 +15,7 @@
 //!
 //! `docs/signing.md` documents the formats for auditors.
 
+pub mod checkpoint;
 pub mod dsse;
 pub mod error;
 pub mod keyring;
