@@ -72,6 +72,10 @@ pub enum AuditError {
     /// A Merkle inclusion or consistency proof does not verify; says which and why.
     #[error("{0}")]
     ProofMismatch(String),
+    /// A signed payload is not a zkq proof-result statement: its payload type, `_type`,
+    /// `predicateType` or fields are wrong.
+    #[error("statement: {0}")]
+    BadStatement(String),
     /// A signed checkpoint is malformed: the line (from 1) and what is wrong with it.
     #[error("checkpoint line {line}: {why}")]
     BadCheckpoint {

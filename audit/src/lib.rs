@@ -21,6 +21,7 @@ pub mod error;
 pub mod keyring;
 pub mod keys;
 pub mod merkle;
+pub mod statement;
 
 pub use error::AuditError;
 pub use keyring::{KeyEntry, KeyRing};
