@@ -7,7 +7,7 @@
 //! ```text
 //! zkq.example/log
 //! 42
-//! 3fY5sS0P3Zy0uJk+Xb3w7Z7cQ1dCk9l0O0Xb8mJ0l9c=
+//! FzfklbsFP6vkO3Zv9yEDFERDhNZfb8r88lunxA2MJbw=
 //! time 2026-12-03T15:04:05Z
 //! ```
 //!
@@ -369,6 +369,24 @@ mod tests {
         let (body, ours) = note.split_once("\n\n").expect("blank line");
         let both = format!("{body}\n\n{witness_line}\n{ours}");
         assert_eq!(open(&both, &ring_of(&k, None, None)).expect("opens").1, k.key_id());
+    }
+
+    /// The example of docs/transparency-log.md, made independently with Python's
+    /// `cryptography` (Ed25519PrivateKey.from_private_bytes(bytes([7] * 32)), hashlib, base64).
+    const PYTHON_NOTE: &str = "zkq.example/log\n42\nFzfklbsFP6vkO3Zv9yEDFERDhNZfb8r88lunxA2MJbw=\n\
+        time 2026-12-03T15:04:05Z\n\n\u{2014} zkq.example/log \
+        WF2mWYvrFIsR9ZtQB5EjU2psQmn9i/oVnuJHpsC0ug++50FxU9EJJDNlkbnizjNuKl4wl+aI5e+fSZDQ0hoHoXh/qQM=\n";
+
+    #[test]
+    fn matches_an_independent_implementation() {
+        let k = key(7);
+        assert_eq!(checkpoint().sign(&k), PYTHON_NOTE);
+        assert_eq!(
+            k.public().to_hex(),
+            "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"
+        );
+        let (cp, key_id) = open(PYTHON_NOTE, &ring_of(&k, None, None)).expect("opens");
+        assert_eq!((cp, key_id.as_str()), (checkpoint(), "fe812c12f3ab4ce6"));
     }
 
     #[test]
