@@ -71,6 +71,11 @@ impl KeyRing {
         self.keys.get(key_id)
     }
 
+    /// Every key with its id, in key-id order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &KeyEntry)> + '_ {
+        self.keys.iter().map(|(id, e)| (id.as_str(), e))
+    }
+
     /// How many keys.
     pub fn len(&self) -> usize {
         self.keys.len()

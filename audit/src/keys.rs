@@ -135,6 +135,11 @@ impl PublicKey {
         key_id_of(self.0.as_bytes())
     }
 
+    /// The raw 32 bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
     /// The raw 32 bytes as 64 lowercase hex characters.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0.as_bytes())
