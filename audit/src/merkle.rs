@@ -201,12 +201,12 @@ pub fn append_plan(size: u64) -> Vec<NodeId> {
     root_plan(size)
 }
 
-/// MTH(D[0:size]) from the nodes of [`root_plan`]; [`empty_root`] when `size` is 0.
+/// `MTH(D[0:size])` from the nodes of [`root_plan`]; [`empty_root`] when `size` is 0.
 pub fn root(size: u64, nodes: &impl NodeLookup) -> Result<Hash, AuditError> {
     range_hash(0, size, nodes)
 }
 
-/// The audit path of leaf `index` in the tree of `size` leaves, RFC 6962 §2.1.1 PATH(m, D[n]),
+/// The audit path of leaf `index` in the tree of `size` leaves, RFC 6962 §2.1.1 `PATH(m, D[n])`,
 /// from the leaf's sibling up; `nodes` must hold [`inclusion_plan`].
 pub fn inclusion_proof(index: u64, size: u64, nodes: &impl NodeLookup) -> Result<Vec<Hash>, AuditError> {
     inclusion_ranges(index, size)?
@@ -216,7 +216,7 @@ pub fn inclusion_proof(index: u64, size: u64, nodes: &impl NodeLookup) -> Result
 }
 
 /// The consistency proof between the trees of `first` and `second` leaves, RFC 6962 §2.1.2
-/// PROOF(m, D[n]); `nodes` must hold [`consistency_plan`]. Empty when `first == second`.
+/// `PROOF(m, D[n])`; `nodes` must hold [`consistency_plan`]. Empty when `first == second`.
 pub fn consistency_proof(first: u64, second: u64, nodes: &impl NodeLookup) -> Result<Vec<Hash>, AuditError> {
     consistency_ranges(first, second)?
         .into_iter()
