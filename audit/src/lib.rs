@@ -1,6 +1,7 @@
 //! # zkq-audit — what zkq signs, and how anyone verifies it offline
 //!
-//! Pure (no database, no network, no async): the signing foundation of zkq's trust fabric.
+//! Pure (no database, no network, no async) except the `pg` module behind the feature of that
+//! name: the signing foundation of zkq's trust fabric.
 //! Privacy-budget receipts (`zkq-budget`) are signed with it; so are attestations of proofs
 //! (in-toto statements) and the checkpoints of the transparency log that records them.
 //!
@@ -18,6 +19,8 @@
 //!   signatures.
 //! - [`statement`] — proof attestations: in-toto Statement v1 with zkq's proof-result predicate,
 //!   in DSSE envelopes.
+//! - `pg` (feature `pg`) — the log in PostgreSQL: serialised appends in the caller's
+//!   transaction, checkpoints, entries, proofs from O(log n) stored nodes fetched in one query.
 //! - [`error`] — [`AuditError`].
 //!
 //! `docs/signing.md` and `docs/transparency-log.md` document the formats for auditors.
@@ -28,6 +31,8 @@ pub mod error;
 pub mod keyring;
 pub mod keys;
 pub mod merkle;
+#[cfg(feature = "pg")]
+pub mod pg;
 pub mod statement;
 
 pub use checkpoint::Checkpoint;

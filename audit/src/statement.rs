@@ -396,3 +396,64 @@ mod tests {
         assert!(matches!(nan.sign(&key), Err(AuditError::BadStatement(_))));
     }
 }
+
+/// The canonical JSON bytes zkq hashes for subjects and digests: RFC 8785 (JSON
+/// Canonicalization Scheme) for the values zkq produces — no whitespace, object members sorted
+/// by their names' UTF-16 code units, strings as `serde_json` escapes them (which for the
+/// ASCII decimal strings of snarkjs proofs, public signals and verifying keys is exactly JCS).
+/// Numbers are written as `serde_json` writes them, which is JCS for integers; zkq hashes no
+/// floating-point numbers. Key order of the input does not matter, so a value that went through
+/// PostgreSQL's `jsonb` (which reorders keys) hashes the same. An auditor reproduces it with
+/// Python's `json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`.
+pub fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &serde_json::Value, out: &mut Vec<u8>) {
+    match value {
+        serde_json::Value::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(b']');
+        }
+        serde_json::Value::Object(map) => {
+            let mut members: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+            members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            out.push(b'{');
+            for (i, (k, v)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(serde_json::Value::String(k.clone()).to_string().as_bytes());
+                out.push(b':');
+                write_canonical(v, out);
+            }
+            out.push(b'}');
+        }
+        scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod canonical_tests {
+    use super::canonical_json;
+
+    #[test]
+    fn canonical_json_sorts_members_at_every_depth_and_drops_whitespace() {
+        let a: serde_json::Value = serde_json::from_str(r#"{"pi_c": ["3", "4"], "pi_a": {"z": 1, "b": [true, null]}, "protocol": "groth16"}"#).expect("json");
+        let b: serde_json::Value = serde_json::from_str(r#"{"protocol":"groth16","pi_a":{"b":[true,null],"z":1},"pi_c":["3","4"]}"#).expect("json");
+        let want = br#"{"pi_a":{"b":[true,null],"z":1},"pi_c":["3","4"],"protocol":"groth16"}"#;
+        assert_eq!(canonical_json(&a), want.to_vec());
+        assert_eq!(canonical_json(&b), want.to_vec());
+        // RFC 8785 §3.2.3: names sort by UTF-16 code units ("\u{10000}" sorts before "\u{ffff}").
+        let c = serde_json::json!({"\u{ffff}": 1, "\u{10000}": 2, "a\"b": 3});
+        assert_eq!(String::from_utf8(canonical_json(&c)).expect("utf8"), "{\"a\\\"b\":3,\"\u{10000}\":2,\"\u{ffff}\":1}");
+    }
+}
