@@ -517,6 +517,14 @@ pub(crate) struct WorkerArgs {
     /// Who `budget_exhausted` messages say can raise a cap (a team, an address).
     #[arg(long, env = "ZKQ_BUDGET_CONTACT", default_value = "your zkq operator")]
     pub(crate) budget_contact: String,
+    /// Commit proofs without attesting them (no signed statement, no transparency-log entry).
+    /// Only for measuring what attestation costs: auditors cannot check unattested proofs.
+    #[arg(long, env = "ZKQ_NO_ATTEST")]
+    pub(crate) no_attest: bool,
+    /// The transparency log's origin line in its checkpoints (names the log; every worker of a
+    /// database must use the same one).
+    #[arg(long, env = "ZKQ_LOG_ORIGIN", default_value = zkq_scheduler::config::DEFAULT_LOG_ORIGIN)]
+    pub(crate) log_origin: String,
     /// Most jobs per batch.
     #[arg(long, default_value_t = 16)]
     pub(crate) max_batch: usize,

@@ -494,6 +494,11 @@ fn the_worker_exports_fairness_metrics() {
             max_wait: Duration::from_millis(20),
             fairness_metrics: metrics.clone(),
             metrics: zkq_scheduler::metrics::MetricsConfig { addr: None, ..Default::default() },
+            // The worker attests what it commits, as `zkq worker` does.
+            budget: zkq_scheduler::BudgetConfig {
+                signing_key: Some(Arc::new(zkq_audit::SigningKey::generate().expect("a signing key"))),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -180,12 +180,37 @@ pub struct WorkerConfig {
     pub device_fault: crate::device::FaultInjection,
     /// Privacy budgets ([`BudgetConfig`]).
     pub budget: BudgetConfig,
+    /// Attestations of proofs and the transparency log ([`AttestConfig`]).
+    pub attest: AttestConfig,
+}
+
+/// How the worker attests proofs (`docs/transparency-log.md`): every proved job it commits gets
+/// an in-toto statement signed with [`BudgetConfig::signing_key`] (the worker's one key),
+/// appended to the transparency log in the batch's commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttestConfig {
+    /// Attest proofs. Default true; a worker told to attest without a signing key refuses to
+    /// start. False only for measuring what attestation costs (`zkq worker --no-attest`).
+    pub enabled: bool,
+    /// The origin line of the log's checkpoints: names the log (C2SP tlog-checkpoint). Default
+    /// [`DEFAULT_LOG_ORIGIN`]; every worker of one database must use the same one.
+    pub log_origin: String,
+}
+
+/// The default [`AttestConfig::log_origin`].
+pub const DEFAULT_LOG_ORIGIN: &str = "zkq.local/log";
+
+impl Default for AttestConfig {
+    fn default() -> Self {
+        Self { enabled: true, log_origin: DEFAULT_LOG_ORIGIN.into() }
+    }
 }
 
 /// How the worker keeps privacy budgets (`docs/budgets.md`).
 #[derive(Debug, Clone)]
 pub struct BudgetConfig {
-    /// The key that signs budget receipts. Default `None`; the binary loads
+    /// The worker's key: it signs budget receipts, proof attestations and log checkpoints.
+    /// Default `None`; the binary loads
     /// `$XDG_DATA_HOME/zkq/signing/receipts.key` (created, mode 0600, if missing) or
     /// `--signing-key`. Without one, jobs that charge ε are refused.
     pub signing_key: Option<std::sync::Arc<zkq_audit::SigningKey>>,
@@ -229,6 +254,7 @@ impl Default for WorkerConfig {
             prefetch_rule: crate::fair::PrefetchRule::default(),
             device_fault: crate::device::FaultInjection::default(),
             budget: BudgetConfig::default(),
+            attest: AttestConfig::default(),
         }
     }
 }

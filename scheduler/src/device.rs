@@ -153,6 +153,8 @@ struct LoadedKey {
     id: String,
     pk: Arc<ProvingKey>,
     pvk: Arc<PreparedVerifyingKey>,
+    /// [`crate::model::verifying_key_sha256`] of its verifying key.
+    vk_sha256: String,
 }
 
 impl Device {
@@ -171,7 +173,7 @@ impl Device {
         std::thread::Builder::new()
             .name("zkq-device".into())
             .spawn(move || {
-                let mut state = DeviceState { config, prover, keys: VecDeque::new(), device: thread_name, last_key_hit: None };
+                let mut state = DeviceState { config, prover, keys: VecDeque::new(), device: thread_name, last_key_hit: None, last_vk_sha256: None };
                 let mut panics = 0;
                 while let Some((batch, reply)) = rx.blocking_recv() {
                     let mut result = state.run_contained(&batch, &mut panics);
@@ -217,6 +219,8 @@ struct DeviceState {
     device: String,
     /// Whether the last key look-up was a cache hit (recorded on the batch).
     last_key_hit: Option<bool>,
+    /// The verifying-key digest of the key the last lookup returned.
+    last_vk_sha256: Option<String>,
 }
 
 /// Why a job of a proving batch has no proof.
@@ -265,6 +269,7 @@ impl DeviceState {
         if let Some(pos) = self.keys.iter().position(|k| k.id == circuit.id) {
             let k = self.keys.remove(pos).ok_or("key cache")?;
             let out = (k.pk.clone(), k.pvk.clone());
+            self.last_vk_sha256 = Some(k.vk_sha256.clone());
             self.keys.push_front(k);
             self.note_key_lookup(true);
             tracing::debug!(circuit = %circuit.id, "proving key cache hit");
@@ -286,8 +291,10 @@ impl DeviceState {
         let pk = zkey::parse_proving_key(&path.display().to_string(), &bytes).map_err(|e| format!("cannot load the proving key of {}: {e}", circuit.label()))?;
         drop(bytes);
         let pvk = Arc::new(PreparedVerifyingKey::new(&pk.vk));
+        let vk_sha256 = crate::model::verifying_key_sha256(&pk.vk);
+        self.last_vk_sha256 = Some(vk_sha256.clone());
         let pk = Arc::new(pk);
-        self.keys.push_front(LoadedKey { id: circuit.id.clone(), pk: pk.clone(), pvk: pvk.clone() });
+        self.keys.push_front(LoadedKey { id: circuit.id.clone(), pk: pk.clone(), pvk: pvk.clone(), vk_sha256 });
         self.keys.truncate(self.config.key_cache.max(1));
         tracing::info!(circuit = %circuit.label(), "proving key loaded");
         Ok((pk, pvk))
@@ -579,6 +586,7 @@ impl DeviceState {
             price_id: price.map(|p| p.id),
             region: self.config.region.clone(),
             key_cache_hit: self.last_key_hit,
+            verifying_key_sha256: self.last_vk_sha256.clone(),
         }
     }
 }

@@ -75,6 +75,15 @@ impl From<zkq_store::StoreError> for SchedulerError {
     }
 }
 
+impl From<zkq_audit::pg::LogError> for SchedulerError {
+    fn from(e: zkq_audit::pg::LogError) -> Self {
+        match e {
+            zkq_audit::pg::LogError::Db(e) => e.into(),
+            other => SchedulerError::Invalid(other.to_string()),
+        }
+    }
+}
+
 impl From<zkq_budget::BudgetError> for SchedulerError {
     fn from(e: zkq_budget::BudgetError) -> Self {
         match e {

@@ -51,5 +51,5 @@ pub mod topology;
 pub mod uptime;
 pub mod worker;
 
-pub use config::{AmqpConfig, StoreConfig, WorkerConfig};
+pub use config::{AmqpConfig, AttestConfig, BudgetConfig, StoreConfig, WorkerConfig};
 pub use error::SchedulerError;

@@ -223,6 +223,20 @@ pub struct BatchRecord {
     pub region: Option<String>,
     /// Whether the proving key was already in the worker's key cache (`None`: unknown).
     pub key_cache_hit: Option<bool>,
+    /// sha256 (hex) of the circuit's verifying key as snarkjs `verification_key.json` in compact
+    /// JSON ([`verifying_key_sha256`]): what the batch's attestations name. `None`: unknown.
+    #[serde(default)]
+    pub verifying_key_sha256: Option<String>,
+}
+
+/// The digest attestations give a verifying key: sha256 (lowercase hex) of the canonical JSON
+/// (RFC 8785, [`zkq_audit::statement::canonical_json`]) of its snarkjs `verification_key.json`
+/// form (`zkq_engine::json::verifying_key_to_json`), so an auditor recomputes it from the
+/// circuit's `verification_key.json` (docs/transparency-log.md).
+pub fn verifying_key_sha256(vk: &zkq_engine::VerifyingKey) -> String {
+    use sha2::{Digest, Sha256};
+    let json = zkq_engine::json::verifying_key_to_json(vk);
+    hex::encode(Sha256::digest(zkq_audit::statement::canonical_json(&json)))
 }
 
 /// A job as `zkq job` / `zkq jobs` show it.

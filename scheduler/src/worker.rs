@@ -190,6 +190,16 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
         zkq_budget::pg::register_key(&**client, &key.public()).await?;
         tracing::info!(key_id = %key.key_id(), "budget receipts are signed with this key");
         store = store.with_signing_key(key.clone());
+        if config.attest.enabled {
+            tracing::info!(key_id = %key.key_id(), origin = %config.attest.log_origin, "proofs are attested and logged");
+            store = store.with_attestation(key.clone(), &config.attest.log_origin);
+        }
+    }
+    if config.attest.enabled && config.budget.signing_key.is_none() {
+        return Err(SchedulerError::Invalid("attestation is on but the worker has no signing key: give it one, or turn attestation off".into()));
+    }
+    if !config.attest.enabled {
+        tracing::warn!("attestation is off: proofs are committed without statements or log entries");
     }
     let metrics = crate::metrics::start(&config, store.clone(), stop.clone()).await;
     let device = Device::spawn(

@@ -131,6 +131,7 @@ fn batch(circuit_id: &str, size: i32, price_id: Option<i64>) -> BatchRecord {
         price_id,
         region: Some("us-east-1".into()),
         key_cache_hit: Some(true),
+        verifying_key_sha256: Some("ab".repeat(32)),
     }
 }
 

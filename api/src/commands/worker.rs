@@ -5,7 +5,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use zkq_engine::EngineError;
-use zkq_scheduler::config::{BudgetConfig, WorkerConfig};
+use zkq_scheduler::config::{AttestConfig, BudgetConfig, WorkerConfig};
 use zkq_scheduler::device::FaultInjection;
 use zkq_scheduler::fair::cost::parse_bytes;
 use zkq_scheduler::fair::metrics::DEFAULT_WAIT_BUCKETS;
@@ -86,6 +86,7 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
             reservation_ttl: Duration::from_secs(args.reservation_ttl_secs.max(1)),
             contact: args.budget_contact.clone(),
         },
+        attest: AttestConfig { enabled: !args.no_attest, log_origin: args.log_origin.clone() },
         ..Default::default()
     };
     let rt = runtime()?;

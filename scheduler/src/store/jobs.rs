@@ -487,7 +487,26 @@ impl Store {
         // (failed) in this transaction; holds of outcomes not written are given back.
         let rewritten = self.settle_budgets(&tx, outcomes, &unique_idx, &inserted_now).await?;
 
-        // 6. Every outcome not written now — a repeat of an id in this call included — is checked
+        // 6. Attestations: every job written now whose final outcome is a proof gets a signed
+        // statement, appended to the transparency log last (the log's lock is held only for the
+        // append and the commit). Job-id order, like every other write here.
+        if let Some(attestor) = &self.attestor {
+            let mut proved: Vec<&JobOutcome> = Vec::new();
+            let mut idx: Vec<usize> = unique_idx.iter().copied().collect();
+            idx.sort_by(|a, b| outcomes[*a].0.meta.job_id.cmp(&outcomes[*b].0.meta.job_id));
+            for i in idx {
+                if !inserted_now.contains(&outcomes[i].0.meta.job_id) {
+                    continue;
+                }
+                let o = rewritten.iter().find(|(j, _, _)| *j == i).map_or(&outcomes[i].0, |(_, o, _)| o);
+                if matches!(o.outcome, Outcome::Proved { .. }) {
+                    proved.push(o);
+                }
+            }
+            attestor.append(&tx, &proved, batch).await?;
+        }
+
+        // 7. Every outcome not written now — a repeat of an id in this call included — is checked
         // against the rows as they are now (a concurrent commit may have recorded its id
         // meanwhile, for another tenant). Nothing to check when every outcome was written.
         let after = if all_ids.len() == inserted_now.len() { HashMap::new() } else { owners(&tx, &all_ids, false).await? };

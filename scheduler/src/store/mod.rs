@@ -14,6 +14,7 @@
 //! | `jobs.rs` | `jobs`, `batches`, `job_results`, `job_costs` | the worker's one-transaction commit, redelivery look-ups, `zkq job`/`jobs` views |
 //! | `history.rs` | `jobs`, `tenants`, `circuits`, `batches` | job history as a simulator trace (`zkq sched trace`) |
 //! | `uptime.rs` | `worker_uptime`, `jobs` | worker heartbeats (paid device time for FinOps idle cost), oldest queued job age |
+//! | `attest.rs` | (zkq-audit's log tables) | every proved job's signed statement, appended to the transparency log in the batch commit's transaction |
 //! | `budgets.rs` | (zkq-budget's) | admission holds and reclaiming, in transactions of this pool; the batch commit settles holds through zkq-budget in its own transaction |
 //!
 //! Conventions: money is SQL `numeric`, written as `$n::float8::numeric` and read as `::float8`
@@ -24,6 +25,7 @@
 //! tests give each test its own schema with `options=-csearch_path=<schema>` in the
 //! connection string.
 
+mod attest;
 mod budgets;
 mod circuits;
 mod history;
@@ -60,6 +62,10 @@ pub struct Store {
     signing_key: Option<std::sync::Arc<zkq_audit::SigningKey>>,
     /// Who can raise a privacy budget's cap, named in `budget_exhausted` messages.
     budget_contact: std::sync::Arc<str>,
+    /// Signs and logs an attestation of every proved job the batch commit writes. `None`:
+    /// proofs are committed unattested (the `zkq worker` binary always attests unless told
+    /// `--no-attest`).
+    attestor: Option<attest::Attestor>,
 }
 
 /// The default for [`Store::with_budget_contact`].
@@ -69,12 +75,20 @@ impl Store {
     /// Builds the pool from `config` and applies pending migrations ([`zkq_store::Db::connect`]:
     /// waiting, if another process is migrating the same database, until it has finished).
     pub async fn connect(config: &StoreConfig) -> Result<Store> {
-        Ok(Store { db: Db::connect(config).await?, signing_key: None, budget_contact: DEFAULT_BUDGET_CONTACT.into() })
+        Ok(Store { db: Db::connect(config).await?, signing_key: None, budget_contact: DEFAULT_BUDGET_CONTACT.into(), attestor: None })
     }
 
     /// Builds the pool without touching the database (connections are opened on first use).
     pub fn connect_without_migrating(config: &StoreConfig) -> Result<Store> {
-        Ok(Store { db: Db::connect_without_migrating(config)?, signing_key: None, budget_contact: DEFAULT_BUDGET_CONTACT.into() })
+        Ok(Store { db: Db::connect_without_migrating(config)?, signing_key: None, budget_contact: DEFAULT_BUDGET_CONTACT.into(), attestor: None })
+    }
+
+    /// Attests every proved job this handle commits: a statement signed with `key`, appended to
+    /// the transparency log whose checkpoints carry `origin` (the key must be registered in
+    /// `signing_keys`, as [`zkq_budget::pg::register_key`] does).
+    pub fn with_attestation(mut self, key: std::sync::Arc<zkq_audit::SigningKey>, origin: &str) -> Store {
+        self.attestor = Some(attest::Attestor { key, origin: origin.into() });
+        self
     }
 
     /// This handle signs budget receipts with `key`.
