@@ -734,6 +734,12 @@ pub async fn receipts(client: &impl tokio_postgres::GenericClient, tenant: &str,
     Ok(rows.iter().map(stored).collect())
 }
 
+/// The receipt with this id (the auditor API), if any.
+pub async fn receipt(client: &impl tokio_postgres::GenericClient, receipt_id: &str) -> Result<Option<StoredReceipt>> {
+    let row = client.query_opt(&format!("select {RECEIPT_COLUMNS} from budget_receipts where receipt_id = $1"), &[&receipt_id]).await?;
+    Ok(row.as_ref().map(stored))
+}
+
 /// The newest receipts of every ledger (the admin page).
 pub async fn recent_receipts(client: &impl tokio_postgres::GenericClient, limit: i64) -> Result<Vec<StoredReceipt>> {
     let rows = client.query(&format!("select {RECEIPT_COLUMNS} from budget_receipts order by at desc, seq desc limit $1"), &[&limit]).await?;

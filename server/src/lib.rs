@@ -49,6 +49,7 @@
 //! passes Ctrl-C. It serves with the peer's address known, so the access log records it.
 
 pub mod admin;
+pub mod auditor;
 pub mod api;
 pub mod api_error;
 pub mod auth;

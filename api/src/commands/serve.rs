@@ -93,8 +93,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let budgets = PgBudgets::new(db.clone(), key).await?;
         let admin = zkq_server::router(std::sync::Arc::new(AppState::new(db.clone(), budgets, config)));
         let api = std::sync::Arc::new(ApiState::new(db.clone(), &token_key, args.api_config())?);
-        eprintln!("zkq serve: auditor API token endpoint at http://{addr}/oauth/token (tokens signed by key {})", api.tokens.key_id());
-        let app = zkq_server::app(admin, zkq_server::auth_router(api), db.clone());
+        eprintln!("zkq serve: auditor API at http://{addr}/v1/, token endpoint http://{addr}/oauth/token (tokens signed by key {})", api.tokens.key_id());
+        let routes = zkq_server::auth_router(api.clone()).merge(zkq_server::auditor::router(api));
+        let app = zkq_server::app(admin, routes, db.clone());
         zkq_server::serve(listener, app, super::services::shutdown_signal()).await?;
         eprintln!("zkq serve: stopped");
         Ok(ExitCode::Ok)
