@@ -97,18 +97,21 @@ print(wheel["url"], wheel["hashes"]["sha256"])')
   export LD_LIBRARY_PATH="$ZKQ_NVRTC_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 }
 
-# Python with pika and jsonschema for the example client's test (examples/python), in a virtual
-# environment outside the clone (like the build outputs), re-made when the requirements change.
+# Python for the tests that run Python: pika and jsonschema for the example client
+# (examples/python), cryptography for the sample auditor client (examples/auditor), schemathesis
+# for the auditor API's conformance and fuzz test (server/tests). One virtual environment
+# outside the clone (like the build outputs), re-made when any requirements file changes.
 ensure_python_tools() {
   command -v python3 >/dev/null || apt_install python3
   python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
   local venv="${ZKQ_PYENV:-$HOME/.cache/zkq/pyenv}"
-  local req="$ZKQ_ROOT/examples/python/requirements.txt"
-  local want; want="$(sha256sum "$req" | cut -d' ' -f1)"
+  local reqs=("$ZKQ_ROOT/examples/python/requirements.txt" "$ZKQ_ROOT/examples/auditor/requirements.txt" "$ZKQ_ROOT/server/tests/requirements.txt")
+  local want; want="$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)"
   if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.zkq-req-sha" 2>/dev/null)" != "$want" ]; then
-    log "installing pika and jsonschema for the example client (python venv at $venv)"
+    log "installing the tests' Python packages (pika, jsonschema, cryptography, schemathesis; venv at $venv)"
+    rm -rf "$venv"
     python3 -m venv "$venv" || { apt_install python3-venv && rm -rf "$venv" && python3 -m venv "$venv"; }
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${reqs[@]/#/-r}"
     echo "$want" >"$venv/.zkq-req-sha"
   fi
   export ZKQ_PYTHON="$venv/bin/python"

@@ -256,6 +256,7 @@ async fn race(env: Env, kill: bool) -> Figures {
     assert!(over_receipt <= 0, "a receipt's running total exceeds its cap by {over_receipt} micro-ε");
     assert_eq!(fig.over_spend_micro, 0, "a sample saw spent above the cap");
     assert!(fig.proved > 0 && fig.blocked_admission > 0 && fig.unsatisfied > 0, "the race exercised charges, blocks and refunds");
+    check_log(&pg, fig.proved).await;
     // Each tenant's receipts verify offline, totals and chains included.
     for t in TENANTS {
         let dir = env.dir.join(format!("bundle-{t}"));
@@ -263,6 +264,53 @@ async fn race(env: Env, kill: bool) -> Figures {
         zkq_ok(&env, &["budget", "receipts", "verify", &dir.display().to_string()]);
     }
     fig
+}
+
+/// The transparency log after the race (two workers appending concurrently, one killed -9 in
+/// the kill variant): exactly one entry per proved job and none for any other, indices 0..n
+/// without a gap, and the root recomputed from every entry's bytes equal to the head's and to
+/// the latest signed checkpoint's, whose signature verifies with a registered key.
+async fn check_log(pg: &tokio_postgres::Client, proved: usize) {
+    let orphans: i64 = pg
+        .query_one(
+            "select count(*) from job_results r where r.status = 'proved'
+               and not exists (select 1 from log_entries l where l.job_id = r.job_id)",
+            &[],
+        )
+        .await
+        .expect("orphans")
+        .get(0);
+    assert_eq!(orphans, 0, "proved results without a log entry");
+    let strays: i64 = pg
+        .query_one(
+            "select count(*) from log_entries l where not exists
+               (select 1 from job_results r where r.job_id = l.job_id and r.status = 'proved')",
+            &[],
+        )
+        .await
+        .expect("strays")
+        .get(0);
+    assert_eq!(strays, 0, "log entries without a proved result");
+    let rows = pg.query("select idx, entry from log_entries order by idx", &[]).await.expect("entries");
+    assert_eq!(rows.len(), proved, "one log entry per proved job");
+    let mut tree = zkq_audit::merkle::MemoryTree::new();
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.get::<_, i64>(0), i as i64, "log indices run 0..n without a gap");
+        tree.push(r.get::<_, &[u8]>(1));
+    }
+    let head = pg.query_one("select tree_size, root from log_head", &[]).await.expect("head");
+    assert_eq!(head.get::<_, i64>(0) as usize, proved, "the head's size");
+    let root = zkq_audit::merkle::root(tree.size(), &tree).expect("root");
+    assert_eq!(head.get::<_, &[u8]>(1), root.as_slice(), "the head's root is the entries' root");
+    let keys = pg.query("select public_key_hex from signing_keys", &[]).await.expect("keys");
+    let mut ring = zkq_audit::KeyRing::default();
+    for k in keys {
+        ring.insert(zkq_audit::PublicKey::from_hex(k.get(0)).expect("key"), None, None);
+    }
+    let note: String = pg.query_one("select note from log_checkpoints order by tree_size desc limit 1", &[]).await.expect("checkpoint").get(0);
+    let (checkpoint, _) = zkq_audit::checkpoint::open(&note, &ring).expect("the latest checkpoint verifies");
+    assert_eq!((checkpoint.size, checkpoint.root), (proved as u64, root), "the latest checkpoint is the head");
+    eprintln!("transparency log: {proved} entries, root and checkpoint verified");
 }
 
 fn report(what: &str, f: &Figures) {
