@@ -38,8 +38,15 @@ fn main() {
 }
 
 /// Logs go to stderr, filtered by `ZKQ_LOG` (e.g. `ZKQ_LOG=debug`); default: warnings only.
+/// `ZKQ_LOG_FORMAT=json` writes one JSON object per event (time, level, message, fields) for
+/// log collectors; anything else, human-readable lines.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZKQ_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    if std::env::var("ZKQ_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
 }

@@ -145,6 +145,11 @@ struct Args {
     #[arg(long, requires = "spawn_worker")]
     null_prover: bool,
 
+    /// The spawned worker commits proofs without attesting them (`zkq worker --no-attest`): run
+    /// with and without it to measure what attestation and the transparency log cost.
+    #[arg(long, requires = "spawn_worker")]
+    no_attest: bool,
+
     /// The spawned worker's --max-batch.
     #[arg(long, default_value_t = 16, requires = "spawn_worker")]
     max_batch: usize,
@@ -236,6 +241,9 @@ impl WorkerChild {
             .args(["--worker-id", &format!("loadgen-{}", std::process::id())]);
         if args.null_prover {
             cmd.arg("--null-prover");
+        }
+        if args.no_attest {
+            cmd.arg("--no-attest");
         }
         if let Some(t) = args.worker_threads {
             cmd.args(["--threads", &t.to_string()]);
