@@ -255,10 +255,12 @@ fn auditors_verify_attested_proofs_offline_and_see_only_what_they_may() {
         // and query inputs: no 500, every status, content type and body as documented, and
         // every route refusing requests without the token (ignored_auth).
         let full = token(&addr, "auditor", &auditor, "audit:read budget:read costs:read");
+        let ops = add_client(&env, "ops", &["--scope", "audit:read", "--scope", "budget:read", "--scope", "costs:read", "--scope", "admin"]);
+        let all_scopes = token(&addr, "ops", &ops, "audit:read budget:read costs:read admin");
         let st = std::path::Path::new(&python()).with_file_name("schemathesis");
         let o = Command::new(&st)
             .current_dir(repo())
-            .args(["run", OPENAPI, "--url", &format!("http://{addr}"), "--header", &format!("Authorization: Bearer {full}")])
+            .args(["run", OPENAPI, "--url", &format!("http://{addr}"), "--header", &format!("Authorization: Bearer {all_scopes}")])
             .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth"])
             .args(["--max-examples", "25", "--seed", "20261203", "--phases", "examples,coverage,fuzzing", "--workers", "1"])
             .env("NO_COLOR", "1")
@@ -275,7 +277,7 @@ fn auditors_verify_attested_proofs_offline_and_see_only_what_they_may() {
         assert!(seen("/v1/attestations/{job_id}", 200) && seen("/v1/attestations/{job_id}", 404), "attestation reads are logged");
         assert!(seen("/v1/log/proof/inclusion", 200) && seen("/v1/log/proof/consistency", 200) && seen("/v1/costs", 403), "proof and refused reads are logged");
         let all = serde_json::to_string(&events).expect("json");
-        for secret in [&auditor, &globex, &narrow, &full] {
+        for secret in [&auditor, &globex, &narrow, &ops, &full, &all_scopes] {
             assert!(!all.contains(secret.as_str()), "a secret or token in the access log");
         }
         drop(serve);
