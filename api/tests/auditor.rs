@@ -86,9 +86,18 @@ impl Serve {
             .spawn()
             .expect("run zkq serve");
         let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        let mut line = String::new();
-        stderr.read_line(&mut line).expect("the first line");
-        let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_owned();
+        // The first line naming an address (log lines, e.g. PostgreSQL notices, may come first).
+        let mut seen = String::new();
+        let addr = loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).expect("zkq serve's stderr") == 0 {
+                panic!("zkq serve ended before naming its address: {seen}");
+            }
+            if let Some(a) = line.split("http://").nth(1).and_then(|r| r.split('/').next()) {
+                break a.to_owned();
+            }
+            seen.push_str(&line);
+        };
         // Keep draining its log so it never blocks on a full pipe.
         std::thread::spawn(move || {
             let mut sink = String::new();
