@@ -31,15 +31,17 @@
 //! - [`auth`] — OAuth clients, access tokens, [`Principal`], the access log; [`auth_router`].
 //! - [`api`] — [`ApiState`], [`ApiConfig`]: what the JSON API's routes share.
 //! - [`api_error`] — [`ApiError`]: the JSON API's refusals and failures.
+//! - [`auditor`] — the auditor API's data routes: keys, attestations, the transparency log and
+//!   its proofs, budget receipts and ledgers, costs, health (`docs/auditor-api.yaml`).
 //! - `testing` (feature `testing`) — `MemoryBudgets`, an in-memory [`BudgetAdmin`].
 //!
 //! ## Running it
 //! [`app`] composes the admin pages' router with the API's routers (each built over its own
 //! state) and wraps the whole with the access log:
 //!
-//! ```ignore
+//! ```text
 //! let api = Arc::new(ApiState::new(db.clone(), &token_key, ApiConfig::default())?);
-//! let routes = auth_router(api.clone()); // .merge(other /v1 routers over `api`)
+//! let routes = auth_router(api.clone()).merge(auditor::router(api));
 //! let app = zkq_server::app(router(Arc::new(admin_state)), routes, db.clone());
 //! zkq_server::serve(listener, app, shutdown).await?;
 //! ```

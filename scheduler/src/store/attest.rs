@@ -83,6 +83,7 @@ impl Attestor {
         batch: Option<&BatchRecord>,
     ) -> Result<Option<zkq_audit::pg::Appended>> {
         let now = Utc::now();
+        let started = std::time::Instant::now();
         let mut entries = Vec::with_capacity(proved.len());
         for o in proved {
             let Some(statement) = statement(o, batch, now) else { continue };
@@ -90,6 +91,14 @@ impl Attestor {
             let entry = serde_json::to_vec(&envelope).map_err(|e| SchedulerError::Invalid(format!("attestation of {}: {e}", o.meta.job_id)))?;
             entries.push(zkq_audit::pg::NewEntry { job_id: o.meta.job_id.clone(), tenant: o.meta.tenant.clone(), entry });
         }
-        Ok(zkq_audit::pg::append(tx, &entries, &self.key, &self.origin, now).await?)
+        let signed = started.elapsed();
+        let appended = zkq_audit::pg::append(tx, &entries, &self.key, &self.origin, now).await?;
+        tracing::debug!(
+            entries = entries.len(),
+            sign_ms = signed.as_secs_f64() * 1e3,
+            append_ms = (started.elapsed() - signed).as_secs_f64() * 1e3,
+            "attested and logged"
+        );
+        Ok(appended)
     }
 }
