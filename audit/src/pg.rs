@@ -125,17 +125,6 @@ async fn nodes(client: &impl GenericClient, ids: &[NodeId]) -> Result<HashMap<No
     Ok(out)
 }
 
-/// Locks the head and reads its size with the frontier nodes an append after it needs (the
-/// perfect subtrees of the size's binary decomposition: level `b`, index `(size >> b) - 1` for
-/// each set bit `b`), in one round trip.
-const LOCK_HEAD_AND_FRONTIER: &str = "with head as (select tree_size from log_head where id for update)
-     select head.tree_size, n.level, n.idx, n.hash from head
-     left join lateral (
-         select l.level, l.idx, l.hash from generate_series(0, 62) as b(bit)
-         join log_nodes l on l.level = b.bit and l.idx = (head.tree_size >> b.bit) - 1
-         where ((head.tree_size >> b.bit) & 1) = 1
-     ) n on true";
-
 /// Writes an append — entries, new nodes, the head, the checkpoint — in one round trip.
 const WRITE_APPEND: &str = "with e as (
          insert into log_entries (idx, job_id, tenant, entry, key_id, created_at)
@@ -154,7 +143,7 @@ const WRITE_APPEND: &str = "with e as (
 /// checkpoint of the new head signed by `key` (whose public half must be in `signing_keys`).
 /// Locks `log_head` until the transaction ends. Nothing to append: `Ok(None)`.
 ///
-/// Two round trips (statements sent with their parameter types, so nothing is prepared
+/// Three round trips (statements sent with their parameter types, so nothing is prepared
 /// separately): the append runs inside the worker's batch commit, whose latency bounds the
 /// pipeline's throughput.
 pub async fn append(
@@ -168,15 +157,12 @@ pub async fn append(
     if entries.is_empty() {
         return Ok(None);
     }
-    let rows = tx.query_typed(LOCK_HEAD_AND_FRONTIER, &[]).await?;
-    let size = to_u64(rows.first().ok_or_else(|| LogError::Corrupt("no log_head row".into()))?.get(0), "tree size")?;
-    let mut frontier = HashMap::with_capacity(rows.len());
-    for r in &rows {
-        let Some(level) = r.get::<_, Option<i16>>(1) else { continue };
-        let level = u8::try_from(level).map_err(|_| LogError::Corrupt(format!("node level {level}")))?;
-        let index = to_u64(r.get(2), "node index")?;
-        frontier.insert(NodeId { level, index }, to_hash(r.get(3), "a node hash")?);
-    }
+    // The lock first, in its own statement: a statement waiting for the lock would read the
+    // nodes in the snapshot it started with, before the append it waited for committed (READ
+    // COMMITTED re-reads only the locked row). The frontier is read after, in a new snapshot.
+    let head = tx.query_typed_one("select tree_size from log_head where id for update", &[]).await?;
+    let size = to_u64(head.get(0), "tree size")?;
+    let frontier = nodes(tx, &merkle::append_plan(size)).await?;
     let leaves: Vec<Hash> = entries.iter().map(|e| merkle::leaf_hash(&e.entry)).collect();
     let appended = merkle::append(size, &frontier, &leaves)?;
 
