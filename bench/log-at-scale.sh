@@ -23,7 +23,7 @@ PY="${ZKQ_PYTHON:-python3}"
 scratch="$(mktemp -d)"
 trap 'kill "${serve_pid:-}" 2>/dev/null || true; rm -rf "$scratch"' EXIT
 
-psql "$PG_BASE" -qc "drop schema if exists bench_log cascade; create schema bench_log"
+psql "$PG_BASE" -qc "set client_min_messages = warning; drop schema if exists bench_log cascade; create schema bench_log"
 secret="$("$ZKQ_BIN" auth client add bench --scope audit:read --format json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')"
 log "building a log of $N entries in SQL (schema bench_log)"
 start=$(date +%s)
@@ -90,4 +90,4 @@ print(f"inclusion proofs, log of {n:,} entries, {requests} requests over HTTP: m
       f"p90 {q(0.90):.2f} ms, p99 {q(0.99):.2f} ms, max {times[-1]:.2f} ms; every proof verified to one root {roots.pop().hex()[:16]}…")
 PY
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) vCPUs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-psql "$PG_BASE" -qc "drop schema bench_log cascade"
+psql "$PG_BASE" -qc "set client_min_messages = warning; drop schema bench_log cascade"
