@@ -548,7 +548,7 @@ impl Store {
             }
             let job = JobCharge { tenant: o.meta.tenant.clone(), job_id: o.meta.job_id.clone(), purpose: o.meta.purpose.clone(), epsilon };
             let (proof_sha256, reason) = match (&o.outcome, written) {
-                (Outcome::Proved { proof, .. }, true) => (Some(hex::encode(Sha256::digest(serde_json::to_vec(proof).unwrap_or_default()))), String::new()),
+                (Outcome::Proved { proof, .. }, true) => (Some(hex::encode(Sha256::digest(zkq_audit::statement::canonical_json(proof)))), String::new()),
                 (Outcome::Failed { code, .. }, true) => (None, format!("the job failed: {code}")),
                 (_, false) => (None, "the job's result was not written by this delivery".into()),
             };
