@@ -8,19 +8,19 @@
 
 #[allow(dead_code)]
 mod common;
+mod served;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+
 
 use zkq_engine::fixtures::MULTI_PUBLIC;
-use zkq_scheduler::client::{OutgoingJob, Submitter};
+use zkq_scheduler::client::OutgoingJob;
 use zkq_scheduler::model::Outcome;
 use zkq_scheduler::protocol::JobResult;
 
 use common::{run_pipeline_test, witness_bytes, Env, Worker, TENANT};
+use served::{exchange, Serve};
 
 /// The second tenant, whose client is tenant-bound.
 const OTHER: &str = "globex";
@@ -47,105 +47,28 @@ fn add_client(env: &Env, id: &str, extra: &[&str]) -> String {
     v["client_secret"].as_str().expect("client_secret").to_owned()
 }
 
+/// Runs the jobs; every one must be proved.
 async fn run(env: &Env, jobs: &[OutgoingJob]) -> HashMap<String, JobResult> {
-    let mut submitter = Submitter::connect(&env.amqp).await.expect("submitter");
-    for j in jobs {
-        submitter.publish(j).await.expect("publish").confirmed().await.expect("confirmed");
-    }
-    let mut out = HashMap::new();
-    let t = Instant::now();
-    while out.len() < jobs.len() {
-        match tokio::time::timeout(Duration::from_secs(5), submitter.next_result()).await {
-            Ok(Some(Ok(r))) => {
-                out.insert(r.job_id.clone(), r);
-            }
-            Ok(other) => panic!("reading results: {other:?}"),
-            Err(_) => assert!(t.elapsed() < Duration::from_secs(120), "{} of {} results after 120 s", out.len(), jobs.len()),
-        }
-    }
+    let out = common::submit_and_collect(env, jobs).await;
     for (id, r) in &out {
         assert!(matches!(r.outcome, Outcome::Proved { .. }), "{id}: {:?}", r.outcome);
     }
     out
 }
 
-/// A running `zkq serve` (killed on drop).
-struct Serve {
-    child: Child,
-    addr: String,
-}
-
-impl Serve {
-    fn start(env: &Env) -> Serve {
-        let mut child = env
-            .zkq()
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("ZKQ_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run zkq serve");
-        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        // The first line naming an address (log lines, e.g. PostgreSQL notices, may come first).
-        let mut seen = String::new();
-        let addr = loop {
-            let mut line = String::new();
-            if stderr.read_line(&mut line).expect("zkq serve's stderr") == 0 {
-                panic!("zkq serve ended before naming its address: {seen}");
-            }
-            if let Some(a) = line.split("http://").nth(1).and_then(|r| r.split('/').next()) {
-                break a.to_owned();
-            }
-            seen.push_str(&line);
-        };
-        // Keep draining its log so it never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            let _ = stderr.read_to_string(&mut sink);
-        });
-        Serve { child, addr }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `zkq serve` on the test's database, its log drained.
+fn serve(env: &Env) -> Serve {
+    let mut command = env.zkq();
+    command.args(["serve", "--listen", "127.0.0.1:0"]).env("ZKQ_LOG", "info");
+    let mut serve = Serve::start(command);
+    serve.drain_stderr();
+    serve
 }
 
 /// One HTTP/1.1 request; (status, body).
 fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).expect("send");
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).expect("read");
-    let status = answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    // Bodies here are small and not chunked only when Content-Length is set; strip chunk sizes.
-    let body = if answer.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(&body) } else { body };
-    (status, body)
-}
-
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&after[..n.min(after.len())]);
-        rest = after.get(n + 2..).unwrap_or("");
-    }
-    out
+    let answer = exchange(addr, method, path, headers, body);
+    (served::status(&answer), served::body(&answer))
 }
 
 fn token(addr: &str, id: &str, secret: &str, scope: &str) -> String {
@@ -203,7 +126,7 @@ fn auditors_verify_attested_proofs_offline_and_see_only_what_they_may() {
         let auditor = add_client(&env, "auditor", &["--scope", "audit:read", "--scope", "budget:read", "--scope", "costs:read"]);
         let globex = add_client(&env, "globex-app", &["--scope", "audit:read", "--scope", "budget:read", "--scope", "costs:read", "--tenant", OTHER]);
         let narrow = add_client(&env, "narrow", &["--scope", "audit:read"]);
-        let serve = Serve::start(&env);
+        let serve = serve(&env);
         let addr = serve.addr.clone();
         let secret_file = env.dir.join("auditor.secret");
         std::fs::write(&secret_file, &auditor).expect("secret file");

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use zkq_engine::fixtures::MULTI_PUBLIC;
-use zkq_scheduler::client::{OutgoingJob, Submitter};
+use zkq_scheduler::client::OutgoingJob;
 use zkq_scheduler::protocol::JobResult;
 
 use common::{run_pipeline_test, witness_bytes, Worker, CIRCUIT, TENANT};
@@ -26,26 +26,7 @@ fn job(env: &common::Env, id: &str, tenant: &str, purpose: &str, witness: &[u8])
 }
 
 async fn run(env: &common::Env, jobs: &[OutgoingJob]) -> HashMap<String, JobResult> {
-    let mut submitter = Submitter::connect(&env.amqp).await.expect("submitter");
-    let mut pending = Vec::new();
-    for j in jobs {
-        pending.push(submitter.publish(j).await.expect("publish"));
-    }
-    for p in pending {
-        p.confirmed().await.expect("confirmed");
-    }
-    let mut out = HashMap::new();
-    let t = Instant::now();
-    while out.len() < jobs.len() {
-        match tokio::time::timeout(Duration::from_secs(5), submitter.next_result()).await {
-            Ok(Some(Ok(r))) => {
-                out.insert(r.job_id.clone(), r);
-            }
-            Ok(other) => panic!("reading results: {other:?}"),
-            Err(_) => assert!(t.elapsed() < Duration::from_secs(120), "{} of {} results after 120 s", out.len(), jobs.len()),
-        }
-    }
-    out
+    common::submit_and_collect(env, jobs).await
 }
 
 fn zkq_ok(env: &common::Env, args: &[&str]) -> String {

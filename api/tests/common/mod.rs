@@ -783,3 +783,29 @@ pub(crate) async fn wait_consuming_tenant(env: &Env, worker: &Worker, tenant: &s
         }
     }
 }
+
+/// Publishes `jobs` (all confirmed before any result is read) and collects one result per job
+/// id, within 120 s.
+#[allow(dead_code)] // not every suite that includes this module submits this way
+pub(crate) async fn submit_and_collect(env: &Env, jobs: &[OutgoingJob]) -> HashMap<String, zkq_scheduler::protocol::JobResult> {
+    let mut submitter = Submitter::connect(&env.amqp).await.expect("submitter");
+    let mut pending = Vec::new();
+    for j in jobs {
+        pending.push(submitter.publish(j).await.expect("publish"));
+    }
+    for p in pending {
+        p.confirmed().await.expect("confirmed");
+    }
+    let mut out = HashMap::new();
+    let t = Instant::now();
+    while out.len() < jobs.len() {
+        match tokio::time::timeout(Duration::from_secs(5), submitter.next_result()).await {
+            Ok(Some(Ok(r))) => {
+                out.insert(r.job_id.clone(), r);
+            }
+            Ok(other) => panic!("reading results: {other:?}"),
+            Err(_) => assert!(t.elapsed() < Duration::from_secs(120), "{} of {} results after 120 s", out.len(), jobs.len()),
+        }
+    }
+    out
+}
