@@ -1,0 +1,24 @@
+//! [`PolicyError`]: one line each, naming what is wrong and where.
+
+/// Why a policy could not be loaded or a request could not be put to Cedar.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// zkq's own schema does not parse (a bug).
+    #[error("policy schema: {0}")]
+    Schema(String),
+    /// A policy does not parse.
+    #[error("policy {id}: {why}")]
+    Parse {
+        /// The policy's id.
+        id: String,
+        /// Cedar's message.
+        why: String,
+    },
+    /// A policy does not validate against the schema (every error, one per line), or has a bad
+    /// annotation.
+    #[error("{0}")]
+    Invalid(String),
+    /// A request does not fit the schema.
+    #[error("admission request: {0}")]
+    Request(String),
+}

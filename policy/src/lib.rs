@@ -1,0 +1,25 @@
+//! # zkq-policy — who may prove what, decided by Cedar policies
+//!
+//! Pure (no database, no network, no async): zkq's Cedar schema, per-tenant policy sets plus
+//! shared policies validated in strict mode, and admission decisions that **fail closed** — any
+//! policy evaluation error denies (Cedar itself skips an erroring policy, which can turn a
+//! forbid into an allow). An allow carries the caps its permits set (priority, ε per proof,
+//! weight). Engine: `cedar-policy` 4 (<https://docs.cedarpolicy.com>); its traps are recorded in
+//! `../shared/research/policy-cedar.md`.
+//!
+//! ## Module map
+//! - [`schema`] — [`schema::CEDAR_SCHEMA`]: `Tenant`, `Circuit`, `Purpose`, `Region`, the action
+//!   `Prove` and its context.
+//! - [`request`] — [`AdmissionRequest`]: a job at admission.
+//! - [`engine`] — [`PolicyEngine`]: shared and per-tenant sets, validation, [`Decision`]s with
+//!   [`Why`] and [`Caps`].
+//! - [`error`] — [`PolicyError`].
+
+pub mod engine;
+pub mod error;
+pub mod request;
+pub mod schema;
+
+pub use engine::{Caps, Decision, Effect, PolicyEngine, Why};
+pub use error::PolicyError;
+pub use request::AdmissionRequest;
