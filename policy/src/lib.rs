@@ -1,6 +1,7 @@
 //! # zkq-policy — who may prove what, decided by Cedar policies
 //!
-//! Pure (no database, no network, no async): zkq's Cedar schema, per-tenant policy sets plus
+//! Pure (no database, no network, no async) except the `pg` module behind the feature of that
+//! name: zkq's Cedar schema, per-tenant policy sets plus
 //! shared policies validated in strict mode, and admission decisions that **fail closed** — any
 //! policy evaluation error denies (Cedar itself skips an erroring policy, which can turn a
 //! forbid into an allow). An allow carries the caps its permits set (priority, ε per proof,
@@ -13,10 +14,14 @@
 //! - [`request`] — [`AdmissionRequest`]: a job at admission.
 //! - [`engine`] — [`PolicyEngine`]: shared and per-tenant sets, validation, [`Decision`]s with
 //!   [`Why`] and [`Caps`].
+//! - `pg` (feature `pg`) — versioned policies in PostgreSQL: in force, history, validated
+//!   `put`, `revoke`, `load` into an engine.
 //! - [`error`] — [`PolicyError`].
 
 pub mod engine;
 pub mod error;
+#[cfg(feature = "pg")]
+pub mod pg;
 pub mod request;
 pub mod schema;
 

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, name: "budgets", sql: include_str!("../migrations/0006_budgets.sql") },
     Migration { version: 7, name: "operators", sql: include_str!("../migrations/0007_operators.sql") },
     Migration { version: 8, name: "audit_log", sql: include_str!("../migrations/0008_audit_log.sql") },
+    Migration { version: 9, name: "policies", sql: include_str!("../migrations/0009_policies.sql") },
 ];
 
 /// The advisory lock key migrations hold (the bytes of `"zkq-migr"`). Database-wide: runs
