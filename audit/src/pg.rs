@@ -297,10 +297,3 @@ pub async fn consistency_proof(client: &impl GenericClient, first: u64, second: 
     let found = nodes(client, &plan).await?;
     Ok(merkle::consistency_proof(first, second, &found)?)
 }
-
-/// The root of the tree of size `size` (any size up to the log's, not only checkpointed ones).
-pub async fn root(client: &impl GenericClient, size: u64) -> Result<Hash, LogError> {
-    within(client, size).await?;
-    let found = nodes(client, &merkle::root_plan(size)).await?;
-    Ok(merkle::root(size, &found)?)
-}

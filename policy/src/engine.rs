@@ -94,7 +94,9 @@ pub const CAP_ANNOTATIONS: [&str; 3] = ["priority_cap", "epsilon_micro_cap", "we
 pub struct PolicyEngine {
     schema: Schema,
     shared: Vec<Policy>,
-    tenants: HashMap<String, PolicySet>,
+    /// Per tenant: its own policies, and the set they make with the shared ones.
+    tenants: HashMap<String, (Vec<Policy>, PolicySet)>,
+    /// The set of a tenant without policies of its own (the shared ones).
     empty: PolicySet,
 }
 
@@ -158,9 +160,10 @@ impl PolicyEngine {
         Err(PolicyError::Invalid(errors.join("\n")))
     }
 
-    fn build(&self, own: &[Policy]) -> Result<PolicySet, PolicyError> {
+    /// The validated set of `shared` and `own` policies.
+    fn build(&self, shared: &[Policy], own: &[Policy]) -> Result<PolicySet, PolicyError> {
         let mut set = PolicySet::new();
-        for p in self.shared.iter().chain(own) {
+        for p in shared.iter().chain(own) {
             set.add(p.clone()).map_err(|e| PolicyError::Invalid(e.to_string()))?;
         }
         self.validate(&set)?;
@@ -172,31 +175,27 @@ impl PolicyEngine {
     pub fn add_shared(&mut self, policy: Policy) -> Result<(), PolicyError> {
         let mut shared = self.shared.clone();
         shared.push(policy);
-        let next = PolicyEngine { schema: self.schema.clone(), shared, tenants: HashMap::new(), empty: PolicySet::new() };
         let mut tenants = HashMap::with_capacity(self.tenants.len());
-        for (tenant, set) in &self.tenants {
-            let own: Vec<Policy> =
-                set.policies().filter(|p| !self.shared.iter().any(|s| s.id() == p.id())).cloned().collect();
-            tenants.insert(tenant.clone(), next.build(&own)?);
+        for (tenant, (own, _)) in &self.tenants {
+            tenants.insert(tenant.clone(), (own.clone(), self.build(&shared, own)?));
         }
-        let empty = next.build(&[])?;
-        self.shared = next.shared;
+        self.empty = self.build(&shared, &[])?;
+        self.shared = shared;
         self.tenants = tenants;
-        self.empty = empty;
         Ok(())
     }
 
     /// Replaces a tenant's own policies (validated with the shared ones; on error nothing
     /// changes).
     pub fn set_tenant(&mut self, tenant: &str, policies: Vec<Policy>) -> Result<(), PolicyError> {
-        let set = self.build(&policies)?;
-        self.tenants.insert(tenant.to_owned(), set);
+        let set = self.build(&self.shared, &policies)?;
+        self.tenants.insert(tenant.to_owned(), (policies, set));
         Ok(())
     }
 
     /// The policy set a tenant's requests are decided by.
     fn set_for(&self, tenant: &str) -> &PolicySet {
-        self.tenants.get(tenant).unwrap_or(&self.empty)
+        self.tenants.get(tenant).map_or(&self.empty, |(_, set)| set)
     }
 
     /// Decides `request`, failing closed.

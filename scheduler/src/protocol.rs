@@ -65,9 +65,8 @@ pub const JOB_CONTENT_TYPE: &str = "application/vnd.zkq.witness";
 /// Content type of result messages.
 pub const RESULT_CONTENT_TYPE: &str = "application/json";
 
-/// The longest tenant name, in characters (as `zkq tenant add` accepts: no spaces or control
-/// characters; at most 512 bytes of UTF-8).
-pub const MAX_TENANT_CHARS: usize = 128;
+/// Tenant names and job ids are shared rules (zkq-store's `rows`: the auditor API checks them too).
+pub use zkq_store::rows::{valid_job_id, valid_tenant_name, MAX_TENANT_CHARS};
 /// The longest circuit reference, in bytes (`sha256:<64 hex>` is 71; names are shorter).
 pub const MAX_CIRCUIT_REF_BYTES: usize = 256;
 /// The longest purpose, in bytes.
@@ -235,12 +234,6 @@ fn header_int(headers: Option<&FieldTable>, name: &str) -> Result<Option<i64>, R
     Ok(Some(n))
 }
 
-/// A tenant name as registered (`zkq tenant add`) and as accepted in `zkq-tenant`: 1–128
-/// characters, none of them whitespace or a control character.
-pub fn valid_tenant_name(name: &str) -> bool {
-    (1..=MAX_TENANT_CHARS).contains(&name.chars().count()) && name.chars().all(|c| !c.is_whitespace() && !c.is_control())
-}
-
 /// What is wrong with a text header's value, if anything: longer than `max_bytes`, or holding a
 /// control character. The description names the header and the position, never the value.
 fn text_problem(name: &str, value: &str, max_bytes: usize) -> Option<String> {
@@ -264,11 +257,6 @@ fn tenant_problem(tenant: &str) -> Option<String> {
         return Some(problem);
     }
     Some(format!("header {H_TENANT} must not contain spaces"))
-}
-
-/// Job ids are idempotency keys and appear in logs and file names: keep them plain.
-pub fn valid_job_id(id: &str) -> bool {
-    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
 }
 
 /// Reads a job's metadata from its properties. The body (witness) is checked later, on the

@@ -177,6 +177,9 @@ impl Step {
 
 /// Runs a worker until `shutdown` resolves; then drains in-flight work and returns.
 pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<WorkerStats, SchedulerError> {
+    if config.attest.enabled && config.budget.signing_key.is_none() {
+        return Err(SchedulerError::Invalid("attestation is on but the worker has no signing key: give it one, or turn attestation off".into()));
+    }
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -194,9 +197,6 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
             tracing::info!(key_id = %key.key_id(), origin = %config.attest.log_origin, "proofs are attested and logged");
             store = store.with_attestation(key.clone(), &config.attest.log_origin);
         }
-    }
-    if config.attest.enabled && config.budget.signing_key.is_none() {
-        return Err(SchedulerError::Invalid("attestation is on but the worker has no signing key: give it one, or turn attestation off".into()));
     }
     if !config.attest.enabled {
         tracing::warn!("attestation is off: proofs are committed without statements or log entries");

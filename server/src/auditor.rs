@@ -20,7 +20,6 @@
 //! ledger or cost answers exactly as a missing one does (404, or nothing listed), so ids cannot
 //! be probed. Every error is JSON `{"error": code, "message": one line}`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -112,13 +111,12 @@ async fn keys(State(state): State<Arc<ApiState>>, principal: Principal) -> Answe
         let Ok(public) = zkq_audit::PublicKey::from_hex(&public_hex) else {
             return Err(internal("keys", format!("stored key {key_id} is malformed")));
         };
-        let raw = hex::decode(&public_hex).unwrap_or_default();
         keys.push(json!({
             "kid": key_id,
             "kty": "OKP",
             "crv": "Ed25519",
             "alg": "EdDSA",
-            "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw),
+            "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public.to_bytes()),
             "public_key_hex": public_hex,
             "created_at": created,
             "retired_at": retired,
@@ -129,13 +127,9 @@ async fn keys(State(state): State<Arc<ApiState>>, principal: Principal) -> Answe
     Ok(Json(json!({"keys": keys, "keyring": keyring})).into_response())
 }
 
-fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
-}
-
 async fn attestation(State(state): State<Arc<ApiState>>, principal: Principal, Path(job_id): Path<String>) -> Answer {
     principal.require(Scope::AuditRead)?;
-    if !valid_id(&job_id) {
+    if !zkq_store::rows::valid_job_id(&job_id) {
         return Err(ApiError::BadRequest("a job id is 1-128 letters, digits or `._:-`".into()));
     }
     let c = client(&state).await?;
@@ -289,14 +283,10 @@ async fn receipt(State(state): State<Arc<ApiState>>, principal: Principal, Path(
     Ok(Json(serde_json::to_value(&r).unwrap_or(Value::Null)).into_response())
 }
 
-fn valid_tenant(t: &str) -> bool {
-    !t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
 async fn budgets(State(state): State<Arc<ApiState>>, principal: Principal, Path(tenant): Path<String>) -> Answer {
     principal.require(Scope::BudgetRead)?;
-    if !valid_tenant(&tenant) {
-        return Err(ApiError::BadRequest("a tenant name is 1-64 letters, digits or `._-`".into()));
+    if !zkq_store::rows::valid_tenant_name(&tenant) {
+        return Err(ApiError::BadRequest("a tenant name is 1-128 characters without spaces or control characters".into()));
     }
     if !principal.may_see_tenant(&tenant) {
         return Err(ApiError::NotFound(format!("no budgets for tenant {tenant}")));
@@ -343,8 +333,8 @@ struct CostsQuery {
 async fn costs(State(state): State<Arc<ApiState>>, principal: Principal, q: Result<Query<CostsQuery>, QueryRejection>) -> Answer {
     principal.require(Scope::CostsRead)?;
     let q = query(q)?;
-    if let Some(t) = q.tenant.as_deref().filter(|t| !valid_tenant(t)) {
-        return Err(ApiError::BadRequest(format!("tenant {t:?}: 1-64 letters, digits or `._-`")));
+    if let Some(t) = q.tenant.as_deref().filter(|t| !zkq_store::rows::valid_tenant_name(t)) {
+        return Err(ApiError::BadRequest(format!("tenant {t:?}: 1-128 characters without spaces or control characters")));
     }
     let limit = q.limit.unwrap_or(DEFAULT_COST_ROWS);
     if !(1..=MAX_COST_ROWS).contains(&limit) {
@@ -380,22 +370,19 @@ async fn costs(State(state): State<Arc<ApiState>>, principal: Principal, q: Resu
         .map(|r| {
             let job_id: String = r.get(0);
             let log_index: Option<i64> = r.get(10);
-            let mut row = BTreeMap::new();
-            row.insert("job_id", json!(job_id));
-            row.insert("tenant", json!(r.get::<_, String>(1)));
-            row.insert("circuit_id", json!(r.get::<_, Option<String>>(2)));
-            row.insert("purpose", json!(r.get::<_, String>(3)));
-            row.insert("device_type", json!(r.get::<_, String>(4)));
-            row.insert("price_id", json!(r.get::<_, Option<i64>>(5)));
-            row.insert("device_seconds", json!(r.get::<_, f64>(6)));
-            row.insert("usd", json!(r.get::<_, f64>(7)));
-            row.insert("batch_id", json!(r.get::<_, Option<uuid::Uuid>>(8).map(|u| u.to_string())));
-            row.insert("at", json!(r.get::<_, DateTime<Utc>>(9)));
-            row.insert(
-                "attestation",
-                log_index.map_or(Value::Null, |i| json!({"log_index": i, "href": format!("/v1/attestations/{job_id}")})),
-            );
-            json!(row)
+            json!({
+                "job_id": job_id,
+                "tenant": r.get::<_, String>(1),
+                "circuit_id": r.get::<_, Option<String>>(2),
+                "purpose": r.get::<_, String>(3),
+                "device_type": r.get::<_, String>(4),
+                "price_id": r.get::<_, Option<i64>>(5),
+                "device_seconds": r.get::<_, f64>(6),
+                "usd": r.get::<_, f64>(7),
+                "batch_id": r.get::<_, Option<uuid::Uuid>>(8).map(|u| u.to_string()),
+                "at": r.get::<_, DateTime<Utc>>(9),
+                "attestation": log_index.map(|i| json!({"log_index": i, "href": format!("/v1/attestations/{job_id}")})),
+            })
         })
         .collect();
     Ok(Json(json!({"costs": list})).into_response())

@@ -17,7 +17,8 @@
 //! - [`db`] — [`Db`], the pool (deadpool-postgres) with wait timeouts; [`StoreConfig`].
 //! - [`error`] — [`StoreError`], with the SQLSTATE of a server error and
 //!   [`StoreError::is_transient`].
-//! - [`rows`] — constants the schema's constraints fix (pricing categories).
+//! - [`rows`] — constants the schema's constraints fix (pricing categories) and the names
+//!   several modules check (tenant names, job ids).
 //!
 //! Without the default `pool` feature only [`migrations::MIGRATIONS`] and [`rows`] are built
 //! (FinOps uses its own synchronous client).

@@ -491,18 +491,14 @@ impl Store {
         // statement, appended to the transparency log last (the log's lock is held only for the
         // append and the commit). Job-id order, like every other write here.
         if let Some(attestor) = &self.attestor {
-            let mut proved: Vec<&JobOutcome> = Vec::new();
-            let mut idx: Vec<usize> = unique_idx.iter().copied().collect();
-            idx.sort_by(|a, b| outcomes[*a].0.meta.job_id.cmp(&outcomes[*b].0.meta.job_id));
-            for i in idx {
-                if !inserted_now.contains(&outcomes[i].0.meta.job_id) {
-                    continue;
-                }
-                let o = rewritten.iter().find(|(j, _, _)| *j == i).map_or(&outcomes[i].0, |(_, o, _)| o);
-                if matches!(o.outcome, Outcome::Proved { .. }) {
-                    proved.push(o);
-                }
-            }
+            // `unique` is in job-id order; the settlement may have turned a proof into a failure.
+            let settled: HashMap<&str, &JobOutcome> = rewritten.iter().map(|(_, o, _)| (o.meta.job_id.as_str(), o)).collect();
+            let proved: Vec<&JobOutcome> = unique
+                .iter()
+                .filter(|(o, _)| inserted_now.contains(&o.meta.job_id))
+                .map(|(o, _)| settled.get(o.meta.job_id.as_str()).copied().unwrap_or(o))
+                .filter(|o| matches!(o.outcome, Outcome::Proved { .. }))
+                .collect();
             attestor.append(&tx, &proved, batch).await?;
         }
 
