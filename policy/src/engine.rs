@@ -267,9 +267,10 @@ impl PolicyEngine {
             ("region".to_owned(), RestrictedExpression::new_string(r.region.clone())),
             ("hour_utc".to_owned(), long(i64::from(chrono::Timelike::hour(&r.at)))),
             ("weekday".to_owned(), long(i64::from(chrono::Datelike::weekday(&r.at).number_from_monday()))),
+            ("jobs_last_minute".to_owned(), long(i64::from(r.jobs_last_minute))),
         ];
-        if let Some(d) = r.deadline_ms {
-            pairs.push(("deadline_ms".to_owned(), long(d)));
+        if let Some(d) = r.deadline_in_ms {
+            pairs.push(("deadline_in_ms".to_owned(), long(d)));
         }
         let context = Context::from_pairs(pairs).map_err(|e| bad("context", &e))?;
         let request = Request::new(tenant, uid("Action", "Prove")?, circuit, context, Some(&self.schema)).map_err(|e| bad("request", &e))?;
@@ -306,7 +307,8 @@ mod tests {
             purpose: purpose.into(),
             epsilon_micro,
             priority: 7,
-            deadline_ms: None,
+            deadline_in_ms: None,
+            jobs_last_minute: 0,
             region: "eu-west-1".into(),
             at: chrono::DateTime::from_timestamp(1_764_770_000, 0).expect("time"),
         }

@@ -23,10 +23,12 @@ pub struct AdmissionRequest {
     pub epsilon_micro: u64,
     /// Priority 0-9.
     pub priority: u8,
-    /// Deadline, ms after submission, when the job has one.
-    pub deadline_ms: Option<i64>,
+    /// Milliseconds from the decision to the job's deadline, when it has one.
+    pub deadline_in_ms: Option<i64>,
     /// The worker's region (`""` when unset).
     pub region: String,
+    /// The tenant's jobs this worker admitted in the 60 s before the decision.
+    pub jobs_last_minute: u32,
     /// When the decision is made (policies see its UTC hour and weekday).
     pub at: DateTime<Utc>,
 }

@@ -15,8 +15,10 @@ use crate::PolicyError;
 ///   request carries them as context strings.
 /// - `Prove` — the action; its context: `purpose` (`""` when none), `epsilon_micro` (the ε the
 ///   job asks, micro-ε; 0 when it charges none), `priority` (0-9), `constraints` (the circuit's),
-///   `deadline_ms` (optional: milliseconds from submission), `region` (the worker's, `""` when
-///   unset), `hour_utc` (0-23) and `weekday` (1 = Monday … 7 = Sunday) of the decision.
+///   `deadline_in_ms` (optional: milliseconds from the decision to the job's deadline),
+///   `region` (the worker's, `""` when unset), `hour_utc` (0-23) and `weekday` (1 = Monday … 7 =
+///   Sunday) of the decision, and `jobs_last_minute` (the tenant's jobs this worker admitted in
+///   the 60 s before the decision, for rate limits).
 pub const CEDAR_SCHEMA: &str = r#"
 entity Purpose;
 entity Region;
@@ -30,10 +32,11 @@ action Prove appliesTo {
     epsilon_micro: Long,
     priority: Long,
     constraints: Long,
-    deadline_ms?: Long,
+    deadline_in_ms?: Long,
     region: String,
     hour_utc: Long,
     weekday: Long,
+    jobs_last_minute: Long,
   }
 };
 "#;

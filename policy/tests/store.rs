@@ -51,7 +51,8 @@ fn request(tenant: &str, purpose: &str) -> AdmissionRequest {
         purpose: purpose.into(),
         epsilon_micro: 0,
         priority: 0,
-        deadline_ms: None,
+        deadline_in_ms: None,
+        jobs_last_minute: 0,
         region: String::new(),
         at: chrono::Utc::now(),
     }
