@@ -1,6 +1,11 @@
-//! Policies in PostgreSQL (feature `pg`): versioned, per tenant or shared (zkq-store migration
-//! 0009, table `policies`). Every change is a new version; the policy in force is the latest
-//! version of each (tenant, id) unless it is revoked.
+//! Policies in PostgreSQL (feature `pg`): versioned, per tenant or shared (zkq-store migrations
+//! 0009 and 0010, table `policies`). Every change is a new version; the policy in force is the
+//! latest version of each (tenant, id) unless it is revoked. A policy linked from a marketplace
+//! template names the template version and its parameters (only a published template can be
+//! linked: the database refuses the others).
+//!
+//! Submodules: [`market`] (templates, reviews and the review gate) and [`telemetry`] (decision
+//! counts per policy version, template usage).
 //!
 //! [`put`] validates before it stores: the new version replaces its predecessor in the set it
 //! belongs to (the tenant's own policies plus the shared ones — for a shared policy, every
@@ -9,7 +14,10 @@
 //! never validate against the same old state. [`load`] builds the [`PolicyEngine`] that decides
 //! from what is in force.
 
-use std::collections::BTreeMap;
+pub mod market;
+pub mod telemetry;
+
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::{GenericClient, Transaction};
@@ -31,6 +39,13 @@ pub enum PolicyStoreError {
     /// The tenant does not exist.
     #[error("there is no tenant {0:?}")]
     UnknownTenant(String),
+    /// The marketplace's review gate or state machine refused (a message from the database
+    /// trigger that enforces it, e.g. an author reviewing their own template).
+    #[error("{0}")]
+    Gate(String),
+    /// No such template in the marketplace.
+    #[error("there is no template {0} in the marketplace (submit it first: zkq policy catalog submit)")]
+    UnknownTemplate(String),
     /// No such policy in force.
     #[error("there is no policy {id:?} in force for {scope}")]
     NotFound {
@@ -58,15 +73,52 @@ pub struct StoredPolicy {
     pub created_by: String,
     /// When it was revoked (the latest version only).
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The template it was linked from, when it was.
+    pub template: Option<TemplateLink>,
+}
+
+/// A policy's marketplace template: which version, with which parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateLink {
+    /// Template id.
+    pub template_id: String,
+    /// Template version (semver text).
+    pub version: String,
+    /// The parameters it was linked with (`name → value` as given, defaults filled in).
+    pub params: BTreeMap<String, String>,
+}
+
+impl StoredPolicy {
+    /// Its name inside the engine: `<tenant>.<id>`, or `shared.<id>`.
+    pub fn cedar_id(&self) -> String {
+        cedar_id(self.tenant.as_deref(), &self.policy_id)
+    }
+}
+
+/// The engine's name of a stored policy: `<tenant>.<id>`, or `shared.<id>`.
+pub fn cedar_id(tenant: Option<&str>, policy_id: &str) -> String {
+    match tenant {
+        None => format!("shared.{policy_id}"),
+        Some(t) => format!("{t}.{policy_id}"),
+    }
 }
 
 fn scope(tenant: Option<&str>) -> String {
     tenant.map_or_else(|| "every tenant (shared)".to_owned(), |t| format!("tenant {t}"))
 }
 
-const COLUMNS: &str = "tenant, policy_id, version, source, created_at, created_by, revoked_at";
+const COLUMNS: &str = "tenant, policy_id, version, source, created_at, created_by, revoked_at, template_id, template_version, params";
 
 fn row(r: &tokio_postgres::Row) -> StoredPolicy {
+    let template_id: Option<String> = r.get(7);
+    let template = template_id.map(|template_id| TemplateLink {
+        template_id,
+        version: r.get::<_, Option<String>>(8).unwrap_or_default(),
+        params: r
+            .get::<_, Option<serde_json::Value>>(9)
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default(),
+    });
     StoredPolicy {
         tenant: r.get(0),
         policy_id: r.get(1),
@@ -75,6 +127,7 @@ fn row(r: &tokio_postgres::Row) -> StoredPolicy {
         created_at: r.get(4),
         created_by: r.get(5),
         revoked_at: r.get(6),
+        template,
     }
 }
 
@@ -117,11 +170,7 @@ pub fn engine_of(policies: &[StoredPolicy]) -> Result<PolicyEngine, PolicyError>
     let mut engine = PolicyEngine::new()?;
     let mut by_tenant: BTreeMap<&str, Vec<cedar_policy::Policy>> = BTreeMap::new();
     for p in policies {
-        let id = match &p.tenant {
-            None => format!("shared.{}", p.policy_id),
-            Some(t) => format!("{t}.{}", p.policy_id),
-        };
-        let parsed = PolicyEngine::parse(&id, &p.source)?;
+        let parsed = PolicyEngine::parse(&p.cedar_id(), &p.source)?;
         match &p.tenant {
             None => engine.add_shared(parsed)?,
             Some(t) => by_tenant.entry(t.as_str()).or_default().push(parsed),
@@ -138,6 +187,50 @@ pub async fn load(client: &impl GenericClient) -> Result<PolicyEngine, PolicySto
     Ok(engine_of(&in_force(client).await?)?)
 }
 
+/// What a worker decides with: the engine, which stored version each of its policies is, and
+/// the [`Generation`] it was loaded at.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The engine.
+    pub engine: PolicyEngine,
+    /// Engine policy id (`<tenant>.<id>`, `shared.<id>`) → the stored policy it is.
+    pub policies: HashMap<String, StoredPolicy>,
+    /// The state of the table it was loaded from.
+    pub generation: Generation,
+}
+
+/// A cheap fingerprint of the `policies` table: any put or revoke changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation {
+    /// Rows (versions) stored.
+    pub versions: i64,
+    /// Revoked rows.
+    pub revoked: i64,
+    /// The latest change (a version stored or revoked).
+    pub last_change: Option<DateTime<Utc>>,
+}
+
+/// The table's current [`Generation`] (one index-free aggregate over a small table).
+pub async fn generation(client: &impl GenericClient) -> Result<Generation, PolicyStoreError> {
+    let r = client
+        .query_one(
+            "select count(*), count(revoked_at), max(greatest(created_at, coalesce(revoked_at, created_at))) from policies",
+            &[],
+        )
+        .await?;
+    Ok(Generation { versions: r.get(0), revoked: r.get(1), last_change: r.get(2) })
+}
+
+/// Loads the policies in force with their versions, in one repeatable-read snapshot when
+/// `client` is a transaction (the generation and the rows agree).
+pub async fn load_versions(client: &impl GenericClient) -> Result<Loaded, PolicyStoreError> {
+    let generation = generation(client).await?;
+    let stored = in_force(client).await?;
+    let engine = engine_of(&stored)?;
+    let policies = stored.into_iter().map(|p| (p.cedar_id(), p)).collect();
+    Ok(Loaded { engine, policies, generation })
+}
+
 /// Stores a new version of `policy_id` for `tenant` (`None`: shared), after checking that the
 /// policy parses and that every set it joins still validates. Returns the new version.
 pub async fn put(
@@ -145,6 +238,19 @@ pub async fn put(
     tenant: Option<&str>,
     policy_id: &str,
     source: &str,
+    actor: &str,
+) -> Result<i32, PolicyStoreError> {
+    put_linked(tx, tenant, policy_id, source, None, actor).await
+}
+
+/// [`put`] for a policy rendered from a marketplace template: the row names the template
+/// version and parameters (the database refuses a template that is not published).
+pub async fn put_linked(
+    tx: &Transaction<'_>,
+    tenant: Option<&str>,
+    policy_id: &str,
+    source: &str,
+    template: Option<&TemplateLink>,
     actor: &str,
 ) -> Result<i32, PolicyStoreError> {
     tx.execute("select pg_advisory_xact_lock($1)", &[&LOCK_KEY]).await?;
@@ -168,19 +274,24 @@ pub async fn put(
         created_at: Utc::now(),
         created_by: actor.to_owned(),
         revoked_at: None,
+        template: template.cloned(),
     });
     engine_of(&next)?;
-    let version: i32 = tx
+    let (template_id, template_version) = (template.map(|t| t.template_id.as_str()), template.map(|t| t.version.as_str()));
+    let params = template.map(|t| serde_json::json!(t.params));
+    let row = tx
         .query_one(
-            "insert into policies (tenant, policy_id, version, source, created_by)
-             select $1, $2, coalesce(max(version), 0) + 1, $3, $4 from policies
+            "insert into policies (tenant, policy_id, version, source, created_by, template_id, template_version, params)
+             select $1, $2, coalesce(max(version), 0) + 1, $3, $4, $5, $6, $7 from policies
              where coalesce(tenant, '') = coalesce($1::text, '') and policy_id = $2
              returning version",
-            &[&tenant, &policy_id, &source, &actor],
+            &[&tenant, &policy_id, &source, &actor, &template_id, &template_version, &params],
         )
-        .await?
-        .get(0);
-    Ok(version)
+        .await;
+    match row {
+        Ok(r) => Ok(r.get(0)),
+        Err(e) => Err(market::gate_error(e)),
+    }
 }
 
 /// Revokes the policy in force under `policy_id` for `tenant` (`None`: shared).
