@@ -276,6 +276,12 @@ impl PolicyEngine {
         let request = Request::new(tenant, uid("Action", "Prove")?, circuit, context, Some(&self.schema)).map_err(|e| bad("request", &e))?;
         Ok((request, entities))
     }
+
+    /// The policy Cedar knows as `id` (`<tenant>.<id>` or `shared.<id>`) in the set `tenant`'s
+    /// requests are decided by: what a [`Decision`]'s `by` names, with its annotations.
+    pub fn policy(&self, tenant: &str, id: &str) -> Option<&Policy> {
+        self.set_for(tenant).policy(&PolicyId::new(id))
+    }
 }
 
 #[cfg(test)]

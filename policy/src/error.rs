@@ -21,4 +21,8 @@ pub enum PolicyError {
     /// A request does not fit the schema.
     #[error("admission request: {0}")]
     Request(String),
+    /// A string or language of the EN/ES explainers is missing or malformed, or a value could not
+    /// fill it.
+    #[error("i18n: {0}")]
+    I18n(String),
 }

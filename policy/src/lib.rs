@@ -17,9 +17,15 @@
 //! - `pg` (feature `pg`) — versioned policies in PostgreSQL: in force, history, validated
 //!   `put`, `revoke`, `load` into an engine.
 //! - [`error`] — [`PolicyError`].
+//! - [`i18n`] — [`i18n::Lang`] (`Accept-Language` negotiation), [`i18n::Strings`] (the embedded
+//!   `i18n/en.json`, `es.json`), single-pass placeholders, [`i18n::sanitize`] for user values.
+//! - [`explain`] — [`Explanation`]: why a decision, storable, rendered in EN/ES as text,
+//!   Markdown and HTML with glossary links.
 
 pub mod engine;
 pub mod error;
+pub mod explain;
+pub mod i18n;
 #[cfg(feature = "pg")]
 pub mod pg;
 pub mod request;
@@ -27,4 +33,6 @@ pub mod schema;
 
 pub use engine::{Caps, Decision, Effect, PolicyEngine, Why};
 pub use error::PolicyError;
+pub use explain::{explain, Explanation, RenderedText};
+pub use i18n::{Lang, Strings};
 pub use request::AdmissionRequest;
