@@ -182,6 +182,31 @@ pub struct WorkerConfig {
     pub budget: BudgetConfig,
     /// Attestations of proofs and the transparency log ([`AttestConfig`]).
     pub attest: AttestConfig,
+    /// Admission policies ([`PolicyConfig`]).
+    pub policy: PolicyConfig,
+}
+
+/// How the worker asks the admission policies (zkq-policy, `docs/policy.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyConfig {
+    /// Ask the policies at admission. Default true. False only to measure what policies cost
+    /// (`zkq worker --no-policy`): jobs are then admitted by identity and budget alone, and
+    /// their results and attestations say so.
+    pub enabled: bool,
+    /// How often the worker checks the `policies` table for changes (one small aggregate
+    /// query) and reloads when it changed; also when it adds its decision counts to the
+    /// telemetry. A change applies to every job admitted later than this after it was
+    /// committed. Default [`DEFAULT_POLICY_RELOAD`] (2 s).
+    pub reload_interval: Duration,
+}
+
+/// The default [`PolicyConfig::reload_interval`].
+pub const DEFAULT_POLICY_RELOAD: Duration = Duration::from_secs(2);
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self { enabled: true, reload_interval: DEFAULT_POLICY_RELOAD }
+    }
 }
 
 /// How the worker attests proofs (`docs/transparency-log.md`): every proved job it commits gets
@@ -255,6 +280,7 @@ impl Default for WorkerConfig {
             device_fault: crate::device::FaultInjection::default(),
             budget: BudgetConfig::default(),
             attest: AttestConfig::default(),
+            policy: PolicyConfig::default(),
         }
     }
 }

@@ -10,6 +10,8 @@
 //! ## Layout
 //! - [`protocol`] — the versioned job and result messages (`docs/job-protocol.md`).
 //! - [`model`] — records shared by the worker and the store.
+//! - [`policy_gate`] — the admission policy at the worker: decides each job (zkq-policy), applies
+//!   an allow's caps, reloads changed policies, counts decisions for the telemetry.
 //! - [`config`] — configuration structs with documented defaults.
 //! - [`topology`] — exchanges and quorum queues, with the dead-letter exchange.
 //! - [`client`] — the submitter side: publish with confirms, receive results.
@@ -44,6 +46,7 @@ pub mod identity;
 pub mod keystore;
 pub mod metrics;
 pub mod model;
+pub mod policy_gate;
 pub mod protocol;
 pub mod redact;
 pub mod store;

@@ -16,6 +16,7 @@
 //! | `zkq_worker_loop_seconds_total` | counter | `step` | the worker loop's time by step: `wait` (idle in its `select!`), `take_up` (parse and admit a delivery), `finish_batch` (commit, replies, confirms, acks), `pump` (deadlines and batch forming on a timer), `subscribe` (tenant refresh), `deliver` (moving a delivery into the intake) — where the loop's time goes, so an intake-bound worker shows as `wait` near zero |
 //! | `zkq_worker_undeliverable_total` | counter | `kind` = reply, dead_letter | replies and dead letters the broker nacked or returned as unroutable; their jobs were acked (results are committed) |
 //! | `zkq_budget_blocked_total` | counter | `tenant`, `purpose` | jobs refused `budget_exhausted` (at admission, or at commit when the cap was lowered meanwhile) |
+//! | `zkq_policy_decisions_total` | counter | `tenant`, `decision` = allow, deny | admission policy decisions (a deny fails the job `policy_denied`) |
 //! | `zkq_budget_remaining_epsilon` | gauge | `tenant`, `purpose` | ε left in the purpose's window (cap − spent − held), as this worker last saw it |
 //! | `zkq_queue_declare_conflicts_total` | counter | | queues found declared with other arguments, once per broker session and queue (a tenant queue is then skipped, the dead-letter queue used as it is) |
 //!
@@ -60,6 +61,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ("zkq_queue_declare_conflicts_total", "counter"),
     ("zkq_budget_blocked_total", "counter"),
     ("zkq_budget_remaining_epsilon", "gauge"),
+    ("zkq_policy_decisions_total", "counter"),
     ("zkq_worker_held_bytes", "gauge"),
     ("zkq_worker_held_bytes_budget", "gauge"),
     ("zkq_worker_consumption_paused", "gauge"),
@@ -216,6 +218,8 @@ pub struct WorkerMetrics {
     /// (tenant, purpose) → (jobs blocked, remaining micro-ε). Bounded by the budgets that
     /// exist: a purpose without a budget is refused before it is counted.
     budgets: Mutex<BTreeMap<(String, String), (u64, u64)>>,
+    /// Per tenant: (allows, denies) of the admission policy.
+    policy: Mutex<BTreeMap<String, (u64, u64)>>,
 }
 
 impl std::fmt::Debug for WorkerMetrics {
@@ -250,6 +254,7 @@ impl WorkerMetrics {
             pauses: AtomicU64::new(0),
             sources: config.sources.clone(),
             budgets: Mutex::new(BTreeMap::new()),
+            policy: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -293,6 +298,18 @@ impl WorkerMetrics {
     pub fn budget_blocked(&self, tenant: &str, purpose: &str) {
         if let Ok(mut b) = self.budgets.lock() {
             b.entry((tenant.to_owned(), purpose.to_owned())).or_default().0 += 1;
+        }
+    }
+
+    /// The admission policy allowed (or denied) a job of this tenant.
+    pub fn policy_decision(&self, tenant: &str, allowed: bool) {
+        if let Ok(mut p) = self.policy.lock() {
+            let e = p.entry(tenant.to_owned()).or_default();
+            if allowed {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
         }
     }
 
@@ -372,6 +389,13 @@ impl WorkerMetrics {
             out.push_str("# HELP zkq_budget_remaining_epsilon Epsilon left in the purpose's window (cap - spent - held), as last seen.\n# TYPE zkq_budget_remaining_epsilon gauge\n");
             for ((t, p), (_, remaining)) in b.iter() {
                 let _ = writeln!(out, "zkq_budget_remaining_epsilon{{tenant=\"{}\",purpose=\"{}\"}} {}", label(t), label(p), fmt_f64(*remaining as f64 / 1e6));
+            }
+        }
+        if let Ok(p) = self.policy.lock() {
+            out.push_str("# HELP zkq_policy_decisions_total Admission policy decisions, by tenant.\n# TYPE zkq_policy_decisions_total counter\n");
+            for (t, (allows, denies)) in p.iter() {
+                let _ = writeln!(out, "zkq_policy_decisions_total{{tenant=\"{}\",decision=\"allow\"}} {allows}", label(t));
+                let _ = writeln!(out, "zkq_policy_decisions_total{{tenant=\"{}\",decision=\"deny\"}} {denies}", label(t));
             }
         }
         let _ = writeln!(

@@ -50,6 +50,10 @@ pub struct TenantRecord {
     pub amqp_user: Option<String>,
     /// When `zkq tenant remove` removed it: its jobs are then failed, not proved.
     pub removed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its tier: a label the operator sets (`zkq tenant add --tier`), read by policies as
+    /// `principal.tier`; `""` when none.
+    #[serde(default)]
+    pub tier: String,
 }
 
 /// One row of the versioned price table.
@@ -109,6 +113,58 @@ pub struct JobMeta {
     /// charged (its circuit's cost, or less if it asked less); `None` charges nothing.
     #[serde(default)]
     pub epsilon_micro: Option<u64>,
+    /// The admission policy's decision, once made (`crate::policy_gate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyVerdict>,
+}
+
+/// The admission policy's decision on a job, as the result message, the stored result
+/// (`job_results.policy_decision`) and the attestation carry it (`docs/policy.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVerdict {
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// The policies that decided, as `<tenant>.<id>@v<version>` (`shared.<id>@v<version>` for a
+    /// shared policy); empty for a default deny.
+    pub policies: Vec<String>,
+    /// The caps the allow applied (absent when none).
+    #[serde(default, skip_serializing_if = "VerdictCaps::is_empty")]
+    pub caps: VerdictCaps,
+    /// The explanation in language-neutral form (a string key and its arguments):
+    /// `zkq policy explain --job` renders it in any language.
+    pub explanation: serde_json::Value,
+    /// The explanation rendered, in English and Spanish.
+    pub reason: LocalizedReason,
+}
+
+/// Caps an allow carried.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictCaps {
+    /// Highest priority the job kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+    /// Most ε per proof, micro-ε.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epsilon_micro: Option<u64>,
+    /// The fair-share weight the job was scheduled with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
+}
+
+impl VerdictCaps {
+    /// No cap set.
+    pub fn is_empty(&self) -> bool {
+        self.priority.is_none() && self.epsilon_micro.is_none() && self.weight.is_none()
+    }
+}
+
+/// A text in English and Spanish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalizedReason {
+    /// English.
+    pub en: String,
+    /// Spanish.
+    pub es: String,
 }
 
 /// Per-job timings, milliseconds. Batch phases are shared equally by the batch's jobs.

@@ -116,11 +116,15 @@ pub enum ReasonCode {
     /// The purpose's privacy budget cannot cover the job: the result's `budget` object says
     /// what is left and when enough frees up.
     BudgetExhausted,
+    /// The admission policy denied the job (a forbid matched, no permit did, a policy could not
+    /// be evaluated, or the job asks more ε than a permit allows): the result's `policy` object
+    /// explains why, in English and Spanish (`docs/policy.md`).
+    PolicyDenied,
 }
 
 impl ReasonCode {
     /// Every code, in the order of the protocol document's failure table.
-    pub const ALL: [ReasonCode; 16] = [
+    pub const ALL: [ReasonCode; 17] = [
         ReasonCode::MalformedMessage,
         ReasonCode::UnsupportedProtocol,
         ReasonCode::Oversize,
@@ -137,6 +141,7 @@ impl ReasonCode {
         ReasonCode::UnknownPurpose,
         ReasonCode::EpsilonTooLarge,
         ReasonCode::BudgetExhausted,
+        ReasonCode::PolicyDenied,
     ];
 
     /// The snake_case name.
@@ -158,6 +163,7 @@ impl ReasonCode {
             ReasonCode::UnknownPurpose => "unknown_purpose",
             ReasonCode::EpsilonTooLarge => "epsilon_too_large",
             ReasonCode::BudgetExhausted => "budget_exhausted",
+            ReasonCode::PolicyDenied => "policy_denied",
         }
     }
 }
@@ -278,6 +284,7 @@ pub fn parse_job(props: &BasicProperties, body: &[u8], max_body_bytes: usize) ->
             reply_to: reply_to.clone(),
             witness_sha256: None,
             epsilon_micro: None,
+            policy: None,
         })
     };
     let fail = |tenant: Option<String>, code, reason: String| Err((partial(tenant), Rejection { code, reason }));
@@ -356,6 +363,7 @@ pub fn parse_job(props: &BasicProperties, body: &[u8], max_body_bytes: usize) ->
             reply_to: reply_to.clone(),
             witness_sha256,
             epsilon_micro,
+            policy: None,
         })
     };
     read().map_err(|r| (partial(Some(tenant_name.clone())), r))
@@ -418,6 +426,10 @@ pub struct JobResult {
     /// no ε.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub budget: Option<zkq_budget::JobBudget>,
+    /// The admission policy's decision with its explanation (English and Spanish). Absent when
+    /// the job was refused before the policy was asked, or the worker runs without policies.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy: Option<crate::model::PolicyVerdict>,
 }
 
 /// Headers for a job message (used by `zkq submit` and the load generator).

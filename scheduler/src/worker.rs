@@ -69,6 +69,8 @@ use crate::held_bytes::{prefetch_scale, scaled_prefetch, HeldBytes, Lease};
 use crate::model::{BatchRecord, CircuitRecord, JobMeta, JobOutcome, JobTimings, Outcome, Price, TenantRecord};
 use crate::protocol::{self, JobResult, ReasonCode, Rejection, H_FAILURE_CODE, H_FAILURE_REASON, H_WITNESS_SHA256, PROTOCOL_VERSION, RESULT_CONTENT_TYPE};
 use crate::metrics::{JobOutcomeLabel, WorkerMetrics};
+use crate::policy_gate::PolicyGate;
+use zkq_policy::AdmissionRequest;
 use crate::store::{CommitReport, Store, StoredResult, UptimeRecord};
 use crate::{identity, topology, SchedulerError};
 
@@ -238,6 +240,24 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
         pg = %crate::redact::redact(&config.store.url),
         "worker started"
     );
+    // The policies are loaded before the first job is consumed (a stored set that does not
+    // validate is reported, and denies every job until it is fixed).
+    let mut policy = PolicyGate::new(config.policy.clone())?;
+    if policy.enabled() {
+        let mut backoff = Backoff::new();
+        while let Err(e) = policy.refresh(&store, true).await {
+            if !e.is_transient() {
+                return Err(e);
+            }
+            tracing::warn!(error = %e, "cannot load the admission policies; retrying");
+            backoff.wait(&stop).await;
+            if *stop.borrow() {
+                return Ok(WorkerStats::default());
+            }
+        }
+    } else {
+        tracing::warn!("admission policies are off: jobs are admitted by identity and budget alone");
+    }
     let mut stats = WorkerStats::default();
     let mut backoff = Backoff::new();
     while !*stop.borrow() {
@@ -263,7 +283,18 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
         };
         backoff.reset();
         stats.sessions += 1;
-        let mut s = Session::new(&config, &conn, store.clone(), device.clone(), channel.clone(), stop.clone(), device_spec.clone(), origin, metrics.clone());
+        let mut s = Session::new(
+            &config,
+            &conn,
+            store.clone(),
+            device.clone(),
+            channel.clone(),
+            stop.clone(),
+            device_spec.clone(),
+            origin,
+            metrics.clone(),
+            &mut policy,
+        );
         let ended = s.run(&mut stats).await;
         let _ = conn.close(200, "bye".into()).await;
         match ended {
@@ -401,6 +432,8 @@ struct Session<'a> {
     /// purpose binding of jobs that charge nothing asks the store once per pair. Bounded by the
     /// budgets that exist (only confirmed pairs are kept).
     budgets_seen: HashSet<(String, String)>,
+    /// The admission policies (lives across sessions: its counts and rate windows too).
+    policy: &'a mut PolicyGate,
 }
 
 impl<'a> Session<'a> {
@@ -415,6 +448,7 @@ impl<'a> Session<'a> {
         device_spec: DeviceSpec,
         origin: Instant,
         metrics: Arc<WorkerMetrics>,
+        policy: &'a mut PolicyGate,
     ) -> Self {
         Self {
             config,
@@ -446,6 +480,7 @@ impl<'a> Session<'a> {
             at_device: HashMap::new(),
             requeue: Vec::new(),
             budgets_seen: HashSet::new(),
+            policy,
         }
     }
 
@@ -975,8 +1010,18 @@ impl<'a> Session<'a> {
             Ok(c) => c,
             Err(rejection) => return self.reject(Some(meta), rejection, delivery, received_at, stats).await,
         };
-        // Privacy budget, last: a hold is taken only for a job that passed every other check.
         let mut meta = meta;
+        // The ε one proof charges: the admission policy sees it, the budget holds it.
+        let charge = match charge_for(&meta, &circuit) {
+            Ok(c) => c,
+            Err(rejection) => return self.reject(Some(meta), rejection, delivery, received_at, stats).await,
+        };
+        // The admission policy: a deny is final; an allow may cap the priority and set the weight.
+        let weight = match self.admit_policy(&mut meta, &tenant, &circuit, charge, received_at).await? {
+            Ok(w) => w,
+            Err(rejection) => return self.reject(Some(meta), rejection, delivery, received_at, stats).await,
+        };
+        // Privacy budget, last: a hold is taken only for a job that passed every other check.
         if let Err((rejection, budget)) = self.admit_budget(&mut meta, &circuit).await? {
             return self.reject_with_budget(Some(meta), rejection, budget, delivery, received_at, stats).await;
         }
@@ -1009,7 +1054,7 @@ impl<'a> Session<'a> {
         let deadline = meta.deadline_ms.map(|d| now + Duration::from_millis(u64::try_from(d - received_at.timestamp_millis()).unwrap_or(0)));
         let spec = JobSpec {
             tenant: meta.tenant.clone(),
-            weight: u32::try_from(tenant.weight).unwrap_or(1).max(1),
+            weight: weight.unwrap_or_else(|| u32::try_from(tenant.weight).unwrap_or(1)).max(1),
             circuit: circuit.id.clone(),
             priority: meta.priority,
             cost: self.costs.per_proof_seconds(&circuit.id, &shape),
@@ -1019,9 +1064,61 @@ impl<'a> Session<'a> {
         self.shapes.insert(circuit.id.clone(), shape);
         let tenant_name = spec.tenant.clone();
         self.queue.push(spec, now);
-        self.fairness.set_weight(&tenant_name, f64::from(tenant.weight.max(1)));
+        self.fairness.set_weight(&tenant_name, f64::from(weight.unwrap_or_else(|| u32::try_from(tenant.weight).unwrap_or(1)).max(1)));
         self.note_held(&tenant_name, now);
         self.pump(false, stats).await
+    }
+
+    /// The admission policy (`crate::policy_gate`, `docs/policy.md`): checks for changed
+    /// policies when due, decides, and records the decision in `meta` (the result, the stored
+    /// result and the attestation carry it). An allow lowers the job's priority to its cap and
+    /// may set the tenant's weight for the job (returned); a deny is a `policy_denied`
+    /// rejection whose reason is the English explanation.
+    async fn admit_policy(
+        &mut self,
+        meta: &mut JobMeta,
+        tenant: &TenantRecord,
+        circuit: &CircuitRecord,
+        charge: Option<u64>,
+        received_at: chrono::DateTime<Utc>,
+    ) -> Result<Result<Option<u32>, Rejection>, SchedulerError> {
+        if !self.policy.enabled() {
+            return Ok(Ok(None));
+        }
+        if let Err(e) = self.policy.refresh(&self.store, false).await {
+            // The loaded policies were valid and keep deciding; the next job retries.
+            tracing::warn!(error = %e, "cannot check the admission policies for changes; deciding with the loaded ones");
+        }
+        let now = Utc::now();
+        let request = AdmissionRequest {
+            tenant: meta.tenant.clone(),
+            tenant_tier: tenant.tier.clone(),
+            tenant_weight: u32::try_from(tenant.weight).unwrap_or(1),
+            circuit_id: circuit.id.clone(),
+            circuit_name: circuit.name.clone(),
+            constraints: i64::from(circuit.n_constraints),
+            purpose: meta.purpose.clone(),
+            epsilon_micro: charge.unwrap_or(0),
+            priority: meta.priority,
+            deadline_in_ms: meta.deadline_ms.map(|d| d - received_at.timestamp_millis()),
+            region: self.config.region.clone().unwrap_or_default(),
+            jobs_last_minute: self.policy.jobs_last_minute(&meta.tenant, now),
+            at: now,
+        };
+        let decision = self.policy.decide(&request, charge);
+        let verdict = decision.verdict;
+        self.metrics.policy_decision(&meta.tenant, decision.allowed);
+        if !decision.allowed {
+            let reason = verdict.reason.en.clone();
+            meta.policy = Some(verdict);
+            return Ok(Err(Rejection { code: ReasonCode::PolicyDenied, reason }));
+        }
+        if let Some(cap) = verdict.caps.priority {
+            meta.priority = meta.priority.min(cap);
+        }
+        let weight = verdict.caps.weight;
+        meta.policy = Some(verdict);
+        Ok(Ok(weight))
     }
 
     /// Purpose binding and the privacy-budget hold (`docs/budgets.md`): resolves the ε the job
@@ -1035,22 +1132,9 @@ impl<'a> Session<'a> {
         use zkq_budget::pg::{Admission, JobCharge};
         use zkq_budget::report::eps;
         let fail = |code, reason: String| Err((Rejection { code, reason }, None));
-        let cost = circuit.epsilon_micro.and_then(|m| u64::try_from(m).ok()).filter(|m| *m > 0);
-        let charge = match (cost, meta.epsilon_micro) {
-            (None, Some(asked)) => {
-                return Ok(fail(
-                    ReasonCode::EpsilonTooLarge,
-                    format!("the job asks {} ε (zkq-epsilon) but circuit {} costs no ε per proof; leave zkq-epsilon out", eps(asked), circuit.label()),
-                ))
-            }
-            (Some(c), Some(asked)) if asked > c => {
-                return Ok(fail(
-                    ReasonCode::EpsilonTooLarge,
-                    format!("the job asks {} ε (zkq-epsilon) but circuit {} costs at most {} ε per proof; a job may ask less, never more", eps(asked), circuit.label(), eps(c)),
-                ))
-            }
-            (Some(_), Some(asked)) => Some(asked),
-            (cost, None) => cost,
+        let charge = match charge_for(meta, circuit) {
+            Ok(c) => c,
+            Err(rejection) => return Ok(Err((rejection, None))),
         };
         meta.epsilon_micro = charge;
         let purpose_shown: String = meta.purpose.chars().take(64).collect();
@@ -1278,6 +1362,7 @@ impl<'a> Session<'a> {
                 device: None,
                 cost: None,
                 budget: None,
+                policy: None,
             };
             let reply = serde_json::to_value(reply).unwrap_or(serde_json::Value::Null);
             let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str());
@@ -1702,6 +1787,28 @@ fn unrecorded_outcome(meta: JobMeta, received_at: chrono::DateTime<Utc>) -> JobO
     }
 }
 
+/// The ε one proof of the job charges (micro-ε): its circuit's cost per proof, or less if the
+/// job asked less (`zkq-epsilon`); `None` charges nothing. Asking more, or asking ε of a circuit
+/// that costs none, is `epsilon_too_large`.
+fn charge_for(meta: &JobMeta, circuit: &CircuitRecord) -> Result<Option<u64>, Rejection> {
+    use zkq_budget::report::eps;
+    let fail = |reason: String| Err(Rejection { code: ReasonCode::EpsilonTooLarge, reason });
+    let cost = circuit.epsilon_micro.and_then(|m| u64::try_from(m).ok()).filter(|m| *m > 0);
+    match (cost, meta.epsilon_micro) {
+        (None, Some(asked)) => {
+            fail(format!("the job asks {} ε (zkq-epsilon) but circuit {} costs no ε per proof; leave zkq-epsilon out", eps(asked), circuit.label()))
+        }
+        (Some(c), Some(asked)) if asked > c => fail(format!(
+            "the job asks {} ε (zkq-epsilon) but circuit {} costs at most {} ε per proof; a job may ask less, never more",
+            eps(asked),
+            circuit.label(),
+            eps(c)
+        )),
+        (Some(_), Some(asked)) => Ok(Some(asked)),
+        (cost, None) => Ok(cost),
+    }
+}
+
 /// The reply for an outcome.
 pub fn result_message(o: &JobOutcome, device: Option<String>) -> JobResult {
     JobResult {
@@ -1715,6 +1822,7 @@ pub fn result_message(o: &JobOutcome, device: Option<String>) -> JobResult {
         device,
         cost: o.cost,
         budget: o.budget.clone(),
+        policy: o.meta.policy.clone(),
     }
 }
 

@@ -112,6 +112,7 @@ fn meta(job_id: &str, tenant: &str, circuit_id: Option<&str>, submitted_at_ms: O
         reply_to: Some("amq.rabbitmq.reply-to".into()),
         witness_sha256: Some("ab".repeat(32)),
         epsilon_micro: None,
+        policy: None,
     }
 }
 
@@ -196,6 +197,7 @@ fn reply(o: &JobOutcome, device: Option<&str>) -> serde_json::Value {
         device: device.map(str::to_owned),
         cost: o.cost,
         budget: o.budget.clone(),
+        policy: o.meta.policy.clone(),
     })
     .expect("serialises")
 }

@@ -141,10 +141,9 @@ create table policy_decision_counts (
     primary key (tenant, policy_id, policy_version, day)
 );
 
--- Every admission decision a job got: effect, deciding policies, caps, and the explanation in
--- language-neutral form (a string key and its arguments, rendered in English or Spanish when
--- read: `zkq policy explain --job`).
-alter table job_results add column policy_decision jsonb null;
+-- Every admission decision a job got is part of its stored result message
+-- (`job_results.result -> 'policy'`: effect, deciding policies, caps, and the explanation as a
+-- string key with arguments, rendered in English or Spanish when read: `zkq policy explain`).
 
 -- Out of the box every tenant may prove (as before policies existed): one shared permit, which
 -- an operator revokes (`zkq policy revoke --shared default-allow`) for deny-by-default.

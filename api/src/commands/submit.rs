@@ -108,6 +108,7 @@ async fn run(args: SubmitArgs, files: Vec<PathBuf>, witnesses: Vec<Vec<u8>>) -> 
             reply_to: None,
             witness_sha256: Some(hex_sha256(&j.witness)),
             epsilon_micro: None,
+            policy: None,
         })
         .collect();
     store.insert_queued_jobs(&metas).await?;

@@ -560,6 +560,7 @@ pub(crate) async fn record_queued(env: &Env, jobs: &[OutgoingJob]) {
             reply_to: None,
             witness_sha256: None,
             epsilon_micro: None,
+            policy: None,
         })
         .collect();
     let inserted = env.store().await.insert_queued_jobs(&metas).await.expect("record queued jobs");

@@ -4,7 +4,7 @@
 //! A statement names the job (id, tenant, purpose), the circuit (id = sha256 of its zkey, and
 //! the verifying key's digest), the proof and public signals (as subjects: sha256 of their
 //! canonical JSON, RFC 8785), the prover, backend and device, the batch, the cost, the budget receipt and
-//! the admission decision. The commit appends after every other write of the batch, so the
+//! the admission policy's decision. The commit appends after every other write of the batch, so the
 //! `log_head` lock that serialises appends is held only for the append and the commit.
 
 use chrono::{DateTime, Utc};
@@ -28,15 +28,23 @@ pub(crate) const PROVER_NAME: &str = "zkq";
 /// Its version (the workspace's).
 pub(crate) const PROVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The admission decision statements record until a policy engine decides admission: tenant
-/// identity and the privacy budget were checked, nothing else.
-fn admission_decision() -> PolicyDecision {
-    PolicyDecision {
-        decision: "allow".into(),
-        policy: "builtin:identity+budget".into(),
-        reason: "the tenant was authenticated by the broker and its privacy budget (if the circuit costs ε) admitted \
-                 the job; no policy engine is configured"
-            .into(),
+/// The admission decision a statement records: the policy's (the deciding policy versions and
+/// the English explanation), or — for a worker running without policies (`--no-policy`) —
+/// that identity and budget alone admitted the job.
+fn admission_decision(meta: &crate::model::JobMeta) -> PolicyDecision {
+    match &meta.policy {
+        Some(v) => PolicyDecision {
+            decision: v.decision.clone(),
+            policy: if v.policies.is_empty() { "zkq:default".into() } else { v.policies.join(", ") },
+            reason: v.reason.en.clone(),
+        },
+        None => PolicyDecision {
+            decision: "allow".into(),
+            policy: "builtin:identity+budget".into(),
+            reason: "the tenant was authenticated by the broker and its privacy budget (if the circuit costs ε) admitted \
+                     the job; the worker ran without admission policies"
+                .into(),
+        },
     }
 }
 
@@ -65,7 +73,7 @@ pub(crate) fn statement(o: &JobOutcome, batch: Option<&BatchRecord>, committed_a
         budget: o.budget.as_ref().and_then(|b| {
             Some(BudgetCharge { receipt_id: b.receipt_id.clone()?, epsilon: b.charged.clone().unwrap_or_else(|| b.requested.clone()) })
         }),
-        policy: admission_decision(),
+        policy: admission_decision(&o.meta),
         proved_at: batch.map_or(committed_at, |b| b.finished_at).to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         committed_at: committed_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
     };

@@ -8,10 +8,16 @@ use crate::model::TenantRecord;
 use crate::protocol::valid_tenant_name;
 use crate::SchedulerError;
 
-const TENANT_COLUMNS: &str = "name, weight, amqp_user, removed_at";
+const TENANT_COLUMNS: &str = "name, weight, amqp_user, removed_at, tier";
 
 fn tenant_row(row: &Row) -> TenantRecord {
-    TenantRecord { name: row.get("name"), weight: row.get("weight"), amqp_user: row.get("amqp_user"), removed_at: row.get("removed_at") }
+    TenantRecord {
+        name: row.get("name"),
+        weight: row.get("weight"),
+        amqp_user: row.get("amqp_user"),
+        removed_at: row.get("removed_at"),
+        tier: row.get("tier"),
+    }
 }
 
 impl Store {
@@ -36,6 +42,16 @@ impl Store {
             )
             .await?;
         Ok(tenant_row(&row))
+    }
+
+    /// Sets `name`'s tier (policies read it as `principal.tier`): up to 32 letters, digits and
+    /// `._-`, or `""` for none. Returns false when no such tenant is registered.
+    pub async fn set_tenant_tier(&self, name: &str, tier: &str) -> Result<bool> {
+        if tier.len() > 32 || !tier.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+            return Err(SchedulerError::Invalid(format!("invalid tier {tier:?}: use up to 32 letters, digits, '.', '_' or '-'")));
+        }
+        let client = self.client().await?;
+        Ok(client.execute("update tenants set tier = $2 where name = $1", &[&name, &tier]).await? == 1)
     }
 
     /// Records `name`'s broker user. Returns false when no such tenant is registered.
