@@ -17,9 +17,11 @@
 //! - `pg` (feature `pg`) — versioned policies in PostgreSQL: in force, history, validated
 //!   `put`, `revoke`, `load` into an engine.
 //! - [`error`] — [`PolicyError`].
+//! - [`lint`] — every parse, strict-validation and cap error of a policy file, located; warnings.
 
 pub mod engine;
 pub mod error;
+pub mod lint;
 #[cfg(feature = "pg")]
 pub mod pg;
 pub mod request;
