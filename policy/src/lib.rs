@@ -17,6 +17,7 @@
 //! - `pg` (feature `pg`) — versioned policies in PostgreSQL: in force, history, validated
 //!   `put`, `revoke`, `load` into an engine.
 //! - [`error`] — [`PolicyError`].
+//! - [`suggest`] — fixes for lint findings, kept only if they help, as a unified diff.
 //! - [`lint`] — every parse, strict-validation and cap error of a policy file, located; warnings.
 
 pub mod engine;
@@ -26,6 +27,7 @@ pub mod lint;
 pub mod pg;
 pub mod request;
 pub mod schema;
+pub mod suggest;
 
 pub use engine::{Caps, Decision, Effect, PolicyEngine, Why};
 pub use error::PolicyError;
