@@ -209,15 +209,10 @@ fn fix_for(text: &str, f: &Finding) -> Option<Edit> {
             let key = span.strip_prefix('@')?.split('(').next()?;
             let &(_, max) = crate::lint::CAP_RANGES.iter().find(|(k, _)| *k == key)?;
             let value = backticked_or_quoted(span)?;
-            let clamped = if value.trim().starts_with('-') {
-                0
-            } else {
-                let digits: String = value.chars().filter(char::is_ascii_digit).collect();
-                if digits.is_empty() {
-                    return None;
-                }
-                digits.parse::<u128>().map_or(max, |v| v.min(u128::from(max)) as u64)
-            };
+            // A whole number (or a decimal, read as its whole part) clamped into range; words
+            // are left to the author.
+            let whole = value.trim().split_once('.').map_or(value.trim(), |(w, _)| w);
+            let clamped = whole.parse::<i128>().ok()?.clamp(0, i128::from(max));
             Edit::new(f.start, f.end, format!("@{key}(\"{clamped}\")"))
         }
         _ => None,
