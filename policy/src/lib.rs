@@ -17,6 +17,7 @@
 //! - `pg` (feature `pg`) — versioned policies in PostgreSQL: in force, history, validated
 //!   `put`, `revoke`, `load` into an engine.
 //! - [`error`] — [`PolicyError`].
+//! - [`risk`] — what a new version of a policy file newly allows ([`risk::broadening`]).
 //! - [`suggest`] — fixes for lint findings, kept only if they help, as a unified diff.
 //! - [`lint`] — every parse, strict-validation and cap error of a policy file, located; warnings.
 
@@ -26,6 +27,7 @@ pub mod lint;
 #[cfg(feature = "pg")]
 pub mod pg;
 pub mod request;
+pub mod risk;
 pub mod schema;
 pub mod suggest;
 
