@@ -21,15 +21,21 @@
 //!   `i18n/en.json`, `es.json`), single-pass placeholders, [`i18n::sanitize`] for user values.
 //! - [`explain`] — [`Explanation`]: why a decision, storable, rendered in EN/ES as text,
 //!   Markdown and HTML with glossary links.
+//! - [`lint`] — every parse, strict-validation and cap error of a policy file, located; warnings.
+//! - [`suggest`] — fixes for lint findings, kept only if they help, as a unified diff.
+//! - [`risk`] — what a new version of a policy file newly allows ([`risk::broadening`]).
 
 pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod i18n;
+pub mod lint;
 #[cfg(feature = "pg")]
 pub mod pg;
 pub mod request;
+pub mod risk;
 pub mod schema;
+pub mod suggest;
 
 pub use engine::{Caps, Decision, Effect, PolicyEngine, Why};
 pub use error::PolicyError;
