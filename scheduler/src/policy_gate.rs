@@ -17,7 +17,7 @@
 //! - **Rate.** `context.jobs_last_minute` is the tenant's jobs this worker admitted in the 60 s
 //!   before the decision (a ring of one-second buckets per tenant).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -184,21 +184,10 @@ impl PolicyGate {
             }
         };
         let caps = decision.caps;
-        let mut allowed = decision.effect == Effect::Allow;
-        let mut explanation = explanation;
-        if allowed {
-            if let (Some(cap), Some(charge)) = (caps.epsilon_micro, charge_micro) {
-                if charge > cap {
-                    allowed = false;
-                    let args = BTreeMap::from([
-                        ("epsilon".to_owned(), zkq_policy::explain::epsilon_text(charge)),
-                        ("cap".to_owned(), zkq_policy::explain::epsilon_text(cap)),
-                        ("policy".to_owned(), names.join(", ")),
-                    ]);
-                    explanation = Explanation::new("zkq.deny.epsilon_over_cap", args);
-                }
-            }
-        }
+        // An allow whose permits cap ε below what one proof charges is a deny (explain() says so:
+        // `zkq.deny.epsilon_over_cap`, naming the permit).
+        let over_cap = matches!((caps.epsilon_micro, charge_micro), (Some(cap), Some(charge)) if charge > cap);
+        let allowed = decision.effect == Effect::Allow && !over_cap;
         self.count(&decision, allowed);
         if allowed {
             let second = u64::try_from(request.at.timestamp()).unwrap_or(0);
