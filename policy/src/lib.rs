@@ -9,6 +9,8 @@
 //! `../shared/research/policy-cedar.md`.
 //!
 //! ## Module map
+//! - [`catalog`] — [`catalog::Catalog`]: the curated templates (`policy/catalog/*.toml`), typed
+//!   and escaped rendering into a tenant's policy, the catalog page.
 //! - [`schema`] — [`schema::CEDAR_SCHEMA`]: `Tenant`, `Circuit`, `Purpose`, `Region`, the action
 //!   `Prove` and its context.
 //! - [`request`] — [`AdmissionRequest`]: a job at admission.
@@ -18,6 +20,7 @@
 //!   `put`, `revoke`, `load` into an engine.
 //! - [`error`] — [`PolicyError`].
 
+pub mod catalog;
 pub mod engine;
 pub mod error;
 #[cfg(feature = "pg")]
