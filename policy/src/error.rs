@@ -25,4 +25,25 @@ pub enum PolicyError {
     /// fill it.
     #[error("i18n: {0}")]
     I18n(String),
+    /// The template catalog does not load: a file that does not parse or break a catalog rule.
+    #[error("policy catalog {file}: {why}")]
+    Catalog {
+        /// The catalog file (`policy/catalog/<id>.toml`).
+        file: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A template parameter is missing, unknown or ill-typed.
+    #[error("template {template}: parameter {param}: {why}")]
+    Parameter {
+        /// The template (`id@version`).
+        template: String,
+        /// The parameter's name.
+        param: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// No template answers a lookup.
+    #[error("template {0}")]
+    Template(String),
 }

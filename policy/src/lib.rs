@@ -9,6 +9,8 @@
 //! `../shared/research/policy-cedar.md`.
 //!
 //! ## Module map
+//! - [`catalog`] — [`catalog::Catalog`]: the curated templates (`policy/catalog/*.toml`), typed
+//!   and escaped rendering into a tenant's policy, the catalog page.
 //! - [`schema`] — [`schema::CEDAR_SCHEMA`]: `Tenant`, `Circuit`, `Purpose`, `Region`, the action
 //!   `Prove` and its context.
 //! - [`request`] — [`AdmissionRequest`]: a job at admission.
@@ -25,6 +27,7 @@
 //! - [`suggest`] — fixes for lint findings, kept only if they help, as a unified diff.
 //! - [`risk`] — what a new version of a policy file newly allows ([`risk::broadening`]).
 
+pub mod catalog;
 pub mod engine;
 pub mod error;
 pub mod explain;
