@@ -62,6 +62,10 @@ pub(crate) enum Command {
     /// OAuth clients of the auditor API (docs/auditor-api.md).
     #[command(subcommand)]
     Auth(crate::commands::auth::AuthCommand),
+    /// Admission policies (Cedar): policies in force, lint and suggested fixes, decisions
+    /// explained in English or Spanish, and the reviewed template marketplace (docs/policy.md).
+    #[command(subcommand)]
+    Policy(crate::commands::policy::PolicyCommand),
     /// Audit records: the access log of `zkq serve`.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -525,6 +529,14 @@ pub(crate) struct WorkerArgs {
     /// database must use the same one).
     #[arg(long, env = "ZKQ_LOG_ORIGIN", default_value = zkq_scheduler::config::DEFAULT_LOG_ORIGIN)]
     pub(crate) log_origin: String,
+    /// Admit jobs without asking the admission policies (identity and budget alone). Only for
+    /// measuring what policies cost: results and attestations then say no policy decided.
+    #[arg(long, env = "ZKQ_NO_POLICY")]
+    pub(crate) no_policy: bool,
+    /// How often the worker checks the policies for changes, milliseconds: a put or a revoke
+    /// applies to jobs admitted this long after it was committed, without a restart.
+    #[arg(long, env = "ZKQ_POLICY_RELOAD_MS", default_value_t = 2000)]
+    pub(crate) policy_reload_ms: u64,
     /// Most jobs per batch.
     #[arg(long, default_value_t = 16)]
     pub(crate) max_batch: usize,
@@ -599,6 +611,10 @@ pub(crate) enum TenantCommand {
         /// Fair-share weight (≥ 1).
         #[arg(long, default_value_t = 1)]
         weight: i32,
+        /// Tier: a label policies read as `principal.tier` (up to 32 letters, digits, `._-`).
+        /// Default: unchanged ("" for a new tenant).
+        #[arg(long)]
+        tier: Option<String>,
         #[command(flatten)]
         services: ServiceArgs,
         #[command(flatten)]

@@ -30,6 +30,9 @@ pub(crate) enum ExitCode {
     NotSubmitted = 10,
     /// A named record does not exist (`zkq auth client revoke` of an unknown client).
     NotFound = 11,
+    /// The policy marketplace's review gate refused (an author reviewing their own template,
+    /// publishing without an approval, linking an unpublished template, a wrong operator login).
+    Refused = 12,
 }
 
 /// The exit code for an error, found by walking its chain for a typed cause.
@@ -81,6 +84,18 @@ pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
                 S::Io(_) => ExitCode::Io,
                 S::Hash(_) | S::Random(_) | S::Token(_) => ExitCode::Backend,
             };
+        }
+        if let Some(e) = cause.downcast_ref::<zkq_policy::pg::PolicyStoreError>() {
+            use zkq_policy::pg::PolicyStoreError as P;
+            return match e {
+                P::Db(_) => ExitCode::Service,
+                P::Policy(_) => ExitCode::BadInput,
+                P::UnknownTenant(_) | P::UnknownTemplate(_) | P::NotFound { .. } => ExitCode::NotFound,
+                P::Gate(_) => ExitCode::Refused,
+            };
+        }
+        if cause.downcast_ref::<zkq_policy::PolicyError>().is_some() {
+            return ExitCode::BadInput;
         }
         if let Some(e) = cause.downcast_ref::<zkq_store::StoreError>() {
             return match e {

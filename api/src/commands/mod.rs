@@ -8,6 +8,7 @@ mod dev;
 mod finops;
 mod jobs;
 pub(crate) mod operators;
+pub(crate) mod policy;
 mod prove;
 mod registry;
 mod sched;
@@ -35,7 +36,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backends(format) => backends::list(format.format),
         Command::Dev(DevCommand::Setup(args)) => dev::setup(args),
         Command::Worker(args) => worker::run(args),
-        Command::Tenant(TenantCommand::Add { name, weight, services, format }) => tenants::add(&name, weight, &services, format.format),
+        Command::Tenant(TenantCommand::Add { name, weight, tier, services, format }) => tenants::add(&name, weight, tier.as_deref(), &services, format.format),
         Command::Tenant(TenantCommand::List { services, format }) => tenants::list(&services, format.format),
         Command::Tenant(TenantCommand::RotateCredentials { name, services, format }) => tenants::rotate_credentials(&name, &services, format.format),
         Command::Tenant(TenantCommand::Remove { name, services, format }) => tenants::remove(&name, &services, format.format),
@@ -60,6 +61,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Operator(command) => operators::run(command),
         Command::Serve(args) => serve::run(args),
         Command::Auth(command) => auth::run(command),
+        Command::Policy(command) => policy::run(command),
         Command::Audit(AuditCommand::AccessLog(args)) => access_log::run(args),
         Command::Finops { args } => finops::forward(&args),
     }

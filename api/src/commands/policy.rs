@@ -673,9 +673,9 @@ async fn run_catalog(command: CatalogCommand) -> anyhow::Result<ExitCode> {
                             r["version"].as_str().unwrap_or(""),
                             r["effect"].as_str().unwrap_or(""),
                             r["state"].as_str().unwrap_or(""),
-                            r["tenants_linking"],
-                            r["allows"],
-                            r["denies"],
+                            r["tenants_linking"].as_i64().unwrap_or(0),
+                            r["allows"].as_i64().unwrap_or(0),
+                            r["denies"].as_i64().unwrap_or(0),
                             r["title"].as_str().unwrap_or("")
                         );
                     }

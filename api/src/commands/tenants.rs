@@ -68,12 +68,15 @@ fn print_tenant(t: &TenantRecord, amqp: &AmqpConfig, creds: Option<&Credentials>
     Ok(())
 }
 
-pub(super) fn add(name: &str, weight: i32, services: &ServiceArgs, format: Format) -> anyhow::Result<ExitCode> {
+pub(super) fn add(name: &str, weight: i32, tier: Option<&str>, services: &ServiceArgs, format: Format) -> anyhow::Result<ExitCode> {
     if !valid_tenant_name(name) {
         anyhow::bail!(SchedulerError::Invalid(format!("invalid tenant name {name:?}: use 1-128 characters without spaces or control characters")));
     }
     if weight < 1 {
         anyhow::bail!(SchedulerError::Invalid(format!("tenant weight must be at least 1, got {weight}")));
+    }
+    if let Some(tier) = tier.filter(|t| t.len() > 32 || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))) {
+        anyhow::bail!(SchedulerError::Invalid(format!("--tier {tier:?}: use up to 32 letters, digits, '.', '_' or '-'")));
     }
     let amqp = services.amqp()?;
     runtime()?.block_on(async {
@@ -86,6 +89,10 @@ pub(super) fn add(name: &str, weight: i32, services: &ServiceArgs, format: Forma
             eprintln!("zkq tenant add: warning: {conflict}; workers skip it until an operator deletes it (docs/job-protocol.md)");
         }
         let mut t = store.add_tenant(name, weight).await?;
+        if let Some(tier) = tier {
+            store.set_tenant_tier(name, tier).await?;
+            t.tier = tier.to_owned();
+        }
         if let Some(c) = &creds {
             store.set_tenant_user(name, &c.user).await?;
             t.amqp_user = Some(c.user.clone());
@@ -100,10 +107,11 @@ pub(super) fn list(services: &ServiceArgs, format: Format) -> anyhow::Result<Exi
     match format {
         Format::Json => println!("{}", serde_json::to_string(&ts)?),
         Format::Text => {
-            println!("{:<24} {:>6}  {:<32} REMOVED", "TENANT", "WEIGHT", "BROKER USER");
+            println!("{:<24} {:>6}  {:<12} {:<32} REMOVED", "TENANT", "WEIGHT", "TIER", "BROKER USER");
             for t in ts {
                 let removed = t.removed_at.map(|at| at.to_rfc3339()).unwrap_or_default();
-                println!("{:<24} {:>6}  {:<32} {removed}", t.name, t.weight, t.amqp_user.as_deref().unwrap_or("-"));
+                let tier = if t.tier.is_empty() { "-" } else { t.tier.as_str() };
+                println!("{:<24} {:>6}  {:<12} {:<32} {removed}", t.name, t.weight, tier, t.amqp_user.as_deref().unwrap_or("-"));
             }
         }
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use zkq_engine::EngineError;
-use zkq_scheduler::config::{AttestConfig, BudgetConfig, WorkerConfig};
+use zkq_scheduler::config::{AttestConfig, BudgetConfig, PolicyConfig, WorkerConfig};
 use zkq_scheduler::device::FaultInjection;
 use zkq_scheduler::fair::cost::parse_bytes;
 use zkq_scheduler::fair::metrics::DEFAULT_WAIT_BUCKETS;
@@ -87,6 +87,7 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
             contact: args.budget_contact.clone(),
         },
         attest: AttestConfig { enabled: !args.no_attest, log_origin: args.log_origin.clone() },
+        policy: PolicyConfig { enabled: !args.no_policy, reload_interval: Duration::from_millis(args.policy_reload_ms.max(100)) },
         ..Default::default()
     };
     let rt = runtime()?;
