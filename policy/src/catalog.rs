@@ -48,7 +48,10 @@ impl Catalog {
         for (file, text) in files {
             let spec = TemplateSpec::parse(file, text)?;
             if !keys.insert((spec.id.clone(), spec.semver().clone())) {
-                return Err(PolicyError::Catalog { file: (*file).to_owned(), why: format!("{} appears twice", spec.key()) });
+                return Err(PolicyError::Catalog {
+                    file: (*file).to_owned(),
+                    why: format!("{} appears twice", spec.key()),
+                });
             }
             templates.push(spec);
         }
@@ -79,19 +82,33 @@ impl Catalog {
     pub fn get(&self, id: &str, version: Option<&str>) -> Result<&TemplateSpec, PolicyError> {
         let (id, version) = match (id.split_once('@'), version) {
             (Some((_, v1)), Some(v2)) if v1 != v2 => {
-                return Err(PolicyError::Template(format!("{id}: version {v2} given as well as @{v1}")))
+                return Err(PolicyError::Template(format!(
+                    "{id}: version {v2} given as well as @{v1}"
+                )))
             }
             (Some((id, v)), _) => (id, Some(v)),
             (None, v) => (id, v),
         };
         let versions: Vec<&TemplateSpec> = self.templates.iter().filter(|t| t.id == id).collect();
         if versions.is_empty() {
-            return Err(PolicyError::Template(format!("{id}: not in the catalog ({} templates)", self.latest().len())));
+            return Err(PolicyError::Template(format!(
+                "{id}: not in the catalog ({} templates)",
+                self.latest().len()
+            )));
         }
         let Some(version) = version else {
-            return versions.last().copied().ok_or_else(|| PolicyError::Template(format!("{id}: no version")));
+            return versions
+                .last()
+                .copied()
+                .ok_or_else(|| PolicyError::Template(format!("{id}: no version")));
         };
-        let listed = || versions.iter().map(|t| t.version.as_str()).collect::<Vec<_>>().join(", ");
+        let listed = || {
+            versions
+                .iter()
+                .map(|t| t.version.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let found = if let Ok(exact) = semver::Version::parse(version) {
             versions.iter().rev().find(|t| *t.semver() == exact)
         } else {
@@ -99,7 +116,9 @@ impl Catalog {
                 .map_err(|e| PolicyError::Template(format!("{id}@{version}: not a version or requirement: {e}")))?;
             versions.iter().rev().find(|t| req.matches(t.semver()))
         };
-        found.copied().ok_or_else(|| PolicyError::Template(format!("{id}@{version}: no such version (have {})", listed())))
+        found
+            .copied()
+            .ok_or_else(|| PolicyError::Template(format!("{id}@{version}: no such version (have {})", listed())))
     }
 }
 
@@ -111,7 +130,12 @@ mod tests {
     fn the_builtin_catalog_loads_with_enough_templates() {
         let c = Catalog::builtin().expect("catalog");
         assert!(c.latest().len() >= 32, "{} templates", c.latest().len());
-        assert!(c.templates().iter().all(|t| t.params.iter().all(|p| p.default.is_some())), "builtins have defaults");
+        assert!(
+            c.templates()
+                .iter()
+                .all(|t| t.params.iter().all(|p| p.default.is_some())),
+            "builtins have defaults"
+        );
     }
 
     #[test]
@@ -124,14 +148,20 @@ mod tests {
         assert_eq!(c.get("rate-limit", Some("1")).expect("req").version, "1.1.0");
         let e = c.get("rate-limit", Some("2.0.0")).expect_err("none").to_string();
         assert_eq!(e, "template rate-limit@2.0.0: no such version (have 1.0.0, 1.1.0)");
-        assert!(c.get("no-such", None).expect_err("none").to_string().contains("no-such: not in the catalog"));
+        assert!(c
+            .get("no-such", None)
+            .expect_err("none")
+            .to_string()
+            .contains("no-such: not in the catalog"));
         assert!(c.get("rate-limit@1.0.0", Some("1.1.0")).is_err());
     }
 
     #[test]
     fn a_duplicate_version_is_refused() {
         let (name, text) = files::FILES[0];
-        let e = Catalog::from_files(&[(name, text), (name, text)]).expect_err("dup").to_string();
+        let e = Catalog::from_files(&[(name, text), (name, text)])
+            .expect_err("dup")
+            .to_string();
         assert!(e.contains("appears twice"), "{e}");
     }
 }

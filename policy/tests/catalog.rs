@@ -63,13 +63,21 @@ fn policy_id(t: &TemplateSpec) -> String {
 /// An engine where `acme` has the template rendered with `params` (and, for a forbid, every
 /// tenant a shared catch-all permit).
 fn engine_for(t: &TemplateSpec, params: &BTreeMap<String, String>) -> PolicyEngine {
-    let rendered = t.render(EXAMPLE_TENANT, params).unwrap_or_else(|e| panic!("{}: {e}", t.key()));
-    let policies = vec![PolicyEngine::parse(&policy_id(t), &rendered.source).unwrap_or_else(|e| panic!("{e}\n{}", rendered.source))];
+    let rendered = t
+        .render(EXAMPLE_TENANT, params)
+        .unwrap_or_else(|e| panic!("{}: {e}", t.key()));
+    let policies = vec![
+        PolicyEngine::parse(&policy_id(t), &rendered.source).unwrap_or_else(|e| panic!("{e}\n{}", rendered.source))
+    ];
     let mut engine = PolicyEngine::new().expect("engine");
     if t.effect == TemplateEffect::Forbid {
-        engine.add_shared(PolicyEngine::parse("shared.catch-all", CATCH_ALL).expect("catch-all")).expect("valid");
+        engine
+            .add_shared(PolicyEngine::parse("shared.catch-all", CATCH_ALL).expect("catch-all"))
+            .expect("valid");
     }
-    engine.set_tenant(EXAMPLE_TENANT, policies).unwrap_or_else(|e| panic!("{}: {e}\n{}", t.key(), rendered.source));
+    engine
+        .set_tenant(EXAMPLE_TENANT, policies)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{}", t.key(), rendered.source));
     engine
 }
 
@@ -82,7 +90,10 @@ fn the_embedded_list_is_the_catalog_directory() {
         .collect();
     on_disk.sort();
     let embedded: Vec<String> = files::FILES.iter().map(|(n, _)| (*n).to_owned()).collect();
-    assert_eq!(embedded, on_disk, "policy/src/catalog/files.rs must list every policy/catalog file");
+    assert_eq!(
+        embedded, on_disk,
+        "policy/src/catalog/files.rs must list every policy/catalog file"
+    );
     for (name, text) in files::FILES {
         let disk = std::fs::read_to_string(format!("{dir}/{name}")).expect("read");
         assert_eq!(&disk, text, "{name}");
@@ -95,16 +106,29 @@ fn every_template_at_its_defaults_validates_in_strict_mode() {
     assert!(c.latest().len() >= 32);
     for t in c.templates() {
         let rendered = t.render(EXAMPLE_TENANT, &BTreeMap::new()).expect("defaults render");
-        assert!(rendered.source.contains(&format!("@template(\"{}\")", t.id)), "{}", rendered.source);
-        assert!(rendered.source.contains(&format!("@template_version(\"{}\")", t.version)));
+        assert!(
+            rendered.source.contains(&format!("@template(\"{}\")", t.id)),
+            "{}",
+            rendered.source
+        );
+        assert!(rendered
+            .source
+            .contains(&format!("@template_version(\"{}\")", t.version)));
         assert_eq!(rendered.params.len(), t.params.len());
         for p in &t.params {
-            assert!(rendered.source.contains(&format!("@p_{}(", p.name)), "{}: @p_{}", t.key(), p.name);
+            assert!(
+                rendered.source.contains(&format!("@p_{}(", p.name)),
+                "{}: @p_{}",
+                t.key(),
+                p.name
+            );
         }
         let policy = PolicyEngine::parse(&policy_id(t), &rendered.source).expect("parses");
         assert_eq!(policy.annotation("template"), Some(t.id.as_str()));
         let mut engine = PolicyEngine::new().expect("engine");
-        engine.set_tenant(EXAMPLE_TENANT, vec![policy]).unwrap_or_else(|e| panic!("{}: {e}", t.key()));
+        engine
+            .set_tenant(EXAMPLE_TENANT, vec![policy])
+            .unwrap_or_else(|e| panic!("{}: {e}", t.key()));
     }
 }
 
@@ -123,7 +147,9 @@ fn every_example_decides_as_expected() {
             match (t.effect, ex.expect, &d.why) {
                 (TemplateEffect::Permit, Effect::Allow, Why::Permitted { by }) => assert_eq!(by, &vec![own], "{at}"),
                 (TemplateEffect::Permit, Effect::Deny, Why::NoPermit) => {}
-                (TemplateEffect::Forbid, Effect::Allow, Why::Permitted { by }) => assert_eq!(by, &vec!["shared.catch-all".to_owned()], "{at}"),
+                (TemplateEffect::Forbid, Effect::Allow, Why::Permitted { by }) => {
+                    assert_eq!(by, &vec!["shared.catch-all".to_owned()], "{at}")
+                }
                 (TemplateEffect::Forbid, Effect::Deny, Why::Forbidden { by }) => assert_eq!(by, &vec![own], "{at}"),
                 other => panic!("{at}: unexpected {other:?}"),
             }
@@ -146,20 +172,56 @@ fn hostile_parameters_never_change_the_policy_structure() {
             let params = BTreeMap::from([(param.to_owned(), hostile.to_owned())]);
             // A set's elements are split on commas and trimmed; a string is kept as given.
             let elements: Vec<&str> = hostile.split(',').map(str::trim).collect();
-            let (annotation, value) =
-                if param == "purposes" { (elements.join(","), elements[0]) } else { (hostile.to_owned(), hostile) };
-            let rendered = t.render(EXAMPLE_TENANT, &params).unwrap_or_else(|e| panic!("{hostile:?}: {e}"));
-            let set: cedar_policy::PolicySet = rendered.source.parse().unwrap_or_else(|e| panic!("{hostile:?}: {e}\n{}", rendered.source));
-            assert_eq!(set.policies().count(), 1, "{hostile:?} made more than one policy:\n{}", rendered.source);
+            let (annotation, value) = if param == "purposes" {
+                (elements.join(","), elements[0])
+            } else {
+                (hostile.to_owned(), hostile)
+            };
+            let rendered = t
+                .render(EXAMPLE_TENANT, &params)
+                .unwrap_or_else(|e| panic!("{hostile:?}: {e}"));
+            let set: cedar_policy::PolicySet = rendered
+                .source
+                .parse()
+                .unwrap_or_else(|e| panic!("{hostile:?}: {e}\n{}", rendered.source));
+            assert_eq!(
+                set.policies().count(),
+                1,
+                "{hostile:?} made more than one policy:\n{}",
+                rendered.source
+            );
             let policy = PolicyEngine::parse("p", &rendered.source).expect("parses");
-            assert_eq!(policy.annotation(&format!("p_{param}")), Some(annotation.as_str()), "{hostile:?}\n{}", rendered.source);
-            assert_eq!(policy.annotations().count(), 2 + t.params.len(), "{hostile:?} added annotations");
+            assert_eq!(
+                policy.annotation(format!("p_{param}")),
+                Some(annotation.as_str()),
+                "{hostile:?}\n{}",
+                rendered.source
+            );
+            assert_eq!(
+                policy.annotations().count(),
+                2 + t.params.len(),
+                "{hostile:?} added annotations"
+            );
             let engine = engine_for(t, &params);
             // The value is a literal: the usual purpose is refused, exactly the hostile text allowed.
             let usual = RequestOverrides::default().apply();
-            assert_eq!(engine.decide(&usual).why, Why::NoPermit, "{hostile:?} widened the policy:\n{}", rendered.source);
-            let exact = RequestOverrides { purpose: Some(value.to_owned()), ..Default::default() }.apply();
-            assert_eq!(engine.decide(&exact).effect, Effect::Allow, "{hostile:?}:\n{}", rendered.source);
+            assert_eq!(
+                engine.decide(&usual).why,
+                Why::NoPermit,
+                "{hostile:?} widened the policy:\n{}",
+                rendered.source
+            );
+            let exact = RequestOverrides {
+                purpose: Some(value.to_owned()),
+                ..Default::default()
+            }
+            .apply();
+            assert_eq!(
+                engine.decide(&exact).effect,
+                Effect::Allow,
+                "{hostile:?}:\n{}",
+                rendered.source
+            );
         }
         // A hostile tenant name is one entity id.
         let t = c.get("baseline-permit", None).expect("template");
@@ -186,18 +248,41 @@ fn unknown_missing_and_ill_typed_parameters_are_one_line_errors_naming_them() {
     ];
     for (k, v, want) in cases {
         let e = render(k, v).expect_err(want);
-        assert!(matches!(e, PolicyError::Parameter { ref param, .. } if param == k), "{e:?}");
+        assert!(
+            matches!(e, PolicyError::Parameter { ref param, .. } if param == k),
+            "{e:?}"
+        );
         let line = e.to_string();
         assert!(line.contains(want) && !line.contains('\n'), "{line}");
     }
     let eps = c.get("epsilon-ceiling", None).expect("template");
-    let e = eps.render("acme", &BTreeMap::from([("max_epsilon".to_owned(), "0.1234567".to_owned())])).expect_err("7 decimals");
+    let e = eps
+        .render(
+            "acme",
+            &BTreeMap::from([("max_epsilon".to_owned(), "0.1234567".to_owned())]),
+        )
+        .expect_err("7 decimals");
     assert!(e.to_string().contains("parameter max_epsilon: epsilon expected"), "{e}");
-    let ok = eps.render("acme", &BTreeMap::from([("max_epsilon".to_owned(), "0.250".to_owned())])).expect("ε");
-    assert!(ok.source.contains("@p_max_epsilon(\"0.25\")") && ok.source.contains("> 250000"), "{}", ok.source);
+    let ok = eps
+        .render(
+            "acme",
+            &BTreeMap::from([("max_epsilon".to_owned(), "0.250".to_owned())]),
+        )
+        .expect("ε");
+    assert!(
+        ok.source.contains("@p_max_epsilon(\"0.25\")") && ok.source.contains("> 250000"),
+        "{}",
+        ok.source
+    );
     let none = c.get("emergency-deny", None).expect("template");
-    let e = none.render("acme", &BTreeMap::from([("x".to_owned(), "1".to_owned())])).expect_err("none");
-    assert!(e.to_string().ends_with("parameter x: unknown (this template's parameters: none)"), "{e}");
+    let e = none
+        .render("acme", &BTreeMap::from([("x".to_owned(), "1".to_owned())]))
+        .expect_err("none");
+    assert!(
+        e.to_string()
+            .ends_with("parameter x: unknown (this template's parameters: none)"),
+        "{e}"
+    );
 }
 
 fn i18n(lang: &str) -> serde_json::Value {
@@ -230,10 +315,16 @@ fn every_template_has_its_strings_in_both_languages() {
     let c = catalog();
     for lang in ["en", "es"] {
         let strings = i18n(lang);
-        let section = strings.get("templates").and_then(|s| s.as_object()).expect("templates section");
+        let section = strings
+            .get("templates")
+            .and_then(|s| s.as_object())
+            .expect("templates section");
         let ids: BTreeSet<&str> = c.templates().iter().map(|t| t.id.as_str()).collect();
         for key in section.keys() {
-            assert!(ids.contains(key.as_str()), "{lang}: strings for {key}, which is not in the catalog");
+            assert!(
+                ids.contains(key.as_str()),
+                "{lang}: strings for {key}, which is not in the catalog"
+            );
         }
         for t in c.latest() {
             let at = format!("{lang}.json templates.{}", t.id);
@@ -244,21 +335,37 @@ fn every_template_has_its_strings_in_both_languages() {
                 let (placeholders, terms) = markers(s);
                 for p in placeholders {
                     let own = p.strip_prefix("p_").is_some_and(|n| t.param(n).is_some());
-                    assert!(PLACEHOLDERS.contains(&p.as_str()) || own, "{at}.{key}: placeholder {{{p}}} is not known");
+                    assert!(
+                        PLACEHOLDERS.contains(&p.as_str()) || own,
+                        "{at}.{key}: placeholder {{{p}}} is not known"
+                    );
                 }
                 for term in terms {
-                    assert!(GLOSSARY.contains(&term.as_str()), "{at}.{key}: [[{term}]] is not a glossary term");
+                    assert!(
+                        GLOSSARY.contains(&term.as_str()),
+                        "{at}.{key}: [[{term}]] is not a glossary term"
+                    );
                 }
             }
-            let docs = entry.get("params").and_then(|p| p.as_object()).unwrap_or_else(|| panic!("{at}.params"));
-            let all_versions: BTreeSet<&str> =
-                c.templates().iter().filter(|o| o.id == t.id).flat_map(|o| o.params.iter().map(|p| p.name.as_str())).collect();
+            let docs = entry
+                .get("params")
+                .and_then(|p| p.as_object())
+                .unwrap_or_else(|| panic!("{at}.params"));
+            let all_versions: BTreeSet<&str> = c
+                .templates()
+                .iter()
+                .filter(|o| o.id == t.id)
+                .flat_map(|o| o.params.iter().map(|p| p.name.as_str()))
+                .collect();
             for name in &all_versions {
                 let doc = docs.get(*name).and_then(|v| v.as_str()).unwrap_or_default();
                 assert!(!doc.trim().is_empty(), "{at}.params.{name}: missing");
             }
             for name in docs.keys() {
-                assert!(all_versions.contains(name.as_str()), "{at}.params.{name}: no such parameter");
+                assert!(
+                    all_versions.contains(name.as_str()),
+                    "{at}.params.{name}: no such parameter"
+                );
             }
         }
     }

@@ -11,7 +11,9 @@ use crate::Effect;
 
 /// A string of a template from one language's file (`""` when absent).
 fn text<'a>(lang: &'a Json, id: &str, key: &str) -> &'a str {
-    lang.pointer(&format!("/templates/{id}/{key}")).and_then(Json::as_str).unwrap_or("")
+    lang.pointer(&format!("/templates/{id}/{key}"))
+        .and_then(Json::as_str)
+        .unwrap_or("")
 }
 
 /// Text safe inside a Markdown table cell.
@@ -58,10 +60,22 @@ impl Catalog {
         for (name, textual, cedar) in [
             ("`long`", "a whole number within the parameter's range", "`Long`"),
             ("`string`", "any text (at most 200 characters), escaped", "`String`"),
-            ("`string_set`", "texts separated by commas, at least one", "`Set<String>`"),
+            (
+                "`string_set`",
+                "texts separated by commas, at least one",
+                "`Set<String>`",
+            ),
             ("`hour`", "0-23 (UTC)", "`Long`"),
-            ("`weekday_set`", "1 = Monday … 7 = Sunday, separated by commas", "`Set<Long>`"),
-            ("`epsilon`", "ε as a decimal, e.g. `0.25`", "`Long` in micro-ε (`250000`)"),
+            (
+                "`weekday_set`",
+                "1 = Monday … 7 = Sunday, separated by commas",
+                "`Set<Long>`",
+            ),
+            (
+                "`epsilon`",
+                "ε as a decimal, e.g. `0.25`",
+                "`Long` in micro-ε (`250000`)",
+            ),
             ("`priority`", "0-9", "`Long`"),
         ] {
             let _ = writeln!(md, "| {name} | {textual} | {cedar} |");
@@ -96,11 +110,32 @@ impl Catalog {
     }
 
     fn template_section(&self, md: &mut String, t: &TemplateSpec, en: &Json, es: &Json) {
-        let _ = writeln!(md, "\n<a id=\"{}\"></a>\n### {} — `{}`\n", t.id, text(en, &t.id, "title"), t.id);
-        let older: Vec<&str> =
-            self.templates().iter().filter(|o| o.id == t.id && o.version != t.version).map(|o| o.version.as_str()).collect();
-        let older = if older.is_empty() { String::new() } else { format!(" (older: {})", older.join(", ")) };
-        let _ = writeln!(md, "*{}* · version {}{older} · by {} · `{}`\n", text(es, &t.id, "title"), t.version, t.author, t.effect);
+        let _ = writeln!(
+            md,
+            "\n<a id=\"{}\"></a>\n### {} — `{}`\n",
+            t.id,
+            text(en, &t.id, "title"),
+            t.id
+        );
+        let older: Vec<&str> = self
+            .templates()
+            .iter()
+            .filter(|o| o.id == t.id && o.version != t.version)
+            .map(|o| o.version.as_str())
+            .collect();
+        let older = if older.is_empty() {
+            String::new()
+        } else {
+            format!(" (older: {})", older.join(", "))
+        };
+        let _ = writeln!(
+            md,
+            "*{}* · version {}{older} · by {} · `{}`\n",
+            text(es, &t.id, "title"),
+            t.version,
+            t.author,
+            t.effect
+        );
         let _ = writeln!(md, "{}\n", text(en, &t.id, "description"));
         let _ = writeln!(md, "> ES: {}\n", text(es, &t.id, "description"));
         let _ = writeln!(md, "Reason shown when it decides: “{}”  ", text(en, &t.id, "reason"));
@@ -111,7 +146,10 @@ impl Catalog {
             md.push_str("| parameter | type | default | meaning | significado |\n|---|---|---|---|---|\n");
             for p in &t.params {
                 let doc = |lang: &Json| {
-                    lang.pointer(&format!("/templates/{}/params/{}", t.id, p.name)).and_then(Json::as_str).unwrap_or("").to_owned()
+                    lang.pointer(&format!("/templates/{}/params/{}", t.id, p.name))
+                        .and_then(Json::as_str)
+                        .unwrap_or("")
+                        .to_owned()
                 };
                 let _ = writeln!(
                     md,
@@ -132,7 +170,13 @@ impl Catalog {
         md.push_str("| example | parameters | request | expected |\n|---|---|---|---|\n");
         for ex in &t.examples {
             let params: Vec<String> = ex.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let join = |v: Vec<String>| if v.is_empty() { "—".to_owned() } else { code(&v.join(" ")) };
+            let join = |v: Vec<String>| {
+                if v.is_empty() {
+                    "—".to_owned()
+                } else {
+                    code(&v.join(" "))
+                }
+            };
             let mut expect = match ex.expect {
                 Effect::Allow => "allow".to_owned(),
                 Effect::Deny => "deny".to_owned(),
@@ -148,7 +192,13 @@ impl Catalog {
                 .collect();
                 expect = format!("{expect} ({})", caps.join(", "));
             }
-            let _ = writeln!(md, "| {} | {} | {} | {expect} |", cell(&ex.name), join(params), join(ex.request.describe()));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {expect} |",
+                cell(&ex.name),
+                join(params),
+                join(ex.request.describe())
+            );
         }
     }
 }

@@ -53,7 +53,10 @@ impl ParamType {
                     return Err("type long needs both min and max".into());
                 };
                 if min > max || min == i64::MIN {
-                    return Err(format!("type long: min {min} must be above {} and at most max {max}", i64::MIN));
+                    return Err(format!(
+                        "type long: min {min} must be above {} and at most max {max}",
+                        i64::MIN
+                    ));
                 }
                 return Ok(ParamType::Long { min, max });
             }
@@ -90,7 +93,10 @@ impl ParamType {
 
     /// Whether values are whole numbers (so the parameter may feed a cap annotation).
     pub fn is_number(&self) -> bool {
-        matches!(self, ParamType::Long { .. } | ParamType::Hour | ParamType::Epsilon | ParamType::Priority)
+        matches!(
+            self,
+            ParamType::Long { .. } | ParamType::Hour | ParamType::Epsilon | ParamType::Priority
+        )
     }
 
     /// Parses the CLI text of a value, or says (one line) why it is not one.
@@ -106,7 +112,9 @@ impl ParamType {
                 for part in text.split(',') {
                     let part = part.trim();
                     if part.is_empty() {
-                        return Err(format!("{text:?} has an empty element (expected texts separated by commas)"));
+                        return Err(format!(
+                            "{text:?} has an empty element (expected texts separated by commas)"
+                        ));
                     }
                     let part = string(part)?;
                     if !set.contains(&part) {
@@ -168,10 +176,16 @@ impl Value {
             Value::Epsilon(micro) => micro.to_string(),
             Value::String(s) => cedar_string(s),
             Value::StringSet(set) => {
-                format!("[{}]", set.iter().map(|s| cedar_string(s)).collect::<Vec<_>>().join(", "))
+                format!(
+                    "[{}]",
+                    set.iter().map(|s| cedar_string(s)).collect::<Vec<_>>().join(", ")
+                )
             }
             Value::WeekdaySet(days) => {
-                format!("[{}]", days.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+                format!(
+                    "[{}]",
+                    days.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+                )
             }
         }
     }
@@ -223,7 +237,8 @@ fn string(text: &str) -> Result<String, String> {
 
 /// `"0.25"` → 250000 micro-ε.
 fn epsilon(text: &str) -> Result<u64, String> {
-    let bad = || format!("{text:?} is not an ε (expected a decimal such as 0.25, at most 6 decimals, 0..={MAX_EPSILON})");
+    let bad =
+        || format!("{text:?} is not an ε (expected a decimal such as 0.25, at most 6 decimals, 0..={MAX_EPSILON})");
     let t = text.trim();
     let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
@@ -234,7 +249,11 @@ fn epsilon(text: &str) -> Result<u64, String> {
     if whole > MAX_EPSILON {
         return Err(bad());
     }
-    let frac_micro: u64 = if frac.is_empty() { 0 } else { format!("{frac:0<6}").parse().map_err(|_| bad())? };
+    let frac_micro: u64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<6}").parse().map_err(|_| bad())?
+    };
     let micro = whole * MICRO + frac_micro;
     if micro > MAX_EPSILON * MICRO {
         return Err(bad());
@@ -262,7 +281,13 @@ mod tests {
         assert_eq!(t.parse("0.25"), Ok(Value::Epsilon(250_000)));
         assert_eq!(t.parse("1"), Ok(Value::Epsilon(1_000_000)));
         assert_eq!(t.parse("0.000001"), Ok(Value::Epsilon(1)));
-        for (micro, text) in [(250_000, "0.25"), (1_000_000, "1"), (1, "0.000001"), (0, "0"), (1_500_000, "1.5")] {
+        for (micro, text) in [
+            (250_000, "0.25"),
+            (1_000_000, "1"),
+            (1, "0.000001"),
+            (0, "0"),
+            (1_500_000, "1.5"),
+        ] {
             assert_eq!(epsilon_text(micro), text);
             assert_eq!(t.parse(text), Ok(Value::Epsilon(micro)));
         }
@@ -275,11 +300,16 @@ mod tests {
     fn numbers_keep_to_their_ranges() {
         assert_eq!(ParamType::Hour.parse("23"), Ok(Value::Long(23)));
         assert!(ParamType::Hour.parse("24").is_err());
-        assert!(ParamType::Priority.parse("10").unwrap_err().contains("0..=9"));
-        assert!(ParamType::Long { min: 1, max: 5 }.parse("x").unwrap_err().contains("not a whole number"));
+        assert!(ParamType::Priority.parse("10").expect_err("error").contains("0..=9"));
+        assert!(ParamType::Long { min: 1, max: 5 }
+            .parse("x")
+            .expect_err("error")
+            .contains("not a whole number"));
         assert!(ParamType::from_name("long", Some(1), None).is_err());
         assert!(ParamType::from_name("hour", Some(1), Some(2)).is_err());
-        assert!(ParamType::from_name("bool", None, None).unwrap_err().contains("unknown type"));
+        assert!(ParamType::from_name("bool", None, None)
+            .expect_err("error")
+            .contains("unknown type"));
     }
 
     #[test]

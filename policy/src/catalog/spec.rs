@@ -80,20 +80,32 @@ pub struct Example {
 /// `weekday` place the decision's time in the week of Monday 2025-12-01 (UTC).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
 pub struct RequestOverrides {
+    /// The tenant (the template is rendered for `acme`: another tenant shows who it leaves out).
     pub tenant: Option<String>,
+    /// The tenant's tier.
     pub tenant_tier: Option<String>,
+    /// The tenant's fair-share weight.
     pub tenant_weight: Option<u32>,
+    /// The circuit's name.
     pub circuit_name: Option<String>,
+    /// The circuit's constraint count.
     pub constraints: Option<i64>,
+    /// The job's purpose.
     pub purpose: Option<String>,
+    /// ε asked, micro-ε.
     pub epsilon_micro: Option<u64>,
+    /// Priority 0-9.
     pub priority: Option<u8>,
+    /// Milliseconds to the deadline.
     pub deadline_in_ms: Option<i64>,
+    /// The worker's region.
     pub region: Option<String>,
+    /// Hour of the decision, 0-23 UTC.
     pub hour_utc: Option<u32>,
+    /// Weekday of the decision, 1 = Monday … 7 = Sunday.
     pub weekday: Option<u32>,
+    /// The tenant's jobs admitted in the last minute.
     pub jobs_last_minute: Option<u32>,
 }
 
@@ -281,14 +293,16 @@ const CHECK_TENANT: &str = "catalog-check";
 
 fn is_name(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn is_kebab(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_lowercase())
         && !s.ends_with('-')
         && !s.contains("--")
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// Splits template text into text, `{{param}}` and `?principal` pieces.
@@ -318,7 +332,9 @@ fn pieces(cedar: &str) -> Result<Vec<Piece>, String> {
         let close = after.find("}}").ok_or("a \"{{\" is never closed by \"}}\"")?;
         let name = after[..close].trim();
         if !is_name(name) {
-            return Err(format!("placeholder {{{{{name}}}}} is not a parameter name ([a-z][a-z0-9_]*)"));
+            return Err(format!(
+                "placeholder {{{{{name}}}}} is not a parameter name ([a-z][a-z0-9_]*)"
+            ));
         }
         out.push(Piece::Param(name.to_owned()));
         rest = &after[close + 2..];
@@ -333,8 +349,19 @@ impl TemplateSpec {
     /// one `?principal` slot in the head, and every example renders. The rendered defaults must
     /// parse as one Cedar policy with the declared effect and the tenant as its principal.
     pub fn parse(file: &str, text: &str) -> Result<TemplateSpec, PolicyError> {
-        let err = |why: String| PolicyError::Catalog { file: file.to_owned(), why };
-        let raw: RawTemplate = toml::from_str(text).map_err(|e| err(e.to_string().replace('\n', " ").trim().to_owned()))?;
+        let err = |why: String| PolicyError::Catalog {
+            file: file.to_owned(),
+            why,
+        };
+        let raw: RawTemplate = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(String::new(), |span| {
+                format!(
+                    "line {}: ",
+                    text.get(..span.start).unwrap_or("").matches('\n').count() + 1
+                )
+            });
+            err(format!("{line}{}", e.message().trim().replace('\n', " ")))
+        })?;
         if !is_kebab(&raw.id) {
             return Err(err(format!("id {:?} is not kebab-case ([a-z][a-z0-9-]*)", raw.id)));
         }
@@ -343,7 +370,10 @@ impl TemplateSpec {
         let stem = file.rsplit('/').next().unwrap_or(file).trim_end_matches(".toml");
         let expected = [raw.id.clone(), format!("{}@{}", raw.id, raw.version)];
         if !expected.iter().any(|e| e == stem) {
-            return Err(err(format!("file name must be {}.toml or {}.toml", expected[0], expected[1])));
+            return Err(err(format!(
+                "file name must be {}.toml or {}.toml",
+                expected[0], expected[1]
+            )));
         }
         for (what, v) in [("author", &raw.author), ("category", &raw.category)] {
             if v.trim().is_empty() {
@@ -363,23 +393,39 @@ impl TemplateSpec {
             if params.iter().any(|q| q.name == p.name) {
                 return Err(err(format!("parameter {} is declared twice", p.name)));
             }
-            let kind = ParamType::from_name(&p.kind, p.min, p.max).map_err(|e| err(format!("parameter {}: {e}", p.name)))?;
+            let kind =
+                ParamType::from_name(&p.kind, p.min, p.max).map_err(|e| err(format!("parameter {}: {e}", p.name)))?;
             if let Some(d) = &p.default {
-                kind.parse(d).map_err(|e| err(format!("parameter {}: default {e}", p.name)))?;
+                kind.parse(d)
+                    .map_err(|e| err(format!("parameter {}: default {e}", p.name)))?;
             }
-            params.push(ParamSpec { name: p.name, kind, default: p.default });
+            params.push(ParamSpec {
+                name: p.name,
+                kind,
+                default: p.default,
+            });
         }
         let pieces = pieces(&raw.cedar).map_err(err)?;
         let principal_slots = pieces.iter().filter(|p| **p == Piece::Principal).count();
         if principal_slots != 1 {
-            return Err(err(format!("the template must use ?principal exactly once (it does {principal_slots} times)")));
+            return Err(err(format!(
+                "the template must use ?principal exactly once (it does {principal_slots} times)"
+            )));
         }
         if raw.cedar.contains('@') {
-            return Err(err("the template text carries an annotation; caps go in `caps`, the others are zkq's".into()));
+            return Err(err(
+                "the template text carries an annotation; caps go in `caps`, the others are zkq's".into(),
+            ));
         }
         let referenced: BTreeSet<&str> = pieces
             .iter()
-            .filter_map(|p| if let Piece::Param(n) = p { Some(n.as_str()) } else { None })
+            .filter_map(|p| {
+                if let Piece::Param(n) = p {
+                    Some(n.as_str())
+                } else {
+                    None
+                }
+            })
             .chain(raw.caps.values().map(String::as_str))
             .collect();
         let declared: BTreeSet<&str> = params.iter().map(|p| p.name.as_str()).collect();
@@ -423,16 +469,36 @@ impl TemplateSpec {
             let expect = match ex.expect.as_str() {
                 "allow" => Effect::Allow,
                 "deny" => Effect::Deny,
-                other => return Err(err(format!("example {:?}: expect {other:?} is neither allow nor deny", ex.name))),
+                other => {
+                    return Err(err(format!(
+                        "example {:?}: expect {other:?} is neither allow nor deny",
+                        ex.name
+                    )))
+                }
             };
-            ex.request.check().map_err(|e| err(format!("example {:?}: {e}", ex.name)))?;
-            spec.render(EXAMPLE_TENANT, &ex.params).map_err(|e| err(format!("example {:?}: {e}", ex.name)))?;
-            let caps = ex.caps.map(|c| Caps { priority: c.priority, epsilon_micro: c.epsilon_micro, weight: c.weight });
-            spec.examples.push(Example { name: ex.name, params: ex.params, request: ex.request, expect, caps });
+            ex.request
+                .check()
+                .map_err(|e| err(format!("example {:?}: {e}", ex.name)))?;
+            spec.render(EXAMPLE_TENANT, &ex.params)
+                .map_err(|e| err(format!("example {:?}: {e}", ex.name)))?;
+            let caps = ex.caps.map(|c| Caps {
+                priority: c.priority,
+                epsilon_micro: c.epsilon_micro,
+                weight: c.weight,
+            });
+            spec.examples.push(Example {
+                name: ex.name,
+                params: ex.params,
+                request: ex.request,
+                expect,
+                caps,
+            });
         }
         for want in [Effect::Allow, Effect::Deny] {
             if !spec.examples.iter().any(|e| e.expect == want) {
-                return Err(err(format!("no example expects {want:?}; every template shows an allow and a deny")));
+                return Err(err(format!(
+                    "no example expects {want:?}; every template shows an allow and a deny"
+                )));
             }
         }
         if spec.params.iter().all(|p| p.default.is_some()) {
@@ -455,7 +521,9 @@ impl TemplateSpec {
         let tenant = format!("Tenant::{}", cedar_string(CHECK_TENANT));
         match policy.principal_constraint() {
             cedar_policy::PrincipalConstraint::Eq(uid) if uid.to_string() == tenant => Ok(()),
-            other => Err(format!("the principal must be `principal == ?principal`, not {other:?}")),
+            other => Err(format!(
+                "the principal must be `principal == ?principal`, not {other:?}"
+            )),
         }
     }
 
@@ -478,28 +546,47 @@ impl TemplateSpec {
     /// defaults fill the others). Unknown, missing or ill-typed parameters are errors naming
     /// the parameter.
     pub fn render(&self, tenant: &str, params: &BTreeMap<String, String>) -> Result<Rendered, PolicyError> {
-        let perr = |param: &str, why: String| PolicyError::Parameter { template: self.key(), param: param.to_owned(), why };
+        let perr = |param: &str, why: String| PolicyError::Parameter {
+            template: self.key(),
+            param: param.to_owned(),
+            why,
+        };
         if let Some(unknown) = params.keys().find(|k| self.param(k).is_none()) {
             let known: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
-            let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+            let known = if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            };
             return Err(perr(unknown, format!("unknown (this template's parameters: {known})")));
         }
         let mut values: BTreeMap<&str, Value> = BTreeMap::new();
         for p in &self.params {
-            let text = params.get(&p.name).or(p.default.as_ref()).ok_or_else(|| {
-                perr(&p.name, format!("missing (a {} is required: {}=…)", p.kind, p.name))
-            })?;
-            let value = p.kind.parse(text).map_err(|why| perr(&p.name, format!("{} expected: {why}", p.kind)))?;
+            let text = params
+                .get(&p.name)
+                .or(p.default.as_ref())
+                .ok_or_else(|| perr(&p.name, format!("missing (a {} is required: {}=…)", p.kind, p.name)))?;
+            let value = p
+                .kind
+                .parse(text)
+                .map_err(|why| perr(&p.name, format!("{} expected: {why}", p.kind)))?;
             values.insert(&p.name, value);
         }
-        let mut source = format!("@template({})\n@template_version({})\n", cedar_string(&self.id), cedar_string(&self.version));
+        let mut source = format!(
+            "@template({})\n@template_version({})\n",
+            cedar_string(&self.id),
+            cedar_string(&self.version)
+        );
         for p in &self.params {
             if let Some(v) = values.get(p.name.as_str()) {
                 source.push_str(&format!("@p_{}({})\n", p.name, cedar_string(&v.text())));
             }
         }
         for (annotation, param) in &self.caps {
-            let n = values.get(param.as_str()).and_then(Value::number).ok_or_else(|| perr(param, "not a number".into()))?;
+            let n = values
+                .get(param.as_str())
+                .and_then(Value::number)
+                .ok_or_else(|| perr(param, "not a number".into()))?;
             source.push_str(&format!("@{annotation}(\"{n}\")\n"));
         }
         for piece in &self.pieces {
@@ -507,13 +594,18 @@ impl TemplateSpec {
                 Piece::Text(t) => source.push_str(t),
                 Piece::Principal => source.push_str(&format!("Tenant::{}", cedar_string(tenant))),
                 Piece::Param(name) => {
-                    let v = values.get(name.as_str()).ok_or_else(|| perr(name, "not declared".into()))?;
+                    let v = values
+                        .get(name.as_str())
+                        .ok_or_else(|| perr(name, "not declared".into()))?;
                     source.push_str(&v.cedar());
                 }
             }
         }
         let params = values.into_iter().map(|(k, v)| (k.to_owned(), v.text())).collect();
-        Ok(Rendered { source: source.trim_end().to_owned() + "\n", params })
+        Ok(Rendered {
+            source: source.trim_end().to_owned() + "\n",
+            params,
+        })
     }
 }
 
@@ -546,28 +638,60 @@ expect = "deny"
     fn a_parameter_without_default_is_required() {
         let spec = TemplateSpec::parse("needs-purpose.toml", REQUIRED).expect("parses");
         let e = spec.render("acme", &BTreeMap::new()).expect_err("missing");
-        assert_eq!(e.to_string(), "template needs-purpose@0.1.0: parameter purpose: missing (a string is required: purpose=…)");
+        assert_eq!(
+            e.to_string(),
+            "template needs-purpose@0.1.0: parameter purpose: missing (a string is required: purpose=…)"
+        );
     }
 
     #[test]
     fn catalog_rules_are_enforced_with_the_file_named() {
+        let with_default = REQUIRED.replace("type = \"string\"", "type = \"string\"\ndefault = \"kyc\"");
         let cases = [
             (REQUIRED.replace("0.1.0", "one"), "is not semver"),
-            (REQUIRED.replace("{{purpose}}", "{{purpos}}"), "{{purpos}} is used but no parameter purpos"),
-            (REQUIRED.replace("{{purpose}}", "\"kyc\""), "parameter purpose is declared but never used"),
-            (REQUIRED.replace("principal == ?principal", "principal"), "?principal exactly once"),
-            (REQUIRED.replace("type = \"string\"", "type = \"hour\"\ndefault = \"25\""), "default 25 is out of range"),
-            (REQUIRED.replace("effect = \"permit\"", "effect = \"forbid\""), "but the Cedar text is a permit"),
-            (REQUIRED.replace("expect = \"deny\"", "expect = \"allow\""), "no example expects Deny"),
+            (
+                REQUIRED.replace("{{purpose}}", "{{purpos}}"),
+                "{{purpos}} is used but no parameter purpos",
+            ),
+            (
+                REQUIRED.replace("{{purpose}}", "\"kyc\""),
+                "parameter purpose is declared but never used",
+            ),
+            (
+                REQUIRED.replace("principal == ?principal", "principal"),
+                "?principal exactly once",
+            ),
+            (
+                REQUIRED.replace("type = \"string\"", "type = \"hour\"\ndefault = \"25\""),
+                "default 25 is out of range",
+            ),
+            (
+                with_default.replace("effect = \"permit\"", "effect = \"forbid\""),
+                "but the Cedar text is a permit",
+            ),
+            (
+                REQUIRED.replace("expect = \"deny\"", "expect = \"allow\""),
+                "no example expects Deny",
+            ),
             (REQUIRED.replace("{{purpose}} }", "{{purpose}} }}"), "closes no"),
+            (
+                REQUIRED.replace("author = \"test\"", "author = \"test\"\ncolour = \"red\""),
+                "line 5: unknown field `colour`",
+            ),
         ];
         for (text, want) in cases {
-            let text = if want.contains("Cedar text") { text.replace("[[params]]\nname = \"purpose\"\ntype = \"string\"", "[[params]]\nname = \"purpose\"\ntype = \"string\"\ndefault = \"kyc\"") } else { text };
-            let e = TemplateSpec::parse("needs-purpose.toml", &text).expect_err(want).to_string();
-            assert!(e.starts_with("policy catalog needs-purpose.toml: ") && e.contains(want), "{e} (wanted {want})");
+            let e = TemplateSpec::parse("needs-purpose.toml", &text)
+                .expect_err(want)
+                .to_string();
+            assert!(
+                e.starts_with("policy catalog needs-purpose.toml: ") && e.contains(want),
+                "{e} (wanted {want})"
+            );
             assert!(!e.contains('\n'), "one line: {e}");
         }
-        let e = TemplateSpec::parse("other-name.toml", REQUIRED).expect_err("name").to_string();
+        let e = TemplateSpec::parse("other-name.toml", REQUIRED)
+            .expect_err("name")
+            .to_string();
         assert!(e.contains("file name must be needs-purpose.toml"), "{e}");
     }
 }
