@@ -26,8 +26,8 @@ const RELOAD_MS: u64 = 500;
 const APPLY_WITHIN: Duration = Duration::from_secs(5);
 /// acme may prove for `kyc`, with its priority capped at 2 and weight 3.
 const PERMIT_KYC: &str = r#"@priority_cap("2") @weight("3")
-@reason_en("acme proves for know-your-customer checks")
-@reason_es("acme prueba para verificaciones de cliente")
+@reason_en("acme proves for know-your-customer checks.")
+@reason_es("acme prueba para verificaciones de cliente.")
 permit(principal == Tenant::"acme", action == Action::"Prove", resource) when { context.purpose == "kyc" };
 "#;
 /// The emergency switch for everyone.
@@ -95,6 +95,8 @@ async fn until(env: &common::Env, since: Instant, probe: impl Fn(usize) -> Outgo
 fn the_worker_admits_denies_caps_explains_and_reloads_policies() {
     run_pipeline_test("policy_worker", |env| async move {
         zkq_ok(&env, &["tenant", "add", "globex", "--tier", "gold"]);
+        // Purpose binding: acme's kyc jobs need a budget for the purpose (the circuit costs no ε).
+        zkq_ok(&env, &["budget", "set", "--tenant", TENANT, "--purpose", "kyc", "--cap", "1", "--window", "total", "--reason", "policy test"]);
         let reload = RELOAD_MS.to_string();
         let worker = Worker::start(&env, "policy", &["--max-batch", "4", "--max-wait-ms", "20", "--metrics-addr", "off", "--policy-reload-ms", &reload]);
         common::wait_consuming_tenant(&env, &worker, TENANT).await;
@@ -149,7 +151,7 @@ fn the_worker_admits_denies_caps_explains_and_reloads_policies() {
         let entry: Vec<u8> = pg.query_one("select entry from log_entries where job_id = 'kyc-high'", &[]).await.expect("log entry").get(0);
         let envelope: zkq_audit::dsse::Envelope = serde_json::from_slice(&entry).expect("a DSSE envelope");
         let mut ring = zkq_audit::KeyRing::default();
-        for k in pg.query("select public_key from signing_keys", &[]).await.expect("keys") {
+        for k in pg.query("select public_key_hex from signing_keys", &[]).await.expect("keys") {
             ring.insert(zkq_audit::PublicKey::from_hex(k.get(0)).expect("key"), None, None);
         }
         let statement: serde_json::Value = serde_json::from_slice(&envelope.verify(&ring).expect("it verifies").payload).expect("statement");
@@ -220,7 +222,7 @@ fn the_review_gate_cannot_be_bypassed_from_the_cli() {
             zkq_in(&env, &full, &pw)
         };
         // Linking and publishing a draft are refused; a wrong password is refused.
-        refused(&env.zkq().args(["policy", "new", "--tenant", TENANT, "--template", &id]).output().expect("run"), 11, "not in the marketplace");
+        refused(&env.zkq().args(["policy", "new", "--tenant", TENANT, "--template", &id]).output().expect("run"), 11, "in the marketplace (submit it first");
         refused(&zkq_in(&env, &["policy", "catalog", "submit", &id, "--operator", "bob", "--password-stdin"], "wrong password\n"), 12, "wrong name or password");
         assert!(as_op("bob", &["policy", "catalog", "submit", &id]).status.success());
         refused(&as_op("bob", &["policy", "catalog", "publish", &id]), 12, "no approving review");
