@@ -140,6 +140,12 @@ pub struct RenderedText {
 impl RenderedText {
     fn append(&mut self, other: RenderedText) {
         if !self.text.is_empty() {
+            // A sentence of its own: an author's reason may end without punctuation.
+            if !self.text.ends_with(['.', '!', '?', '…']) {
+                self.text.push('.');
+                self.markdown.push('.');
+                self.html.push('.');
+            }
             self.text.push(' ');
             self.markdown.push(' ');
             self.html.push(' ');
