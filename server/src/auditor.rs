@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | `GET /v1/keys` | `audit:read` | the public keys that sign attestations, checkpoints and receipts |
 //! | `GET /v1/attestations/{job_id}` | `audit:read` | the job's DSSE envelope, its log index, proof and public signals |
+//! | `GET /v1/decisions/{job_id}` | `audit:read` | the admission policy's decision on the job, explained in EN/ES ([`crate::decisions`]) |
 //! | `GET /v1/log/checkpoint` | `audit:read` | the latest signed checkpoint (`?tree_size=` one of a given size) |
 //! | `GET /v1/log/entries` | `audit:read` | entries `start <= index < end` (at most 1000) |
 //! | `GET /v1/log/proof/inclusion` | `audit:read` | the inclusion proof of `index` in `tree_size` |
@@ -16,8 +17,8 @@
 //! | `GET /v1/costs` | `costs:read` | cost per proof, with attestation references |
 //! | `GET /v1/healthz`, `GET /v1/readyz` | none | liveness; readiness (database, log head) |
 //!
-//! A tenant-bound client sees only its tenant's records: another tenant's attestation, receipt,
-//! ledger or cost answers exactly as a missing one does (404, or nothing listed), so ids cannot
+//! A tenant-bound client sees only its tenant's records: another tenant's attestation, decision,
+//! receipt, ledger or cost answers exactly as a missing one does (404, or nothing listed), so ids cannot
 //! be probed. Every error is JSON `{"error": code, "message": one line}`.
 
 use std::sync::Arc;
@@ -82,6 +83,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/readyz", get(readyz))
         .route("/v1/keys", get(keys))
         .route("/v1/attestations/{job_id}", get(attestation))
+        .route(crate::decisions::ROUTE, get(crate::decisions::decision))
         .route("/v1/log/checkpoint", get(checkpoint))
         .route("/v1/log/entries", get(entries))
         .route("/v1/log/proof/inclusion", get(inclusion))

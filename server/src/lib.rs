@@ -32,7 +32,10 @@
 //! - [`api`] — [`ApiState`], [`ApiConfig`]: what the JSON API's routes share.
 //! - [`api_error`] — [`ApiError`]: the JSON API's refusals and failures.
 //! - [`auditor`] — the auditor API's data routes: keys, attestations, the transparency log and
-//!   its proofs, budget receipts and ledgers, costs, health (`docs/auditor-api.yaml`).
+//!   its proofs, admission decisions, budget receipts and ledgers, costs, health
+//!   (`docs/auditor-api.yaml`).
+//! - [`decisions`] — `GET /v1/decisions/{job_id}`: a job's admission decision, its explanation
+//!   re-rendered in the language `?lang=` or `Accept-Language` asks for (EN/ES).
 //! - `testing` (feature `testing`) — `MemoryBudgets`, an in-memory [`BudgetAdmin`].
 //!
 //! ## Running it
@@ -58,6 +61,7 @@ pub mod auth;
 pub mod budget;
 pub mod config;
 pub mod csrf;
+pub mod decisions;
 pub mod error;
 pub mod html;
 pub mod operators;
