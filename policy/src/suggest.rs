@@ -8,7 +8,7 @@
 //! | `unknown-attribute` | Cedar's suggestion, else the nearest attribute of that entity type (or of the `Prove` context) by edit distance |
 //! | `unknown-entity-type`, `unknown-action` | Cedar's suggestion, else the nearest schema name |
 //! | `type-mismatch` | a literal of the wrong kind converted (`"5"` → `5`, `5` → `"5"`, `"true"` → `true`); `x in [..]` on a set of non-entities → `[..].contains(x)` |
-//! | `incompatible-types` | `x == [..]` → `[..].contains(x)`; a literal compared to an attribute of another type converted to the attribute's type |
+//! | `incompatible-types` | `x == [..]` → `[..].contains(x)`; a literal compared to an attribute of another type converted to the attribute's type; `["1", "2"].contains(x)` on a Long → `[1, 2].contains(x)` |
 //! | `missing-has-guard` | the comparison reading an optional attribute wrapped as `(e has a && …)` |
 //! | `missing-semicolon` | `;` inserted |
 //! | `unlinked-slot` | `resource in ?resource` → `resource` (the scope becomes unconstrained: the fix says so) |
@@ -195,7 +195,9 @@ fn fix_for(text: &str, f: &Finding) -> Option<Edit> {
             }
             convert_literal(span, expected).and_then(|r| Edit::new(f.start, f.end, r))
         }
-        "incompatible-types" => set_membership(text, f.start, f.end).or_else(|| literal_to_attribute_type(text, f.start, f.end)),
+        "incompatible-types" => set_membership(text, f.start, f.end)
+            .or_else(|| literal_to_attribute_type(text, f.start, f.end))
+            .or_else(|| set_to_attribute_type(text, f.start, f.end)),
         "unlinked-slot" => {
             let var = span.strip_prefix('?')?;
             let before = text[..f.start].trim_end();
@@ -270,6 +272,17 @@ fn literal_to_attribute_type(text: &str, start: usize, end: usize) -> Option<Edi
     let trimmed = literal.trim();
     let converted = convert_literal(trimmed, ty)?;
     Edit::new(at + lead, at + lead + trimmed.len(), converted)
+}
+
+/// In `[..].contains(attr)` where the set's literals have another type than the attribute: every
+/// element converted to the attribute's type (`["1", "2"]` → `[1, 2]` for a Long), or nothing.
+fn set_to_attribute_type(text: &str, start: usize, end: usize) -> Option<Edit> {
+    let (a, b) = relation_around(text, start, end)?;
+    let relation = &text[a..b];
+    let (elements, item) = relation.strip_prefix('[')?.split_once("].contains(")?;
+    let ty = attribute_type(item.strip_suffix(')')?.trim())?;
+    let converted = elements.split(',').map(|e| convert_literal(e, ty)).collect::<Option<Vec<_>>>()?;
+    Edit::new(a + 1, a + 1 + elements.len(), converted.join(", "))
 }
 
 /// The schema type of `context.x`, `principal.x` or `resource.x`.
@@ -529,6 +542,15 @@ mod tests {
         let s = fixed("permit(principal, action, resource) when { context.region == [\"eu\", \"us\"] || context.purpose in [\"kyc\"] };");
         assert!(s.unfixed.is_empty(), "{:#?}", s.unfixed);
         assert_eq!(s.fixed, "permit(principal, action, resource) when { [\"eu\", \"us\"].contains(context.region) || [\"kyc\"].contains(context.purpose) };");
+    }
+
+    #[test]
+    fn a_set_of_literals_of_the_wrong_type_is_converted_element_by_element() {
+        let s = fixed("permit(principal, action, resource) when { [\"6\", \"7\"].contains(context.weekday) };");
+        assert!(s.unfixed.is_empty(), "{:#?}", s.unfixed);
+        assert_eq!(s.fixed, "permit(principal, action, resource) when { [6, 7].contains(context.weekday) };");
+        let words = fixed("permit(principal, action, resource) when { [\"sat\", \"7\"].contains(context.weekday) };");
+        assert!(words.fixes.is_empty(), "{:?}", words.fixes);
     }
 
     #[test]
