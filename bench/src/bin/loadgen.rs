@@ -150,6 +150,11 @@ struct Args {
     #[arg(long, requires = "spawn_worker")]
     no_attest: bool,
 
+    /// The spawned worker admits without asking the admission policies (`zkq worker
+    /// --no-policy`): run with and without it to measure what policy decisions cost.
+    #[arg(long, requires = "spawn_worker")]
+    no_policy: bool,
+
     /// The spawned worker's --max-batch.
     #[arg(long, default_value_t = 16, requires = "spawn_worker")]
     max_batch: usize,
@@ -244,6 +249,9 @@ impl WorkerChild {
         }
         if args.no_attest {
             cmd.arg("--no-attest");
+        }
+        if args.no_policy {
+            cmd.arg("--no-policy");
         }
         if let Some(t) = args.worker_threads {
             cmd.args(["--threads", &t.to_string()]);
