@@ -55,6 +55,7 @@ fn exported() -> BTreeSet<String> {
     m.loop_time("wait", Duration::from_millis(5));
     m.budget_blocked("acme", "fraud-check");
     m.budget_remaining("acme", "fraud-check", 250_000);
+    m.policy_decision("acme", false);
     series(&m.render())
 }
 
