@@ -13,18 +13,7 @@ use crate::budget::{BlockRow, LedgerRow, ReceiptRow};
 /// `s` with `&`, `<`, `>`, `"` and `'` replaced by character references: safe as element text
 /// and as a quoted attribute value.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    zkq_policy::i18n::html_escape(s)
 }
 
 /// A one-shot message shown at the top of a page.
