@@ -149,6 +149,15 @@ fn auditors_verify_attested_proofs_offline_and_see_only_what_they_may() {
         let (status, theirs) = get(&addr, "/v1/attestations/acme-a-0", &g);
         let (status_missing, missing) = get(&addr, "/v1/attestations/no-such-job", &g);
         assert_eq!((status, status_missing), (404, 404), "{theirs} {missing}");
+        // The admission decision of a job proved by the real worker, explained in the language
+        // Accept-Language asks for; another tenant's is a 404 like a missing one.
+        let auth = format!("Bearer {g}");
+        let (status, body) = http(&addr, "GET", "/v1/decisions/globex-a-0", &[("Authorization", &auth), ("Accept-Language", "es-ES,es;q=0.9")], "");
+        let decision: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        assert_eq!((status, decision["decision"].as_str(), decision["lang"].as_str()), (200, Some("allow"), Some("es")), "{body}");
+        assert_eq!(decision["policies"][0], "shared.default-allow@v1", "{body}");
+        assert!(decision["reason"]["text"].as_str().is_some_and(|t| t.contains("política por defecto")), "{body}");
+        assert_eq!(get(&addr, "/v1/decisions/acme-a-0", &g).0, 404, "another tenant's decision");
         let (_, costs) = get(&addr, "/v1/costs?limit=1000", &g);
         let rows = costs["costs"].as_array().expect("costs");
         assert_eq!(rows.len(), 3, "{costs}");
