@@ -279,11 +279,10 @@ fn parse_segments(src: &str, start: usize, in_link: bool) -> Result<(Vec<Segment
             i += end + 1;
         } else if rest.starts_with('}') {
             return Err(format!("byte {i}: `}}` without an opening `{{` (write `}}}}` for a brace)"));
-        } else if rest.starts_with("[[") {
+        } else if let Some(body) = rest.strip_prefix("[[") {
             if in_link {
                 return Err(format!("byte {i}: `[[` inside a link"));
             }
-            let body = &rest[2..];
             let term_len = body.find(['|', ']']).ok_or_else(|| format!("byte {i}: `[[` without a closing `]]`"))?;
             let term = &body[..term_len];
             if !is_name(term) {

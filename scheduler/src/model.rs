@@ -113,9 +113,10 @@ pub struct JobMeta {
     /// charged (its circuit's cost, or less if it asked less); `None` charges nothing.
     #[serde(default)]
     pub epsilon_micro: Option<u64>,
-    /// The admission policy's decision, once made (`crate::policy_gate`).
+    /// The admission policy's decision, once made (`crate::policy_gate`); boxed, so that a job
+    /// without one stays small as it moves through the pipeline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy: Option<PolicyVerdict>,
+    pub policy: Option<Box<PolicyVerdict>>,
 }
 
 /// The admission policy's decision on a job, as the result message, the stored result

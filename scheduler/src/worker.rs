@@ -1110,14 +1110,14 @@ impl<'a> Session<'a> {
         self.metrics.policy_decision(&meta.tenant, decision.allowed);
         if !decision.allowed {
             let reason = verdict.reason.en.clone();
-            meta.policy = Some(verdict);
+            meta.policy = Some(Box::new(verdict));
             return Ok(Err(Rejection { code: ReasonCode::PolicyDenied, reason }));
         }
         if let Some(cap) = verdict.caps.priority {
             meta.priority = meta.priority.min(cap);
         }
         let weight = verdict.caps.weight;
-        meta.policy = Some(verdict);
+        meta.policy = Some(Box::new(verdict));
         Ok(Ok(weight))
     }
 
@@ -1822,7 +1822,7 @@ pub fn result_message(o: &JobOutcome, device: Option<String>) -> JobResult {
         device,
         cost: o.cost,
         budget: o.budget.clone(),
-        policy: o.meta.policy.clone(),
+        policy: o.meta.policy.as_deref().cloned(),
     }
 }
 

@@ -197,7 +197,7 @@ fn reply(o: &JobOutcome, device: Option<&str>) -> serde_json::Value {
         device: device.map(str::to_owned),
         cost: o.cost,
         budget: o.budget.clone(),
-        policy: o.meta.policy.clone(),
+        policy: o.meta.policy.as_deref().cloned(),
     })
     .expect("serialises")
 }
