@@ -12,7 +12,9 @@
 //! 4 the witness does not satisfy the circuit, 5 backend unavailable or failed, 6 `submit`: some
 //! jobs failed, 7 `submit`: timed out waiting for results, 8 RabbitMQ or PostgreSQL unavailable,
 //! 9 `finops`: the `zkq-finops` binary is not installed, 10 `submit`: the broker returned or
-//! refused a job (not submitted). `zkq finops` otherwise exits with `zkq-finops`'s own code.
+//! refused a job (not submitted), 11 a named record does not exist, 12 `policy`: refused by the
+//! marketplace's review gate. `policy lint`/`suggest` exit 1 when errors remain. `zkq finops`
+//! otherwise exits with `zkq-finops`'s own code.
 
 #![allow(clippy::print_stdout)]
 
