@@ -43,11 +43,10 @@ pub trait Detector {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reference {
-    /// Estimated robustly from the first `warmup` points after a (re)start: μ0 the median, σ
-    /// the median absolute deviation × 1.4826 (consistent for a normal distribution), falling
-    /// back to the sample standard deviation when the MAD is 0 (discrete data), and to
-    /// [`MIN_SIGMA`] × max(1, |μ0|) when that is 0 too (a constant warm-up). No alarms during
-    /// warm-up.
+    /// Estimated robustly from the first `warmup` points after a (re)start: the mean and sample
+    /// standard deviation of the points within [`TRIM`] robust σ (median absolute deviation ×
+    /// 1.4826) of the median — all points when the MAD is 0 (discrete data) — with σ floored at
+    /// [`MIN_SIGMA`] × max(1, |μ0|) (a constant warm-up). No alarms during warm-up.
     Estimate {
         /// Points used for the estimate.
         warmup: usize,
@@ -65,7 +64,10 @@ pub enum Reference {
 /// so that any later change of a constant series alarms, but the constant series never does.
 pub const MIN_SIGMA: f64 = 1e-9;
 
-/// Median, and σ by MAD with the fallbacks documented on [`Reference::Estimate`].
+/// Warm-up points further than this many robust σ from the median are left out of the estimate.
+pub const TRIM: f64 = 4.0;
+
+/// μ0 and σ by the trimmed estimate with the fallbacks documented on [`Reference::Estimate`].
 pub(crate) fn robust_estimate(sample: &[f64]) -> (f64, f64) {
     if sample.is_empty() {
         return (0.0, MIN_SIGMA);
@@ -80,15 +82,20 @@ pub(crate) fn robust_estimate(sample: &[f64]) -> (f64, f64) {
         }
     };
     let mut v = sample.to_vec();
-    let mu = median(&mut v);
-    let mut dev: Vec<f64> = sample.iter().map(|x| (x - mu).abs()).collect();
-    let mut sigma = 1.4826 * median(&mut dev);
-    if sigma <= 0.0 {
-        let n = sample.len() as f64;
-        let mean = sample.iter().sum::<f64>() / n;
-        let var = sample.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0).max(1.0);
-        sigma = var.sqrt();
-    }
+    let med = median(&mut v);
+    let mut dev: Vec<f64> = sample.iter().map(|x| (x - med).abs()).collect();
+    let mad_sigma = 1.4826 * median(&mut dev);
+    // Mean and standard deviation of the points within TRIM MAD-σ of the median: as efficient
+    // as the plain estimates on normal data, and an outlier in the warm-up does not set μ0 or σ.
+    let kept: Vec<f64> = if mad_sigma > 0.0 {
+        sample.iter().copied().filter(|x| (x - med).abs() <= TRIM * mad_sigma).collect()
+    } else {
+        sample.to_vec()
+    };
+    let n = kept.len() as f64;
+    let mu = kept.iter().sum::<f64>() / n;
+    let var = kept.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / (n - 1.0).max(1.0);
+    let sigma = var.sqrt();
     let floor = MIN_SIGMA * mu.abs().max(1.0);
     (mu, sigma.max(floor))
 }

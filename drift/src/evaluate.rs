@@ -22,7 +22,7 @@ use crate::DriftError;
 pub const MARGIN: usize = 50;
 
 /// Streams generated per scenario in [`evaluate`].
-pub const STREAMS_PER_SCENARIO: u64 = 10;
+pub const STREAMS_PER_SCENARIO: u64 = 20;
 
 /// The tally of one detector over one or more streams.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

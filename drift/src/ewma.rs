@@ -13,7 +13,7 @@
 //! ```
 //!
 //! Lucas & Saccucci: λ = 0.1, L = 2.814 gives ARL0 ≈ 500 and ARL1(1σ) ≈ 10.3. zkq's default
-//! L = 3.6 (with λ = 0.1) moves ARL0 into the tens of thousands for the same reason as CUSUM's
+//! λ = 0.05, L = 4.4 moves ARL0 into the tens of thousands for the same reason as CUSUM's
 //! h (see [`crate::cusum`]); the evaluation in `docs/drift.md` measures it.
 
 use serde::{Deserialize, Serialize};
@@ -24,20 +24,20 @@ use crate::DriftError;
 /// EWMA's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EwmaConfig {
-    /// Smoothing weight λ in (0, 1]. Default 0.1 (λ = 1 is a Shewhart chart).
+    /// Smoothing weight λ in (0, 1]. Default 0.05 (λ = 1 is a Shewhart chart).
     pub lambda: f64,
-    /// Width of the limits L, in units of σ_z. Default 3.6.
+    /// Width of the limits L, in units of σ_z. Default 4.4.
     pub l: f64,
     /// Time-varying limits (narrower for the first points after a start). Default true;
     /// false uses the asymptotic limits from the first point.
     pub time_varying: bool,
-    /// μ0 and σ. Default: estimated from the first 100 points after each (re)start.
+    /// μ0 and σ. Default: estimated from the first 200 points after each (re)start.
     pub reference: Reference,
 }
 
 impl Default for EwmaConfig {
     fn default() -> Self {
-        EwmaConfig { lambda: 0.1, l: 3.6, time_varying: true, reference: Reference::Estimate { warmup: 100 } }
+        EwmaConfig { lambda: 0.05, l: 4.4, time_varying: true, reference: Reference::Estimate { warmup: 200 } }
     }
 }
 

@@ -27,12 +27,12 @@ use crate::DriftError;
 /// Page-Hinkley's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PageHinkleyConfig {
-    /// Points before the first alarm is possible; also the σ estimate's sample. Default 100
+    /// Points before the first alarm is possible; also the σ estimate's sample. Default 200
     /// (river: 30).
     pub min_instances: usize,
     /// Tolerated deviation δ in σ units. Default 0.5 (river: 0.005 in data units).
     pub delta: f64,
-    /// Threshold λ in σ units. Default 8 (river: 50 in data units).
+    /// Threshold λ in σ units. Default 12 (river: 50 in data units).
     pub threshold: f64,
     /// Fading factor α of the sums. Default 0.9999 (river's `1 − 0.0001`).
     pub alpha: f64,
@@ -42,7 +42,7 @@ pub struct PageHinkleyConfig {
 
 impl Default for PageHinkleyConfig {
     fn default() -> Self {
-        PageHinkleyConfig { min_instances: 100, delta: 0.5, threshold: 8.0, alpha: 0.9999, sigma: None }
+        PageHinkleyConfig { min_instances: 200, delta: 0.5, threshold: 12.0, alpha: 0.9999, sigma: None }
     }
 }
 

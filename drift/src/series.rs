@@ -28,12 +28,12 @@ pub enum Dimension {
 #[serde(rename_all = "snake_case")]
 pub enum Series {
     /// Cost of one proof (per job, from the cost rows), per tenant and circuit. Default: CUSUM
-    /// (k 0.5, h 8) and Page-Hinkley (δ 0.5, λ 8), both directions.
+    /// (k 0.5, h 10) and Page-Hinkley (δ 0.5, λ 12), both directions.
     CostPerProof,
     /// Cost per 1,000 proofs (per batch or per hour), per tenant and circuit. Default: CUSUM.
     CostPer1kProofs,
     /// Prove time of a batch, per circuit and device, monitored as ln(1 + seconds). Default:
-    /// CUSUM and EWMA (λ 0.1, L 3.6).
+    /// CUSUM and EWMA (λ 0.05, L 4.4).
     ProveTime,
     /// Queue wait of a job, per tenant, monitored as ln(1 + seconds). Default: EWMA and
     /// Page-Hinkley.
