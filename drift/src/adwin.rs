@@ -48,7 +48,13 @@ pub struct AdwinConfig {
 
 impl Default for AdwinConfig {
     fn default() -> Self {
-        AdwinConfig { delta: 0.002, clock: 32, max_buckets: 5, min_window_length: 5, grace_period: 10 }
+        AdwinConfig {
+            delta: 0.002,
+            clock: 32,
+            max_buckets: 5,
+            min_window_length: 5,
+            grace_period: 10,
+        }
     }
 }
 
@@ -64,7 +70,11 @@ impl Bucket {
     fn merge(a: Bucket, b: Bucket) -> Bucket {
         let n = a.n + b.n;
         let d = a.sum / a.n - b.sum / b.n;
-        Bucket { n, sum: a.sum + b.sum, m2: a.m2 + b.m2 + a.n * b.n / n * d * d }
+        Bucket {
+            n,
+            sum: a.sum + b.sum,
+            m2: a.m2 + b.m2 + a.n * b.n / n * d * d,
+        }
     }
 }
 
@@ -85,7 +95,12 @@ impl Adwin {
     /// An ADWIN with these parameters; an error names a parameter out of range.
     pub fn new(config: AdwinConfig) -> Result<Self, DriftError> {
         if !(config.delta > 0.0 && config.delta < 1.0) {
-            return Err(DriftError::Parameter { detector: "adwin", param: "delta", value: config.delta, why: "must be in (0, 1)" });
+            return Err(DriftError::Parameter {
+                detector: "adwin",
+                param: "delta",
+                value: config.delta,
+                why: "must be in (0, 1)",
+            });
         }
         check_positive("adwin", "clock", config.clock as f64)?;
         if config.max_buckets < 2 {
@@ -97,7 +112,15 @@ impl Adwin {
             });
         }
         check_positive("adwin", "min_window_length", config.min_window_length as f64)?;
-        Ok(Adwin { config, rows: Vec::new(), width: 0.0, sum: 0.0, m2: 0.0, tick: 0, stat: 0.0 })
+        Ok(Adwin {
+            config,
+            rows: Vec::new(),
+            width: 0.0,
+            sum: 0.0,
+            m2: 0.0,
+            tick: 0,
+            stat: 0.0,
+        })
     }
 
     /// The window's length |W|.
@@ -134,7 +157,11 @@ impl Adwin {
         if self.rows.is_empty() {
             self.rows.push(VecDeque::new());
         }
-        self.rows[0].push_back(Bucket { n: 1.0, sum: x, m2: 0.0 });
+        self.rows[0].push_back(Bucket {
+            n: 1.0,
+            sum: x,
+            m2: 0.0,
+        });
         let mut i = 0;
         while i < self.rows.len() && self.rows[i].len() > self.config.max_buckets {
             if let (Some(a), Some(b)) = (self.rows[i].pop_front(), self.rows[i].pop_front()) {
@@ -152,7 +179,9 @@ impl Adwin {
         while self.rows.last().is_some_and(VecDeque::is_empty) {
             self.rows.pop();
         }
-        let Some(b) = self.rows.last_mut().and_then(VecDeque::pop_front) else { return };
+        let Some(b) = self.rows.last_mut().and_then(VecDeque::pop_front) else {
+            return;
+        };
         let rest = self.width - b.n;
         if rest <= 0.0 {
             self.width = 0.0;
@@ -217,11 +246,22 @@ impl Detector for Adwin {
             self.drop_oldest();
             self.stat = 0.0;
         }
-        first.map(|(sign, diff)| Alarm { direction: if sign >= 0.0 { Direction::Up } else { Direction::Down }, statistic: diff })
+        first.map(|(sign, diff)| Alarm {
+            direction: if sign >= 0.0 { Direction::Up } else { Direction::Down },
+            statistic: diff,
+        })
     }
 
     fn reset(&mut self) {
-        *self = Adwin { config: self.config, rows: Vec::new(), width: 0.0, sum: 0.0, m2: 0.0, tick: 0, stat: 0.0 };
+        *self = Adwin {
+            config: self.config,
+            rows: Vec::new(),
+            width: 0.0,
+            sum: 0.0,
+            m2: 0.0,
+            tick: 0,
+            stat: 0.0,
+        };
     }
 
     /// The largest |μ̂0 − μ̂1| / ε over the splits of the last check (a cut when > 1).

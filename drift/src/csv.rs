@@ -31,7 +31,10 @@ pub fn parse(text: &str) -> Result<Vec<Point>, DriftError> {
         }
         let fields: Vec<&str> = trimmed.split(',').map(str::trim).collect();
         if fields.len() != 2 {
-            return Err(err(None, format!("expected 2 columns (time,value), found {}", fields.len())));
+            return Err(err(
+                None,
+                format!("expected 2 columns (time,value), found {}", fields.len()),
+            ));
         }
         if points.is_empty() && fields[0].eq_ignore_ascii_case("time") && fields[1].eq_ignore_ascii_case("value") {
             continue;
@@ -39,12 +42,16 @@ pub fn parse(text: &str) -> Result<Vec<Point>, DriftError> {
         if fields[0].is_empty() {
             return Err(err(Some(1), "time is empty".into()));
         }
-        let value: f64 =
-            fields[1].parse().map_err(|_| err(Some(2), format!("value `{}` is not a number", fields[1])))?;
+        let value: f64 = fields[1]
+            .parse()
+            .map_err(|_| err(Some(2), format!("value `{}` is not a number", fields[1])))?;
         if !value.is_finite() {
             return Err(err(Some(2), format!("value `{}` is not finite", fields[1])));
         }
-        points.push(Point { time: fields[0].to_string(), value });
+        points.push(Point {
+            time: fields[0].to_string(),
+            value,
+        });
     }
     Ok(points)
 }

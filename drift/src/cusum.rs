@@ -37,7 +37,11 @@ pub struct CusumConfig {
 
 impl Default for CusumConfig {
     fn default() -> Self {
-        CusumConfig { k: 0.5, h: 10.0, reference: Reference::Estimate { warmup: 200 } }
+        CusumConfig {
+            k: 0.5,
+            h: 10.0,
+            reference: Reference::Estimate { warmup: 200 },
+        }
     }
 }
 
@@ -55,10 +59,20 @@ impl Cusum {
     pub fn new(config: CusumConfig) -> Result<Self, DriftError> {
         check_positive("cusum", "h", config.h)?;
         if !(config.k.is_finite() && config.k >= 0.0) {
-            return Err(DriftError::Parameter { detector: "cusum", param: "k", value: config.k, why: "must be finite and >= 0" });
+            return Err(DriftError::Parameter {
+                detector: "cusum",
+                param: "k",
+                value: config.k,
+                why: "must be finite and >= 0",
+            });
         }
         check_reference("cusum", &config.reference)?;
-        Ok(Cusum { config, baseline: Baseline::new(config.reference), upper: 0.0, lower: 0.0 })
+        Ok(Cusum {
+            config,
+            baseline: Baseline::new(config.reference),
+            upper: 0.0,
+            lower: 0.0,
+        })
     }
 
     /// The upper and lower sums (C⁺, C⁻), in σ units.
@@ -83,9 +97,15 @@ impl Detector for Cusum {
         self.upper = (self.upper + z - k).max(0.0);
         self.lower = (self.lower - z - k).max(0.0);
         let alarm = if self.upper > self.config.h {
-            Some(Alarm { direction: Direction::Up, statistic: self.upper })
+            Some(Alarm {
+                direction: Direction::Up,
+                statistic: self.upper,
+            })
         } else if self.lower > self.config.h {
-            Some(Alarm { direction: Direction::Down, statistic: self.lower })
+            Some(Alarm {
+                direction: Direction::Down,
+                statistic: self.lower,
+            })
         } else {
             None
         };

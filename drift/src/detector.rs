@@ -88,7 +88,11 @@ pub(crate) fn robust_estimate(sample: &[f64]) -> (f64, f64) {
     // Mean and standard deviation of the points within TRIM MAD-σ of the median: as efficient
     // as the plain estimates on normal data, and an outlier in the warm-up does not set μ0 or σ.
     let kept: Vec<f64> = if mad_sigma > 0.0 {
-        sample.iter().copied().filter(|x| (x - med).abs() <= TRIM * mad_sigma).collect()
+        sample
+            .iter()
+            .copied()
+            .filter(|x| (x - med).abs() <= TRIM * mad_sigma)
+            .collect()
     } else {
         sample.to_vec()
     };
@@ -115,7 +119,11 @@ impl Baseline {
             Reference::Given { mean, sigma } => Some((mean, sigma)),
             Reference::Estimate { .. } => None,
         };
-        Baseline { reference, warm: Vec::new(), known }
+        Baseline {
+            reference,
+            warm: Vec::new(),
+            known,
+        }
     }
 
     /// Feeds a value while warming up; `Some((μ0, σ))` once the reference is known and `x` is
@@ -143,7 +151,12 @@ pub(crate) fn check_positive(detector: &'static str, param: &'static str, value:
     if value.is_finite() && value > 0.0 {
         Ok(())
     } else {
-        Err(crate::DriftError::Parameter { detector, param, value, why: "must be finite and > 0" })
+        Err(crate::DriftError::Parameter {
+            detector,
+            param,
+            value,
+            why: "must be finite and > 0",
+        })
     }
 }
 
@@ -158,7 +171,12 @@ pub(crate) fn check_reference(detector: &'static str, r: &Reference) -> Result<(
         Reference::Estimate { .. } => Ok(()),
         Reference::Given { mean, sigma } => {
             if !mean.is_finite() {
-                return Err(crate::DriftError::Parameter { detector, param: "mean", value: mean, why: "must be finite" });
+                return Err(crate::DriftError::Parameter {
+                    detector,
+                    param: "mean",
+                    value: mean,
+                    why: "must be finite",
+                });
             }
             check_positive(detector, "sigma", sigma)
         }
@@ -216,5 +234,9 @@ impl DetectorConfig {
 /// the alarms.
 pub fn run(config: &DetectorConfig, values: &[f64]) -> Result<Vec<(usize, Alarm)>, crate::DriftError> {
     let mut d = config.build()?;
-    Ok(values.iter().enumerate().filter_map(|(i, &x)| d.update(x).map(|a| (i, a))).collect())
+    Ok(values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &x)| d.update(x).map(|a| (i, a)))
+        .collect())
 }

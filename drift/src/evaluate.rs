@@ -49,13 +49,22 @@ impl Score {
     /// Scores alarm indices (increasing) against change points (increasing) in a stream of
     /// `len` values, with detection windows of `margin` points.
     pub fn of(alarms: &[usize], change_points: &[usize], len: usize, margin: usize) -> Score {
-        let mut s = Score { points: len, changes: change_points.len(), alarms: alarms.len(), ..Score::default() };
+        let mut s = Score {
+            points: len,
+            changes: change_points.len(),
+            alarms: alarms.len(),
+            ..Score::default()
+        };
         let window = |i: usize| -> (usize, usize) {
             let c = change_points[i];
-            let end = (c + margin).min(change_points.get(i + 1).copied().unwrap_or(usize::MAX)).min(len);
+            let end = (c + margin)
+                .min(change_points.get(i + 1).copied().unwrap_or(usize::MAX))
+                .min(len);
             (c, end)
         };
-        let in_windows: usize = (0..change_points.len()).map(|i| window(i).1.saturating_sub(window(i).0)).sum();
+        let in_windows: usize = (0..change_points.len())
+            .map(|i| window(i).1.saturating_sub(window(i).0))
+            .sum();
         s.stationary_points = len.saturating_sub(in_windows);
         let mut detected = vec![false; change_points.len()];
         for &a in alarms {
@@ -151,7 +160,9 @@ pub struct Report {
 impl Report {
     /// The row of `detector` (a name) over `scenario`.
     pub fn row(&self, detector: &str, scenario: &Scenario) -> Option<&Row> {
-        self.rows.iter().find(|r| r.detector == detector && r.scenario_spec == *scenario)
+        self.rows
+            .iter()
+            .find(|r| r.detector == detector && r.scenario_spec == *scenario)
     }
 
     /// A fixed-width text table (Markdown-compatible).
@@ -191,7 +202,11 @@ pub fn evaluate_with(seed: u64, detectors: &[DetectorConfig], scenarios: &[Scena
     let streams: Vec<Vec<_>> = scenarios
         .iter()
         .enumerate()
-        .map(|(s, sc)| (0..STREAMS_PER_SCENARIO).map(|i| generate(*sc, stream_seed(seed, s, i))).collect())
+        .map(|(s, sc)| {
+            (0..STREAMS_PER_SCENARIO)
+                .map(|i| generate(*sc, stream_seed(seed, s, i)))
+                .collect()
+        })
         .collect();
     let mut rows = Vec::new();
     for d in detectors {
@@ -213,7 +228,13 @@ pub fn evaluate_with(seed: u64, detectors: &[DetectorConfig], scenarios: &[Scena
             });
         }
     }
-    Ok(Report { seed, margin: MARGIN, streams_per_scenario: STREAMS_PER_SCENARIO, detectors: detectors.to_vec(), rows })
+    Ok(Report {
+        seed,
+        margin: MARGIN,
+        streams_per_scenario: STREAMS_PER_SCENARIO,
+        detectors: detectors.to_vec(),
+        rows,
+    })
 }
 
 /// Every detector at its defaults over every [`Scenario::all`], from `seed`.

@@ -37,7 +37,12 @@ pub struct EwmaConfig {
 
 impl Default for EwmaConfig {
     fn default() -> Self {
-        EwmaConfig { lambda: 0.05, l: 4.4, time_varying: true, reference: Reference::Estimate { warmup: 200 } }
+        EwmaConfig {
+            lambda: 0.05,
+            l: 4.4,
+            time_varying: true,
+            reference: Reference::Estimate { warmup: 200 },
+        }
     }
 }
 
@@ -55,11 +60,22 @@ impl Ewma {
     /// An EWMA chart with these parameters; an error names a parameter out of range.
     pub fn new(config: EwmaConfig) -> Result<Self, DriftError> {
         if !(config.lambda > 0.0 && config.lambda <= 1.0) {
-            return Err(DriftError::Parameter { detector: "ewma", param: "lambda", value: config.lambda, why: "must be in (0, 1]" });
+            return Err(DriftError::Parameter {
+                detector: "ewma",
+                param: "lambda",
+                value: config.lambda,
+                why: "must be in (0, 1]",
+            });
         }
         check_positive("ewma", "l", config.l)?;
         check_reference("ewma", &config.reference)?;
-        Ok(Ewma { config, baseline: Baseline::new(config.reference), z: None, t: 0, stat: 0.0 })
+        Ok(Ewma {
+            config,
+            baseline: Baseline::new(config.reference),
+            z: None,
+            t: 0,
+            stat: 0.0,
+        })
     }
 
     /// The smoothed value z_t (`None` before the first monitored point).
@@ -71,7 +87,11 @@ impl Ewma {
     pub fn sigma_z(&self, sigma: f64, t: u32) -> f64 {
         let l = self.config.lambda;
         let asymptotic = l / (2.0 - l);
-        let bracket = if self.config.time_varying { 1.0 - (1.0 - l).powf(2.0 * f64::from(t)) } else { 1.0 };
+        let bracket = if self.config.time_varying {
+            1.0 - (1.0 - l).powf(2.0 * f64::from(t))
+        } else {
+            1.0
+        };
         sigma * (asymptotic * bracket).sqrt()
     }
 }
@@ -89,9 +109,15 @@ impl Detector for Ewma {
         let sz = self.sigma_z(sigma, self.t);
         self.stat = (z - mu) / sz;
         let alarm = if self.stat > self.config.l {
-            Some(Alarm { direction: Direction::Up, statistic: self.stat })
+            Some(Alarm {
+                direction: Direction::Up,
+                statistic: self.stat,
+            })
         } else if self.stat < -self.config.l {
-            Some(Alarm { direction: Direction::Down, statistic: -self.stat })
+            Some(Alarm {
+                direction: Direction::Down,
+                statistic: -self.stat,
+            })
         } else {
             None
         };

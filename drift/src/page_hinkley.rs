@@ -42,7 +42,13 @@ pub struct PageHinkleyConfig {
 
 impl Default for PageHinkleyConfig {
     fn default() -> Self {
-        PageHinkleyConfig { min_instances: 200, delta: 0.5, threshold: 12.0, alpha: 0.9999, sigma: None }
+        PageHinkleyConfig {
+            min_instances: 200,
+            delta: 0.5,
+            threshold: 12.0,
+            alpha: 0.9999,
+            sigma: None,
+        }
     }
 }
 
@@ -73,7 +79,12 @@ impl PageHinkley {
             });
         }
         if !(config.alpha > 0.0 && config.alpha <= 1.0) {
-            return Err(DriftError::Parameter { detector: "page-hinkley", param: "alpha", value: config.alpha, why: "must be in (0, 1]" });
+            return Err(DriftError::Parameter {
+                detector: "page-hinkley",
+                param: "alpha",
+                value: config.alpha,
+                why: "must be in (0, 1]",
+            });
         }
         if let Some(s) = config.sigma {
             check_positive("page-hinkley", "sigma", s)?;
@@ -140,9 +151,15 @@ impl Detector for PageHinkley {
         }
         let (up, down) = self.statistics();
         let alarm = if up > self.config.threshold {
-            Some(Alarm { direction: Direction::Up, statistic: up })
+            Some(Alarm {
+                direction: Direction::Up,
+                statistic: up,
+            })
         } else if down > self.config.threshold {
-            Some(Alarm { direction: Direction::Down, statistic: down })
+            Some(Alarm {
+                direction: Direction::Down,
+                statistic: down,
+            })
         } else {
             None
         };

@@ -143,25 +143,44 @@ pub struct Monitor {
 impl std::fmt::Debug for Monitor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<_> = self.detectors.iter().map(|d| d.name()).collect();
-        f.debug_struct("Monitor").field("transform", &self.transform).field("detectors", &names).finish()
+        f.debug_struct("Monitor")
+            .field("transform", &self.transform)
+            .field("detectors", &names)
+            .finish()
     }
 }
 
 impl Monitor {
     /// Fresh detectors for `config`; an error names a parameter out of range.
     pub fn new(config: &SeriesConfig) -> Result<Self, DriftError> {
-        let detectors = config.detectors.iter().map(DetectorConfig::build).collect::<Result<_, _>>()?;
-        Ok(Monitor { transform: config.transform, detectors, index: 0 })
+        let detectors = config
+            .detectors
+            .iter()
+            .map(DetectorConfig::build)
+            .collect::<Result<_, _>>()?;
+        Ok(Monitor {
+            transform: config.transform,
+            detectors,
+            index: 0,
+        })
     }
 
     /// Feeds one value to every detector; the alarms it raised.
     pub fn push(&mut self, x: f64) -> Vec<ChangeEvent> {
         let index = self.index;
         self.index += 1;
-        let Some(y) = self.transform.apply(x) else { return Vec::new() };
+        let Some(y) = self.transform.apply(x) else {
+            return Vec::new();
+        };
         self.detectors
             .iter_mut()
-            .filter_map(|d| d.update(y).map(|alarm| ChangeEvent { index, detector: d.name(), alarm }))
+            .filter_map(|d| {
+                d.update(y).map(|alarm| ChangeEvent {
+                    index,
+                    detector: d.name(),
+                    alarm,
+                })
+            })
             .collect()
     }
 

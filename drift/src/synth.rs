@@ -121,8 +121,15 @@ impl Scenario {
             Scenario::MeanShift { sigmas: 2.0 },
             Scenario::MeanShift { sigmas: 3.0 },
             Scenario::VarianceChange { factor: 3.0 },
-            Scenario::SlowRamp { sigmas: 2.0, length: 300 },
-            Scenario::Seasonal { amplitude: 1.0, period: 100, sigmas: 2.0 },
+            Scenario::SlowRamp {
+                sigmas: 2.0,
+                length: 300,
+            },
+            Scenario::Seasonal {
+                amplitude: 1.0,
+                period: 100,
+                sigmas: 2.0,
+            },
             Scenario::Bernoulli { p0: 0.05, p1: 0.2 },
         ]
     }
@@ -134,7 +141,11 @@ impl Scenario {
             Scenario::MeanShift { sigmas } => format!("mean-shift {sigmas}σ"),
             Scenario::VarianceChange { factor } => format!("variance ×{factor}"),
             Scenario::SlowRamp { sigmas, length } => format!("slow-ramp {sigmas}σ/{length}"),
-            Scenario::Seasonal { amplitude, period, sigmas } => format!("seasonal {amplitude}σ/{period} + {sigmas}σ"),
+            Scenario::Seasonal {
+                amplitude,
+                period,
+                sigmas,
+            } => format!("seasonal {amplitude}σ/{period} + {sigmas}σ"),
             Scenario::Bernoulli { p0, p1 } => format!("bernoulli {p0}↔{p1}"),
         }
     }
@@ -183,11 +194,13 @@ pub fn generate(scenario: Scenario, seed: u64) -> Stream {
             let t = values.len();
             let x = match scenario {
                 Scenario::Stationary | Scenario::MeanShift { .. } => level + rng.normal(),
-                Scenario::VarianceChange { factor } => {
-                    BASE_MEAN + if changed { factor } else { 1.0 } * rng.normal()
-                }
+                Scenario::VarianceChange { factor } => BASE_MEAN + if changed { factor } else { 1.0 } * rng.normal(),
                 Scenario::SlowRamp { length, .. } => {
-                    let f = if length == 0 { 1.0 } else { ((i + 1) as f64 / length as f64).min(1.0) };
+                    let f = if length == 0 {
+                        1.0
+                    } else {
+                        ((i + 1) as f64 / length as f64).min(1.0)
+                    };
                     start_level + f * (level - start_level) + rng.normal()
                 }
                 Scenario::Seasonal { amplitude, period, .. } => {

@@ -13,7 +13,11 @@ fn defaults_meet_the_targets_on_sudden_shifts() {
         println!("{}", report.table());
     }
     for detector in ["cusum", "page-hinkley", "ewma"] {
-        for row in report.rows.iter().filter(|r| r.detector == detector && r.scenario_spec.is_sudden_shift()) {
+        for row in report
+            .rows
+            .iter()
+            .filter(|r| r.detector == detector && r.scenario_spec.is_sudden_shift())
+        {
             let p = row.precision.unwrap_or(0.0);
             let r = row.recall.unwrap_or(0.0);
             assert!(p >= 0.9, "{detector} on {}: precision {p:.3} < 0.9", row.scenario);
