@@ -66,6 +66,10 @@ pub(crate) enum Command {
     /// explained in English or Spanish, and the reviewed template marketplace (docs/policy.md).
     #[command(subcommand)]
     Policy(crate::commands::policy::PolicyCommand),
+    /// Drift detection: the detectors' evaluation on synthetic streams, and the detectors over
+    /// your own `time,value` CSV (docs/drift.md).
+    #[command(subcommand)]
+    Drift(crate::commands::drift::DriftCommand),
     /// Audit records: the access log of `zkq serve`.
     #[command(subcommand)]
     Audit(AuditCommand),

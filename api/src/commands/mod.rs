@@ -5,6 +5,7 @@ pub(crate) mod auth;
 mod backends;
 mod budgets;
 mod dev;
+pub(crate) mod drift;
 mod finops;
 mod jobs;
 pub(crate) mod operators;
@@ -62,6 +63,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Auth(command) => auth::run(command),
         Command::Policy(command) => policy::run(command),
+        Command::Drift(command) => drift::run(command),
         Command::Audit(AuditCommand::AccessLog(args)) => access_log::run(args),
         Command::Finops { args } => finops::forward(&args),
     }
