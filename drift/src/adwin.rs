@@ -236,7 +236,7 @@ impl Detector for Adwin {
         }
         self.insert(x);
         self.tick += 1;
-        if self.tick % self.config.clock != 0 || self.width <= self.config.grace_period as f64 {
+        if !self.tick.is_multiple_of(self.config.clock) || self.width <= self.config.grace_period as f64 {
             return None;
         }
         self.stat = 0.0;
