@@ -15,7 +15,7 @@ fn cusum_by_hand() {
         h: 2.0,
         reference: Reference::Given { mean: 10.0, sigma: 2.0 },
     })
-    .unwrap();
+    .expect("fixture");
     // x = 12: z = 1;   C⁺ = max(0, 0 + 1 − 0.5) = 0.5; C⁻ = max(0, 0 − 1 − 0.5) = 0.
     assert_eq!(c.update(12.0), None);
     assert_eq!(c.sums(), (0.5, 0.0));
@@ -26,7 +26,7 @@ fn cusum_by_hand() {
     assert_eq!(c.update(10.0), None);
     assert_eq!(c.statistic(), 1.0);
     // x = 14: z = 2;   C⁺ = 1.0 + 2 − 0.5 = 2.5 > h = 2: alarm Up, then reset.
-    let a = c.update(14.0).unwrap();
+    let a = c.update(14.0).expect("fixture");
     assert_eq!((a.direction, a.statistic), (Direction::Up, 2.5));
     assert_eq!(c.sums(), (0.0, 0.0));
     // x = 4: z = −3;   C⁻ = 0 + 3 − 0.5 = 2.5 > 2: alarm Down.
@@ -42,12 +42,12 @@ fn cusum_warm_up_estimates_the_reference() {
         h: 5.0,
         reference: Reference::Estimate { warmup: 4 },
     })
-    .unwrap();
+    .expect("fixture");
     for x in [1.0, 2.0, 3.0, 4.0] {
         assert_eq!(c.update(x), None);
         assert_eq!(c.statistic(), 0.0);
     }
-    let (mu, sigma) = c.reference().unwrap();
+    let (mu, sigma) = c.reference().expect("fixture");
     assert_eq!(mu, 2.5);
     assert!((sigma - (5.0f64 / 3.0).sqrt()).abs() < 1e-12);
 }
@@ -62,7 +62,7 @@ fn page_hinkley_by_hand() {
         alpha: 1.0,
         sigma: Some(1.0),
     };
-    let mut p = PageHinkley::new(cfg).unwrap();
+    let mut p = PageHinkley::new(cfg).expect("fixture");
     // x = 0: x̄ = 0; m⁺ = 0 − 0 − 0.5 = −0.5, M⁺ = −0.5; m⁻ = 0 + 0.5 = 0.5, M⁻ = 0.5. n = 1 < 2.
     assert_eq!(p.update(0.0), None);
     assert_eq!(p.statistics(), (0.0, 0.0));
@@ -72,7 +72,7 @@ fn page_hinkley_by_hand() {
     assert_eq!(p.statistics(), (0.5, 0.0));
     assert_eq!(p.mean(), 1.0);
     // x = 4: x̄ = 2; m⁺ = 0 + (4 − 2 − 0.5) = 1.5 → up = 1.5 − (−0.5) = 2 > 1: alarm Up.
-    let a = p.update(4.0).unwrap();
+    let a = p.update(4.0).expect("fixture");
     assert_eq!((a.direction, a.statistic), (Direction::Up, 2.0));
     assert_eq!(p.mean(), 0.0, "the alarm resets");
 }
@@ -86,7 +86,7 @@ fn ewma_by_hand() {
         time_varying: false,
         reference: Reference::Given { mean: 0.0, sigma: 1.0 },
     };
-    let mut e = Ewma::new(cfg).unwrap();
+    let mut e = Ewma::new(cfg).expect("fixture");
     // x = 1: z = 0.5·1 + 0.5·0 = 0.5; stat = 0.5/0.57735 = 0.866.
     assert_eq!(e.update(1.0), None);
     assert_eq!(e.smoothed(), Some(0.5));
@@ -95,7 +95,7 @@ fn ewma_by_hand() {
     assert_eq!(e.update(1.0), None);
     assert_eq!(e.smoothed(), Some(0.75));
     // x = 2: z = 1 + 0.375 = 1.375; stat = 2.3816 > 2: alarm Up.
-    let a = e.update(2.0).unwrap();
+    let a = e.update(2.0).expect("fixture");
     assert_eq!(a.direction, Direction::Up);
     assert!((a.statistic - 1.375 / (1.0f64 / 3.0).sqrt()).abs() < 1e-12);
     // Time-varying limits at t = 1: σ_z = √(λ/(2−λ)·(1 − (1−λ)²)) = √(1/3 · 0.75) = 0.5.
@@ -103,7 +103,7 @@ fn ewma_by_hand() {
         time_varying: true,
         ..cfg
     })
-    .unwrap();
+    .expect("fixture");
     assert!((tv.sigma_z(1.0, 1) - 0.5).abs() < 1e-12);
 }
 
@@ -113,7 +113,7 @@ fn bad_parameters_are_errors() {
         h: 0.0,
         ..Default::default()
     })
-    .unwrap_err();
+    .expect_err("an error");
     assert_eq!(e.to_string(), "cusum: parameter h = 0: must be finite and > 0");
     assert!(Adwin::new(AdwinConfig {
         delta: 1.5,
@@ -130,20 +130,20 @@ fn bad_parameters_are_errors() {
 #[test]
 fn csv_errors_name_line_and_column() {
     assert_eq!(
-        parse("time,value\n1,2\n2,abc\n").unwrap_err().to_string(),
+        parse("time,value\n1,2\n2,abc\n").expect_err("an error").to_string(),
         "line 3, column 2: value `abc` is not a number"
     );
     assert_eq!(
-        parse("1,2,3").unwrap_err().to_string(),
+        parse("1,2,3").expect_err("an error").to_string(),
         "line 1: expected 2 columns (time,value), found 3"
     );
     assert_eq!(
-        parse("1,NaN").unwrap_err().to_string(),
+        parse("1,NaN").expect_err("an error").to_string(),
         "line 1, column 2: value `NaN` is not finite"
     );
-    assert_eq!(parse(",1").unwrap_err().to_string(), "line 1, column 1: time is empty");
+    assert_eq!(parse(",1").expect_err("an error").to_string(), "line 1, column 1: time is empty");
     assert_eq!(
-        parse("\n1, 2.5\n").unwrap(),
+        parse("\n1, 2.5\n").expect("fixture"),
         vec![Point {
             time: "1".into(),
             value: 2.5
@@ -153,7 +153,7 @@ fn csv_errors_name_line_and_column() {
 
 #[test]
 fn adwin_shrinks_after_a_large_shift() {
-    let mut a = Adwin::new(AdwinConfig::default()).unwrap();
+    let mut a = Adwin::new(AdwinConfig::default()).expect("fixture");
     for i in 0..1000 {
         a.update(f64::from(i % 2));
     }
@@ -169,7 +169,7 @@ fn adwin_shrinks_after_a_large_shift() {
 #[test]
 fn series_defaults_build() {
     for s in Series::ALL {
-        let mut m = Monitor::new(&s.default_config()).unwrap();
+        let mut m = Monitor::new(&s.default_config()).expect("fixture");
         assert!(m.run((0..500).map(|_| 1.0)).is_empty(), "{s:?}");
     }
 }
@@ -178,7 +178,7 @@ proptest! {
     #[test]
     fn no_alarm_on_a_constant_series(c in -1e6f64..1e6, n in 1usize..2000) {
         for d in DetectorConfig::defaults() {
-            prop_assert!(run(&d, &vec![c; n]).unwrap().is_empty(), "{}", d.name());
+            prop_assert!(run(&d, &vec![c; n]).expect("fixture").is_empty(), "{}", d.name());
         }
     }
 
@@ -187,14 +187,14 @@ proptest! {
         let s = generate(Scenario::MeanShift { sigmas: 2.0 }, seed);
         prop_assert_eq!(&s, &generate(Scenario::MeanShift { sigmas: 2.0 }, seed));
         for d in DetectorConfig::defaults() {
-            prop_assert_eq!(run(&d, &s.values).unwrap(), run(&d, &s.values).unwrap());
+            prop_assert_eq!(run(&d, &s.values).expect("fixture"), run(&d, &s.values).expect("fixture"));
         }
     }
 
     #[test]
     fn adwin_window_only_grows_on_a_stationary_stream(c in -1e3f64..1e3, period in 1usize..5, n in 1usize..3000) {
         // A stationary, exactly periodic stream: no split ever differs by more than the bound.
-        let mut a = Adwin::new(AdwinConfig::default()).unwrap();
+        let mut a = Adwin::new(AdwinConfig::default()).expect("fixture");
         let mut last = 0;
         for i in 0..n {
             prop_assert!(a.update(c + (i % period) as f64 * 0.01).is_none());
@@ -207,6 +207,6 @@ proptest! {
     #[test]
     fn csv_round_trips(values in proptest::collection::vec(-1e12f64..1e12, 0..50)) {
         let points: Vec<Point> = values.iter().enumerate().map(|(i, &v)| Point { time: format!("t{i}"), value: v }).collect();
-        prop_assert_eq!(parse(&write(&points)).unwrap(), points);
+        prop_assert_eq!(parse(&write(&points)).expect("fixture"), points);
     }
 }
