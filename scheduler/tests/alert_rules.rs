@@ -74,6 +74,16 @@ fn parse_rules(text: &str) -> Vec<Rule> {
             }
             block.join(if value.starts_with('|') { "\n" } else { " " }).trim().to_owned()
         } else {
+            let value = match value.split_once(" #") {
+                Some((v, _)) if !v.starts_with(['\'', '"']) => v.trim(),
+                _ => value,
+            };
+            // A plain (unquoted) scalar may not hold `: ` nor start with `{`, `[` or `*` in YAML.
+            assert!(
+                value.starts_with(['\'', '"']) || !(value.contains(": ") || value.starts_with(['{', '[', '*', '&', '!', '%', '@', '`'])),
+                "{}: the value of {key} must be quoted: {value}",
+                rule.alert
+            );
             unquote(value)
         };
         assert!(rule.fields.insert(key.to_owned(), value).is_none(), "{}: key {key} given twice", rule.alert);
@@ -249,7 +259,7 @@ fn check_rule(rule: &Rule, exported: &Exported) -> Vec<String> {
     if !is_camel_case(a) {
         errs.push(format!("{a}: alert name is not CamelCase"));
     }
-    for key in ["expr", "severity", "summary", "description", "runbook_url"] {
+    for key in ["expr", "for", "severity", "summary", "description", "runbook_url"] {
         if rule.fields.get(key).is_none_or(|v| v.is_empty()) {
             errs.push(format!("{a}: no {key}"));
         }
