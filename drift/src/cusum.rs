@@ -58,14 +58,7 @@ impl Cusum {
     /// A CUSUM with these parameters; an error names a parameter out of range.
     pub fn new(config: CusumConfig) -> Result<Self, DriftError> {
         check_positive("cusum", "h", config.h)?;
-        if !(config.k.is_finite() && config.k >= 0.0) {
-            return Err(DriftError::Parameter {
-                detector: "cusum",
-                param: "k",
-                value: config.k,
-                why: "must be finite and >= 0",
-            });
-        }
+        crate::detector::check_non_negative("cusum", "k", config.k)?;
         check_reference("cusum", &config.reference)?;
         Ok(Cusum {
             config,

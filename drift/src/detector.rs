@@ -160,6 +160,15 @@ pub(crate) fn check_positive(detector: &'static str, param: &'static str, value:
     }
 }
 
+/// `value` must be finite and ≥ 0, else a [`crate::DriftError::Parameter`] naming it.
+pub(crate) fn check_non_negative(detector: &'static str, param: &'static str, value: f64) -> Result<(), crate::DriftError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(crate::DriftError::Parameter { detector, param, value, why: "must be finite and >= 0" })
+    }
+}
+
 pub(crate) fn check_reference(detector: &'static str, r: &Reference) -> Result<(), crate::DriftError> {
     match *r {
         Reference::Estimate { warmup } if warmup < 2 => Err(crate::DriftError::Parameter {

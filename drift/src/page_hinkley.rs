@@ -70,14 +70,7 @@ impl PageHinkley {
     /// A Page-Hinkley test with these parameters; an error names a parameter out of range.
     pub fn new(config: PageHinkleyConfig) -> Result<Self, DriftError> {
         check_positive("page-hinkley", "threshold", config.threshold)?;
-        if !(config.delta.is_finite() && config.delta >= 0.0) {
-            return Err(DriftError::Parameter {
-                detector: "page-hinkley",
-                param: "delta",
-                value: config.delta,
-                why: "must be finite and >= 0",
-            });
-        }
+        crate::detector::check_non_negative("page-hinkley", "delta", config.delta)?;
         if !(config.alpha > 0.0 && config.alpha <= 1.0) {
             return Err(DriftError::Parameter {
                 detector: "page-hinkley",

@@ -7,11 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use zkq_scheduler::fair::metrics::FAIRNESS_METRIC_NAMES;
-use zkq_scheduler::fair::FairnessMetrics;
-use zkq_scheduler::metrics::{series_names, JobOutcomeLabel, MetricsConfig, WorkerMetrics, METRICS};
+use zkq_scheduler::metrics::{series_names, METRICS};
+
+mod scrape;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -110,49 +110,12 @@ fn add_series(text: &str, out: &mut Exported) {
 
 /// Every series a worker renders when it has done one of everything, plus the fair scheduler's.
 fn exported() -> Exported {
-    let m = WorkerMetrics::new("w", &MetricsConfig::default());
-    for o in [JobOutcomeLabel::Proved, JobOutcomeLabel::Failed] {
-        m.job_finished(o, Some(0.5));
-    }
-    m.batch_ran("cpu-2core", 4, 1.0, 0.001);
-    m.device_panicked();
-    m.key_cache(true);
-    m.key_cache(false);
-    m.set_oldest_queued_age(Some(1.0));
-    m.loop_time("wait", Duration::from_millis(5));
-    m.budget_blocked("acme", "fraud-check");
-    m.budget_remaining("acme", "fraud-check", 250_000);
-    m.policy_decision("acme", true);
-    m.policy_decision("acme", false);
-    m.undeliverable(true);
-    m.undeliverable(false);
-    m.queue_conflict();
-    m.set_held(10, 100, true);
-    m.consumption_paused();
     let mut out = Exported::new();
-    add_series(&m.render(), &mut out);
+    add_series(&scrape::worker(), &mut out);
     let listed: BTreeSet<String> = METRICS.iter().flat_map(|(n, k)| series_names(n, k)).collect();
     assert_eq!(out.keys().cloned().collect::<BTreeSet<_>>(), listed, "METRICS lists exactly the rendered series");
-
-    let f = FairnessMetrics::new(Duration::from_secs(10), vec![0.1, 1.0]);
-    let s = Duration::from_secs;
-    for t in ["a", "b"] {
-        f.set_weight(t, 1.0);
-        f.backlog(t, s(0), 3);
-    }
-    for k in 0..30u64 {
-        let at = s(1) + Duration::from_millis(k * 100);
-        f.served("a", at, 1.0, Duration::from_millis(50));
-        f.served("b", at, 1.0, Duration::from_millis(60));
-    }
-    f.deadline_exceeded("a");
-    f.delivered("a");
-    f.held("a", zkq_scheduler::fair::HeldJobs { intake: 1, queue: 1, device: 1 });
-    f.refresh(s(10));
-    let mut text = String::new();
-    f.render(&mut text);
     let before = out.len();
-    add_series(&text, &mut out);
+    add_series(&scrape::fairness(), &mut out);
     for family in FAIRNESS_METRIC_NAMES {
         assert!(out.keys().any(|s| s.starts_with(family)), "fairness family {family} renders samples");
     }

@@ -4,11 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use std::time::Duration;
-
 use zkq_scheduler::fair::metrics::FAIRNESS_METRIC_NAMES;
-use zkq_scheduler::fair::FairnessMetrics;
-use zkq_scheduler::metrics::{series_names, JobOutcomeLabel, MetricsConfig, WorkerMetrics, METRICS};
+use zkq_scheduler::metrics::{series_names, METRICS};
+
+mod scrape;
 
 fn dashboard() -> serde_json::Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/grafana/zkq-dashboard.json");
@@ -23,40 +22,13 @@ fn series(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The fair scheduler's families (appended to every scrape by the worker), with a window of two
-/// backlogged tenants so every family has samples.
+/// The fair scheduler's families, every one with samples.
 fn fairness_exported() -> BTreeSet<String> {
-    let m = FairnessMetrics::new(Duration::from_secs(10), vec![0.1, 1.0]);
-    let s = Duration::from_secs;
-    for t in ["a", "b"] {
-        m.set_weight(t, 1.0);
-        m.backlog(t, s(0), 3);
-    }
-    for k in 0..30u64 {
-        let at = s(1) + Duration::from_millis(k * 100);
-        m.served("a", at, 1.0, Duration::from_millis(50));
-        m.served("b", at, 1.0, Duration::from_millis(60));
-    }
-    m.deadline_exceeded("a");
-    m.delivered("a");
-    m.held("a", zkq_scheduler::fair::HeldJobs { intake: 1, queue: 1, device: 1 });
-    m.refresh(s(10));
-    let mut out = String::new();
-    m.render(&mut out);
-    series(&out)
+    series(&scrape::fairness())
 }
 
 fn exported() -> BTreeSet<String> {
-    let m = WorkerMetrics::new("w", &MetricsConfig::default());
-    m.job_finished(JobOutcomeLabel::Proved, Some(0.5));
-    m.batch_ran("cpu-2core", 4, 1.0, 0.001);
-    m.key_cache(true);
-    m.set_oldest_queued_age(Some(1.0));
-    m.loop_time("wait", Duration::from_millis(5));
-    m.budget_blocked("acme", "fraud-check");
-    m.budget_remaining("acme", "fraud-check", 250_000);
-    m.policy_decision("acme", false);
-    series(&m.render())
+    series(&scrape::worker())
 }
 
 /// Identifiers in a PromQL expression that look like zkq metric names.
