@@ -1,9 +1,13 @@
-//! `zkq drift detect` and `zkq drift evaluate` from the command line (issue 21, point 3): a
-//! CSV with a known shift raises alarms right after it and none before; bad input is a
-//! one-line error naming the line, exit 2; the evaluation is reproducible per seed.
+//! `zkq drift detect`, `evaluate` and `watch` from the command line (issue 21, point 3): a CSV
+//! with a known shift raises alarms right after it and none before; bad input is a one-line
+//! error naming the line, exit 2; the evaluation is reproducible per seed; a shift injected into
+//! recorded job rows in the REAL PostgreSQL is found by `watch`, in its series and scope only.
 
 use std::path::PathBuf;
 use std::process::Command;
+
+#[allow(dead_code)]
+mod common;
 
 /// The binary under test.
 const ZKQ: &str = env!("CARGO_BIN_EXE_zkq");
@@ -90,4 +94,58 @@ fn evaluate_is_reproducible_per_seed_and_covers_every_detector_and_scenario() {
     let o = Command::new(ZKQ).args(["drift", "evaluate"]).output().expect("run");
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("precision") && text.contains("mean-shift 1σ"), "{text}");
+}
+
+/// Jobs of the shifted cost series (before and after the shift).
+const COST_JOBS: usize = 700;
+/// Where the cost per proof moves from 1.0 m$ to 1.5 m$ (σ 0.05 m$: +10σ).
+const COST_SHIFT_AT: usize = 450;
+
+#[test]
+fn watch_finds_a_shift_injected_into_recorded_job_rows() {
+    common::run_pipeline_test("drift_watch", |env| async move {
+        let pg = env.pg().await;
+        // acme's jobs of the fixture circuit, one a second ending now, each with a cost row;
+        // the cost per proof steps up at COST_SHIFT_AT. Queue waits and failures stay flat.
+        let mut state: u64 = 7;
+        for i in 0..COST_JOBS {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let noise = ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.000_17; // uniform, σ ≈ 0.05 m$
+            let usd = if i < COST_SHIFT_AT { 0.001 } else { 0.0015 } + noise;
+            let id = format!("cost-{i:04}");
+            let ago = (COST_JOBS - i) as f64;
+            pg.execute(
+                "insert into jobs (job_id, tenant, circuit_ref, circuit_id, state) values ($1, 'acme', 'multi_public', $2, 'proved')",
+                &[&id, &env.circuit_id],
+            )
+            .await
+            .expect("job");
+            pg.execute(
+                "insert into job_results (job_id, status, batch_size, received_at, queue_wait_ms, witness_load_ms, compute_h_ms,
+                                          compute_a_ms, compute_b_g1_ms, compute_b_g2_ms, compute_c_ms, verify_ms, result)
+                 values ($1, 'proved', 1, now() - make_interval(secs => $2), 5, 0, 0, 0, 0, 0, 0, 0, '{}')",
+                &[&id, &ago],
+            )
+            .await
+            .expect("result");
+            pg.execute("insert into job_costs (job_id, device_type, device_seconds, usd) values ($1, 'cpu', 0.01, $2::float8)", &[&id, &usd])
+                .await
+                .expect("cost");
+        }
+        let o = env.zkq().args(["drift", "watch", "--since-hours", "1", "--format", "json"]).output().expect("run");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let changes: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        let changes = changes.as_array().expect("array");
+        let cost: Vec<&serde_json::Value> = changes.iter().filter(|c| c["series"] == "cost_per_proof").collect();
+        assert!(!cost.is_empty(), "the cost shift is found: {changes:?}");
+        for c in &cost {
+            assert_eq!(c["scope"], format!("tenant=acme circuit={}", env.circuit_id));
+            assert_eq!(c["direction"], "up", "{c}");
+            let at = c["index"].as_u64().expect("index") as usize;
+            assert!((COST_SHIFT_AT..COST_SHIFT_AT + 50).contains(&at), "alarm at {at}, the shift is at {COST_SHIFT_AT}: {c}");
+        }
+        assert!(changes.iter().all(|c| c["series"] == "cost_per_proof"), "flat series raise nothing: {changes:?}");
+        let o = env.zkq().args(["drift", "watch", "--since-hours", "-1"]).output().expect("run");
+        assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    });
 }

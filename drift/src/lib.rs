@@ -17,6 +17,8 @@
 //! - [`synth`] — seeded streams with known change points ([`Scenario`]).
 //! - [`evaluate`] — precision, recall, delay and false alarms within a margin; [`evaluate()`].
 //! - [`error`] — [`DriftError`].
+//! - `pg` (feature `pg`) — the recorded series read from PostgreSQL per scope, and `watch`: the
+//!   default detectors over them (`zkq drift watch`). The only module that does I/O.
 //!
 //! `docs/drift.md` holds the defaults, the method and the measured table.
 
@@ -28,6 +30,8 @@ pub mod error;
 pub mod evaluate;
 pub mod ewma;
 pub mod page_hinkley;
+#[cfg(feature = "pg")]
+pub mod pg;
 pub mod series;
 pub mod synth;
 

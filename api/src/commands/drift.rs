@@ -1,6 +1,6 @@
 //! `zkq drift evaluate|detect` (zkq-drift, docs/drift.md): the detectors' reproducible
 //! evaluation on synthetic streams with known change points, and the detectors over an
-//! analyst's own `time,value` CSV. (`zkq drift watch` on the live tables is not built yet.)
+//! analyst's own `time,value` CSV, and the detectors over the recorded series (`watch`).
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +21,21 @@ pub(crate) enum DriftCommand {
         /// The generators' seed (the report is a function of it).
         #[arg(long, default_value_t = 2021)]
         seed: u64,
+        #[command(flatten)]
+        format: FormatArgs,
+    },
+    /// Run each recorded series' default detectors over its values in PostgreSQL (cost per
+    /// proof per tenant and circuit, queue wait per tenant, prove time per circuit and device,
+    /// failures per tenant, circuit and device) and print the changes found.
+    Watch {
+        /// How far back to read, hours.
+        #[arg(long, default_value_t = 24.0)]
+        since_hours: f64,
+        /// Read again every this many seconds until Ctrl-C, printing new changes (0: once).
+        #[arg(long, default_value_t = 0)]
+        interval_secs: u64,
+        #[command(flatten)]
+        db: super::operators::DbArgs,
         #[command(flatten)]
         format: FormatArgs,
     },
@@ -66,6 +81,49 @@ pub(crate) fn run(command: DriftCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::Ok)
         }
         DriftCommand::Detect { series, detector: which, format } => detect(&series, which, format.format),
+        DriftCommand::Watch { since_hours, interval_secs, db, format } => {
+            if !(since_hours.is_finite() && since_hours > 0.0 && since_hours <= 24.0 * 366.0) {
+                return Err(invalid(format!("--since-hours {since_hours}: give a number of hours above 0, at most a year")));
+            }
+            super::services::runtime()?.block_on(watch(since_hours, interval_secs, &db, format.format))
+        }
+    }
+}
+
+async fn watch(since_hours: f64, interval_secs: u64, db: &super::operators::DbArgs, format: Format) -> anyhow::Result<ExitCode> {
+    let db = db.connect().await?;
+    let mut seen: std::collections::HashSet<(String, String, &'static str, String)> = std::collections::HashSet::new();
+    loop {
+        let client = db.client().await?;
+        let changes = zkq_drift::pg::watch(&**client, since_hours * 3600.0).await.map_err(|e| match e {
+            zkq_drift::pg::WatchError::Db(e) => anyhow::Error::from(zkq_store::StoreError::from(e)),
+            other => invalid(other),
+        })?;
+        drop(client);
+        let fresh: Vec<_> = changes
+            .into_iter()
+            .filter(|c| seen.insert((format!("{:?}", c.series), c.scope.clone(), c.detector, c.time.clone())))
+            .collect();
+        match format {
+            Format::Json => println!("{}", serde_json::to_string(&fresh)?),
+            Format::Text => {
+                for c in &fresh {
+                    let series = serde_json::to_value(c.series).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                    let dir = serde_json::to_value(c.direction).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                    println!("{} {series} {} {}: {dir} at #{} (value {}, statistic {:.3})", c.time, c.scope, c.detector, c.index, c.value, c.statistic);
+                }
+                if fresh.is_empty() && interval_secs == 0 {
+                    println!("(no change detected in the last {since_hours} h)");
+                }
+            }
+        }
+        if interval_secs == 0 {
+            return Ok(ExitCode::Ok);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(interval_secs)) => {}
+            _ = super::services::shutdown_signal() => return Ok(ExitCode::Ok),
+        }
     }
 }
 
