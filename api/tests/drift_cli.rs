@@ -134,17 +134,54 @@ fn watch_finds_a_shift_injected_into_recorded_job_rows() {
         }
         let o = env.zkq().args(["drift", "watch", "--since-hours", "1", "--format", "json"]).output().expect("run");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let changes: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
-        let changes = changes.as_array().expect("array");
-        let cost: Vec<&serde_json::Value> = changes.iter().filter(|c| c["series"] == "cost_per_proof").collect();
-        assert!(!cost.is_empty(), "the cost shift is found: {changes:?}");
-        for c in &cost {
-            assert_eq!(c["scope"], format!("tenant=acme circuit={}", env.circuit_id));
-            assert_eq!(c["direction"], "up", "{c}");
-            let at = c["index"].as_u64().expect("index") as usize;
-            assert!((COST_SHIFT_AT..COST_SHIFT_AT + 50).contains(&at), "alarm at {at}, the shift is at {COST_SHIFT_AT}: {c}");
+        let found: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        let found: Vec<&serde_json::Value> = found.as_array().expect("array").iter().map(|a| &a["alert"]).collect();
+        // One alert: the cost series in its scope, up, the detectors that agreed, right after the shift.
+        assert_eq!(found.len(), 1, "flat series raise nothing, one change is one alert: {found:?}");
+        let a = found[0];
+        assert_eq!((a["series"].as_str(), a["direction"].as_str()), (Some("cost_per_proof"), Some("up")), "{a}");
+        assert_eq!(a["scope"], format!("tenant=acme circuit={}", env.circuit_id));
+        let at = a["index"].as_u64().expect("index") as usize;
+        assert!((COST_SHIFT_AT..COST_SHIFT_AT + 50).contains(&at), "alert at {at}, the shift is at {COST_SHIFT_AT}: {a}");
+        assert!(a["detectors"].as_array().is_some_and(|d| d.iter().any(|x| x == "cusum")), "{a}");
+
+        // --record: exactly one alert (the detectors that agreed, one row), published once to the
+        // alerts exchange; watching again raises nothing new.
+        let conn = lapin::Connection::connect(&env.amqp.uri, lapin::ConnectionProperties::default()).await.expect("amqp");
+        let ch = conn.create_channel().await.expect("channel");
+        let exchange = format!("{}.alerts", env.amqp.prefix);
+        let durable = lapin::options::ExchangeDeclareOptions { durable: true, ..Default::default() };
+        ch.exchange_declare(exchange.as_str().into(), lapin::ExchangeKind::Topic, durable, Default::default()).await.expect("exchange");
+        let q = ch
+            .queue_declare("".into(), lapin::options::QueueDeclareOptions { exclusive: true, ..Default::default() }, Default::default())
+            .await
+            .expect("queue");
+        ch.queue_bind(q.name().as_str().into(), exchange.as_str().into(), "drift.#".into(), Default::default(), Default::default())
+            .await
+            .expect("bind");
+        for round in 0..2 {
+            let o = env.zkq().args(["drift", "watch", "--since-hours", "1", "--record", "--format", "json"]).output().expect("run");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let new: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+            assert_eq!(new.as_array().map(Vec::len), Some(if round == 0 { 1 } else { 0 }), "round {round}: {new}");
         }
-        assert!(changes.iter().all(|c| c["series"] == "cost_per_proof"), "flat series raise nothing: {changes:?}");
+        let row = pg
+            .query_one("select series, scope, direction, playbook, cardinality(detectors), count(*) over () from drift_alerts", &[])
+            .await
+            .expect("exactly one alert row");
+        let (series, scope, direction, playbook): (String, String, String, String) = (row.get(0), row.get(1), row.get(2), row.get(3));
+        assert_eq!((series.as_str(), direction.as_str(), row.get::<_, i64>(5)), ("cost_per_proof", "up", 1));
+        assert_eq!(scope, format!("tenant=acme circuit={}", env.circuit_id));
+        assert_eq!(playbook, "docs/playbooks/DriftCostPerProof.md");
+        assert!(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&playbook).is_file(), "the playbook exists");
+        let mut published = Vec::new();
+        while let Some(m) = ch.basic_get(q.name().as_str().into(), lapin::options::BasicGetOptions { no_ack: true }).await.expect("get") {
+            published.push((m.routing_key.to_string(), serde_json::from_slice::<serde_json::Value>(&m.data).expect("JSON")));
+        }
+        assert_eq!(published.len(), 1, "published once: {published:?}");
+        assert_eq!(published[0].0, "drift.cost_per_proof");
+        assert_eq!(published[0].1["alert"]["playbook"], "docs/playbooks/DriftCostPerProof.md");
+        let _ = conn.close(200, "bye".into()).await;
         let o = env.zkq().args(["drift", "watch", "--since-hours", "-1"]).output().expect("run");
         assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
     });

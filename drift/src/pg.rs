@@ -124,3 +124,126 @@ pub async fn watch(client: &impl GenericClient, since_secs: f64) -> Result<Vec<C
     }
     Ok(changes)
 }
+
+/// Changes of one series and scope, in one direction, whose alarms fall within this many
+/// observations of the first are one alert (the detectors agree on one change).
+pub const ALERT_WINDOW: usize = crate::evaluate::MARGIN;
+
+/// A drift alert: one change of one series in one scope, the detectors that saw it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// The series (`cost_per_proof`, …).
+    pub series: &'static str,
+    /// The alert's name (`DriftCostPerProof`, …).
+    pub alert: &'static str,
+    /// Its scope.
+    pub scope: String,
+    /// Which way.
+    pub direction: Direction,
+    /// The detectors that alarmed, in the order they did.
+    pub detectors: Vec<&'static str>,
+    /// The first alarm's observation: its place in the scope's series, time and value.
+    pub index: usize,
+    /// When.
+    pub time: String,
+    /// The value as recorded.
+    pub value: f64,
+    /// The first alarm's statistic.
+    pub statistic: f64,
+    /// What to do: `docs/playbooks/<alert>.md`.
+    pub playbook: String,
+}
+
+/// Groups `changes` (as [`watch`] returns them: per series and scope, in time order) into
+/// alerts: alarms of one series, scope and direction within [`ALERT_WINDOW`] observations of
+/// an alert's first alarm join it.
+pub fn alerts(changes: &[Change]) -> Vec<Alert> {
+    let mut out: Vec<Alert> = Vec::new();
+    for c in changes {
+        let joined = out.iter_mut().rev().find(|a| {
+            a.series == c.series.name() && a.scope == c.scope && a.direction == c.direction && c.index >= a.index && c.index - a.index <= ALERT_WINDOW
+        });
+        match joined {
+            Some(a) => {
+                if !a.detectors.contains(&c.detector) {
+                    a.detectors.push(c.detector);
+                }
+            }
+            None => out.push(Alert {
+                series: c.series.name(),
+                alert: c.series.alert_name(),
+                scope: c.scope.clone(),
+                direction: c.direction,
+                detectors: vec![c.detector],
+                index: c.index,
+                time: c.time.clone(),
+                value: c.value,
+                statistic: c.statistic,
+                playbook: format!("docs/playbooks/{}.md", c.series.alert_name()),
+            }),
+        }
+    }
+    out
+}
+
+/// Writes `alerts` to `drift_alerts` (zkq-store migration 0011); one already recorded (same
+/// series, scope and observation time) is skipped. Returns the alerts written now, with their
+/// ids.
+pub async fn record(client: &impl GenericClient, alerts: &[Alert]) -> Result<Vec<(i64, Alert)>, WatchError> {
+    let mut written = Vec::new();
+    for a in alerts {
+        let direction = match a.direction {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        };
+        let detectors: Vec<&str> = a.detectors.clone();
+        let row = client
+            .query_opt(
+                "insert into drift_alerts (series, scope, direction, detectors, observed_at, value, statistic, playbook)
+                 values ($1, $2, $3, $4, $5::text::timestamptz, $6, $7, $8)
+                 on conflict (series, scope, observed_at) do nothing returning id",
+                &[&a.series, &a.scope, &direction, &detectors, &a.time, &a.value, &a.statistic, &a.playbook],
+            )
+            .await?;
+        if let Some(r) = row {
+            written.push((r.try_get(0)?, a.clone()));
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(series: Series, scope: &str, detector: &'static str, index: usize, direction: Direction) -> Change {
+        Change { series, scope: scope.into(), detector, index, time: format!("t{index}"), value: 1.0, direction, statistic: 2.0 }
+    }
+
+    #[test]
+    fn alarms_of_one_change_make_one_alert_and_others_their_own() {
+        let up = Direction::Up;
+        let changes = [
+            change(Series::CostPerProof, "tenant=a", "cusum", 100, up),
+            change(Series::CostPerProof, "tenant=a", "page-hinkley", 130, up),
+            change(Series::CostPerProof, "tenant=a", "cusum", 100 + ALERT_WINDOW + 1, up),
+            change(Series::CostPerProof, "tenant=b", "cusum", 100, up),
+            change(Series::CostPerProof, "tenant=a", "cusum", 140, Direction::Down),
+            change(Series::QueueWait, "tenant=a", "ewma", 100, up),
+        ];
+        let a = alerts(&changes);
+        let summary: Vec<(&str, &str, usize, Vec<&str>)> = a.iter().map(|a| (a.series, a.scope.as_str(), a.index, a.detectors.clone())).collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("cost_per_proof", "tenant=a", 100, vec!["cusum", "page-hinkley"]),
+                ("cost_per_proof", "tenant=a", 151, vec!["cusum"]),
+                ("cost_per_proof", "tenant=b", 100, vec!["cusum"]),
+                ("cost_per_proof", "tenant=a", 140, vec!["cusum"]),
+                ("queue_wait", "tenant=a", 100, vec!["ewma"]),
+            ]
+        );
+        assert_eq!(a[0].playbook, "docs/playbooks/DriftCostPerProof.md");
+        assert_eq!(a[4].alert, "DriftQueueWait");
+    }
+}

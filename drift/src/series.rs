@@ -60,6 +60,33 @@ impl Series {
         Series::KeyCacheHitRate,
     ];
 
+    /// The series' name in reports, alerts and JSON (`cost_per_proof`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Series::CostPerProof => "cost_per_proof",
+            Series::CostPer1kProofs => "cost_per_1k_proofs",
+            Series::ProveTime => "prove_time",
+            Series::QueueWait => "queue_wait",
+            Series::FailureRate => "failure_rate",
+            Series::FairnessGini => "fairness_gini",
+            Series::KeyCacheHitRate => "key_cache_hit_rate",
+        }
+    }
+
+    /// The alert a change in this series raises (`DriftCostPerProof`, …): its playbook is
+    /// `docs/playbooks/<alert>.md`.
+    pub fn alert_name(self) -> &'static str {
+        match self {
+            Series::CostPerProof => "DriftCostPerProof",
+            Series::CostPer1kProofs => "DriftCostPer1kProofs",
+            Series::ProveTime => "DriftProveTime",
+            Series::QueueWait => "DriftQueueWait",
+            Series::FailureRate => "DriftFailureRate",
+            Series::FairnessGini => "DriftFairnessGini",
+            Series::KeyCacheHitRate => "DriftKeyCacheHitRate",
+        }
+    }
+
     /// The dimensions the series is kept per.
     pub fn dimensions(self) -> &'static [Dimension] {
         use Dimension::*;

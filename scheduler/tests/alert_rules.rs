@@ -339,13 +339,24 @@ fn every_alert_has_its_playbook_and_every_playbook_its_alert() {
             assert!(text.contains(section), "{url} has no {section:?} section");
         }
     }
+    // Drift alerts (`zkq drift watch --record`) link their playbooks too: the same checks.
+    for series in zkq_drift::pg::WATCHED {
+        let alert = series.alert_name();
+        let file = format!("{alert}.md");
+        *referenced.entry(file.clone()).or_default() += 1;
+        let text = std::fs::read_to_string(dir.join(&file)).unwrap_or_else(|e| panic!("drift playbook {file}: {e}"));
+        assert!(text.lines().next().is_some_and(|h| h == format!("# {alert}")), "{file}'s heading names {alert}");
+        for section in ["## What it means", "## Likely causes", "## Check first", "## Silencing"] {
+            assert!(text.contains(section), "{file} has no {section:?} section");
+        }
+    }
     let index = std::fs::read_to_string(dir.join("README.md")).expect("docs/playbooks/README.md");
     for entry in std::fs::read_dir(&dir).expect("docs/playbooks") {
         let file = entry.expect("entry").file_name().into_string().expect("utf-8 name");
         if file == "README.md" {
             continue;
         }
-        assert_eq!(referenced.get(&file).copied(), Some(1), "{file} is the runbook_url of exactly one alert");
+        assert_eq!(referenced.get(&file).copied(), Some(1), "{file} is the playbook of exactly one alert");
         assert!(index.contains(&format!("({file})")), "docs/playbooks/README.md links {file}");
     }
 }

@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 8, name: "audit_log", sql: include_str!("../migrations/0008_audit_log.sql") },
     Migration { version: 9, name: "policies", sql: include_str!("../migrations/0009_policies.sql") },
     Migration { version: 10, name: "policy_marketplace", sql: include_str!("../migrations/0010_policy_marketplace.sql") },
+    Migration { version: 11, name: "drift_alerts", sql: include_str!("../migrations/0011_drift_alerts.sql") },
 ];
 
 /// The advisory lock key migrations hold (the bytes of `"zkq-migr"`). Database-wide: runs

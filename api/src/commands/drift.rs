@@ -34,8 +34,13 @@ pub(crate) enum DriftCommand {
         /// Read again every this many seconds until Ctrl-C, printing new changes (0: once).
         #[arg(long, default_value_t = 0)]
         interval_secs: u64,
+        /// Record each new alert in PostgreSQL (`drift_alerts`; one already recorded is not
+        /// raised again) and publish it to the AMQP topic exchange `<queue prefix>.alerts`
+        /// (routing key `drift.<series>`), so that other systems can route it.
+        #[arg(long)]
+        record: bool,
         #[command(flatten)]
-        db: super::operators::DbArgs,
+        services: crate::cli::ServiceArgs,
         #[command(flatten)]
         format: FormatArgs,
     },
@@ -81,39 +86,88 @@ pub(crate) fn run(command: DriftCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::Ok)
         }
         DriftCommand::Detect { series, detector: which, format } => detect(&series, which, format.format),
-        DriftCommand::Watch { since_hours, interval_secs, db, format } => {
+        DriftCommand::Watch { since_hours, interval_secs, record, services, format } => {
             if !(since_hours.is_finite() && since_hours > 0.0 && since_hours <= 24.0 * 366.0) {
                 return Err(invalid(format!("--since-hours {since_hours}: give a number of hours above 0, at most a year")));
             }
-            super::services::runtime()?.block_on(watch(since_hours, interval_secs, &db, format.format))
+            super::services::runtime()?.block_on(watch(since_hours, interval_secs, record, &services, format.format))
         }
     }
 }
 
-async fn watch(since_hours: f64, interval_secs: u64, db: &super::operators::DbArgs, format: Format) -> anyhow::Result<ExitCode> {
-    let db = db.connect().await?;
-    let mut seen: std::collections::HashSet<(String, String, &'static str, String)> = std::collections::HashSet::new();
+/// The AMQP exchange drift alerts are published to.
+fn alerts_exchange(amqp: &zkq_scheduler::AmqpConfig) -> String {
+    format!("{}.alerts", amqp.prefix)
+}
+
+/// Publishes `alerts` (with their ids) to the alerts exchange, each confirmed by the broker.
+async fn publish(amqp: &zkq_scheduler::AmqpConfig, alerts: &[(i64, zkq_drift::pg::Alert)]) -> anyhow::Result<()> {
+    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
+    use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
+    let map = |e: lapin::Error| anyhow::Error::from(zkq_scheduler::SchedulerError::from(e));
+    let conn = Connection::connect(&amqp.uri, ConnectionProperties::default()).await.map_err(map)?;
+    let channel = conn.create_channel().await.map_err(map)?;
+    channel.confirm_select(ConfirmSelectOptions::default()).await.map_err(map)?;
+    let exchange = alerts_exchange(amqp);
+    let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
+    channel.exchange_declare(exchange.as_str().into(), ExchangeKind::Topic, durable, Default::default()).await.map_err(map)?;
+    for (id, a) in alerts {
+        let body = serde_json::to_vec(&json!({"id": id, "kind": "drift", "alert": a}))?;
+        let key = format!("drift.{}", a.series);
+        let props = BasicProperties::default().with_content_type("application/json".into()).with_delivery_mode(2);
+        let confirm = channel
+            .basic_publish(exchange.as_str().into(), key.as_str().into(), BasicPublishOptions::default(), &body, props)
+            .await
+            .map_err(map)?
+            .await
+            .map_err(map)?;
+        if !confirm.is_ack() {
+            anyhow::bail!(zkq_scheduler::SchedulerError::Invalid(format!("the broker refused drift alert {id} on {exchange}")));
+        }
+    }
+    let _ = conn.close(200, "bye".into()).await;
+    Ok(())
+}
+
+async fn watch(since_hours: f64, interval_secs: u64, record: bool, services: &crate::cli::ServiceArgs, format: Format) -> anyhow::Result<ExitCode> {
+    let amqp = services.amqp()?;
+    let store = services.store().await?;
+    let mut seen: std::collections::HashSet<(&'static str, String, String)> = std::collections::HashSet::new();
     loop {
-        let client = db.client().await?;
-        let changes = zkq_drift::pg::watch(&**client, since_hours * 3600.0).await.map_err(|e| match e {
+        let client = store.db().client().await?;
+        let db_err = |e: zkq_drift::pg::WatchError| match e {
             zkq_drift::pg::WatchError::Db(e) => anyhow::Error::from(zkq_store::StoreError::from(e)),
             other => invalid(other),
-        })?;
+        };
+        let changes = zkq_drift::pg::watch(&**client, since_hours * 3600.0).await.map_err(db_err)?;
+        let found = zkq_drift::pg::alerts(&changes);
+        // Recorded: what the table did not have yet; otherwise what this run has not printed.
+        let fresh: Vec<(Option<i64>, zkq_drift::pg::Alert)> = if record {
+            let written = zkq_drift::pg::record(&**client, &found).await.map_err(db_err)?;
+            publish(&amqp, &written).await?;
+            written.into_iter().map(|(id, a)| (Some(id), a)).collect()
+        } else {
+            found.into_iter().filter(|a| seen.insert((a.series, a.scope.clone(), a.time.clone()))).map(|a| (None, a)).collect()
+        };
         drop(client);
-        let fresh: Vec<_> = changes
-            .into_iter()
-            .filter(|c| seen.insert((format!("{:?}", c.series), c.scope.clone(), c.detector, c.time.clone())))
-            .collect();
         match format {
-            Format::Json => println!("{}", serde_json::to_string(&fresh)?),
+            Format::Json => println!("{}", serde_json::Value::Array(fresh.iter().map(|(id, a)| json!({"id": id, "alert": a})).collect())),
             Format::Text => {
-                for c in &fresh {
-                    let series = serde_json::to_value(c.series).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-                    let dir = serde_json::to_value(c.direction).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-                    println!("{} {series} {} {}: {dir} at #{} (value {}, statistic {:.3})", c.time, c.scope, c.detector, c.index, c.value, c.statistic);
+                for (_, a) in &fresh {
+                    let dir = serde_json::to_value(a.direction).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                    println!(
+                        "{} {} {}: {dir} at #{} (value {}, {}); playbook {}",
+                        a.time,
+                        a.alert,
+                        a.scope,
+                        a.index,
+                        a.value,
+                        a.detectors.join(" + "),
+                        a.playbook
+                    );
                 }
                 if fresh.is_empty() && interval_secs == 0 {
-                    println!("(no change detected in the last {since_hours} h)");
+                    println!("(no new drift alert in the last {since_hours} h)");
                 }
             }
         }
