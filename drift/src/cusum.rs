@@ -21,7 +21,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::detector::{check_positive, check_reference, Alarm, Baseline, Detector, Direction, Reference};
+use crate::detector::{check_positive, check_reference, Alarm, Baseline, Detector, Reference};
 use crate::DriftError;
 
 /// CUSUM's parameters.
@@ -89,19 +89,7 @@ impl Detector for Cusum {
         let k = self.config.k;
         self.upper = (self.upper + z - k).max(0.0);
         self.lower = (self.lower - z - k).max(0.0);
-        let alarm = if self.upper > self.config.h {
-            Some(Alarm {
-                direction: Direction::Up,
-                statistic: self.upper,
-            })
-        } else if self.lower > self.config.h {
-            Some(Alarm {
-                direction: Direction::Down,
-                statistic: self.lower,
-            })
-        } else {
-            None
-        };
+        let alarm = crate::detector::two_sided(self.upper, self.lower, self.config.h);
         if alarm.is_some() {
             self.reset();
         }

@@ -160,6 +160,18 @@ pub(crate) fn check_positive(detector: &'static str, param: &'static str, value:
     }
 }
 
+/// A two-sided test's alarm: up when `up` exceeds `threshold`, else down when `down` does (both
+/// statistics ≥ 0 in the detector's units).
+pub(crate) fn two_sided(up: f64, down: f64, threshold: f64) -> Option<Alarm> {
+    if up > threshold {
+        Some(Alarm { direction: Direction::Up, statistic: up })
+    } else if down > threshold {
+        Some(Alarm { direction: Direction::Down, statistic: down })
+    } else {
+        None
+    }
+}
+
 /// `value` must be finite and ≥ 0, else a [`crate::DriftError::Parameter`] naming it.
 pub(crate) fn check_non_negative(detector: &'static str, param: &'static str, value: f64) -> Result<(), crate::DriftError> {
     if value.is_finite() && value >= 0.0 {

@@ -18,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::detector::{check_positive, check_reference, Alarm, Baseline, Detector, Direction, Reference};
+use crate::detector::{check_positive, check_reference, Alarm, Baseline, Detector, Reference};
 use crate::DriftError;
 
 /// EWMA's parameters.
@@ -108,19 +108,7 @@ impl Detector for Ewma {
         self.t = self.t.saturating_add(1);
         let sz = self.sigma_z(sigma, self.t);
         self.stat = (z - mu) / sz;
-        let alarm = if self.stat > self.config.l {
-            Some(Alarm {
-                direction: Direction::Up,
-                statistic: self.stat,
-            })
-        } else if self.stat < -self.config.l {
-            Some(Alarm {
-                direction: Direction::Down,
-                statistic: -self.stat,
-            })
-        } else {
-            None
-        };
+        let alarm = crate::detector::two_sided(self.stat, -self.stat, self.config.l);
         if alarm.is_some() {
             self.reset();
         }

@@ -21,7 +21,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::detector::{check_positive, robust_estimate, Alarm, Detector, Direction};
+use crate::detector::{check_positive, robust_estimate, Alarm, Detector};
 use crate::DriftError;
 
 /// Page-Hinkley's parameters.
@@ -143,19 +143,7 @@ impl Detector for PageHinkley {
             return None;
         }
         let (up, down) = self.statistics();
-        let alarm = if up > self.config.threshold {
-            Some(Alarm {
-                direction: Direction::Up,
-                statistic: up,
-            })
-        } else if down > self.config.threshold {
-            Some(Alarm {
-                direction: Direction::Down,
-                statistic: down,
-            })
-        } else {
-            None
-        };
+        let alarm = crate::detector::two_sided(up, down, self.config.threshold);
         if alarm.is_some() {
             self.reset();
         }

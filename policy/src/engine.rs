@@ -302,21 +302,16 @@ mod tests {
     /// An attribute typo the strict validator catches.
     const TYPO: &str = r#"permit(principal, action == Action::"Prove", resource) when { resource.constraint > 1 };"#;
 
+    /// The catalog examples' base request with this test's values.
     fn request(tenant: &str, purpose: &str, epsilon_micro: u64) -> AdmissionRequest {
         AdmissionRequest {
             tenant: tenant.into(),
             tenant_tier: "gold".into(),
-            tenant_weight: 1,
-            circuit_id: "ab".repeat(32),
-            circuit_name: "multi_public".into(),
-            constraints: 1000,
             purpose: purpose.into(),
             epsilon_micro,
             priority: 7,
-            deadline_in_ms: None,
-            jobs_last_minute: 0,
-            region: "eu-west-1".into(),
             at: chrono::DateTime::from_timestamp(1_764_770_000, 0).expect("time"),
+            ..crate::catalog::RequestOverrides::base()
         }
     }
 

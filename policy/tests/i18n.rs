@@ -78,22 +78,19 @@ fn template_permit(param: &str) -> String {
     )
 }
 
+/// The catalog examples' base request (`RequestOverrides::base`) with this test's values.
 fn request(tenant: &str, purpose: &str) -> AdmissionRequest {
     AdmissionRequest {
         tenant: tenant.into(),
         tenant_tier: "gold".into(),
-        tenant_weight: 1,
-        circuit_id: "ab".repeat(32),
-        circuit_name: "multi_public".into(),
-        constraints: 1000,
         purpose: purpose.into(),
         epsilon_micro: 200_000,
         priority: 7,
         deadline_in_ms: Some(30_000),
         jobs_last_minute: 2,
-        region: "eu-west-1".into(),
         // Wednesday 2025-12-03 14:33:20 UTC.
         at: chrono::DateTime::from_timestamp(1_764_772_400, 0).expect("time"),
+        ..zkq_policy::catalog::RequestOverrides::base()
     }
 }
 

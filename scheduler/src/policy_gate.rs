@@ -127,13 +127,15 @@ impl PolicyGate {
         if !force && self.checked_at.is_some_and(|t| t.elapsed() < self.config.reload_interval) {
             return Ok(());
         }
+        // Checked now, whatever the outcome: an unreachable database is asked again after the
+        // interval, not by every job in between.
+        self.checked_at = Some(Instant::now());
         let mut client = store.db().client().await?;
         if !self.counts.is_empty() {
             telemetry::add_counts(&**client, &self.counts).await.map_err(policy_error)?;
             self.counts.clear();
         }
         let now = policy_pg::generation(&**client).await.map_err(policy_error)?;
-        self.checked_at = Some(Instant::now());
         if self.loaded.as_ref().is_some_and(|l| l.generation == now) && self.broken.is_none() {
             return Ok(());
         }

@@ -1022,7 +1022,7 @@ impl<'a> Session<'a> {
             Err(rejection) => return self.reject(Some(meta), rejection, delivery, received_at, stats).await,
         };
         // Privacy budget, last: a hold is taken only for a job that passed every other check.
-        if let Err((rejection, budget)) = self.admit_budget(&mut meta, &circuit).await? {
+        if let Err((rejection, budget)) = self.admit_budget(&mut meta, &circuit, charge).await? {
             return self.reject_with_budget(Some(meta), rejection, budget, delivery, received_at, stats).await;
         }
         let queue_wait_ms = meta.submitted_at_ms.map_or(0.0, |s| (received_at.timestamp_millis() - s).max(0) as f64);
@@ -1121,21 +1121,18 @@ impl<'a> Session<'a> {
         Ok(Ok(weight))
     }
 
-    /// Purpose binding and the privacy-budget hold (`docs/budgets.md`): resolves the ε the job
-    /// charges (its circuit's cost per proof, or less if it asked less) into `meta`, checks its
-    /// purpose is one of the tenant's budgets, and holds the ε until the job's result commits.
+    /// Purpose binding and the privacy-budget hold (`docs/budgets.md`): records `charge` (the ε
+    /// the job charges, from [`charge_for`]) in `meta`, checks its purpose is one of the tenant's
+    /// budgets, and holds the ε until the job's result commits.
     async fn admit_budget(
         &mut self,
         meta: &mut JobMeta,
         circuit: &CircuitRecord,
+        charge: Option<u64>,
     ) -> Result<Result<(), (Rejection, Option<zkq_budget::JobBudget>)>, SchedulerError> {
         use zkq_budget::pg::{Admission, JobCharge};
         use zkq_budget::report::eps;
         let fail = |code, reason: String| Err((Rejection { code, reason }, None));
-        let charge = match charge_for(meta, circuit) {
-            Ok(c) => c,
-            Err(rejection) => return Ok(Err((rejection, None))),
-        };
         meta.epsilon_micro = charge;
         let purpose_shown: String = meta.purpose.chars().take(64).collect();
         if meta.purpose.is_empty() {

@@ -11,12 +11,9 @@ use zkq_budget::report::eps;
 use zkq_budget::{BudgetError, Epsilon, Window};
 
 use super::services::runtime;
+use super::{actor, invalid};
 use crate::cli::{Format, ServiceArgs};
 use crate::exit::ExitCode;
-
-fn invalid(what: impl std::fmt::Display) -> anyhow::Error {
-    zkq_scheduler::SchedulerError::Invalid(what.to_string()).into()
-}
 
 fn epsilon(flag: &str, text: &str) -> anyhow::Result<Epsilon> {
     text.parse().map_err(|e| invalid(format!("{flag}: {e}")))
@@ -24,11 +21,6 @@ fn epsilon(flag: &str, text: &str) -> anyhow::Result<Epsilon> {
 
 fn time(flag: &str, text: &str) -> anyhow::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| invalid(format!("{flag} {text:?} is not an RFC 3339 time (e.g. 2026-12-01T00:00:00Z)")))
-}
-
-/// Who is acting: the operating-system user.
-fn actor() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
 }
 
 /// Runs `f` in one transaction of the store's pool.

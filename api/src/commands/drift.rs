@@ -8,6 +8,7 @@ use clap::{Subcommand, ValueEnum};
 use serde_json::json;
 use zkq_drift::{csv, detector, DetectorConfig};
 
+use super::invalid;
 use crate::cli::{Format, FormatArgs};
 use crate::exit::ExitCode;
 
@@ -68,10 +69,6 @@ pub(crate) enum Which {
     Ewma,
     /// ADWIN adaptive windowing.
     Adwin,
-}
-
-fn invalid(what: impl std::fmt::Display) -> anyhow::Error {
-    zkq_scheduler::SchedulerError::Invalid(what.to_string()).into()
 }
 
 /// Runs a `zkq drift` command.
@@ -187,13 +184,8 @@ fn detect(path: &Path, which: Option<Which>, format: Format) -> anyhow::Result<E
     let values: Vec<f64> = points.iter().map(|p| p.value).collect();
     let chosen: Vec<DetectorConfig> = DetectorConfig::defaults()
         .into_iter()
-        .filter(|d| match which {
-            None => true,
-            Some(Which::Cusum) => d.name() == "cusum",
-            Some(Which::PageHinkley) => d.name() == "page-hinkley",
-            Some(Which::Ewma) => d.name() == "ewma",
-            Some(Which::Adwin) => d.name() == "adwin",
-        })
+        // The flag's values are the detectors' names (`page-hinkley`, …).
+        .filter(|d| which.is_none_or(|w| w.to_possible_value().is_some_and(|v| v.get_name() == d.name())))
         .collect();
     let mut rows = Vec::new();
     for d in &chosen {

@@ -78,6 +78,16 @@ fn open_backend(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
     Ok(backend)
 }
 
+/// A bad-input error (exit code 2) with this one-line message.
+fn invalid(what: impl std::fmt::Display) -> anyhow::Error {
+    zkq_scheduler::SchedulerError::Invalid(what.to_string()).into()
+}
+
+/// Who is acting (recorded as the actor of budget and policy changes): the operating-system user.
+fn actor() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+}
+
 /// Seconds with millisecond precision, for JSON.
 fn secs(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e6

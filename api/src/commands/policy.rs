@@ -21,6 +21,7 @@ use zkq_store::Db;
 
 use super::operators::DbArgs;
 use super::services::runtime;
+use super::{actor, invalid};
 use crate::cli::{Format, FormatArgs};
 use crate::exit::ExitCode;
 
@@ -243,15 +244,6 @@ pub(crate) struct OperatorLogin {
     /// Read the operator's password from stdin (required: passwords never go on the command line).
     #[arg(long, required = true)]
     password_stdin: bool,
-}
-
-fn invalid(what: impl std::fmt::Display) -> anyhow::Error {
-    zkq_scheduler::SchedulerError::Invalid(what.to_string()).into()
-}
-
-/// Who is acting on policies: the operating-system user.
-fn actor() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
 }
 
 fn catalog() -> anyhow::Result<Catalog> {

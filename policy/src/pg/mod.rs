@@ -261,9 +261,12 @@ pub async fn put_linked(
     }
     // Parses (and checks its annotations) under its own id first, for a precise message.
     PolicyEngine::parse(policy_id, source)?;
+    // The sets it joins: every tenant's for a shared policy; else its tenant's (with the shared
+    // ones) — the other tenants' sets do not change.
     let mut next: Vec<StoredPolicy> = in_force(tx)
         .await?
         .into_iter()
+        .filter(|p| tenant.is_none() || p.tenant.is_none() || p.tenant.as_deref() == tenant)
         .filter(|p| !(p.tenant.as_deref() == tenant && p.policy_id == policy_id))
         .collect();
     next.push(StoredPolicy {
