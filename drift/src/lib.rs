@@ -17,8 +17,12 @@
 //! - [`synth`] — seeded streams with known change points ([`Scenario`]).
 //! - [`evaluate`] — precision, recall, delay and false alarms within a margin; [`evaluate()`].
 //! - [`error`] — [`DriftError`].
+//! - [`predict`] — prediction of a change's shift before it is observed (simulator replay and
+//!   past effects), outcomes, precision per change kind and the threshold feedback loop.
+//! - [`lockfile`] — a build's library versions from its `Cargo.lock` and the diff of two.
 //! - `pg` (feature `pg`) — the recorded series read from PostgreSQL per scope, and `watch`: the
-//!   default detectors over them (`zkq drift watch`). The only module that does I/O.
+//!   default detectors over them (`zkq drift watch`); `pg::changes`, the change events,
+//!   predictions and thresholds. The only module that does I/O.
 //!
 //! `docs/drift.md` holds the defaults, the method and the measured table.
 
@@ -29,9 +33,11 @@ pub mod detector;
 pub mod error;
 pub mod evaluate;
 pub mod ewma;
+pub mod lockfile;
 pub mod page_hinkley;
 #[cfg(feature = "pg")]
 pub mod pg;
+pub mod predict;
 pub mod series;
 pub mod synth;
 

@@ -30,6 +30,8 @@
 //! - [`held_bytes`] — the byte budget for held deliveries (consumption pauses above it).
 //! - [`worker`] — `run(config, shutdown)`: the consume → batch → prove → commit → reply → ack loop.
 //! - [`metrics`] — the worker's Prometheus `/metrics` endpoint and [`metrics::MetricsSource`].
+//! - [`fleet_changes`] — at start, the fleet's configuration and prover version (with its
+//!   `Cargo.lock` libraries) recorded as change events where they changed (drift prediction).
 //! - [`uptime`] — the worker's heartbeat (uptime rows for the FinOps idle row).
 //! - [`error`] — typed errors.
 //! - [`redact`] — passwords out of log and error lines.
@@ -41,6 +43,7 @@ pub mod config;
 pub mod device;
 pub mod error;
 pub mod fair;
+pub mod fleet_changes;
 pub mod held_bytes;
 pub mod identity;
 pub mod keystore;

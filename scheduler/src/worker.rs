@@ -232,6 +232,13 @@ pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()> + Send
         region: config.region.clone(),
     };
     let heartbeat = tokio::spawn(crate::uptime::heartbeat(store.clone(), uptime, config.heartbeat_interval, stop.clone()));
+    // A change of configuration or version is recorded for drift prediction; failing to record
+    // it costs a prediction, not the fleet's capacity: warn and go on.
+    match crate::fleet_changes::record(&store, &config).await {
+        Ok(ids) if !ids.is_empty() => tracing::info!(changes = ?ids, fleet = %crate::fleet_changes::fleet(&config), "recorded a change of this fleet's configuration or version"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not record this fleet's configuration and version for drift prediction"),
+    }
     tracing::info!(
         worker = %config.worker_id,
         device = device.name(),

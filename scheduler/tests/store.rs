@@ -771,3 +771,79 @@ async fn uptime_rows_only_move_forward_and_the_queue_age_reads_the_oldest_queued
     })
     .await;
 }
+
+/// Drift prediction's change events (migration 0012): prices, circuits and policy versions
+/// are recorded by triggers whoever writes them; a fleet's configuration and prover version by
+/// the worker at start, once per value even when workers start together.
+#[tokio::test]
+async fn changes_are_recorded_by_triggers_and_once_per_fleet_state() {
+    in_fresh_schema("changes", |config| async move {
+        let store = Store::connect(&config).await.expect("connect");
+        let pg = raw_client(&config).await;
+        let events = |kind: &'static str| {
+            let pg = &pg;
+            async move {
+                pg.query("select subject, before, after, features, source from change_events where kind = $1 order by id", &[&kind])
+                    .await
+                    .expect("events")
+            }
+        };
+        // A new c7i.large price: 0.08925 → 0.1071 per device-hour is +20 %.
+        let price = NewPrice {
+            provider: "aws".into(),
+            region: "us-east-1".into(),
+            instance_type: "c7i.large".into(),
+            device_type: "cpu-2core".into(),
+            devices_per_instance: 1,
+            pricing_category: "spot".into(),
+            usd_per_hour: 0.1071,
+            valid_from: Utc::now(),
+            source: None,
+        };
+        store.add_price(&price).await.expect("price");
+        let rows = events("price").await;
+        assert_eq!(rows.len(), 1);
+        let (subject, features): (String, serde_json::Value) = (rows[0].get(0), rows[0].get(3));
+        assert_eq!(subject, "cpu-2core");
+        let relative = features["relative_change"].as_f64().expect("relative change");
+        assert!((relative - 0.2).abs() < 1e-9, "{features}");
+        assert_eq!(rows[0].get::<_, String>(4), "trigger");
+
+        store.add_circuit(&new_circuit(&hex_id(9), "kyc")).await.expect("circuit");
+        let rows = events("circuit").await;
+        assert_eq!((rows.len(), rows[0].get::<_, String>(0).as_str()), (1, "kyc@v1"));
+
+        store.add_tenant("acme", 1).await.expect("tenant");
+        pg.execute("insert into policies (tenant, policy_id, version, source, created_by) values ('acme', 'kyc', 1, 'permit(principal, action, resource);', 'ana')", &[])
+            .await
+            .expect("policy");
+        pg.execute("update policies set revoked_at = now(), revoked_by = 'bo' where policy_id = 'kyc'", &[]).await.expect("revoke");
+        let rows = events("policy").await;
+        let ops: Vec<String> = rows.iter().map(|r| r.get::<_, serde_json::Value>(3)["operation"].as_str().unwrap_or("").to_owned()).collect();
+        assert_eq!(ops, ["create", "revoke"]);
+        assert_eq!(rows[0].get::<_, String>(0), "acme/kyc");
+
+        // Two workers of one fleet start together: one configuration and one version change.
+        let worker = zkq_scheduler::WorkerConfig { max_batch: 16, device_type: "cpu-2core".into(), ..Default::default() };
+        let (a, b) = tokio::join!(
+            zkq_scheduler::fleet_changes::record(&store, &worker),
+            zkq_scheduler::fleet_changes::record(&store, &worker)
+        );
+        assert_eq!(a.expect("a").len() + b.expect("b").len(), 2, "one worker records, the other finds it done");
+        assert!(zkq_scheduler::fleet_changes::record(&store, &worker).await.expect("restart").is_empty(), "a restart is no change");
+        let bigger = zkq_scheduler::WorkerConfig { max_batch: 32, ..worker };
+        assert_eq!(zkq_scheduler::fleet_changes::record(&store, &bigger).await.expect("reconfigured").len(), 1);
+        let rows = events("worker_config").await;
+        assert_eq!(rows.len(), 2);
+        let (subject, before, features): (String, Option<serde_json::Value>, serde_json::Value) = (rows[1].get(0), rows[1].get(1), rows[1].get(3));
+        assert_eq!(subject, "cpu-2core@-");
+        assert_eq!(before.expect("before")["max_batch"], 16);
+        assert_eq!(features, serde_json::json!({ "max_batch": { "from": 16, "to": 32 } }));
+        let rows = events("prover_version").await;
+        assert_eq!(rows.len(), 1);
+        let after: serde_json::Value = rows[0].get(2);
+        assert_eq!(after["version"], env!("CARGO_PKG_VERSION"));
+        assert!(after["libraries"]["tokio-postgres"].is_array(), "the build's libraries are recorded");
+    })
+    .await;
+}

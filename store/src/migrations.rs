@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 9, name: "policies", sql: include_str!("../migrations/0009_policies.sql") },
     Migration { version: 10, name: "policy_marketplace", sql: include_str!("../migrations/0010_policy_marketplace.sql") },
     Migration { version: 11, name: "drift_alerts", sql: include_str!("../migrations/0011_drift_alerts.sql") },
+    Migration { version: 12, name: "drift_changes", sql: include_str!("../migrations/0012_drift_changes.sql") },
 ];
 
 /// The advisory lock key migrations hold (the bytes of `"zkq-migr"`). Database-wide: runs

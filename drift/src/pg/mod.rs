@@ -2,6 +2,8 @@
 //! scope (tenant, circuit, device), oldest first — the edge `zkq drift watch` runs the
 //! [`Monitor`]s over. Tables: zkq-store migrations 0001 (`jobs`, `job_results`, `job_costs`,
 //! `batches`).
+//!
+//! - [`changes`] — change events, predictions, thresholds and outcomes (migration 0012).
 
 use std::collections::BTreeMap;
 
@@ -9,6 +11,8 @@ use serde::Serialize;
 use tokio_postgres::GenericClient;
 
 use crate::{Direction, Monitor, Series};
+
+pub mod changes;
 
 /// The series `watch` reads (the others are not recorded per event yet: fairness Gini is a
 /// worker metric, key-cache hits are not stored per batch).
@@ -55,6 +59,9 @@ pub enum WatchError {
     /// A default configuration did not build (a bug).
     #[error("{0}")]
     Config(#[from] crate::DriftError),
+    /// A stored value is not what the schema promises.
+    #[error("drift: stored data: {0}")]
+    Data(String),
 }
 
 fn query(series: Series) -> &'static str {
