@@ -350,6 +350,16 @@ fn every_alert_has_its_playbook_and_every_playbook_its_alert() {
             assert!(text.contains(section), "{file} has no {section:?} section");
         }
     }
+    // The predicted-shift alert (`zkq drift predict --record`) too.
+    let alert = zkq_drift::pg::changes::PREDICTED_ALERT;
+    assert_eq!(zkq_drift::pg::changes::PREDICTED_PLAYBOOK, format!("docs/playbooks/{alert}.md"));
+    let file = format!("{alert}.md");
+    *referenced.entry(file.clone()).or_default() += 1;
+    let text = std::fs::read_to_string(dir.join(&file)).unwrap_or_else(|e| panic!("drift playbook {file}: {e}"));
+    assert!(text.lines().next().is_some_and(|h| h == format!("# {alert}")), "{file}'s heading names {alert}");
+    for section in ["## What it means", "## Likely causes", "## Check first", "## Silencing"] {
+        assert!(text.contains(section), "{file} has no {section:?} section");
+    }
     let index = std::fs::read_to_string(dir.join("README.md")).expect("docs/playbooks/README.md");
     for entry in std::fs::read_dir(&dir).expect("docs/playbooks") {
         let file = entry.expect("entry").file_name().into_string().expect("utf-8 name");
